@@ -1,0 +1,251 @@
+//! [`Batch`]: the unit that travels through the bounded channel between a reader and a writer.
+
+use crate::value::Value;
+use bytes::Bytes;
+
+/// Limits that close a batch: whichever is reached first.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchLimits {
+    /// Most rows in one batch.
+    pub max_rows: usize,
+    /// Most payload bytes in one batch.
+    pub max_bytes: usize,
+}
+
+impl Default for BatchLimits {
+    fn default() -> Self {
+        BatchLimits {
+            max_rows: 10_000,
+            max_bytes: 4 << 20,
+        }
+    }
+}
+
+/// A row the source or the sink could not move, with enough to reload it by hand.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RejectedRow {
+    /// Where the row is in the source: `rowid 17`, `id=5`, `row 1234`.
+    pub locator: String,
+    /// The column whose value was refused.
+    pub column: String,
+    /// Why, without the value itself (values stay out of logs).
+    pub reason: String,
+    /// The row's values in table column order, as close to the source as can be shown.
+    pub values: Vec<Value>,
+}
+
+/// Rows of one table, stored row-major in one flat vector so a batch is two allocations, not
+/// one per row. The payload size is summed once while the batch is built.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    /// Values per row (the number of copied columns).
+    pub width: usize,
+    /// `rows * width` values, row after row.
+    pub values: Vec<Value>,
+    /// A source row id per row where the source has one (SQLite rowid), else empty.
+    pub row_ids: Vec<i64>,
+    /// Rows the source could not convert; they are not in `values`.
+    pub rejects: Vec<RejectedRow>,
+    /// Payload bytes of `values` (and of `raw`).
+    pub bytes: usize,
+    /// A pre-encoded chunk in the sink's own wire format (same-dialect fast path); when set,
+    /// `values` is empty and `raw_rows` says how many rows the chunk holds.
+    pub raw: Option<Bytes>,
+    /// Row count of `raw`.
+    pub raw_rows: u64,
+}
+
+impl Batch {
+    /// Number of rows in the batch (decoded or raw), not counting rejects.
+    pub fn rows(&self) -> usize {
+        if self.raw.is_some() {
+            self.raw_rows as usize
+        } else if self.width == 0 {
+            0
+        } else {
+            self.values.len() / self.width
+        }
+    }
+
+    /// The values of row `i`.
+    pub fn row(&self, i: usize) -> &[Value] {
+        &self.values[i * self.width..(i + 1) * self.width]
+    }
+
+    /// Iterate over rows.
+    pub fn iter_rows(&self) -> impl Iterator<Item = &[Value]> {
+        self.values.chunks(self.width.max(1))
+    }
+
+    /// Where row `i` sits in the source, for messages: its rowid when known, else its
+    /// position `first_row + i`.
+    pub fn locator(&self, i: usize, key: &[(usize, &str)], first_row: u64) -> String {
+        if !key.is_empty() {
+            let parts: Vec<String> = key
+                .iter()
+                .map(|(idx, name)| {
+                    let v = &self.row(i)[*idx];
+                    format!("{name}={}", short_key_text(v))
+                })
+                .collect();
+            return parts.join(", ");
+        }
+        match self.row_ids.get(i) {
+            Some(id) => format!("rowid {id}"),
+            None => format!("row {}", first_row + i as u64 + 1),
+        }
+    }
+}
+
+/// Text of a key value for a message; keys identify rows and are shown, but long keys are cut.
+fn short_key_text(v: &Value) -> String {
+    let text = match v {
+        Value::Text(s) | Value::Decimal(s) => s.clone(),
+        other => match other.to_json() {
+            serde_json::Value::String(s) => s,
+            j => j.to_string(),
+        },
+    };
+    if text.chars().count() > 64 {
+        let cut: String = text.chars().take(61).collect();
+        format!("{cut}...")
+    } else {
+        text
+    }
+}
+
+/// Builds batches under [`BatchLimits`], reusing nothing across batches so each batch can be
+/// sent away whole.
+#[derive(Debug)]
+pub struct BatchBuilder {
+    limits: BatchLimits,
+    batch: Batch,
+}
+
+impl BatchBuilder {
+    /// A builder for rows of `width` values.
+    pub fn new(width: usize, limits: BatchLimits) -> Self {
+        let mut b = BatchBuilder {
+            limits,
+            batch: Batch::default(),
+        };
+        b.batch.width = width;
+        b.reserve();
+        b
+    }
+
+    fn reserve(&mut self) {
+        let rows = self.limits.max_rows.min(1024);
+        self.batch.values.reserve(rows * self.batch.width);
+    }
+
+    /// Append one value of the current row.
+    #[inline]
+    pub fn push(&mut self, value: Value) {
+        self.batch.bytes += value.byte_size();
+        self.batch.values.push(value);
+    }
+
+    /// Record the source row id of the row being built.
+    pub fn push_row_id(&mut self, id: i64) {
+        self.batch.row_ids.push(id);
+    }
+
+    /// Throw away the values pushed for an unfinished row (after a conversion error).
+    pub fn discard_partial_row(&mut self) {
+        let keep = self.batch.values.len() / self.batch.width.max(1) * self.batch.width;
+        for v in self.batch.values.drain(keep..) {
+            self.batch.bytes -= v.byte_size();
+        }
+    }
+
+    /// Record a rejected row.
+    pub fn reject(&mut self, row: RejectedRow) {
+        self.batch.bytes += row.values.iter().map(Value::byte_size).sum::<usize>();
+        self.batch.rejects.push(row);
+    }
+
+    /// Whether the batch reached a limit and should be sent.
+    pub fn is_full(&self) -> bool {
+        self.batch.values.len() >= self.limits.max_rows * self.batch.width.max(1)
+            || self.batch.bytes >= self.limits.max_bytes
+            || self.batch.rejects.len() >= self.limits.max_rows
+    }
+
+    /// Whether nothing was added since the last take.
+    pub fn is_empty(&self) -> bool {
+        self.batch.values.is_empty() && self.batch.rejects.is_empty()
+    }
+
+    /// Take the batch built so far and start a new one.
+    pub fn take(&mut self) -> Batch {
+        let width = self.batch.width;
+        let mut next = Batch {
+            width,
+            ..Batch::default()
+        };
+        std::mem::swap(&mut next, &mut self.batch);
+        self.reserve();
+        next
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builder_closes_on_rows_or_bytes() {
+        let mut b = BatchBuilder::new(
+            2,
+            BatchLimits {
+                max_rows: 3,
+                max_bytes: 100,
+            },
+        );
+        for i in 0..2 {
+            b.push(Value::Int(i));
+            b.push(Value::Text("x".into()));
+        }
+        assert!(!b.is_full());
+        b.push(Value::Int(9));
+        b.push(Value::Text("y".into()));
+        assert!(b.is_full());
+        let batch = b.take();
+        assert_eq!(batch.rows(), 3);
+        assert_eq!(batch.bytes, 27);
+        assert!(b.is_empty());
+        b.push(Value::Text("z".repeat(200)));
+        assert!(b.is_full(), "byte limit closes the batch");
+    }
+
+    #[test]
+    fn partial_rows_are_discarded() {
+        let mut b = BatchBuilder::new(3, BatchLimits::default());
+        b.push(Value::Int(1));
+        b.push(Value::Int(2));
+        b.push(Value::Int(3));
+        b.push(Value::Int(4));
+        b.discard_partial_row();
+        let batch = b.take();
+        assert_eq!(batch.rows(), 1);
+        assert_eq!(batch.bytes, 24);
+    }
+
+    #[test]
+    fn locator_names_key_then_rowid_then_position() {
+        let mut b = BatchBuilder::new(2, BatchLimits::default());
+        b.push(Value::Int(7));
+        b.push(Value::Text("a".into()));
+        b.push_row_id(70);
+        let batch = b.take();
+        assert_eq!(batch.locator(0, &[(0, "id")], 0), "id=7");
+        assert_eq!(batch.locator(0, &[], 0), "rowid 70");
+        let plain = Batch {
+            width: 2,
+            values: batch.values.clone(),
+            ..Batch::default()
+        };
+        assert_eq!(plain.locator(0, &[], 41), "row 42");
+    }
+}

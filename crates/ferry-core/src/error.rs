@@ -1,0 +1,165 @@
+//! Error kinds shared by every crate, so the engine treats SQLite, MySQL and PostgreSQL alike.
+
+use std::fmt;
+
+/// What went wrong, in the terms the engine acts on (retry, stop, report).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// A server could not be reached (refused, unknown host, timed out).
+    Connect,
+    /// The server refused the credentials.
+    Auth,
+    /// A database, file, table or column that was named does not exist.
+    NotFound,
+    /// The user's input (URL, flag, config file) is invalid.
+    Config,
+    /// A schema object cannot be created or translated.
+    Schema,
+    /// A row holds a value the target cannot store; the message names table, column and key.
+    Data,
+    /// The target already holds what we were asked to create.
+    AlreadyExists,
+    /// A failure that may succeed when tried again (lost connection, deadlock, throttling).
+    Transient,
+    /// The run was cancelled (another table failed, or the user interrupted).
+    Cancelled,
+    /// Any other error from a server or the file system.
+    Other,
+}
+
+impl ErrorKind {
+    /// Whether the engine may retry the operation that failed with this kind.
+    pub fn is_retryable(self) -> bool {
+        matches!(self, ErrorKind::Transient)
+    }
+}
+
+/// A ferry error: a kind, a message that names the object involved (never a password and
+/// never a whole row of user data), and the underlying cause.
+#[derive(Debug)]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+/// Result with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A new error of `kind` with a message.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// Attach the underlying cause.
+    pub fn with_source(
+        mut self,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// Shorthand for a configuration error.
+    pub fn config(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Config, message)
+    }
+
+    /// Shorthand for a bad-row error.
+    pub fn data(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Data, message)
+    }
+
+    /// Shorthand for a schema error.
+    pub fn schema(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Schema, message)
+    }
+
+    /// Shorthand for "some other failure".
+    pub fn other(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Other, message)
+    }
+
+    /// The error's kind.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The message without the cause chain.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Prefix the message with more context, keeping kind and cause.
+    pub fn context(mut self, context: impl fmt::Display) -> Self {
+        self.message = format!("{context}: {}", self.message);
+        self
+    }
+
+    /// The whole message with its cause chain, on one line.
+    pub fn full_message(&self) -> String {
+        let mut out = self.message.clone();
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = self
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static));
+        while let Some(err) = cause {
+            let text = err.to_string();
+            if !text.is_empty() && !out.contains(&text) {
+                out.push_str(": ");
+                out.push_str(&text);
+            }
+            cause = err.source();
+        }
+        out
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(err: std::io::Error) -> Self {
+        let kind = match err.kind() {
+            std::io::ErrorKind::NotFound => ErrorKind::NotFound,
+            std::io::ErrorKind::ConnectionRefused
+            | std::io::ErrorKind::ConnectionReset
+            | std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::BrokenPipe
+            | std::io::ErrorKind::TimedOut => ErrorKind::Transient,
+            _ => ErrorKind::Other,
+        };
+        Error::new(kind, err.to_string()).with_source(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_message_walks_the_cause_chain_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::Other, "disk on fire");
+        let err = Error::other("writing reject file").with_source(io);
+        assert_eq!(err.full_message(), "writing reject file: disk on fire");
+        let err = err.context("table `users`");
+        assert_eq!(err.to_string(), "table `users`: writing reject file");
+        assert_eq!(err.kind(), ErrorKind::Other);
+    }
+}

@@ -1,0 +1,28 @@
+//! ferry's core contracts.
+//!
+//! Everything every other crate agrees on lives here: the [`Value`] a cell holds on its way
+//! from a source to a sink, the [`Batch`] that carries rows through a bounded channel, the
+//! neutral [`schema`] model that sources describe and the translator rewrites, the
+//! [`Source`] and [`Sink`] traits, error kinds, and [`ConnUrl`], a connection string that
+//! never prints its password.
+//!
+//! This crate knows no driver, no SQL dialect's text, no terminal and no cloud.
+
+pub mod batch;
+pub mod error;
+pub mod schema;
+pub mod sink;
+pub mod source;
+pub mod time;
+pub mod url;
+pub mod value;
+
+pub use batch::{Batch, BatchBuilder, BatchLimits, RejectedRow};
+pub use error::{Error, ErrorKind, Result};
+pub use schema::{
+    Check, Column, DataType, DefaultValue, Dialect, ForeignKey, Index, IndexPart, Schema, Table,
+};
+pub use sink::{IfExists, Sink, TableWriter, WriteOutcome};
+pub use source::{BatchSender, ReadOptions, ReadStats, Source};
+pub use url::ConnUrl;
+pub use value::Value;

@@ -1,0 +1,404 @@
+//! The neutral schema model: what a source describes and what the translator rewrites for a
+//! target dialect.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A SQL dialect ferry reads or writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dialect {
+    /// SQLite 3.
+    Sqlite,
+    /// PostgreSQL 12+ (RDS, Aurora PostgreSQL).
+    Postgres,
+    /// MySQL 5.7/8, MariaDB, Aurora MySQL.
+    Mysql,
+}
+
+impl Dialect {
+    /// The lower-case name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "sqlite",
+            Dialect::Postgres => "postgres",
+            Dialect::Mysql => "mysql",
+        }
+    }
+
+    /// Parse a dialect name as users write it.
+    pub fn parse(name: &str) -> Option<Dialect> {
+        match name.to_ascii_lowercase().as_str() {
+            "sqlite" | "sqlite3" => Some(Dialect::Sqlite),
+            "postgres" | "postgresql" | "pg" => Some(Dialect::Postgres),
+            "mysql" | "mariadb" => Some(Dialect::Mysql),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Dialect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A column's type in dialect-neutral terms. Sources map their declared types onto these
+/// (through ferry-schema's rule tables) and sinks render them in their own dialect.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum DataType {
+    /// true/false.
+    Bool,
+    /// 16-bit signed integer.
+    Int16,
+    /// 32-bit signed integer.
+    Int32,
+    /// 64-bit signed integer.
+    Int64,
+    /// 32-bit IEEE float.
+    Float32,
+    /// 64-bit IEEE float.
+    Float64,
+    /// Exact decimal; `None` precision means unconstrained.
+    Decimal {
+        /// Total significant digits.
+        precision: Option<u32>,
+        /// Digits after the point.
+        scale: Option<u32>,
+    },
+    /// Text of unbounded length.
+    Text,
+    /// Text of at most this many characters.
+    VarChar(u32),
+    /// Fixed-length text of this many characters.
+    Char(u32),
+    /// Raw bytes.
+    Bytes,
+    /// Calendar date.
+    Date,
+    /// Time of day without a zone.
+    Time,
+    /// Date and time without a zone.
+    Timestamp,
+    /// An instant (stored in UTC).
+    TimestampTz,
+    /// A time span.
+    Interval,
+    /// A UUID.
+    Uuid,
+    /// A JSON document.
+    Json,
+    /// One of a fixed list of labels; `name` is the type name where the dialect names it.
+    Enum {
+        /// Type name (PostgreSQL creates a type with it).
+        name: String,
+        /// The labels in declaration order.
+        labels: Vec<String>,
+    },
+    /// Any subset of a fixed list of labels (MySQL `SET`).
+    Set(Vec<String>),
+    /// A bit string of this many bits.
+    Bit(u32),
+    /// A one-dimensional array of another type.
+    Array(Box<DataType>),
+}
+
+impl DataType {
+    /// Whether values of this type are text that an index on MySQL needs a length for.
+    pub fn is_text_like(&self) -> bool {
+        matches!(
+            self,
+            DataType::Text | DataType::VarChar(_) | DataType::Char(_) | DataType::Json
+        )
+    }
+}
+
+/// A column default in neutral terms.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum DefaultValue {
+    /// `DEFAULT NULL`.
+    Null,
+    /// A boolean literal.
+    Bool(bool),
+    /// A numeric literal, as written.
+    Number(String),
+    /// A string literal (unquoted content).
+    Text(String),
+    /// The current date and time (UTC for naive timestamps).
+    CurrentTimestamp,
+    /// The current date.
+    CurrentDate,
+    /// The current time.
+    CurrentTime,
+    /// The current Unix time in whole seconds.
+    UnixEpoch,
+    /// A freshly generated random UUID.
+    GenerateUuid,
+    /// An expression that has no neutral meaning, in its source dialect's SQL.
+    Expression {
+        /// Dialect the expression is written in.
+        dialect: Dialect,
+        /// The SQL text.
+        sql: String,
+    },
+}
+
+/// A column of a table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Column {
+    /// Name as written in the source.
+    pub name: String,
+    /// The type as declared in the source, verbatim (`VARCHAR(64)`, `int(10) unsigned`).
+    pub source_type: String,
+    /// The neutral type the column maps to.
+    pub data_type: DataType,
+    /// Whether NULL is allowed.
+    pub nullable: bool,
+    /// Default value, if any.
+    pub default: Option<DefaultValue>,
+    /// Whether the column generates its own values (identity, serial, AUTO_INCREMENT,
+    /// SQLite's INTEGER PRIMARY KEY).
+    pub auto_increment: bool,
+    /// A generated (computed) column's expression in the source dialect; such columns are
+    /// not copied, the target computes them.
+    pub generated: Option<String>,
+    /// Character set (MySQL), kept for same-dialect copies.
+    pub charset: Option<String>,
+    /// Collation, kept for same-dialect copies.
+    pub collation: Option<String>,
+    /// Column comment.
+    pub comment: Option<String>,
+}
+
+impl Column {
+    /// A nullable column with no default; a starting point for introspection code.
+    pub fn new(
+        name: impl Into<String>,
+        source_type: impl Into<String>,
+        data_type: DataType,
+    ) -> Self {
+        Column {
+            name: name.into(),
+            source_type: source_type.into(),
+            data_type,
+            nullable: true,
+            default: None,
+            auto_increment: false,
+            generated: None,
+            charset: None,
+            collation: None,
+            comment: None,
+        }
+    }
+}
+
+/// One part of an index key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexPart {
+    /// Column name, or `None` for an expression part.
+    pub column: Option<String>,
+    /// An expression part in the source dialect's SQL.
+    pub expression: Option<String>,
+    /// MySQL prefix length in characters.
+    pub prefix: Option<u32>,
+    /// Descending order.
+    pub descending: bool,
+}
+
+impl IndexPart {
+    /// An ascending part on a whole column.
+    pub fn column(name: impl Into<String>) -> Self {
+        IndexPart {
+            column: Some(name.into()),
+            expression: None,
+            prefix: None,
+            descending: false,
+        }
+    }
+}
+
+/// A secondary index (or a unique constraint when `unique`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Index {
+    /// Name in the source.
+    pub name: String,
+    /// Key parts in order.
+    pub parts: Vec<IndexPart>,
+    /// Whether the index enforces uniqueness.
+    pub unique: bool,
+    /// A partial index's predicate in the source dialect's SQL.
+    pub predicate: Option<String>,
+    /// Index method where it is not the default (`gin`, `gist`, `FULLTEXT`, ...).
+    pub method: Option<String>,
+}
+
+/// A foreign key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForeignKey {
+    /// Constraint name, if the source named it.
+    pub name: Option<String>,
+    /// Referencing columns.
+    pub columns: Vec<String>,
+    /// Referenced table (schema-qualified names use the source's `schema.table` only when
+    /// the source has schemas).
+    pub ref_table: String,
+    /// Referenced columns.
+    pub ref_columns: Vec<String>,
+    /// `ON DELETE` action as SQL (`CASCADE`, `SET NULL`, ...), `None` for NO ACTION.
+    pub on_delete: Option<String>,
+    /// `ON UPDATE` action as SQL, `None` for NO ACTION.
+    pub on_update: Option<String>,
+}
+
+/// A CHECK constraint in its source dialect's SQL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Check {
+    /// Constraint name, if any.
+    pub name: Option<String>,
+    /// The boolean expression, without the surrounding `CHECK ( )`.
+    pub expression: String,
+    /// The dialect it is written in.
+    pub dialect: Dialect,
+}
+
+/// A table in neutral terms.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Table {
+    /// Schema (PostgreSQL) or database (MySQL) the table lives in, if the source has them.
+    pub schema: Option<String>,
+    /// Table name as written in the source.
+    pub name: String,
+    /// Columns in source order.
+    pub columns: Vec<Column>,
+    /// Primary key column names, empty when there is none.
+    pub primary_key: Vec<String>,
+    /// Secondary indexes and unique constraints.
+    pub indexes: Vec<Index>,
+    /// Foreign keys.
+    pub foreign_keys: Vec<ForeignKey>,
+    /// CHECK constraints.
+    pub checks: Vec<Check>,
+    /// Table comment.
+    pub comment: Option<String>,
+    /// Estimated row count (for progress; exact counts come from counting).
+    pub estimated_rows: Option<u64>,
+}
+
+impl Table {
+    /// An empty table called `name`.
+    pub fn new(name: impl Into<String>) -> Self {
+        Table {
+            schema: None,
+            name: name.into(),
+            columns: Vec::new(),
+            primary_key: Vec::new(),
+            indexes: Vec::new(),
+            foreign_keys: Vec::new(),
+            checks: Vec::new(),
+            comment: None,
+            estimated_rows: None,
+        }
+    }
+
+    /// The column called `name`.
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// Position of the column called `name`.
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+
+    /// Columns whose values are copied (generated columns are left to the target).
+    pub fn copied_columns(&self) -> impl Iterator<Item = &Column> {
+        self.columns.iter().filter(|c| c.generated.is_none())
+    }
+
+    /// The name users see: `schema.table` when there is a schema, else `table`.
+    pub fn display_name(&self) -> String {
+        match &self.schema {
+            Some(s) => format!("{s}.{}", self.name),
+            None => self.name.clone(),
+        }
+    }
+
+    /// The columns of the key that identifies a row: the primary key, else the first unique
+    /// index whose columns are all NOT NULL.
+    pub fn row_key(&self) -> Vec<String> {
+        if !self.primary_key.is_empty() {
+            return self.primary_key.clone();
+        }
+        self.indexes
+            .iter()
+            .filter(|i| i.unique && i.predicate.is_none())
+            .find(|i| {
+                i.parts.iter().all(|p| {
+                    p.prefix.is_none()
+                        && p.column
+                            .as_deref()
+                            .and_then(|c| self.column(c))
+                            .is_some_and(|c| !c.nullable)
+                })
+            })
+            .map(|i| i.parts.iter().filter_map(|p| p.column.clone()).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// Everything a source holds that ferry moves.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Schema {
+    /// Tables in the order the source lists them.
+    pub tables: Vec<Table>,
+    /// Extensions the source schema uses (PostgreSQL).
+    pub extensions: Vec<String>,
+}
+
+impl Schema {
+    /// The table called `name` (matching either `name` or `schema.name`).
+    pub fn table(&self, name: &str) -> Option<&Table> {
+        self.tables
+            .iter()
+            .find(|t| t.name == name || t.display_name() == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn row_key_prefers_primary_key_then_not_null_unique() {
+        let mut t = Table::new("t");
+        let mut a = Column::new("a", "INTEGER", DataType::Int64);
+        a.nullable = false;
+        t.columns.push(a);
+        t.columns.push(Column::new("b", "TEXT", DataType::Text));
+        t.indexes.push(Index {
+            name: "t_b".into(),
+            parts: vec![IndexPart::column("b")],
+            unique: true,
+            predicate: None,
+            method: None,
+        });
+        assert!(t.row_key().is_empty(), "nullable unique column is no key");
+        t.indexes.push(Index {
+            name: "t_a".into(),
+            parts: vec![IndexPart::column("a")],
+            unique: true,
+            predicate: None,
+            method: None,
+        });
+        assert_eq!(t.row_key(), vec!["a".to_string()]);
+        t.primary_key = vec!["b".into()];
+        assert_eq!(t.row_key(), vec!["b".to_string()]);
+    }
+
+    #[test]
+    fn dialect_names_parse() {
+        assert_eq!(Dialect::parse("PostgreSQL"), Some(Dialect::Postgres));
+        assert_eq!(Dialect::parse("mariadb"), Some(Dialect::Mysql));
+        assert_eq!(Dialect::parse("oracle"), None);
+    }
+}

@@ -1,0 +1,68 @@
+//! The [`Sink`] contract: what every database ferry writes to provides.
+
+use crate::batch::{Batch, RejectedRow};
+use crate::error::Result;
+use crate::schema::{Dialect, Table};
+use async_trait::async_trait;
+
+/// What to do when a table to create already exists in the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IfExists {
+    /// Refuse the run before anything is written.
+    #[default]
+    Fail,
+    /// Drop the existing table (and what depends on it) and create it anew.
+    Drop,
+    /// Keep the table, delete its rows.
+    Truncate,
+}
+
+/// What one [`TableWriter::write`] did.
+#[derive(Debug, Default)]
+pub struct WriteOutcome {
+    /// Rows handed to the target.
+    pub written: u64,
+    /// Rows the target cannot store (in reject mode); in stop mode the writer returns an
+    /// error instead.
+    pub rejected: Vec<RejectedRow>,
+}
+
+/// A database ferry writes to.
+///
+/// Contract:
+/// - [`Sink::execute`] runs DDL produced by ferry-schema for this dialect, in order.
+/// - [`Sink::open_writer`] starts loading one table whose columns are `table`'s copied
+///   columns, in that order; `table` carries target names and final types.
+/// - Rows passed to a writer are durable only after [`TableWriter::finish`] returns; a writer
+///   dropped without `finish` leaves the table as it was before the writer opened.
+#[async_trait]
+pub trait Sink: Send + Sync {
+    /// The dialect this sink speaks.
+    fn dialect(&self) -> Dialect;
+
+    /// Which of `tables` (target names) already exist.
+    async fn existing_tables(&self, tables: &[Table]) -> Result<Vec<String>>;
+
+    /// Run DDL statements in order, each on its own.
+    async fn execute(&self, statements: &[String]) -> Result<()>;
+
+    /// Start loading rows into `table`.
+    async fn open_writer(
+        &self,
+        table: &Table,
+        reject_bad_rows: bool,
+    ) -> Result<Box<dyn TableWriter>>;
+
+    /// Count the rows of `table` (exactly).
+    async fn count_rows(&self, table: &Table) -> Result<u64>;
+}
+
+/// Loads the rows of one table.
+#[async_trait]
+pub trait TableWriter: Send {
+    /// Write one batch. An empty batch is allowed and writes nothing.
+    async fn write(&mut self, batch: Batch) -> Result<WriteOutcome>;
+
+    /// Make everything written durable; returns the rows written in total.
+    async fn finish(self: Box<Self>) -> Result<u64>;
+}

@@ -1,0 +1,62 @@
+//! The [`Source`] contract: what every database ferry reads from provides.
+
+use crate::batch::{Batch, BatchLimits};
+use crate::error::Result;
+use crate::schema::{Dialect, Schema, Table};
+use async_trait::async_trait;
+
+/// The bounded channel a reader fills. A full channel blocks the reader: rows are never
+/// dropped and never buffered without bound.
+pub type BatchSender = tokio::sync::mpsc::Sender<Batch>;
+
+/// How a table is read.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// Limits that close each batch.
+    pub limits: BatchLimits,
+    /// When the reader hits a value it cannot convert: `false` stops the read with an error,
+    /// `true` puts the row into the batch's rejects and goes on.
+    pub reject_bad_rows: bool,
+    /// Read only rows whose single integer key lies in `[lo, hi)` (resumable chunks).
+    pub key_range: Option<(i64, i64)>,
+}
+
+/// What one table read did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReadStats {
+    /// Rows read from the source, including rejected ones.
+    pub rows_read: u64,
+    /// Rows the source could not convert.
+    pub rows_rejected: u64,
+}
+
+/// A database ferry reads from.
+///
+/// Contract:
+/// - [`Source::schema`] describes every table in neutral terms.
+/// - [`Source::read_table`] streams the rows of one table into `tx` in batches, converting
+///   each value to the neutral form of the `data_type` that `table`'s columns carry (the
+///   caller may have changed those types after translation; the reader must honour them).
+///   Only the columns of [`Table::copied_columns`] are read, in that order. It returns after
+///   the last batch is sent; dropping `tx` is the end-of-table signal.
+/// - All reads of one `Source` value see the same consistent snapshot of the database
+///   where the database can provide one.
+#[async_trait]
+pub trait Source: Send + Sync {
+    /// The dialect this source speaks.
+    fn dialect(&self) -> Dialect;
+
+    /// Introspect the tables to move.
+    async fn schema(&self) -> Result<Schema>;
+
+    /// Stream `table`'s rows into `tx`.
+    async fn read_table(
+        &self,
+        table: &Table,
+        options: &ReadOptions,
+        tx: BatchSender,
+    ) -> Result<ReadStats>;
+
+    /// Count the rows of `table` (exactly).
+    async fn count_rows(&self, table: &Table) -> Result<u64>;
+}

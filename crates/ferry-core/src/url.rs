@@ -1,0 +1,385 @@
+//! [`ConnUrl`]: a parsed connection URL whose password can be used but never printed.
+
+use crate::error::{Error, Result};
+use crate::schema::Dialect;
+use std::fmt;
+use std::path::PathBuf;
+
+/// A password or token. `Debug` and `Display` print `***`; only [`Secret::expose`] gives the
+/// value, so a secret reaches a log only through a deliberate call.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wrap a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    /// The secret value, for handing to a driver.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// What a URL points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UrlKind {
+    /// A database server or file of this dialect.
+    Database(Dialect),
+    /// A Secrets Manager reference (`secret://NAME-OR-ARN`), resolved by the CLI.
+    Secret,
+}
+
+/// A parsed connection URL: `sqlite:///abs/path`, `sqlite:rel/path`,
+/// `postgres://user:pass@host:port/db?sslmode=require`, `mysql://...`, or
+/// `secret://NAME-OR-ARN`. Printing it (Display or Debug) never shows the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ConnUrl {
+    /// What kind of URL this is.
+    pub kind: UrlKind,
+    /// The scheme as written (`postgresql`, `postgres`, `mysql`, ...).
+    pub scheme: String,
+    /// User name, percent-decoded.
+    pub user: Option<String>,
+    password: Option<Secret>,
+    /// Host name or address.
+    pub host: Option<String>,
+    /// Port, when given.
+    pub port: Option<u16>,
+    /// Database name (or, for `secret://`, the secret's name or ARN).
+    pub database: Option<String>,
+    /// SQLite file path.
+    pub path: Option<PathBuf>,
+    /// Query parameters in order, percent-decoded.
+    pub params: Vec<(String, String)>,
+}
+
+const SECRET_PARAMS: &[&str] = &["password", "pass", "token", "secret", "sslpassword"];
+
+impl ConnUrl {
+    /// Parse a URL; the error says what is wrong without echoing a password.
+    pub fn parse(text: &str) -> Result<ConnUrl> {
+        let (scheme, rest) = text.split_once(':').ok_or_else(|| {
+            Error::config(
+                "connection URL has no scheme; expected sqlite:PATH, postgres://..., mysql://... or secret://NAME",
+            )
+        })?;
+        let scheme_lc = scheme.to_ascii_lowercase();
+        let kind = match scheme_lc.as_str() {
+            "sqlite" | "sqlite3" | "file" => UrlKind::Database(Dialect::Sqlite),
+            "postgres" | "postgresql" => UrlKind::Database(Dialect::Postgres),
+            "mysql" | "mariadb" => UrlKind::Database(Dialect::Mysql),
+            "secret" => UrlKind::Secret,
+            other => {
+                return Err(Error::config(format!(
+                    "unknown URL scheme `{other}`; expected sqlite, postgres, mysql or secret"
+                )))
+            }
+        };
+        let mut url = ConnUrl {
+            kind,
+            scheme: scheme_lc,
+            user: None,
+            password: None,
+            host: None,
+            port: None,
+            database: None,
+            path: None,
+            params: Vec::new(),
+        };
+        match kind {
+            UrlKind::Database(Dialect::Sqlite) => {
+                let path = match rest.strip_prefix("//") {
+                    Some(p) => p,
+                    None => rest,
+                };
+                let (path, query) = split_query(path);
+                if path.is_empty() {
+                    return Err(Error::config("sqlite URL has no file path"));
+                }
+                url.path = Some(PathBuf::from(percent_decode(path)?));
+                url.params = parse_params(query)?;
+            }
+            UrlKind::Secret => {
+                let id = rest.strip_prefix("//").unwrap_or(rest);
+                let (id, query) = split_query(id);
+                if id.is_empty() {
+                    return Err(Error::config("secret:// URL names no secret"));
+                }
+                url.database = Some(percent_decode(id)?);
+                url.params = parse_params(query)?;
+            }
+            UrlKind::Database(_) => {
+                let rest = rest.strip_prefix("//").ok_or_else(|| {
+                    Error::config(format!("{scheme}: URL must start with {scheme}://"))
+                })?;
+                let (rest, query) = split_query(rest);
+                let (authority, db) = match rest.split_once('/') {
+                    Some((a, d)) => (a, d),
+                    None => (rest, ""),
+                };
+                let hostport = match authority.rsplit_once('@') {
+                    Some((userinfo, hostport)) => {
+                        let (user, pass) = match userinfo.split_once(':') {
+                            Some((u, p)) => (u, Some(p)),
+                            None => (userinfo, None),
+                        };
+                        if !user.is_empty() {
+                            url.user = Some(percent_decode(user)?);
+                        }
+                        if let Some(p) = pass {
+                            url.password = Some(Secret::new(percent_decode(p).map_err(|_| {
+                                Error::config("password in URL is not valid percent-encoding")
+                            })?));
+                        }
+                        hostport
+                    }
+                    None => authority,
+                };
+                let (host, port) = split_host_port(hostport)?;
+                if !host.is_empty() {
+                    url.host = Some(host);
+                }
+                url.port = port;
+                if !db.is_empty() {
+                    url.database = Some(percent_decode(db)?);
+                }
+                url.params = parse_params(query)?;
+            }
+        }
+        Ok(url)
+    }
+
+    /// The dialect, or `None` for an unresolved `secret://` reference.
+    pub fn dialect(&self) -> Option<Dialect> {
+        match self.kind {
+            UrlKind::Database(d) => Some(d),
+            UrlKind::Secret => None,
+        }
+    }
+
+    /// The password, for handing to a driver only.
+    pub fn password(&self) -> Option<&Secret> {
+        self.password.as_ref()
+    }
+
+    /// Replace the password.
+    pub fn set_password(&mut self, password: Option<Secret>) {
+        self.password = password;
+    }
+
+    /// The value of query parameter `name` (case-insensitive; `-` and `_` are the same).
+    pub fn param(&self, name: &str) -> Option<&str> {
+        let norm = |s: &str| s.to_ascii_lowercase().replace('-', "_");
+        let want = norm(name);
+        self.params
+            .iter()
+            .find(|(k, _)| norm(k) == want)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A database server URL built from parts (used when resolving a secret).
+    pub fn server(
+        dialect: Dialect,
+        host: &str,
+        port: Option<u16>,
+        user: Option<&str>,
+        password: Option<Secret>,
+        database: Option<&str>,
+    ) -> ConnUrl {
+        ConnUrl {
+            kind: UrlKind::Database(dialect),
+            scheme: dialect.name().to_string(),
+            user: user.map(str::to_string),
+            password,
+            host: Some(host.to_string()),
+            port,
+            database: database.map(str::to_string),
+            path: None,
+            params: Vec::new(),
+        }
+    }
+}
+
+impl fmt::Display for ConnUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            UrlKind::Database(Dialect::Sqlite) => write!(
+                f,
+                "sqlite:{}",
+                self.path
+                    .as_deref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            )?,
+            UrlKind::Secret => write!(f, "secret://{}", self.database.as_deref().unwrap_or(""))?,
+            UrlKind::Database(_) => {
+                write!(f, "{}://", self.scheme)?;
+                if let Some(u) = &self.user {
+                    f.write_str(u)?;
+                    if self.password.is_some() {
+                        f.write_str(":***")?;
+                    }
+                    f.write_str("@")?;
+                }
+                f.write_str(self.host.as_deref().unwrap_or(""))?;
+                if let Some(p) = self.port {
+                    write!(f, ":{p}")?;
+                }
+                if let Some(d) = &self.database {
+                    write!(f, "/{d}")?;
+                }
+            }
+        }
+        for (i, (k, v)) in self.params.iter().enumerate() {
+            let sep = if i == 0 { '?' } else { '&' };
+            if SECRET_PARAMS.contains(&k.to_ascii_lowercase().as_str()) {
+                write!(f, "{sep}{k}=***")?;
+            } else {
+                write!(f, "{sep}{k}={v}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for ConnUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ConnUrl({self})")
+    }
+}
+
+fn split_query(s: &str) -> (&str, &str) {
+    match s.split_once('?') {
+        Some((a, q)) => (a, q),
+        None => (s, ""),
+    }
+}
+
+fn split_host_port(s: &str) -> Result<(String, Option<u16>)> {
+    if let Some(rest) = s.strip_prefix('[') {
+        let (host, after) = rest
+            .split_once(']')
+            .ok_or_else(|| Error::config("unclosed `[` in URL host"))?;
+        let port = match after.strip_prefix(':') {
+            Some(p) => Some(parse_port(p)?),
+            None => None,
+        };
+        return Ok((host.to_string(), port));
+    }
+    match s.rsplit_once(':') {
+        Some((h, p)) => Ok((percent_decode(h)?, Some(parse_port(p)?))),
+        None => Ok((percent_decode(s)?, None)),
+    }
+}
+
+fn parse_port(p: &str) -> Result<u16> {
+    p.parse()
+        .map_err(|_| Error::config(format!("invalid port `{p}` in URL")))
+}
+
+fn parse_params(q: &str) -> Result<Vec<(String, String)>> {
+    q.split('&')
+        .filter(|kv| !kv.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            Ok((percent_decode(k)?, percent_decode(v)?))
+        })
+        .collect()
+}
+
+/// Decode `%XX` escapes.
+pub fn percent_decode(s: &str) -> Result<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| Error::config("invalid %-escape in URL"))?;
+            out.push(hex);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| Error::config("URL is not valid UTF-8 after %-decoding"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_never_prints() {
+        let url = ConnUrl::parse(
+            "postgres://app:s3cr%40t@db.example:5432/shop?sslmode=require&password=x",
+        )
+        .expect("parses");
+        assert_eq!(url.password().map(Secret::expose), Some("s3cr@t"));
+        let shown = format!("{url} {url:?}");
+        assert!(!shown.contains("s3cr"), "{shown}");
+        assert!(!shown.contains("password=x"), "{shown}");
+        assert_eq!(
+            url.to_string(),
+            "postgres://app:***@db.example:5432/shop?sslmode=require&password=***"
+        );
+        assert_eq!(url.param("SSLMODE"), Some("require"));
+    }
+
+    #[test]
+    fn sqlite_paths_absolute_and_relative() {
+        let abs = ConnUrl::parse("sqlite:///var/app.db").expect("parses");
+        assert_eq!(
+            abs.path.as_deref(),
+            Some(std::path::Path::new("/var/app.db"))
+        );
+        let rel = ConnUrl::parse("sqlite:var/app.db").expect("parses");
+        assert_eq!(
+            rel.path.as_deref(),
+            Some(std::path::Path::new("var/app.db"))
+        );
+        assert_eq!(rel.dialect(), Some(Dialect::Sqlite));
+        assert!(ConnUrl::parse("sqlite:").is_err());
+    }
+
+    #[test]
+    fn secret_refs_keep_arns_whole() {
+        let s = ConnUrl::parse("secret://arn:aws:secretsmanager:us-east-1:123:secret:db-AbC")
+            .expect("parses");
+        assert_eq!(s.kind, UrlKind::Secret);
+        assert_eq!(
+            s.database.as_deref(),
+            Some("arn:aws:secretsmanager:us-east-1:123:secret:db-AbC")
+        );
+    }
+
+    #[test]
+    fn bad_urls_say_why() {
+        assert!(ConnUrl::parse("oracle://x")
+            .expect_err("rejected")
+            .to_string()
+            .contains("unknown URL scheme"));
+        assert!(ConnUrl::parse("postgres://h:99999/db").is_err());
+        assert!(ConnUrl::parse("nothing").is_err());
+        let ipv6 = ConnUrl::parse("mysql://root@[::1]:3306/d").expect("parses");
+        assert_eq!(ipv6.host.as_deref(), Some("::1"));
+        assert_eq!(ipv6.port, Some(3306));
+    }
+}

@@ -1,0 +1,1 @@
+//! PostgreSQL introspection, reader and binary COPY writer for ferry

@@ -1,0 +1,1 @@
+//! SQLite introspection and reader for ferry
