@@ -1,1 +1,69 @@
-fn main() {}
+//! `ferry`: move a relational database into AWS RDS or Aurora.
+//!
+//! `main` parses options, calls the command, prints an error once and sets the exit code.
+//! Every subcommand lives in its own file under `commands/`.
+
+mod commands;
+mod output;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Move a relational database (SQLite, MySQL/MariaDB, PostgreSQL) into PostgreSQL or MySQL,
+/// on RDS, Aurora or anywhere else, and prove every row arrived.
+#[derive(Debug, Parser)]
+#[command(name = "ferry", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Copy schema and rows from a source to a target, then verify.
+    Migrate(commands::migrate::Args),
+    /// Compare a source and a target: row counts, and with --content every value.
+    Verify(commands::verify::Args),
+    /// Print the DDL a source's schema becomes in a target dialect, with warnings.
+    Schema(commands::schema::Args),
+}
+
+/// Exit codes: 0 success, 1 the run finished but something is missing or differs,
+/// 2 the run could not be done (bad input, connection, server error).
+#[derive(Debug, Clone, Copy)]
+pub enum Exit {
+    /// Everything arrived / matched.
+    Ok = 0,
+    /// The run completed but rows are missing, rejected or different.
+    Incomplete = 1,
+    /// The run failed.
+    Failed = 2,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("ferry: cannot start the async runtime: {err}");
+            return ExitCode::from(Exit::Failed as u8);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Migrate(args) => commands::migrate::run(args).await,
+            Command::Verify(args) => commands::verify::run(args).await,
+            Command::Schema(args) => commands::schema::run(args).await,
+        }
+    });
+    match result {
+        Ok(exit) => ExitCode::from(exit as u8),
+        Err(err) => {
+            eprintln!("ferry: {}", output::error_line(&err));
+            ExitCode::from(Exit::Failed as u8)
+        }
+    }
+}
