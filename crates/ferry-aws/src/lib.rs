@@ -1,0 +1,1 @@
+//! ferry's AWS side.

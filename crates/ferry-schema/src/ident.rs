@@ -1,0 +1,131 @@
+//! Identifiers: names kept as written, quoted when needed, cut to the target's length limit
+//! without two names colliding.
+
+use std::collections::HashSet;
+
+/// Hands out names within one namespace (tables of a schema, columns of a table, ...),
+/// keeping each as written unless it is too long or already taken.
+#[derive(Debug, Clone)]
+pub struct Namer {
+    max_bytes: usize,
+    case_insensitive: bool,
+    used: HashSet<String>,
+}
+
+impl Namer {
+    /// A namer for names of at most `max_bytes` bytes. `case_insensitive` namespaces (MySQL
+    /// column names) treat `Id` and `ID` as the same name.
+    pub fn new(max_bytes: usize, case_insensitive: bool) -> Self {
+        Namer {
+            max_bytes,
+            case_insensitive,
+            used: HashSet::new(),
+        }
+    }
+
+    fn key(&self, name: &str) -> String {
+        if self.case_insensitive {
+            name.to_lowercase()
+        } else {
+            name.to_string()
+        }
+    }
+
+    /// Reserve `name` as is (e.g. an existing name that must not be reused); returns whether
+    /// it was free.
+    pub fn reserve(&mut self, name: &str) -> bool {
+        let key = self.key(name);
+        self.used.insert(key)
+    }
+
+    /// A name for `wanted`: `wanted` itself when it fits and is free, else a cut version with
+    /// a short hash of the full name, so distinct long names stay distinct and the same input
+    /// always gives the same output.
+    pub fn name(&mut self, wanted: &str) -> String {
+        if wanted.len() <= self.max_bytes && self.reserve(wanted) {
+            return wanted.to_string();
+        }
+        let hash = fnv1a(wanted.as_bytes());
+        for attempt in 0u64.. {
+            let suffix = format!("_{:04x}", (hash.wrapping_add(attempt)) & 0xffff);
+            let cut = truncate_bytes(wanted, self.max_bytes - suffix.len());
+            let candidate = format!("{cut}{suffix}");
+            if self.reserve(&candidate) {
+                return candidate;
+            }
+        }
+        unreachable!("u64 attempts exhausted")
+    }
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+pub fn truncate_bytes(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// FNV-1a, a tiny stable hash for name suffixes (not for security).
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// A name for an index or constraint built from its table and columns, as PostgreSQL
+/// would name it (`users_email_key`, `posts_user_id_idx`).
+pub fn derived_name(table: &str, columns: &[String], suffix: &str) -> String {
+    let mut name = table.to_string();
+    for c in columns {
+        name.push('_');
+        name.push_str(c);
+    }
+    name.push('_');
+    name.push_str(suffix);
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_short_names_and_disambiguates_long_ones() {
+        let mut n = Namer::new(63, false);
+        assert_eq!(n.name("Invoice"), "Invoice");
+        let long_a = format!("{}_alpha", "x".repeat(70));
+        let long_b = format!("{}_beta", "x".repeat(70));
+        let a = n.name(&long_a);
+        let b = n.name(&long_b);
+        assert!(a.len() <= 63 && b.len() <= 63);
+        assert_ne!(a, b);
+        assert_eq!(Namer::new(63, false).name(&long_a), a, "deterministic");
+    }
+
+    #[test]
+    fn same_name_twice_gets_a_suffix() {
+        let mut n = Namer::new(64, true);
+        assert_eq!(n.name("Id"), "Id");
+        let second = n.name("ID");
+        assert_ne!(second.to_lowercase(), "id");
+        assert!(second.starts_with("ID_"));
+    }
+
+    #[test]
+    fn truncation_respects_utf8() {
+        let s = "é".repeat(40);
+        let cut = truncate_bytes(&s, 63);
+        assert_eq!(cut.len(), 62);
+        let mut n = Namer::new(63, false);
+        let name = n.name(&s);
+        assert!(name.len() <= 63);
+    }
+}
