@@ -1,1 +1,12 @@
-//! PostgreSQL introspection, reader and binary COPY writer for ferry
+//! PostgreSQL for ferry: connections, the binary COPY writer ([`PgSink`]), and value encoding.
+//!
+//! Files follow the driver layout every ferry driver uses: `conn` (connect, error mapping),
+//! `encode` (neutral values to the binary COPY format, validated per row), `write` (the
+//! sink and table writer).
+
+pub mod conn;
+pub mod encode;
+pub mod write;
+
+pub use conn::{connect, map_error};
+pub use write::PgSink;

@@ -71,12 +71,16 @@ pub fn translate_expression(
             Token::Quoted(w) => return Err(format!("`{w}(...)` is not a known function")),
             Token::Op(op) => match op.as_str() {
                 "==" => Token::Op("=".into()),
-                "=" | "!=" | "<>" | "<" | "<=" | ">" | ">=" | "+" | "-" | "*" | "/" | "%" => t.clone(),
+                "=" | "!=" | "<>" | "<" | "<=" | ">" | ">=" | "+" | "-" | "*" | "/" | "%" => {
+                    t.clone()
+                }
                 "||" if to == Dialect::Postgres => t.clone(),
                 other => return Err(format!("operator `{other}` is not portable")),
             },
             Token::Blob(_) => return Err("blob literal".into()),
-            Token::Str(_) | Token::Number(_) | Token::LParen | Token::RParen | Token::Comma => t.clone(),
+            Token::Str(_) | Token::Number(_) | Token::LParen | Token::RParen | Token::Comma => {
+                t.clone()
+            }
         };
         out.push(rewritten);
     }
@@ -86,9 +90,12 @@ pub fn translate_expression(
 /// The position of column `name`: exact match first, then ignoring ASCII case (SQLite and
 /// MySQL compare column names that way).
 pub fn find_column(table: &Table, name: &str) -> Option<usize> {
-    table
-        .column_index(name)
-        .or_else(|| table.columns.iter().position(|c| c.name.eq_ignore_ascii_case(name)))
+    table.column_index(name).or_else(|| {
+        table
+            .columns
+            .iter()
+            .position(|c| c.name.eq_ignore_ascii_case(name))
+    })
 }
 
 /// Whether a CHECK only restates what a boolean column already guarantees
@@ -121,7 +128,8 @@ mod tests {
         let mut t = Table::new("t");
         t.columns.push(Column::new("qty", "INT", DataType::Int64));
         t.columns.push(Column::new("Kind", "TEXT", DataType::Text));
-        t.columns.push(Column::new("active", "BOOLEAN", DataType::Bool));
+        t.columns
+            .push(Column::new("active", "BOOLEAN", DataType::Bool));
         t
     }
 
@@ -134,11 +142,24 @@ mod tests {
         let t = table();
         let pg = |sql| translate_expression(sql, Dialect::Sqlite, Dialect::Postgres, &t, &t, &q);
         assert_eq!(pg("qty >= 0").as_deref(), Ok("\"qty\" >= 0"));
-        assert_eq!(pg("length(Kind) > 0 and kind == 'x'").as_deref(), Ok("length(\"Kind\") > 0 AND \"Kind\" = 'x'"));
-        assert_eq!(pg("Kind IN ('a','b') OR Kind IS NULL").as_deref(), Ok("\"Kind\" IN ('a', 'b') OR \"Kind\" IS NULL"));
+        assert_eq!(
+            pg("length(Kind) > 0 and kind == 'x'").as_deref(),
+            Ok("length(\"Kind\") > 0 AND \"Kind\" = 'x'")
+        );
+        assert_eq!(
+            pg("Kind IN ('a','b') OR Kind IS NULL").as_deref(),
+            Ok("\"Kind\" IN ('a', 'b') OR \"Kind\" IS NULL")
+        );
         assert!(pg("typeof(qty) = 'integer'").is_err());
         assert!(pg("qty GLOB '[0-9]'").is_err());
-        let my = translate_expression("length(Kind) > 0", Dialect::Sqlite, Dialect::Mysql, &t, &t, &q);
+        let my = translate_expression(
+            "length(Kind) > 0",
+            Dialect::Sqlite,
+            Dialect::Mysql,
+            &t,
+            &t,
+            &q,
+        );
         assert_eq!(my.as_deref(), Ok("CHAR_LENGTH(\"Kind\") > 0"));
     }
 

@@ -67,7 +67,8 @@ impl Overrides {
         self.types
             .iter()
             .find(|(k, _)| {
-                k.eq_ignore_ascii_case(column.source_type.trim()) || k.eq_ignore_ascii_case(&declared.base)
+                k.eq_ignore_ascii_case(column.source_type.trim())
+                    || k.eq_ignore_ascii_case(&declared.base)
             })
             .and_then(|(_, v)| rules::parse_type_name(v))
     }
@@ -169,8 +170,14 @@ impl Translation {
             out.push('\n');
         };
         section("types and extensions", self.pre.iter().collect());
-        section("tables", self.tables.iter().flat_map(|t| &t.ddl.create).collect());
-        section("after the load: keys, indexes, checks", self.tables.iter().flat_map(|t| &t.ddl.post_load).collect());
+        section(
+            "tables",
+            self.tables.iter().flat_map(|t| &t.ddl.create).collect(),
+        );
+        section(
+            "after the load: keys, indexes, checks",
+            self.tables.iter().flat_map(|t| &t.ddl.post_load).collect(),
+        );
         section(
             "foreign keys",
             self.tables
@@ -179,7 +186,13 @@ impl Translation {
                 .flat_map(|fk| std::iter::once(&fk.add).chain(fk.validate.as_ref()))
                 .collect(),
         );
-        section("sequences", self.tables.iter().flat_map(|t| &t.ddl.reset_sequences).collect());
+        section(
+            "sequences",
+            self.tables
+                .iter()
+                .flat_map(|t| &t.ddl.reset_sequences)
+                .collect(),
+        );
         out
     }
 
@@ -220,9 +233,18 @@ struct Naming {
 
 fn naming(target: Dialect) -> Naming {
     match target {
-        Dialect::Postgres => Naming { max_ident: 63, columns_case_insensitive: false },
-        Dialect::Mysql => Naming { max_ident: 64, columns_case_insensitive: true },
-        Dialect::Sqlite => Naming { max_ident: 1024, columns_case_insensitive: true },
+        Dialect::Postgres => Naming {
+            max_ident: 63,
+            columns_case_insensitive: false,
+        },
+        Dialect::Mysql => Naming {
+            max_ident: 64,
+            columns_case_insensitive: true,
+        },
+        Dialect::Sqlite => Naming {
+            max_ident: 1024,
+            columns_case_insensitive: true,
+        },
     }
 }
 
@@ -272,26 +294,42 @@ pub fn translate(
                 ctx.warnings.push(Warning {
                     table: Some(display.clone()),
                     column: Some(col.name.clone()),
-                    message: "generated column becomes a plain column holding the copied values".into(),
+                    message: "generated column becomes a plain column holding the copied values"
+                        .into(),
                 });
             }
         }
         let src = &src;
         let mut tgt = src.clone();
-        tgt.schema = if keep_schemas { src.schema.clone() } else { None };
+        tgt.schema = if keep_schemas {
+            src.schema.clone()
+        } else {
+            None
+        };
         let namer = table_names
             .entry(tgt.schema.clone())
             .or_insert_with(|| Namer::new(naming.max_ident, target == Dialect::Mysql));
         tgt.name = namer.name(&src.name);
         if tgt.name != src.name {
-            ctx.warn(src, None, format!("table renamed to `{}` (identifier limit or clash)", tgt.name));
+            ctx.warn(
+                src,
+                None,
+                format!(
+                    "table renamed to `{}` (identifier limit or clash)",
+                    tgt.name
+                ),
+            );
         }
         let mut columns = Namer::new(naming.max_ident, naming.columns_case_insensitive);
         let mut renames = HashMap::new();
         for col in &mut tgt.columns {
             let new = columns.name(&col.name);
             if new != col.name {
-                ctx.warn(src, Some(&col.name), format!("column renamed to `{new}` (identifier limit or clash)"));
+                ctx.warn(
+                    src,
+                    Some(&col.name),
+                    format!("column renamed to `{new}` (identifier limit or clash)"),
+                );
                 renames.insert(col.name.clone(), new.clone());
                 col.name = new;
             }
@@ -329,7 +367,11 @@ pub fn translate(
                 )))
             }
         };
-        tables.push(TablePlan { source: src, target: tgt, ddl });
+        tables.push(TablePlan {
+            source: src,
+            target: tgt,
+            ddl,
+        });
     }
     Ok(Translation {
         source,

@@ -8,28 +8,116 @@ use ferry_core::{Column, DataType, DefaultValue, Dialect, Table};
 
 /// PostgreSQL's reserved key words (those that cannot be column or table names unquoted).
 const RESERVED: &[&str] = &[
-    "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric", "authorization",
-    "binary", "both", "case", "cast", "check", "collate", "collation", "column", "concurrently",
-    "constraint", "create", "cross", "current_catalog", "current_date", "current_role",
-    "current_schema", "current_time", "current_timestamp", "current_user", "default",
-    "deferrable", "desc", "distinct", "do", "else", "end", "except", "false", "fetch", "for",
-    "foreign", "freeze", "from", "full", "grant", "group", "having", "ilike", "in", "initially",
-    "inner", "intersect", "into", "is", "isnull", "join", "lateral", "leading", "left", "like",
-    "limit", "localtime", "localtimestamp", "natural", "not", "notnull", "null", "offset", "on",
-    "only", "or", "order", "outer", "overlaps", "placing", "primary", "references", "returning",
-    "right", "select", "session_user", "similar", "some", "symmetric", "system_user", "table",
-    "tablesample", "then", "to", "trailing", "true", "union", "unique", "user", "using",
-    "variadic", "verbose", "when", "where", "window", "with",
+    "all",
+    "analyse",
+    "analyze",
+    "and",
+    "any",
+    "array",
+    "as",
+    "asc",
+    "asymmetric",
+    "authorization",
+    "binary",
+    "both",
+    "case",
+    "cast",
+    "check",
+    "collate",
+    "collation",
+    "column",
+    "concurrently",
+    "constraint",
+    "create",
+    "cross",
+    "current_catalog",
+    "current_date",
+    "current_role",
+    "current_schema",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "default",
+    "deferrable",
+    "desc",
+    "distinct",
+    "do",
+    "else",
+    "end",
+    "except",
+    "false",
+    "fetch",
+    "for",
+    "foreign",
+    "freeze",
+    "from",
+    "full",
+    "grant",
+    "group",
+    "having",
+    "ilike",
+    "in",
+    "initially",
+    "inner",
+    "intersect",
+    "into",
+    "is",
+    "isnull",
+    "join",
+    "lateral",
+    "leading",
+    "left",
+    "like",
+    "limit",
+    "localtime",
+    "localtimestamp",
+    "natural",
+    "not",
+    "notnull",
+    "null",
+    "offset",
+    "on",
+    "only",
+    "or",
+    "order",
+    "outer",
+    "overlaps",
+    "placing",
+    "primary",
+    "references",
+    "returning",
+    "right",
+    "select",
+    "session_user",
+    "similar",
+    "some",
+    "symmetric",
+    "system_user",
+    "table",
+    "tablesample",
+    "then",
+    "to",
+    "trailing",
+    "true",
+    "union",
+    "unique",
+    "user",
+    "using",
+    "variadic",
+    "verbose",
+    "when",
+    "where",
+    "window",
+    "with",
 ];
 
 /// Quote an identifier when PostgreSQL needs it: anything but lower-case letters, digits and
 /// underscores (not leading with a digit), or a reserved word. Names keep their case.
 pub fn quote_ident(name: &str) -> String {
     let plain = !name.is_empty()
-        && name
-            .bytes()
-            .enumerate()
-            .all(|(i, b)| b.is_ascii_lowercase() || b == b'_' || (i > 0 && (b.is_ascii_digit() || b == b'$')))
+        && name.bytes().enumerate().all(|(i, b)| {
+            b.is_ascii_lowercase() || b == b'_' || (i > 0 && (b.is_ascii_digit() || b == b'$'))
+        })
         && !RESERVED.contains(&name);
     if plain {
         name.to_string()
@@ -55,8 +143,14 @@ pub fn type_name(t: &DataType) -> String {
         DataType::Int64 => "bigint".into(),
         DataType::Float32 => "real".into(),
         DataType::Float64 => "double precision".into(),
-        DataType::Decimal { precision: Some(p), scale: Some(s) } => format!("numeric({p},{s})"),
-        DataType::Decimal { precision: Some(p), scale: None } => format!("numeric({p})"),
+        DataType::Decimal {
+            precision: Some(p),
+            scale: Some(s),
+        } => format!("numeric({p},{s})"),
+        DataType::Decimal {
+            precision: Some(p),
+            scale: None,
+        } => format!("numeric({p})"),
         DataType::Decimal { .. } => "numeric".into(),
         DataType::Text => "text".into(),
         DataType::VarChar(n) => format!("varchar({n})"),
@@ -90,7 +184,11 @@ pub(crate) fn render_types(_ctx: &mut Ctx, pairs: &[(Table, Table)]) -> (Vec<Str
         .iter()
         .map(|(name, labels)| {
             let labels: Vec<String> = labels.iter().map(|l| quote_literal(l)).collect();
-            format!("CREATE TYPE {} AS ENUM ({})", quote_ident(name), labels.join(", "))
+            format!(
+                "CREATE TYPE {} AS ENUM ({})",
+                quote_ident(name),
+                labels.join(", ")
+            )
         })
         .collect();
     let drop = seen
@@ -100,11 +198,21 @@ pub(crate) fn render_types(_ctx: &mut Ctx, pairs: &[(Table, Table)]) -> (Vec<Str
     (create, drop)
 }
 
-fn render_default(ctx: &mut Ctx, src: &Table, col: &Column, default: &DefaultValue) -> Option<String> {
+fn render_default(
+    ctx: &mut Ctx,
+    src: &Table,
+    col: &Column,
+    default: &DefaultValue,
+) -> Option<String> {
     let t = &col.data_type;
     let is_num = matches!(
         t,
-        DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::Float32 | DataType::Float64 | DataType::Decimal { .. }
+        DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::Float32
+            | DataType::Float64
+            | DataType::Decimal { .. }
     );
     let utc_now = "(CURRENT_TIMESTAMP AT TIME ZONE 'UTC')";
     let out = match (default, t) {
@@ -113,7 +221,9 @@ fn render_default(ctx: &mut Ctx, src: &Table, col: &Column, default: &DefaultVal
         (DefaultValue::Bool(b), _) if is_num => u8::from(*b).to_string(),
         (DefaultValue::Number(n), DataType::Bool) if n == "0" || n == "1" => (n == "1").to_string(),
         (DefaultValue::Number(n), _) if is_num => n.clone(),
-        (DefaultValue::Number(n), DataType::Text | DataType::VarChar(_) | DataType::Char(_)) => quote_literal(n),
+        (DefaultValue::Number(n), DataType::Text | DataType::VarChar(_) | DataType::Char(_)) => {
+            quote_literal(n)
+        }
         (DefaultValue::Text(s), DataType::Bool) => match s.to_ascii_lowercase().as_str() {
             "1" | "t" | "true" | "y" | "yes" => "true".into(),
             "0" | "f" | "false" | "n" | "no" => "false".into(),
@@ -132,26 +242,43 @@ fn render_default(ctx: &mut Ctx, src: &Table, col: &Column, default: &DefaultVal
         (DefaultValue::Text(s), _) => quote_literal(s),
         (DefaultValue::CurrentTimestamp, DataType::Timestamp) => utc_now.into(),
         (DefaultValue::CurrentTimestamp, DataType::TimestampTz) => "CURRENT_TIMESTAMP".into(),
-        (DefaultValue::CurrentTimestamp | DefaultValue::CurrentDate, DataType::Date) => "CURRENT_DATE".into(),
+        (DefaultValue::CurrentTimestamp | DefaultValue::CurrentDate, DataType::Date) => {
+            "CURRENT_DATE".into()
+        }
         (DefaultValue::CurrentTimestamp, DataType::Text | DataType::VarChar(_)) => {
             format!("to_char({utc_now}, 'YYYY-MM-DD HH24:MI:SS')")
         }
         (DefaultValue::CurrentDate, DataType::Text | DataType::VarChar(_)) => {
             format!("to_char({utc_now}, 'YYYY-MM-DD')")
         }
-        (DefaultValue::CurrentDate, DataType::Timestamp | DataType::TimestampTz) => "CURRENT_DATE".into(),
+        (DefaultValue::CurrentDate, DataType::Timestamp | DataType::TimestampTz) => {
+            "CURRENT_DATE".into()
+        }
         (DefaultValue::CurrentTime, DataType::Time) => format!("{utc_now}::time"),
         (DefaultValue::CurrentTime, DataType::Text | DataType::VarChar(_)) => {
             format!("to_char({utc_now}, 'HH24:MI:SS')")
         }
-        (DefaultValue::UnixEpoch, _) if is_num => "(extract(epoch from CURRENT_TIMESTAMP))::bigint".into(),
+        (DefaultValue::UnixEpoch, _) if is_num => {
+            "(extract(epoch from CURRENT_TIMESTAMP))::bigint".into()
+        }
         (DefaultValue::GenerateUuid, DataType::Uuid) => "gen_random_uuid()".into(),
         (DefaultValue::GenerateUuid, DataType::Text | DataType::VarChar(_) | DataType::Char(_)) => {
             "gen_random_uuid()::text".into()
         }
-        (DefaultValue::Expression { dialect: Dialect::Postgres, sql }, _) if ctx.source == Dialect::Postgres => sql.clone(),
+        (
+            DefaultValue::Expression {
+                dialect: Dialect::Postgres,
+                sql,
+            },
+            _,
+        ) if ctx.source == Dialect::Postgres => sql.clone(),
         (DefaultValue::Expression { sql, .. }, _) => {
-            return unsupported(ctx, src, col, &format!("default `{sql}` has no PostgreSQL equivalent"))
+            return unsupported(
+                ctx,
+                src,
+                col,
+                &format!("default `{sql}` has no PostgreSQL equivalent"),
+            )
         }
         (other, _) => {
             return unsupported(
@@ -166,7 +293,11 @@ fn render_default(ctx: &mut Ctx, src: &Table, col: &Column, default: &DefaultVal
 }
 
 fn unsupported(ctx: &mut Ctx, src: &Table, col: &Column, why: &str) -> Option<String> {
-    ctx.warn(src, Some(&col.name), format!("{why}; the default was not carried over"));
+    ctx.warn(
+        src,
+        Some(&col.name),
+        format!("{why}; the default was not carried over"),
+    );
     None
 }
 
@@ -180,7 +311,12 @@ fn column_def(ctx: &mut Ctx, src: &Table, scol: &Column, tcol: &Column) -> Strin
     let mut def = format!("{} {ty}", quote_ident(&tcol.name));
     if let Some(expr) = &tcol.generated {
         def.push_str(&format!(" GENERATED ALWAYS AS ({expr}) STORED"));
-    } else if tcol.auto_increment && matches!(tcol.data_type, DataType::Int16 | DataType::Int32 | DataType::Int64) {
+    } else if tcol.auto_increment
+        && matches!(
+            tcol.data_type,
+            DataType::Int16 | DataType::Int32 | DataType::Int64
+        )
+    {
         def.push_str(" GENERATED BY DEFAULT AS IDENTITY");
     } else if let Some(d) = &scol.default {
         if let Some(text) = render_default(ctx, src, tcol, d) {
@@ -195,7 +331,10 @@ fn column_def(ctx: &mut Ctx, src: &Table, scol: &Column, tcol: &Column) -> Strin
 }
 
 fn column_list(cols: &[String]) -> String {
-    cols.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ")
+    cols.iter()
+        .map(|c| quote_ident(c))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Render one table's DDL for PostgreSQL.
@@ -208,11 +347,16 @@ pub(crate) fn render_table(ctx: &mut Ctx, src: &Table, tgt: &Table) -> TableDdl 
         .zip(&tgt.columns)
         .map(|(s, t)| format!("    {}", column_def(ctx, src, s, t)))
         .collect();
-    ddl.create.push(format!("CREATE TABLE {name} (\n{}\n)", defs.join(",\n")));
+    ddl.create
+        .push(format!("CREATE TABLE {name} (\n{}\n)", defs.join(",\n")));
     if let Some(comment) = &tgt.comment {
-        ddl.create.push(format!("COMMENT ON TABLE {name} IS {}", quote_literal(comment)));
+        ddl.create.push(format!(
+            "COMMENT ON TABLE {name} IS {}",
+            quote_literal(comment)
+        ));
     }
-    ddl.drop.push(format!("DROP TABLE IF EXISTS {name} CASCADE"));
+    ddl.drop
+        .push(format!("DROP TABLE IF EXISTS {name} CASCADE"));
     ddl.truncate.push(format!("TRUNCATE TABLE {name}"));
 
     if !tgt.primary_key.is_empty() {
@@ -232,16 +376,30 @@ pub(crate) fn render_table(ctx: &mut Ctx, src: &Table, tgt: &Table) -> TableDdl 
         if is_boolean_domain_check(&check.expression, src) {
             continue; // the boolean type already allows only true/false
         }
-        match translate_expression(&check.expression, check.dialect, Dialect::Postgres, src, tgt, &|s| quote_ident(s)) {
+        match translate_expression(
+            &check.expression,
+            check.dialect,
+            Dialect::Postgres,
+            src,
+            tgt,
+            &|s| quote_ident(s),
+        ) {
             Ok(expr) => {
-                let wanted = check.name.clone().unwrap_or_else(|| format!("{}_check", tgt.name));
+                let wanted = check
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| format!("{}_check", tgt.name));
                 let cname = ctx.constraint_names.name(&wanted);
                 ddl.post_load.push(format!(
                     "ALTER TABLE {name} ADD CONSTRAINT {} CHECK ({expr})",
                     quote_ident(&cname)
                 ));
             }
-            Err(why) => ctx.warn(src, None, format!("CHECK ({}) not translated: {why}", check.expression)),
+            Err(why) => ctx.warn(
+                src,
+                None,
+                format!("CHECK ({}) not translated: {why}", check.expression),
+            ),
         }
     }
     for (sfk, tfk) in src.foreign_keys.iter().zip(&tgt.foreign_keys) {
@@ -250,7 +408,10 @@ pub(crate) fn render_table(ctx: &mut Ctx, src: &Table, tgt: &Table) -> TableDdl 
         }
     }
     for col in tgt.columns.iter().filter(|c| c.auto_increment) {
-        if matches!(col.data_type, DataType::Int16 | DataType::Int32 | DataType::Int64) {
+        if matches!(
+            col.data_type,
+            DataType::Int16 | DataType::Int32 | DataType::Int64
+        ) {
             let q = quote_ident(&col.name);
             ddl.reset_sequences.push(format!(
                 "SELECT setval(pg_get_serial_sequence({}, {}), COALESCE(MAX({q}), 1), MAX({q}) IS NOT NULL) FROM {name}",
@@ -275,12 +436,20 @@ fn render_index(
             (Some(c), _) => quote_ident(c),
             (None, Some(e)) if ctx.source == Dialect::Postgres => format!("({e})"),
             (None, Some(e)) => {
-                ctx.warn(src, None, format!("index `{}` on expression `{e}` not translated", sidx.name));
+                ctx.warn(
+                    src,
+                    None,
+                    format!("index `{}` on expression `{e}` not translated", sidx.name),
+                );
                 return None;
             }
             (None, None) => return None,
         };
-        parts.push(if part.descending { format!("{text} DESC") } else { text });
+        parts.push(if part.descending {
+            format!("{text} DESC")
+        } else {
+            text
+        });
     }
     let mut sql = format!(
         "CREATE {}INDEX {} ON {}",
@@ -290,15 +459,28 @@ fn render_index(
     );
     match tidx.method.as_deref() {
         Some(m) if ctx.source == Dialect::Postgres => sql.push_str(&format!(" USING {m}")),
-        Some(m) => ctx.warn(src, None, format!("index `{}` method {m} not carried over; a btree index is built", sidx.name)),
+        Some(m) => ctx.warn(
+            src,
+            None,
+            format!(
+                "index `{}` method {m} not carried over; a btree index is built",
+                sidx.name
+            ),
+        ),
         None => {}
     }
     sql.push_str(&format!(" ({})", parts.join(", ")));
     if let Some(pred) = &sidx.predicate {
-        match translate_expression(pred, ctx.source, Dialect::Postgres, src, tgt, &|s| quote_ident(s)) {
+        match translate_expression(pred, ctx.source, Dialect::Postgres, src, tgt, &|s| {
+            quote_ident(s)
+        }) {
             Ok(p) => sql.push_str(&format!(" WHERE {p}")),
             Err(why) => {
-                ctx.warn(src, None, format!("partial index `{}` not translated: {why}", sidx.name));
+                ctx.warn(
+                    src,
+                    None,
+                    format!("partial index `{}` not translated: {why}", sidx.name),
+                );
                 return None;
             }
         }
@@ -327,19 +509,43 @@ fn render_foreign_key(
         _ => sfk.ref_table.clone(),
     };
     let (Some(parent_src), Some(parent_tgt)) = (
-        ctx.sources.get(&parent_key).or_else(|| ctx.sources.get(&sfk.ref_table)).cloned(),
-        ctx.targets.get(&parent_key).or_else(|| ctx.targets.get(&sfk.ref_table)).cloned(),
+        ctx.sources
+            .get(&parent_key)
+            .or_else(|| ctx.sources.get(&sfk.ref_table))
+            .cloned(),
+        ctx.targets
+            .get(&parent_key)
+            .or_else(|| ctx.targets.get(&sfk.ref_table))
+            .cloned(),
     ) else {
-        ctx.warn(src, None, format!("foreign key to `{}` dropped: that table is not part of the migration", sfk.ref_table));
+        ctx.warn(
+            src,
+            None,
+            format!(
+                "foreign key to `{}` dropped: that table is not part of the migration",
+                sfk.ref_table
+            ),
+        );
         return None;
     };
-    let ref_src_cols = if sfk.ref_columns.is_empty() { parent_src.primary_key.clone() } else { sfk.ref_columns.clone() };
+    let ref_src_cols = if sfk.ref_columns.is_empty() {
+        parent_src.primary_key.clone()
+    } else {
+        sfk.ref_columns.clone()
+    };
     let mut ref_cols = Vec::new();
     for c in &ref_src_cols {
         match crate::expr::find_column(&parent_src, c) {
             Some(i) => ref_cols.push(parent_tgt.columns[i].name.clone()),
             None => {
-                ctx.warn(src, None, format!("foreign key to `{}`({c}) dropped: no such column", sfk.ref_table));
+                ctx.warn(
+                    src,
+                    None,
+                    format!(
+                        "foreign key to `{}`({c}) dropped: no such column",
+                        sfk.ref_table
+                    ),
+                );
                 return None;
             }
         }
@@ -350,11 +556,16 @@ fn render_foreign_key(
         let mut pk: Vec<&String> = parent_tgt.primary_key.iter().collect();
         pk.sort();
         pk == want
-            || parent_tgt.indexes.iter().filter(|i| i.unique && i.predicate.is_none()).any(|i| {
-                let mut ic: Vec<&String> = i.parts.iter().filter_map(|p| p.column.as_ref()).collect();
-                ic.sort();
-                ic == want && i.parts.iter().all(|p| p.column.is_some())
-            })
+            || parent_tgt
+                .indexes
+                .iter()
+                .filter(|i| i.unique && i.predicate.is_none())
+                .any(|i| {
+                    let mut ic: Vec<&String> =
+                        i.parts.iter().filter_map(|p| p.column.as_ref()).collect();
+                    ic.sort();
+                    ic == want && i.parts.iter().all(|p| p.column.is_some())
+                })
     };
     if ref_cols.is_empty() || ref_cols.len() != tfk.columns.len() || !is_key(&ref_cols) {
         ctx.warn(
@@ -369,7 +580,10 @@ fn render_foreign_key(
         );
         return None;
     }
-    let wanted = sfk.name.clone().unwrap_or_else(|| derived_name(&tgt.name, &tfk.columns, "fkey"));
+    let wanted = sfk
+        .name
+        .clone()
+        .unwrap_or_else(|| derived_name(&tgt.name, &tfk.columns, "fkey"));
     let cname = quote_ident(&ctx.constraint_names.name(&wanted));
     let mut add = format!(
         "ALTER TABLE {} ADD CONSTRAINT {cname} FOREIGN KEY ({}) REFERENCES {} ({})",
@@ -379,7 +593,10 @@ fn render_foreign_key(
         column_list(&ref_cols)
     );
     for (kw, action) in [("ON DELETE", &sfk.on_delete), ("ON UPDATE", &sfk.on_update)] {
-        if let Some(a) = action.as_deref().filter(|a| !a.eq_ignore_ascii_case("NO ACTION")) {
+        if let Some(a) = action
+            .as_deref()
+            .filter(|a| !a.eq_ignore_ascii_case("NO ACTION"))
+        {
             add.push_str(&format!(" {kw} {}", a.to_ascii_uppercase()));
         }
     }
@@ -387,7 +604,10 @@ fn render_foreign_key(
     Some(ForeignKeyDdl {
         name: cname.clone(),
         ref_table: parent_tgt.name.clone(),
-        validate: Some(format!("ALTER TABLE {} VALIDATE CONSTRAINT {cname}", qualified(tgt))),
+        validate: Some(format!(
+            "ALTER TABLE {} VALIDATE CONSTRAINT {cname}",
+            qualified(tgt)
+        )),
         add,
     })
 }
@@ -411,12 +631,27 @@ mod tests {
     #[test]
     fn every_neutral_type_has_a_postgres_name() {
         assert_eq!(type_name(&DataType::Int64), "bigint");
-        assert_eq!(type_name(&DataType::Decimal { precision: Some(10), scale: Some(2) }), "numeric(10,2)");
+        assert_eq!(
+            type_name(&DataType::Decimal {
+                precision: Some(10),
+                scale: Some(2)
+            }),
+            "numeric(10,2)"
+        );
         assert_eq!(type_name(&DataType::VarChar(64)), "varchar(64)");
         assert_eq!(type_name(&DataType::Json), "jsonb");
         assert_eq!(type_name(&DataType::Set(vec!["a".into()])), "text[]");
-        assert_eq!(type_name(&DataType::Array(Box::new(DataType::Int32))), "integer[]");
+        assert_eq!(
+            type_name(&DataType::Array(Box::new(DataType::Int32))),
+            "integer[]"
+        );
         assert_eq!(type_name(&DataType::Bit(3)), "bit varying(3)");
-        assert_eq!(type_name(&DataType::Enum { name: "Mood".into(), labels: vec![] }), "\"Mood\"");
+        assert_eq!(
+            type_name(&DataType::Enum {
+                name: "Mood".into(),
+                labels: vec![]
+            }),
+            "\"Mood\""
+        );
     }
 }

@@ -71,7 +71,12 @@ pub struct StoredClasses {
 impl StoredClasses {
     /// The narrowest type that holds every stored value.
     pub fn infer(&self) -> DataType {
-        match (self.integer > 0, self.real > 0, self.text > 0, self.blob > 0) {
+        match (
+            self.integer > 0,
+            self.real > 0,
+            self.text > 0,
+            self.blob > 0,
+        ) {
             (_, _, _, true) => DataType::Bytes,
             (_, _, true, false) => DataType::Text,
             (_, true, false, false) => DataType::Float64,
@@ -203,7 +208,10 @@ impl TypeRule {
 /// Apply an ordered rule table: the first rule that matches decides.
 pub fn map_type(rules: &[TypeRule], facts: &ColumnFacts) -> Mapped {
     let Some(rule) = rules.iter().find(|r| r.matches(facts)) else {
-        return Mapped::Type(DataType::Text, Some("no type rule matched; the column becomes text"));
+        return Mapped::Type(
+            DataType::Text,
+            Some("no type rule matched; the column becomes text"),
+        );
     };
     let args = &facts.declared.args;
     let ty = match &rule.target {
@@ -278,10 +286,16 @@ mod tests {
     #[test]
     fn config_type_names_parse() {
         assert_eq!(parse_type_name("integer"), Some(DataType::Int32));
-        assert_eq!(parse_type_name("varchar(255)"), Some(DataType::VarChar(255)));
+        assert_eq!(
+            parse_type_name("varchar(255)"),
+            Some(DataType::VarChar(255))
+        );
         assert_eq!(
             parse_type_name("numeric(12,2)"),
-            Some(DataType::Decimal { precision: Some(12), scale: Some(2) })
+            Some(DataType::Decimal {
+                precision: Some(12),
+                scale: Some(2)
+            })
         );
         assert_eq!(parse_type_name("timestamptz"), Some(DataType::TimestampTz));
         assert_eq!(parse_type_name("double precision"), Some(DataType::Float64));
@@ -290,7 +304,12 @@ mod tests {
 
     #[test]
     fn inference_picks_the_narrowest_type() {
-        let s = |integer, real, text, blob| StoredClasses { integer, real, text, blob };
+        let s = |integer, real, text, blob| StoredClasses {
+            integer,
+            real,
+            text,
+            blob,
+        };
         assert_eq!(s(3, 0, 0, 0).infer(), DataType::Int64);
         assert_eq!(s(3, 1, 0, 0).infer(), DataType::Float64);
         assert_eq!(s(3, 1, 1, 0).infer(), DataType::Text);

@@ -6,38 +6,164 @@ use crate::tokens::{matching_paren, tokenize, Token};
 use ferry_core::{Check, DataType, DefaultValue, Dialect};
 
 const INTEGER_NAMES: &[&str] = &[
-    "INT", "INTEGER", "BIGINT", "INT8", "INT4", "INT2", "SMALLINT", "TINYINT", "MEDIUMINT",
+    "INT",
+    "INTEGER",
+    "BIGINT",
+    "INT8",
+    "INT4",
+    "INT2",
+    "SMALLINT",
+    "TINYINT",
+    "MEDIUMINT",
     "UNSIGNED BIG INT",
 ];
 const CHAR_NAMES: &[&str] = &[
-    "VARCHAR", "NVARCHAR", "NCHAR", "CHAR", "CHARACTER", "VARYING CHARACTER",
-    "NATIVE CHARACTER", "CHARACTER VARYING",
+    "VARCHAR",
+    "NVARCHAR",
+    "NCHAR",
+    "CHAR",
+    "CHARACTER",
+    "VARYING CHARACTER",
+    "NATIVE CHARACTER",
+    "CHARACTER VARYING",
 ];
 
 /// SQLite's type rules, first match wins. SQLite stores any value in any column, so integer
 /// types all widen to bigint (the config can narrow them) and the reader checks every value.
 pub static SQLITE_RULES: &[TypeRule] = &[
-    TypeRule { names: Names::Exact(&["INTEGER"]), guard: Guard::RowidAlias, target: Target::Type(DataType::Int64), warning: None },
-    TypeRule { names: Names::Exact(&["BOOLEAN", "BOOL"]), guard: Guard::Always, target: Target::Type(DataType::Bool), warning: None },
-    TypeRule { names: Names::Exact(INTEGER_NAMES), guard: Guard::Always, target: Target::Type(DataType::Int64), warning: None },
-    TypeRule { names: Names::Exact(CHAR_NAMES), guard: Guard::Args(1), target: Target::VarCharFromArg, warning: None },
-    TypeRule { names: Names::Exact(&["TEXT", "CLOB", "STRING", "VARCHAR", "NVARCHAR", "CHAR", "NCHAR", "CHARACTER"]), guard: Guard::Always, target: Target::Type(DataType::Text), warning: None },
-    TypeRule { names: Names::Exact(&["REAL", "DOUBLE", "DOUBLE PRECISION", "FLOAT", "FLOAT8"]), guard: Guard::Always, target: Target::Type(DataType::Float64), warning: None },
-    TypeRule { names: Names::Exact(&["NUMERIC", "DECIMAL"]), guard: Guard::Args(1), target: Target::DecimalFromArgs, warning: None },
-    TypeRule { names: Names::Exact(&["NUMERIC", "DECIMAL"]), guard: Guard::NoArgs, target: Target::Type(DataType::Decimal { precision: None, scale: None }), warning: None },
-    TypeRule { names: Names::Exact(&["BLOB", "BINARY", "VARBINARY"]), guard: Guard::Always, target: Target::Type(DataType::Bytes), warning: None },
-    TypeRule { names: Names::Exact(&["DATE"]), guard: Guard::Always, target: Target::Type(DataType::Date), warning: None },
-    TypeRule { names: Names::Exact(&["DATETIME", "TIMESTAMP"]), guard: Guard::Always, target: Target::Type(DataType::Timestamp), warning: None },
-    TypeRule { names: Names::Exact(&["TIME"]), guard: Guard::Always, target: Target::Type(DataType::Time), warning: None },
-    TypeRule { names: Names::Exact(&["UUID", "GUID"]), guard: Guard::Always, target: Target::Type(DataType::Uuid), warning: None },
-    TypeRule { names: Names::Exact(&["JSON", "JSONB"]), guard: Guard::Always, target: Target::Type(DataType::Json), warning: None },
-    TypeRule { names: Names::Exact(&[""]), guard: Guard::Always, target: Target::InferFromValues, warning: None },
+    TypeRule {
+        names: Names::Exact(&["INTEGER"]),
+        guard: Guard::RowidAlias,
+        target: Target::Type(DataType::Int64),
+        warning: None,
+    },
+    TypeRule {
+        names: Names::Exact(&["BOOLEAN", "BOOL"]),
+        guard: Guard::Always,
+        target: Target::Type(DataType::Bool),
+        warning: None,
+    },
+    TypeRule {
+        names: Names::Exact(INTEGER_NAMES),
+        guard: Guard::Always,
+        target: Target::Type(DataType::Int64),
+        warning: None,
+    },
+    TypeRule {
+        names: Names::Exact(CHAR_NAMES),
+        guard: Guard::Args(1),
+        target: Target::VarCharFromArg,
+        warning: None,
+    },
+    TypeRule {
+        names: Names::Exact(&[
+            "TEXT",
+            "CLOB",
+            "STRING",
+            "VARCHAR",
+            "NVARCHAR",
+            "CHAR",
+            "NCHAR",
+            "CHARACTER",
+        ]),
+        guard: Guard::Always,
+        target: Target::Type(DataType::Text),
+        warning: None,
+    },
+    TypeRule {
+        names: Names::Exact(&["REAL", "DOUBLE", "DOUBLE PRECISION", "FLOAT", "FLOAT8"]),
+        guard: Guard::Always,
+        target: Target::Type(DataType::Float64),
+        warning: None,
+    },
+    TypeRule {
+        names: Names::Exact(&["NUMERIC", "DECIMAL"]),
+        guard: Guard::Args(1),
+        target: Target::DecimalFromArgs,
+        warning: None,
+    },
+    TypeRule {
+        names: Names::Exact(&["NUMERIC", "DECIMAL"]),
+        guard: Guard::NoArgs,
+        target: Target::Type(DataType::Decimal {
+            precision: None,
+            scale: None,
+        }),
+        warning: None,
+    },
+    TypeRule {
+        names: Names::Exact(&["BLOB", "BINARY", "VARBINARY"]),
+        guard: Guard::Always,
+        target: Target::Type(DataType::Bytes),
+        warning: None,
+    },
+    TypeRule {
+        names: Names::Exact(&["DATE"]),
+        guard: Guard::Always,
+        target: Target::Type(DataType::Date),
+        warning: None,
+    },
+    TypeRule {
+        names: Names::Exact(&["DATETIME", "TIMESTAMP"]),
+        guard: Guard::Always,
+        target: Target::Type(DataType::Timestamp),
+        warning: None,
+    },
+    TypeRule {
+        names: Names::Exact(&["TIME"]),
+        guard: Guard::Always,
+        target: Target::Type(DataType::Time),
+        warning: None,
+    },
+    TypeRule {
+        names: Names::Exact(&["UUID", "GUID"]),
+        guard: Guard::Always,
+        target: Target::Type(DataType::Uuid),
+        warning: None,
+    },
+    TypeRule {
+        names: Names::Exact(&["JSON", "JSONB"]),
+        guard: Guard::Always,
+        target: Target::Type(DataType::Json),
+        warning: None,
+    },
+    TypeRule {
+        names: Names::Exact(&[""]),
+        guard: Guard::Always,
+        target: Target::InferFromValues,
+        warning: None,
+    },
     // SQLite's own affinity rules (https://sqlite.org/datatype3.html, 3.1) for any other name.
-    TypeRule { names: Names::Contains(&["INT"]), guard: Guard::Always, target: Target::Type(DataType::Int64), warning: None },
-    TypeRule { names: Names::Contains(&["CHAR", "CLOB", "TEXT"]), guard: Guard::Always, target: Target::Type(DataType::Text), warning: None },
-    TypeRule { names: Names::Contains(&["BLOB"]), guard: Guard::Always, target: Target::Type(DataType::Bytes), warning: None },
-    TypeRule { names: Names::Contains(&["REAL", "FLOA", "DOUB"]), guard: Guard::Always, target: Target::Type(DataType::Float64), warning: None },
-    TypeRule { names: Names::Any, guard: Guard::Always, target: Target::InferFromValues, warning: Some("unknown declared type; the target type was chosen from the stored values") },
+    TypeRule {
+        names: Names::Contains(&["INT"]),
+        guard: Guard::Always,
+        target: Target::Type(DataType::Int64),
+        warning: None,
+    },
+    TypeRule {
+        names: Names::Contains(&["CHAR", "CLOB", "TEXT"]),
+        guard: Guard::Always,
+        target: Target::Type(DataType::Text),
+        warning: None,
+    },
+    TypeRule {
+        names: Names::Contains(&["BLOB"]),
+        guard: Guard::Always,
+        target: Target::Type(DataType::Bytes),
+        warning: None,
+    },
+    TypeRule {
+        names: Names::Contains(&["REAL", "FLOA", "DOUB"]),
+        guard: Guard::Always,
+        target: Target::Type(DataType::Float64),
+        warning: None,
+    },
+    TypeRule {
+        names: Names::Any,
+        guard: Guard::Always,
+        target: Target::InferFromValues,
+        warning: Some("unknown declared type; the target type was chosen from the stored values"),
+    },
 ];
 
 /// The neutral meaning of a default as `PRAGMA table_info` reports it (`'abc'`, `0`,
@@ -50,7 +176,9 @@ pub fn parse_default(text: &str) -> DefaultValue {
     let Some(mut tokens) = tokenize(text) else {
         return raw;
     };
-    while tokens.first() == Some(&Token::LParen) && matching_paren(&tokens, 0) == Some(tokens.len() - 1) {
+    while tokens.first() == Some(&Token::LParen)
+        && matching_paren(&tokens, 0) == Some(tokens.len() - 1)
+    {
         tokens = tokens[1..tokens.len() - 1].to_vec();
     }
     let sign = match tokens.first() {
@@ -62,7 +190,9 @@ pub fn parse_default(text: &str) -> DefaultValue {
         _ => String::new(),
     };
     match tokens.as_slice() {
-        [Token::Number(n)] => DefaultValue::Number(format!("{}{n}", if sign == "-" { "-" } else { "" })),
+        [Token::Number(n)] => {
+            DefaultValue::Number(format!("{}{n}", if sign == "-" { "-" } else { "" }))
+        }
         [Token::Str(s)] if sign.is_empty() => DefaultValue::Text(s.clone()),
         [Token::Word(w)] if sign.is_empty() => match w.to_ascii_uppercase().as_str() {
             "NULL" => DefaultValue::Null,
@@ -81,7 +211,9 @@ pub fn parse_default(text: &str) -> DefaultValue {
                     _ => None,
                 })
                 .collect();
-            let only_strings = args.iter().all(|t| matches!(t, Token::Str(_) | Token::Comma));
+            let only_strings = args
+                .iter()
+                .all(|t| matches!(t, Token::Str(_) | Token::Comma));
             let func = f.to_ascii_lowercase();
             if func == "unixepoch" && (args.is_empty() || strs == ["now"]) {
                 return DefaultValue::UnixEpoch;
@@ -136,7 +268,9 @@ pub fn extract_checks(create_sql: &str) -> Vec<Check> {
         }
         if t.is_word("CHECK") && tokens.get(i + 1) == Some(&Token::LParen) {
             if let Some(close) = matching_paren(&tokens, i + 1) {
-                let expr = crate::tokens::render(&tokens[i + 2..close], &|s| format!("\"{}\"", s.replace('"', "\"\"")));
+                let expr = crate::tokens::render(&tokens[i + 2..close], &|s| {
+                    format!("\"{}\"", s.replace('"', "\"\""))
+                });
                 checks.push(Check {
                     name: pending_name.take(),
                     expression: expr,
@@ -175,8 +309,20 @@ mod tests {
     fn every_sqlite_type_rule() {
         let mut pk = ColumnFacts::declared("INTEGER");
         pk.rowid_alias = true;
-        assert_eq!(map_type(SQLITE_RULES, &pk), Mapped::Type(DataType::Int64, None));
-        for int in ["INT", "integer", "BIGINT", "SMALLINT", "TINYINT", "MEDIUMINT", "INT8", "UNSIGNED BIG INT"] {
+        assert_eq!(
+            map_type(SQLITE_RULES, &pk),
+            Mapped::Type(DataType::Int64, None)
+        );
+        for int in [
+            "INT",
+            "integer",
+            "BIGINT",
+            "SMALLINT",
+            "TINYINT",
+            "MEDIUMINT",
+            "INT8",
+            "UNSIGNED BIG INT",
+        ] {
             assert_eq!(map(int), DataType::Int64, "{int}");
         }
         assert_eq!(map("BOOLEAN"), DataType::Bool);
@@ -192,9 +338,27 @@ mod tests {
         assert_eq!(map("DOUBLE"), DataType::Float64);
         assert_eq!(map("double precision"), DataType::Float64);
         assert_eq!(map("FLOAT"), DataType::Float64);
-        assert_eq!(map("NUMERIC(10,2)"), DataType::Decimal { precision: Some(10), scale: Some(2) });
-        assert_eq!(map("DECIMAL(5)"), DataType::Decimal { precision: Some(5), scale: Some(0) });
-        assert_eq!(map("NUMERIC"), DataType::Decimal { precision: None, scale: None });
+        assert_eq!(
+            map("NUMERIC(10,2)"),
+            DataType::Decimal {
+                precision: Some(10),
+                scale: Some(2)
+            }
+        );
+        assert_eq!(
+            map("DECIMAL(5)"),
+            DataType::Decimal {
+                precision: Some(5),
+                scale: Some(0)
+            }
+        );
+        assert_eq!(
+            map("NUMERIC"),
+            DataType::Decimal {
+                precision: None,
+                scale: None
+            }
+        );
         assert_eq!(map("BLOB"), DataType::Bytes);
         assert_eq!(map("DATE"), DataType::Date);
         assert_eq!(map("DATETIME"), DataType::Timestamp);
@@ -213,12 +377,24 @@ mod tests {
     fn untyped_and_unknown_columns_look_at_values() {
         let mut facts = ColumnFacts::declared("");
         assert_eq!(map_type(SQLITE_RULES, &facts), Mapped::NeedsValues);
-        facts.stored = Some(StoredClasses { integer: 5, ..Default::default() });
-        assert_eq!(map_type(SQLITE_RULES, &facts), Mapped::Type(DataType::Int64, None));
+        facts.stored = Some(StoredClasses {
+            integer: 5,
+            ..Default::default()
+        });
+        assert_eq!(
+            map_type(SQLITE_RULES, &facts),
+            Mapped::Type(DataType::Int64, None)
+        );
         let mut money = ColumnFacts::declared("MONEY");
-        money.stored = Some(StoredClasses { integer: 1, real: 2, ..Default::default() });
+        money.stored = Some(StoredClasses {
+            integer: 1,
+            real: 2,
+            ..Default::default()
+        });
         match map_type(SQLITE_RULES, &money) {
-            Mapped::Type(DataType::Float64, Some(w)) => assert!(w.contains("unknown declared type")),
+            Mapped::Type(DataType::Float64, Some(w)) => {
+                assert!(w.contains("unknown declared type"))
+            }
             other => panic!("{other:?}"),
         }
     }
@@ -229,15 +405,36 @@ mod tests {
         assert_eq!(parse_default("0"), DefaultValue::Number("0".into()));
         assert_eq!(parse_default("-1.5"), DefaultValue::Number("-1.5".into()));
         assert_eq!(parse_default("NULL"), DefaultValue::Null);
-        assert_eq!(parse_default("CURRENT_TIMESTAMP"), DefaultValue::CurrentTimestamp);
-        assert_eq!(parse_default("datetime('now')"), DefaultValue::CurrentTimestamp);
-        assert_eq!(parse_default("(datetime('now', 'utc'))"), DefaultValue::CurrentTimestamp);
-        assert_eq!(parse_default("(strftime('%Y-%m-%d %H:%M:%f','now'))"), DefaultValue::CurrentTimestamp);
-        assert_eq!(parse_default("(strftime('%s','now'))"), DefaultValue::UnixEpoch);
+        assert_eq!(
+            parse_default("CURRENT_TIMESTAMP"),
+            DefaultValue::CurrentTimestamp
+        );
+        assert_eq!(
+            parse_default("datetime('now')"),
+            DefaultValue::CurrentTimestamp
+        );
+        assert_eq!(
+            parse_default("(datetime('now', 'utc'))"),
+            DefaultValue::CurrentTimestamp
+        );
+        assert_eq!(
+            parse_default("(strftime('%Y-%m-%d %H:%M:%f','now'))"),
+            DefaultValue::CurrentTimestamp
+        );
+        assert_eq!(
+            parse_default("(strftime('%s','now'))"),
+            DefaultValue::UnixEpoch
+        );
         assert_eq!(parse_default("date('now')"), DefaultValue::CurrentDate);
         assert_eq!(parse_default("TRUE"), DefaultValue::Bool(true));
-        assert!(matches!(parse_default("datetime('now','localtime')"), DefaultValue::Expression { .. }));
-        assert!(matches!(parse_default("random()"), DefaultValue::Expression { .. }));
+        assert!(matches!(
+            parse_default("datetime('now','localtime')"),
+            DefaultValue::Expression { .. }
+        ));
+        assert!(matches!(
+            parse_default("random()"),
+            DefaultValue::Expression { .. }
+        ));
     }
 
     #[test]
@@ -256,6 +453,8 @@ mod tests {
         assert_eq!(checks[1].expression, "kind IN ('a', 'b')");
         assert_eq!(checks[2].expression, "price > 0 OR price IS NULL");
         assert!(has_autoincrement(sql));
-        assert!(!has_autoincrement("CREATE TABLE x (id INTEGER PRIMARY KEY)"));
+        assert!(!has_autoincrement(
+            "CREATE TABLE x (id INTEGER PRIMARY KEY)"
+        ));
     }
 }

@@ -83,7 +83,9 @@ pub fn tokenize(sql: &str) -> Option<Vec<Token>> {
             let end = chars[i..].iter().position(|&x| x == ']')? + i;
             out.push(Token::Quoted(chars[i + 1..end].iter().collect()));
             i = end + 1;
-        } else if c.is_ascii_digit() || (c == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit)) {
+        } else if c.is_ascii_digit()
+            || (c == '.' && chars.get(i + 1).is_some_and(char::is_ascii_digit))
+        {
             let start = i;
             while i < chars.len()
                 && (chars[i].is_ascii_alphanumeric()
@@ -95,7 +97,9 @@ pub fn tokenize(sql: &str) -> Option<Vec<Token>> {
             out.push(Token::Number(chars[start..i].iter().collect()));
         } else if c.is_alphanumeric() || c == '_' || c == '$' {
             let start = i;
-            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '$') {
+            while i < chars.len()
+                && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '$')
+            {
                 i += 1;
             }
             out.push(Token::Word(chars[start..i].iter().collect()));
@@ -196,7 +200,8 @@ mod tests {
 
     #[test]
     fn tokenizes_quotes_numbers_and_operators() {
-        let t = tokenize(r#"CHECK ("a b" >= 1.5e-3 AND [c] <> 'it''s' OR `d` || x'0A')"#).expect("tokenizes");
+        let t = tokenize(r#"CHECK ("a b" >= 1.5e-3 AND [c] <> 'it''s' OR `d` || x'0A')"#)
+            .expect("tokenizes");
         assert_eq!(t[0], Token::Word("CHECK".into()));
         assert_eq!(t[2], Token::Quoted("a b".into()));
         assert_eq!(t[3], Token::Op(">=".into()));
@@ -212,6 +217,9 @@ mod tests {
     #[test]
     fn renders_back() {
         let t = tokenize("length( name ) > 0 AND kind IN ('a','b')").expect("tokenizes");
-        assert_eq!(render(&t, &|s| format!("\"{s}\"")), "length(name) > 0 AND kind IN ('a', 'b')");
+        assert_eq!(
+            render(&t, &|s| format!("\"{s}\"")),
+            "length(name) > 0 AND kind IN ('a', 'b')"
+        );
     }
 }

@@ -1,0 +1,106 @@
+//! Connecting to PostgreSQL and turning its errors into ferry's error kinds.
+
+use ferry_core::{ConnUrl, Error, ErrorKind, Result};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, Config, NoTls};
+
+/// Build a driver config from a URL (user defaults to `postgres`, port to 5432).
+pub fn config(url: &ConnUrl) -> Result<Config> {
+    let mut cfg = Config::new();
+    cfg.host(url.host.as_deref().unwrap_or("localhost"));
+    cfg.port(url.port.unwrap_or(5432));
+    cfg.user(url.user.as_deref().unwrap_or("postgres"));
+    if let Some(p) = url.password() {
+        cfg.password(p.expose());
+    }
+    cfg.dbname(url.database.as_deref().unwrap_or("postgres"));
+    cfg.application_name("ferry");
+    cfg.connect_timeout(std::time::Duration::from_secs(15));
+    match url.param("sslmode").unwrap_or("prefer") {
+        "disable" | "allow" | "prefer" => {}
+        other => {
+            return Err(Error::config(format!(
+                "{url}: sslmode={other} needs TLS, which this build does not provide for PostgreSQL yet"
+            )))
+        }
+    }
+    Ok(cfg)
+}
+
+/// Open a connection; its background task runs on the current runtime. Errors name the
+/// server (password redacted) and say what went wrong in one line.
+pub async fn connect(url: &ConnUrl) -> Result<Client> {
+    let cfg = config(url)?;
+    let (client, connection) = cfg
+        .connect(NoTls)
+        .await
+        .map_err(|e| map_error(e).context(format!("cannot connect to {url}")))?;
+    tokio::spawn(async move {
+        // The connection ends when the client is dropped; errors surface on the client.
+        let _ = connection.await;
+    });
+    Ok(client)
+}
+
+/// Classify a driver error into a ferry error kind, keeping the server's message (and its
+/// DETAIL, which names the key of a duplicate) but never a password.
+pub fn map_error(err: tokio_postgres::Error) -> Error {
+    if let Some(db) = err.as_db_error() {
+        let code = db.code();
+        let kind = if *code == SqlState::INVALID_PASSWORD
+            || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+        {
+            ErrorKind::Auth
+        } else if *code == SqlState::INVALID_CATALOG_NAME || *code == SqlState::UNDEFINED_TABLE {
+            ErrorKind::NotFound
+        } else if *code == SqlState::DUPLICATE_TABLE || *code == SqlState::DUPLICATE_OBJECT {
+            ErrorKind::AlreadyExists
+        } else if [
+            SqlState::T_R_SERIALIZATION_FAILURE,
+            SqlState::T_R_DEADLOCK_DETECTED,
+            SqlState::ADMIN_SHUTDOWN,
+            SqlState::CRASH_SHUTDOWN,
+            SqlState::CANNOT_CONNECT_NOW,
+            SqlState::TOO_MANY_CONNECTIONS,
+        ]
+        .contains(code)
+            || code.code().starts_with("08")
+        {
+            ErrorKind::Transient
+        } else if code.code().starts_with("22") || code.code().starts_with("23") {
+            ErrorKind::Data
+        } else {
+            ErrorKind::Other
+        };
+        let mut msg = db.message().to_string();
+        if let Some(detail) = db.detail() {
+            msg.push_str(" (");
+            msg.push_str(detail);
+            msg.push(')');
+        }
+        return Error::new(kind, msg);
+    }
+    let text = err.to_string();
+    let source_text = std::error::Error::source(&err)
+        .map(|s| s.to_string())
+        .unwrap_or_default();
+    let kind =
+        if err.is_closed() || text.contains("connection closed") || source_text.contains("reset") {
+            ErrorKind::Transient
+        } else if source_text.contains("refused")
+            || text.contains("error connecting")
+            || source_text.contains("timed out")
+        {
+            ErrorKind::Connect
+        } else if text.contains("password") {
+            ErrorKind::Auth
+        } else {
+            ErrorKind::Other
+        };
+    let msg = if source_text.is_empty() || text.contains(&source_text) {
+        text
+    } else {
+        format!("{text}: {source_text}")
+    };
+    Error::new(kind, msg)
+}

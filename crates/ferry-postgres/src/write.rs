@@ -1,0 +1,220 @@
+//! [`PgSink`]: PostgreSQL as a target, loading rows with binary COPY.
+
+use crate::conn::{connect, map_error};
+use crate::encode::{RowEncoder, COPY_HEADER};
+use async_trait::async_trait;
+use bytes::{Bytes, BytesMut};
+use ferry_core::{
+    Batch, ConnUrl, Dialect, Error, RejectedRow, Result, Sink, Table, TableWriter, WriteOutcome,
+};
+use futures::SinkExt;
+use std::pin::Pin;
+use tokio_postgres::{Client, CopyInSink};
+
+/// A PostgreSQL database ferry writes to.
+pub struct PgSink {
+    url: ConnUrl,
+}
+
+impl PgSink {
+    /// Connect once to check the URL, credentials and database, then keep the URL for the
+    /// connections each writer opens.
+    pub async fn open(url: ConnUrl) -> Result<PgSink> {
+        let client = connect(&url).await?;
+        client
+            .simple_query("SELECT 1")
+            .await
+            .map_err(|e| map_error(e).context(format!("{url}")))?;
+        Ok(PgSink { url })
+    }
+
+    /// A new connection to the target.
+    pub async fn client(&self) -> Result<Client> {
+        connect(&self.url).await
+    }
+}
+
+/// `schema.table` or `table`, quoted for PostgreSQL.
+pub fn qualified(table: &Table) -> String {
+    let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    match &table.schema {
+        Some(s) => format!("{}.{}", q(s), q(&table.name)),
+        None => q(&table.name),
+    }
+}
+
+#[async_trait]
+impl Sink for PgSink {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    async fn existing_tables(&self, tables: &[Table]) -> Result<Vec<String>> {
+        let client = self.client().await?;
+        let mut found = Vec::new();
+        for t in tables {
+            let row = client
+                .query_one("SELECT to_regclass($1) IS NOT NULL", &[&qualified(t)])
+                .await
+                .map_err(map_error)?;
+            if row.get::<_, bool>(0) {
+                found.push(t.display_name());
+            }
+        }
+        Ok(found)
+    }
+
+    async fn execute(&self, statements: &[String]) -> Result<()> {
+        if statements.is_empty() {
+            return Ok(());
+        }
+        let client = self.client().await?;
+        for sql in statements {
+            client
+                .batch_execute(sql)
+                .await
+                .map_err(|e| map_error(e).context(statement_summary(sql)))?;
+        }
+        Ok(())
+    }
+
+    async fn open_writer(
+        &self,
+        table: &Table,
+        reject_bad_rows: bool,
+    ) -> Result<Box<dyn TableWriter>> {
+        let client = self.client().await?;
+        let columns: Vec<String> = table
+            .copied_columns()
+            .map(|c| format!("\"{}\"", c.name.replace('"', "\"\"")))
+            .collect();
+        let sql = format!(
+            "COPY {} ({}) FROM STDIN (FORMAT binary)",
+            qualified(table),
+            columns.join(", ")
+        );
+        let copy = client.copy_in::<_, Bytes>(&sql).await.map_err(|e| {
+            map_error(e).context(format!("table `{}`: starting COPY", table.display_name()))
+        })?;
+        let key: Vec<(usize, String)> = table
+            .row_key()
+            .into_iter()
+            .filter_map(|k| {
+                table
+                    .copied_columns()
+                    .position(|c| c.name == k)
+                    .map(|i| (i, k))
+            })
+            .collect();
+        let mut buf = BytesMut::with_capacity(1 << 20);
+        buf.extend_from_slice(COPY_HEADER);
+        Ok(Box::new(PgWriter {
+            _client: client,
+            copy: Box::pin(copy),
+            encoder: RowEncoder::new(table),
+            table: table.display_name(),
+            key,
+            buf,
+            rows_seen: 0,
+            written: 0,
+            reject: reject_bad_rows,
+        }))
+    }
+
+    async fn count_rows(&self, table: &Table) -> Result<u64> {
+        let client = self.client().await?;
+        let row = client
+            .query_one(&format!("SELECT count(*) FROM {}", qualified(table)), &[])
+            .await
+            .map_err(|e| map_error(e).context(format!("counting `{}`", table.display_name())))?;
+        Ok(row.get::<_, i64>(0) as u64)
+    }
+}
+
+/// The first line of a statement, for error context.
+pub fn statement_summary(sql: &str) -> String {
+    let line = sql.lines().next().unwrap_or("").trim();
+    let cut: String = line.chars().take(120).collect();
+    if cut.len() < line.len() {
+        format!("{cut}...")
+    } else {
+        cut
+    }
+}
+
+/// Loads one table through a single `COPY ... FROM STDIN (FORMAT binary)`.
+pub struct PgWriter {
+    _client: Client,
+    copy: Pin<Box<CopyInSink<Bytes>>>,
+    encoder: RowEncoder,
+    table: String,
+    key: Vec<(usize, String)>,
+    buf: BytesMut,
+    rows_seen: u64,
+    written: u64,
+    reject: bool,
+}
+
+#[async_trait]
+impl TableWriter for PgWriter {
+    async fn write(&mut self, batch: Batch) -> Result<WriteOutcome> {
+        let mut outcome = WriteOutcome::default();
+        if let Some(raw) = &batch.raw {
+            self.buf.extend_from_slice(raw);
+            outcome.written = batch.raw_rows;
+        } else {
+            let key: Vec<(usize, &str)> = self.key.iter().map(|(i, n)| (*i, n.as_str())).collect();
+            for i in 0..batch.rows() {
+                let row = batch.row(i);
+                if let Err(e) = self.encoder.encode_row(row, &mut self.buf) {
+                    let locator = batch.locator(i, &key, self.rows_seen);
+                    let column = self.encoder.column_name(e.column).to_string();
+                    if !self.reject {
+                        return Err(Error::data(format!(
+                            "table `{}`, column `{column}`, {locator}: {}",
+                            self.table, e.reason
+                        )));
+                    }
+                    outcome.rejected.push(RejectedRow {
+                        locator,
+                        column,
+                        reason: e.reason,
+                        values: row.to_vec(),
+                    });
+                } else {
+                    outcome.written += 1;
+                }
+            }
+        }
+        self.rows_seen += batch.rows() as u64;
+        self.written += outcome.written;
+        if self.buf.len() >= 256 * 1024 {
+            let chunk = self.buf.split().freeze();
+            self.copy
+                .send(chunk)
+                .await
+                .map_err(|e| map_error(e).context(format!("table `{}`: COPY", self.table)))?;
+        }
+        Ok(outcome)
+    }
+
+    async fn finish(mut self: Box<Self>) -> Result<u64> {
+        self.buf.extend_from_slice(&(-1i16).to_be_bytes());
+        let chunk = self.buf.split().freeze();
+        self.copy
+            .send(chunk)
+            .await
+            .map_err(|e| map_error(e).context(format!("table `{}`: COPY", self.table)))?;
+        let rows =
+            self.copy.as_mut().finish().await.map_err(|e| {
+                map_error(e).context(format!("table `{}`: finishing COPY", self.table))
+            })?;
+        if rows != self.written {
+            return Err(Error::other(format!(
+                "table `{}`: PostgreSQL reports {rows} rows copied, ferry sent {}",
+                self.table, self.written
+            )));
+        }
+        Ok(rows)
+    }
+}
