@@ -122,6 +122,7 @@ my_start() { # name port local_infile
   if [ -e "$dir/.grants" ]; then
     mariadb --protocol=SOCKET -S "$dir/run/mysqld.sock" -u root -e "
       CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY '$PASSWORD';
+      ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY '$PASSWORD';
       GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;
       FLUSH PRIVILEGES;" && rm -f "$dir/.grants"
   fi
