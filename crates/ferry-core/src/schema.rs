@@ -353,6 +353,38 @@ pub struct Schema {
     pub tables: Vec<Table>,
     /// Extensions the source schema uses (PostgreSQL).
     pub extensions: Vec<String>,
+    /// User-defined types the tables use (PostgreSQL enums and domains), in creation order.
+    #[serde(default)]
+    pub types: Vec<UserType>,
+}
+
+/// A user-defined type that must exist on a same-dialect target before the tables.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserType {
+    /// Schema the type lives in, if the source has schemas.
+    pub schema: Option<String>,
+    /// Type name as written in the source.
+    pub name: String,
+    /// What the type is.
+    pub kind: UserTypeKind,
+}
+
+/// The kinds of user-defined types ferry recreates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum UserTypeKind {
+    /// An enumeration with its labels in declaration order.
+    Enum(Vec<String>),
+    /// A domain over a base type, in the source dialect's SQL.
+    Domain {
+        /// The base type as the source writes it (`text`, `numeric(10,2)`).
+        base_type: String,
+        /// Whether the domain forbids NULL.
+        not_null: bool,
+        /// The default expression, if any.
+        default: Option<String>,
+        /// The domain's CHECK constraints.
+        checks: Vec<Check>,
+    },
 }
 
 impl Schema {

@@ -19,6 +19,11 @@ pub struct ReadOptions {
     pub reject_bad_rows: bool,
     /// Read only rows whose single integer key lies in `[lo, hi)` (resumable chunks).
     pub key_range: Option<(i64, i64)>,
+    /// Same-dialect fast path (PostgreSQL -> PostgreSQL): send each batch as a raw chunk of
+    /// binary COPY tuple data (`Batch::raw`, no header or trailer, cut at tuple boundaries)
+    /// instead of decoded values. Only set when the sink is PostgreSQL and every copied
+    /// column keeps its source type verbatim; sources that cannot do it ignore the flag.
+    pub raw_pg_copy: bool,
 }
 
 /// What one table read did.
