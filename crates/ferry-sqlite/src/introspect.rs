@@ -1,0 +1,337 @@
+//! SQLite's catalog to the neutral model.
+
+use ferry_core::{Column, DataType, Error, ForeignKey, Index, IndexPart, Result, Schema, Table};
+use ferry_schema::rules::{map_type, ColumnFacts, Mapped, StoredClasses};
+use ferry_schema::sqlite::{extract_checks, has_autoincrement, parse_default, SQLITE_RULES};
+use ferry_schema::tokens::{matching_paren, render, tokenize, Token};
+use rusqlite::Connection;
+
+/// A lossy mapping noticed while introspecting (reported with the translation's warnings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    /// Table.
+    pub table: String,
+    /// Column.
+    pub column: String,
+    /// What happened.
+    pub message: String,
+}
+
+fn sql_err(e: rusqlite::Error) -> Error {
+    crate::read::map_error(e)
+}
+
+/// Quote an SQLite identifier.
+pub fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Describe every user table of the database.
+pub fn schema(conn: &Connection) -> Result<(Schema, Vec<Note>)> {
+    let mut notes = Vec::new();
+    let mut stmt = conn
+        .prepare(include_str!("../sql/tables.sql"))
+        .map_err(sql_err)?;
+    let tables: Vec<(String, String)> = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get(0)?,
+                r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+            ))
+        })
+        .map_err(sql_err)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(sql_err)?;
+    let mut schema = Schema::default();
+    for (name, create_sql) in tables {
+        if create_sql
+            .to_ascii_uppercase()
+            .starts_with("CREATE VIRTUAL")
+        {
+            return Err(Error::schema(format!(
+                "table `{name}` is a virtual table (FTS/R*Tree); exclude it in the config and move it by hand"
+            )));
+        }
+        schema
+            .tables
+            .push(table(conn, &name, &create_sql, &mut notes)?);
+    }
+    Ok((schema, notes))
+}
+
+fn table(conn: &Connection, name: &str, create_sql: &str, notes: &mut Vec<Note>) -> Result<Table> {
+    let mut t = Table::new(name);
+    let without_rowid = tokenize(create_sql).is_some_and(|toks| {
+        toks.windows(2)
+            .any(|w| w[0].is_word("WITHOUT") && w[1].is_word("ROWID"))
+    });
+    let mut stmt = conn
+        .prepare(include_str!("../sql/columns.sql"))
+        .map_err(sql_err)?;
+    let rows: Vec<(String, String, bool, Option<String>, i64, i64)> = stmt
+        .query_map([name], |r| {
+            Ok((
+                r.get(1)?,
+                r.get(2)?,
+                r.get::<_, i64>(3)? != 0,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
+        })
+        .map_err(sql_err)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(sql_err)?;
+    let mut pk: Vec<(i64, String)> = rows
+        .iter()
+        .filter(|r| r.4 > 0)
+        .map(|r| (r.4, r.0.clone()))
+        .collect();
+    pk.sort();
+    t.primary_key = pk.into_iter().map(|(_, n)| n).collect();
+    let autoincrement = has_autoincrement(create_sql);
+    for (col_name, declared, notnull, default, pk_pos, hidden) in rows {
+        let rowid_alias = !without_rowid
+            && pk_pos == 1
+            && t.primary_key.len() == 1
+            && declared.trim().eq_ignore_ascii_case("INTEGER");
+        let mut facts = ColumnFacts::declared(&declared);
+        facts.rowid_alias = rowid_alias;
+        facts.auto_increment = rowid_alias;
+        let mut mapped = map_type(SQLITE_RULES, &facts);
+        if mapped == Mapped::NeedsValues {
+            facts.stored = Some(stored_classes(conn, name, &col_name)?);
+            mapped = map_type(SQLITE_RULES, &facts);
+        }
+        let Mapped::Type(data_type, warning) = mapped else {
+            return Err(Error::schema(format!(
+                "table `{name}`, column `{col_name}`: no type chosen"
+            )));
+        };
+        if let Some(w) = warning {
+            notes.push(Note {
+                table: name.into(),
+                column: col_name.clone(),
+                message: format!("{w} ({})", type_label(&declared, &data_type)),
+            });
+        } else if declared.trim().is_empty() {
+            notes.push(Note {
+                table: name.into(),
+                column: col_name.clone(),
+                message: format!("no declared type; chose {data_type:?} from the stored values"),
+            });
+        }
+        let mut col = Column::new(col_name, declared, data_type);
+        // A rowid alias is never NULL even when not declared NOT NULL.
+        col.nullable = !notnull && !rowid_alias && !(without_rowid && pk_pos > 0);
+        col.default = default.as_deref().map(parse_default);
+        col.auto_increment = rowid_alias;
+        if hidden == 2 || hidden == 3 {
+            col.generated = Some(generated_expression(create_sql, &col.name).unwrap_or_default());
+        }
+        t.columns.push(col);
+    }
+    let _ = autoincrement; // AUTOINCREMENT only forbids rowid reuse; identity covers it.
+    t.indexes = indexes(conn, name)?;
+    t.foreign_keys = foreign_keys(conn, name)?;
+    t.checks = extract_checks(create_sql);
+    t.estimated_rows = estimate_rows(conn, name, without_rowid).ok();
+    Ok(t)
+}
+
+fn type_label(declared: &str, t: &DataType) -> String {
+    format!("declared `{declared}`, became {t:?}")
+}
+
+fn stored_classes(conn: &Connection, table: &str, column: &str) -> Result<StoredClasses> {
+    let sql = format!(
+        "SELECT typeof({c}), count(*) FROM {t} GROUP BY 1",
+        c = quote(column),
+        t = quote(table)
+    );
+    let mut stmt = conn.prepare(&sql).map_err(sql_err)?;
+    let mut classes = StoredClasses::default();
+    let mut rows = stmt.query([]).map_err(sql_err)?;
+    while let Some(r) = rows.next().map_err(sql_err)? {
+        let n: i64 = r.get(1).map_err(sql_err)?;
+        match r.get::<_, String>(0).map_err(sql_err)?.as_str() {
+            "integer" => classes.integer = n as u64,
+            "real" => classes.real = n as u64,
+            "text" => classes.text = n as u64,
+            "blob" => classes.blob = n as u64,
+            _ => {}
+        }
+    }
+    Ok(classes)
+}
+
+fn estimate_rows(conn: &Connection, table: &str, without_rowid: bool) -> rusqlite::Result<u64> {
+    let sql = if without_rowid {
+        format!("SELECT count(*) FROM {}", quote(table))
+    } else {
+        // max(rowid) is instant and close to the count for tables that rarely delete.
+        format!("SELECT coalesce(max(rowid), 0) FROM {}", quote(table))
+    };
+    conn.query_row(&sql, [], |r| r.get::<_, i64>(0))
+        .map(|n| n.max(0) as u64)
+}
+
+fn indexes(conn: &Connection, table: &str) -> Result<Vec<Index>> {
+    let mut stmt = conn
+        .prepare(include_str!("../sql/indexes.sql"))
+        .map_err(sql_err)?;
+    let list: Vec<(String, bool, Option<String>)> = stmt
+        .query_map([table], |r| {
+            Ok((r.get(0)?, r.get::<_, i64>(1)? != 0, r.get(4)?))
+        })
+        .map_err(sql_err)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(sql_err)?;
+    let mut out = Vec::new();
+    for (name, unique, sql) in list {
+        let mut cols = conn
+            .prepare(include_str!("../sql/index_columns.sql"))
+            .map_err(sql_err)?;
+        let parts: Vec<(i64, Option<String>, bool)> = cols
+            .query_map([&name], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? != 0))
+            })
+            .map_err(sql_err)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(sql_err)?;
+        let (exprs, predicate) = sql.as_deref().map(index_sql_parts).unwrap_or_default();
+        let parts = parts
+            .into_iter()
+            .enumerate()
+            .map(|(i, (cid, col, desc))| IndexPart {
+                column: if cid >= 0 { col } else { None },
+                expression: if cid == -2 {
+                    exprs.get(i).cloned()
+                } else {
+                    None
+                },
+                prefix: None,
+                descending: desc,
+            })
+            .collect();
+        out.push(Index {
+            name,
+            parts,
+            unique,
+            predicate,
+            method: None,
+        });
+    }
+    Ok(out)
+}
+
+/// The key expressions and the WHERE predicate of a `CREATE INDEX` statement.
+fn index_sql_parts(sql: &str) -> (Vec<String>, Option<String>) {
+    let Some(tokens) = tokenize(sql) else {
+        return (Vec::new(), None);
+    };
+    let Some(open) = tokens.iter().position(|t| *t == Token::LParen) else {
+        return (Vec::new(), None);
+    };
+    let Some(close) = matching_paren(&tokens, open) else {
+        return (Vec::new(), None);
+    };
+    let q = |s: &str| quote(s);
+    let mut parts = Vec::new();
+    let mut depth = 0;
+    let mut start = open + 1;
+    for i in open + 1..=close {
+        match &tokens[i] {
+            Token::LParen => depth += 1,
+            Token::RParen if depth > 0 => depth -= 1,
+            Token::Comma | Token::RParen if depth == 0 => {
+                let mut part = &tokens[start..i];
+                if part
+                    .last()
+                    .is_some_and(|t| t.is_word("DESC") || t.is_word("ASC"))
+                {
+                    part = &part[..part.len() - 1];
+                }
+                parts.push(render(part, &q));
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    let predicate = tokens
+        .get(close + 1)
+        .filter(|t| t.is_word("WHERE"))
+        .map(|_| render(&tokens[close + 2..], &q));
+    (parts, predicate)
+}
+
+fn generated_expression(create_sql: &str, column: &str) -> Option<String> {
+    let tokens = tokenize(create_sql)?;
+    let start = tokens
+        .iter()
+        .position(|t| t.ident().is_some_and(|n| n.eq_ignore_ascii_case(column)))?;
+    let as_pos = (start..tokens.len())
+        .find(|&i| tokens[i].is_word("AS") && tokens.get(i + 1) == Some(&Token::LParen))?;
+    let close = matching_paren(&tokens, as_pos + 1)?;
+    Some(render(&tokens[as_pos + 2..close], &|s| quote(s)))
+}
+
+fn foreign_keys(conn: &Connection, table: &str) -> Result<Vec<ForeignKey>> {
+    let mut stmt = conn
+        .prepare(include_str!("../sql/foreign_keys.sql"))
+        .map_err(sql_err)?;
+    type FkRow = (i64, String, String, Option<String>, String, String);
+    let rows: Vec<FkRow> = stmt
+        .query_map([table], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
+        })
+        .map_err(sql_err)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(sql_err)?;
+    let mut out: Vec<(i64, ForeignKey)> = Vec::new();
+    for (id, parent, from, to, on_update, on_delete) in rows {
+        let action = |a: String| (!a.eq_ignore_ascii_case("NO ACTION")).then_some(a);
+        match out.last_mut() {
+            Some((last, fk)) if *last == id => {
+                fk.columns.push(from);
+                if let Some(to) = to {
+                    fk.ref_columns.push(to);
+                }
+            }
+            _ => out.push((
+                id,
+                ForeignKey {
+                    name: None,
+                    columns: vec![from],
+                    ref_table: parent,
+                    ref_columns: to.into_iter().collect(),
+                    on_delete: action(on_delete),
+                    on_update: action(on_update),
+                },
+            )),
+        }
+    }
+    // PRAGMA lists foreign keys last-declared first; keep declaration order.
+    out.reverse();
+    Ok(out.into_iter().map(|(_, fk)| fk).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_sql_gives_expressions_and_predicate() {
+        let (parts, pred) =
+            index_sql_parts("CREATE INDEX i ON t (lower(name), id DESC) WHERE deleted = 0");
+        assert_eq!(parts, vec!["lower(name)".to_string(), "id".to_string()]);
+        assert_eq!(pred.as_deref(), Some("deleted = 0"));
+    }
+}

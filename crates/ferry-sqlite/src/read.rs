@@ -1,0 +1,269 @@
+//! [`SqliteSource`]: reads a SQLite file.
+
+use crate::convert::{convert, raw};
+use crate::introspect::{self, quote, Note};
+use async_trait::async_trait;
+use ferry_core::{
+    Batch, BatchBuilder, BatchSender, DataType, Dialect, Error, ErrorKind, ReadOptions, ReadStats,
+    RejectedRow, Result, Schema, Source, Table,
+};
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// A SQLite database file opened read-only.
+///
+/// Consistency: the source holds a read transaction open on its own connection for as long
+/// as it lives. In rollback-journal mode that shared lock keeps every writer from committing,
+/// so all parallel readers see one state of the file. In WAL mode writers can still commit;
+/// each reader then sees the file as of its own start (stop the application, or use
+/// `--jobs 1`, for one point in time).
+pub struct SqliteSource {
+    path: PathBuf,
+    /// Holds the shared lock; also used for introspection and counts.
+    conn: Arc<Mutex<Connection>>,
+    notes: Mutex<Vec<Note>>,
+}
+
+/// Classify an SQLite error.
+pub fn map_error(e: rusqlite::Error) -> Error {
+    let kind = match &e {
+        rusqlite::Error::SqliteFailure(f, _) => match f.code {
+            rusqlite::ErrorCode::NotADatabase => ErrorKind::Config,
+            rusqlite::ErrorCode::CannotOpen => ErrorKind::NotFound,
+            rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked => {
+                ErrorKind::Transient
+            }
+            _ => ErrorKind::Other,
+        },
+        _ => ErrorKind::Other,
+    };
+    Error::new(kind, e.to_string()).with_source(e)
+}
+
+fn open(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
+    )
+    .map_err(|e| map_error(e).context(format!("cannot open SQLite file `{}`", path.display())))?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))
+        .map_err(map_error)?;
+    Ok(conn)
+}
+
+impl SqliteSource {
+    /// Open `path` read-only and start the snapshot. A missing file, or one that is not an
+    /// SQLite database, gives a one-line error.
+    pub fn open(path: &Path) -> Result<SqliteSource> {
+        if !path.exists() {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!("SQLite file `{}` does not exist", path.display()),
+            ));
+        }
+        if path.is_dir() {
+            return Err(Error::config(format!(
+                "`{}` is a directory, not an SQLite file",
+                path.display()
+            )));
+        }
+        let conn = open(path)?;
+        conn.execute_batch("BEGIN DEFERRED")
+            .and_then(|_| {
+                conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+            })
+            .map_err(|e| {
+                let kind = map_error(e).kind();
+                if kind == ErrorKind::Config {
+                    Error::config(format!("`{}` is not an SQLite database", path.display()))
+                } else {
+                    Error::new(
+                        kind,
+                        format!("cannot read SQLite file `{}`", path.display()),
+                    )
+                }
+            })?;
+        Ok(SqliteSource {
+            path: path.to_path_buf(),
+            conn: Arc::new(Mutex::new(conn)),
+            notes: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Lossy choices made while introspecting (untyped columns and unknown types).
+    pub fn notes(&self) -> Vec<Note> {
+        self.notes.lock().map(|n| n.clone()).unwrap_or_default()
+    }
+
+    /// Run `f` on the snapshot connection on a blocking thread.
+    async fn with_conn<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || {
+            let conn = conn
+                .lock()
+                .map_err(|_| Error::other("SQLite connection lock poisoned"))?;
+            f(&conn)
+        })
+        .await
+        .map_err(|e| Error::other(format!("SQLite thread failed: {e}")))?
+    }
+}
+
+#[async_trait]
+impl Source for SqliteSource {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    async fn schema(&self) -> Result<Schema> {
+        let (schema, notes) = self.with_conn(introspect::schema).await?;
+        if let Ok(mut n) = self.notes.lock() {
+            *n = notes;
+        }
+        Ok(schema)
+    }
+
+    async fn read_table(
+        &self,
+        table: &Table,
+        options: &ReadOptions,
+        tx: BatchSender,
+    ) -> Result<ReadStats> {
+        let path = self.path.clone();
+        let table = table.clone();
+        let options = options.clone();
+        tokio::task::spawn_blocking(move || read_blocking(&path, &table, &options, &tx))
+            .await
+            .map_err(|e| Error::other(format!("SQLite reader thread failed: {e}")))?
+    }
+
+    async fn count_rows(&self, table: &Table) -> Result<u64> {
+        let sql = format!("SELECT count(*) FROM {}", quote(&table.name));
+        self.with_conn(move |c| {
+            c.query_row(&sql, [], |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
+                .map_err(map_error)
+        })
+        .await
+        .map_err(|e| e.context(format!("counting `{}`", table.name)))
+    }
+}
+
+fn read_blocking(
+    path: &Path,
+    table: &Table,
+    options: &ReadOptions,
+    tx: &BatchSender,
+) -> Result<ReadStats> {
+    let conn = open(path)?;
+    let columns: Vec<(&str, &DataType)> = table
+        .copied_columns()
+        .map(|c| (c.name.as_str(), &c.data_type))
+        .collect();
+    let has_rowid = rowid_available(&conn, &table.name);
+    let select_list: Vec<String> = columns.iter().map(|(n, _)| quote(n)).collect();
+    let mut sql = format!(
+        "SELECT {}{} FROM {}",
+        if has_rowid { "rowid, " } else { "" },
+        select_list.join(", "),
+        quote(&table.name)
+    );
+    if let Some((lo, hi)) = options.key_range {
+        if !has_rowid {
+            return Err(Error::other(format!(
+                "table `{}` has no rowid to split into ranges",
+                table.name
+            )));
+        }
+        sql.push_str(&format!(
+            " WHERE rowid >= {lo} AND rowid < {hi} ORDER BY rowid"
+        ));
+    }
+    let mut stmt = conn
+        .prepare(&sql)
+        .map_err(|e| map_error(e).context(format!("reading `{}`", table.name)))?;
+    let mut rows = stmt.query([]).map_err(map_error)?;
+    let offset = usize::from(has_rowid);
+    let mut builder = BatchBuilder::new(columns.len(), options.limits);
+    let mut stats = ReadStats::default();
+    let send = |batch: Batch| -> Result<()> {
+        tx.blocking_send(batch).map_err(|_| {
+            Error::new(
+                ErrorKind::Cancelled,
+                format!("reading `{}` stopped: the writer is gone", table.name),
+            )
+        })
+    };
+    while let Some(row) = rows
+        .next()
+        .map_err(|e| map_error(e).context(format!("reading `{}`", table.name)))?
+    {
+        stats.rows_read += 1;
+        let rowid: Option<i64> = if has_rowid { row.get(0).ok() } else { None };
+        let mut bad: Option<(usize, String)> = None;
+        for (i, (_, t)) in columns.iter().enumerate() {
+            let v = row.get_ref(i + offset).map_err(map_error)?;
+            match convert(v, t) {
+                Ok(value) => builder.push(value),
+                Err(reason) => {
+                    bad = Some((i, reason));
+                    break;
+                }
+            }
+        }
+        match bad {
+            None => {
+                if let Some(id) = rowid {
+                    builder.push_row_id(id);
+                }
+            }
+            Some((col, reason)) => {
+                builder.discard_partial_row();
+                let locator = match rowid {
+                    Some(id) => format!("rowid {id}"),
+                    None => format!("row {}", stats.rows_read),
+                };
+                if !options.reject_bad_rows {
+                    return Err(Error::data(format!(
+                        "table `{}`, column `{}`, {locator}: {reason}",
+                        table.name, columns[col].0
+                    )));
+                }
+                stats.rows_rejected += 1;
+                let values = (0..columns.len())
+                    .map(|i| {
+                        row.get_ref(i + offset)
+                            .map(raw)
+                            .unwrap_or(ferry_core::Value::Null)
+                    })
+                    .collect();
+                builder.reject(RejectedRow {
+                    locator,
+                    column: columns[col].0.to_string(),
+                    reason,
+                    values,
+                });
+            }
+        }
+        if builder.is_full() {
+            send(builder.take())?;
+        }
+    }
+    if !builder.is_empty() {
+        send(builder.take())?;
+    }
+    Ok(stats)
+}
+
+fn rowid_available(conn: &Connection, table: &str) -> bool {
+    conn.prepare(&format!("SELECT rowid FROM {} LIMIT 0", quote(table)))
+        .is_ok()
+}
