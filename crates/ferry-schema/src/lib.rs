@@ -12,6 +12,7 @@
 pub mod expr;
 pub mod ident;
 pub mod postgres;
+pub mod postgres_source;
 pub mod rules;
 pub mod sqlite;
 pub mod tokens;
@@ -271,7 +272,11 @@ pub fn translate(
     overrides: &Overrides,
 ) -> Result<Translation> {
     overrides.validate()?;
-    let schema = apply_overrides(schema, overrides);
+    let mut schema = apply_overrides(schema, overrides);
+    if source == Dialect::Postgres && target != Dialect::Postgres {
+        // A PostgreSQL target keeps PostgreSQL defaults verbatim; others need their meaning.
+        postgres_source::neutral_defaults(&mut schema);
+    }
     let naming = naming(target);
     let keep_schemas = source == Dialect::Postgres && target == Dialect::Postgres;
 
@@ -355,6 +360,7 @@ pub fn translate(
     // Pass 2: render per dialect.
     let mut tables = Vec::new();
     let (pre, drop_pre) = match target {
+        Dialect::Postgres if source == Dialect::Postgres => postgres_source::render_pre(&schema),
         Dialect::Postgres => postgres::render_types(&mut ctx, &pairs),
         Dialect::Mysql | Dialect::Sqlite => (Vec::new(), Vec::new()),
     };

@@ -1,0 +1,662 @@
+//! PostgreSQL as a source: its type rules, the neutral meaning of its column defaults, and the
+//! statements a PostgreSQL target needs before the tables (schemas, extensions, enum types,
+//! domains).
+//!
+//! Types are named as `format_type()` prints them (`character varying(64)`,
+//! `timestamp(3) with time zone`, `integer[]`); [`pg_type_facts`] reduces such a name to a
+//! base name and its arguments before the rules run.
+
+use crate::postgres::quote_ident;
+use crate::rules::{map_type, ColumnFacts, DeclaredType, Guard, Mapped, Names, Target, TypeRule};
+use crate::tokens::{matching_paren, quote_literal, tokenize, Token};
+use ferry_core::{DataType, DefaultValue, Dialect, Schema, UserType, UserTypeKind};
+
+const TEXT_LIKE: &[&str] = &[
+    "TEXT", "CITEXT", "NAME", "BPCHAR", "\"CHAR\"", "XML", "INET", "CIDR", "MACADDR", "MACADDR8",
+    "TSVECTOR", "TSQUERY", "LTREE", "HSTORE",
+];
+
+/// PostgreSQL's type rules, first match wins. Names are `format_type()`'s, upper-cased, with
+/// arguments removed (`CHARACTER VARYING`, `TIMESTAMP WITH TIME ZONE`).
+pub static POSTGRES_RULES: &[TypeRule] = &[
+    TypeRule {
+        names: Names::Exact(&["BOOLEAN"]),
+        guard: Guard::Always,
+        target: Target::Type(DataType::Bool),
+        warning: None,
+    },
+    TypeRule {
+        names: Names::Exact(&["SMALLINT"]),
+        guard: Guard::Always,
+        target: Target::Type(DataType::Int16),
+        warning: None,
+    },
+    TypeRule {
+        names: Names::Exact(&["INTEGER"]),
+        guard: Guard::Always,
+        target: Target::Type(DataType::Int32),
+        warning: None,
+    },
+    TypeRule {
+        names: Names::Exact(&["BIGINT", "OID", "XID8"]),
+        guard: Guard::Always,
+        target: Target::Type(DataType::Int64),
+        warning: None,
+    },
+    TypeRule {
+        names: Names::Exact(&["REAL"]),
+        guard: Guard::Always,
+        target: Target::Type(DataType::Float32),
+        warning: None,
+    },
+    TypeRule {
+        names: Names::Exact(&["DOUBLE PRECISION"]),
+        guard: Guard::Always,
+        target: Target::Type(DataType::Float64),
+        warning: None,
+    },
+    TypeRule {
+        names: Names::Exact(&["NUMERIC"]),
+        guard: Guard::Args(1),
+        target: Target::DecimalFromArgs,
+        warning: None,
+    },
+    TypeRule {
+        names: Names::Exact(&["NUMERIC"]),
+        guard: Guard::NoArgs,
+        target: Target::Type(DataType::Decimal {
+            precision: None,
+            scale: None,
+        }),
+        warning: None,
+    },
+    TypeRule {
+        names: Names::Exact(&["MONEY"]),
+        guard: Guard::Always,
+        target: Target::Type(DataType::Decimal {
+            precision: Some(19),
+            scale: Some(2),
+        }),
+        warning: Some("money becomes numeric(19,2); the currency symbol and locale are dropped"),
+    },
+    TypeRule {
+        names: Names::Exact(&["CHARACTER VARYING"]),
+        guard: Guard::Args(1),
+        target: Target::VarCharFromArg,
+        warning: None,
+    },
+    TypeRule {
+        names: Names::Exact(&["CHARACTER VARYING"]),
+        guard: Guard::NoArgs,
+        target: Target::Type(DataType::Text),
+        warning: None,
+    },
+    TypeRule {
+        names: Names::Exact(&["CHARACTER"]),
+        guard: Guard::Args(1),
+        target: Target::CharFromArg,
+        warning: None,
+    },
+    TypeRule {
+        names: Names::Exact(TEXT_LIKE),
+        guard: Guard::Always,
+        target: Target::Type(DataType::Text),
+        warning: None,
+    },
+    TypeRule {
+        names: Names::Exact(&["BYTEA"]),
+        guard: Guard::Always,
+        target: Target::Type(DataType::Bytes),
+        warning: None,
+    },
+    TypeRule {
+        names: Names::Exact(&["DATE"]),
+        guard: Guard::Always,
+        target: Target::Type(DataType::Date),
+        warning: None,
+    },
+    TypeRule {
+        names: Names::Exact(&["TIME WITHOUT TIME ZONE"]),
+        guard: Guard::Always,
+        target: Target::Type(DataType::Time),
+        warning: None,
+    },
+    TypeRule {
+        names: Names::Exact(&["TIME WITH TIME ZONE"]),
+        guard: Guard::Always,
+        target: Target::Type(DataType::Time),
+        warning: Some("time with time zone becomes a time of day in UTC; the offset is dropped"),
+    },
+    TypeRule {
+        names: Names::Exact(&["TIMESTAMP WITHOUT TIME ZONE"]),
+        guard: Guard::Always,
+        target: Target::Type(DataType::Timestamp),
+        warning: None,
+    },
+    TypeRule {
+        names: Names::Exact(&["TIMESTAMP WITH TIME ZONE"]),
+        guard: Guard::Always,
+        target: Target::Type(DataType::TimestampTz),
+        warning: None,
+    },
+    TypeRule {
+        names: Names::Exact(&["INTERVAL"]),
+        guard: Guard::Always,
+        target: Target::Type(DataType::Interval),
+        warning: None,
+    },
+    TypeRule {
+        names: Names::Exact(&["UUID"]),
+        guard: Guard::Always,
+        target: Target::Type(DataType::Uuid),
+        warning: None,
+    },
+    TypeRule {
+        names: Names::Exact(&["JSON", "JSONB"]),
+        guard: Guard::Always,
+        target: Target::Type(DataType::Json),
+        warning: None,
+    },
+    TypeRule {
+        names: Names::Exact(&["BIT", "BIT VARYING"]),
+        guard: Guard::Args(1),
+        target: Target::BitFromArg,
+        warning: None,
+    },
+    TypeRule {
+        names: Names::Any,
+        guard: Guard::Always,
+        target: Target::Type(DataType::Text),
+        warning: Some("no type rule for this PostgreSQL type; values are copied as text"),
+    },
+];
+
+/// A `format_type()` name split for the rules: the element type's facts and how many array
+/// dimensions wrap it (`integer[]` is `INTEGER` inside one array).
+pub fn pg_type_facts(type_name: &str) -> (ColumnFacts, usize) {
+    let mut text = type_name.trim();
+    let mut dims = 0;
+    while let Some(inner) = text.strip_suffix("[]") {
+        text = inner.trim_end();
+        dims += 1;
+    }
+    // `timestamp(3) with time zone`: the arguments sit in the middle of the name.
+    let upper = text.to_ascii_uppercase();
+    let mut base = String::new();
+    let mut args = Vec::new();
+    let mut rest = upper.as_str();
+    while let Some(open) = rest.find('(') {
+        base.push_str(&rest[..open]);
+        let close = rest[open..].find(')').map_or(rest.len(), |c| open + c);
+        args.extend(
+            rest[open + 1..close]
+                .split(',')
+                .filter_map(|a| a.trim().parse::<u32>().ok()),
+        );
+        rest = rest.get(close + 1..).unwrap_or("");
+    }
+    base.push_str(rest);
+    let mut base = base.split_whitespace().collect::<Vec<_>>().join(" ");
+    if base.starts_with("INTERVAL") {
+        base = "INTERVAL".into(); // `interval year to month` and friends
+    }
+    // A schema-qualified name (`public.citext`) is matched by its last part.
+    if let Some((_, last)) = base.rsplit_once('.') {
+        if !last.is_empty() && !base.starts_with('"') {
+            base = last.to_string();
+        }
+    }
+    let facts = ColumnFacts {
+        declared: DeclaredType {
+            base,
+            args,
+            modifiers: String::new(),
+        },
+        rowid_alias: false,
+        auto_increment: false,
+        stored: None,
+        only_zero_one: None,
+    };
+    (facts, dims)
+}
+
+/// The neutral type of a PostgreSQL type as `format_type()` names it, with the warning of the
+/// rule that decided. Enum types are not named here; the introspection knows their labels.
+pub fn map_pg_type(type_name: &str) -> (DataType, Option<&'static str>) {
+    let (facts, dims) = pg_type_facts(type_name);
+    let (mut t, warning) = match map_type(POSTGRES_RULES, &facts) {
+        Mapped::Type(t, w) => (t, w),
+        Mapped::NeedsValues => (DataType::Text, None),
+    };
+    if dims > 0 {
+        t = DataType::Array(Box::new(t));
+    }
+    (t, warning)
+}
+
+/// Whether a default is a serial column's `nextval('seq'::regclass)`.
+pub fn is_serial_default(text: &str) -> bool {
+    text.trim_start()
+        .to_ascii_lowercase()
+        .starts_with("nextval(")
+}
+
+const NUMERIC_CASTS: &[&str] = &[
+    "integer",
+    "bigint",
+    "smallint",
+    "numeric",
+    "real",
+    "double precision",
+    "money",
+];
+
+/// Strip one top-level `::type` cast, returning the expression and the cast's type text.
+fn strip_cast(tokens: &[Token]) -> Option<(&[Token], String)> {
+    let mut depth = 0usize;
+    for (i, t) in tokens.iter().enumerate() {
+        match t {
+            Token::LParen => depth += 1,
+            Token::RParen => depth = depth.saturating_sub(1),
+            Token::Op(op) if op == "::" && depth == 0 => {
+                let ty: Vec<String> = tokens[i + 1..]
+                    .iter()
+                    .map(|t| match t {
+                        Token::Word(w) | Token::Quoted(w) => w.to_ascii_lowercase(),
+                        Token::Number(n) => n.clone(),
+                        Token::LParen => "(".into(),
+                        Token::RParen => ")".into(),
+                        Token::Comma => ",".into(),
+                        Token::Op(o) => o.clone(),
+                        Token::Str(s) | Token::Blob(s) => s.clone(),
+                    })
+                    .collect();
+                return Some((&tokens[..i], ty.join(" ")));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+fn unwrap_parens(mut tokens: &[Token]) -> &[Token] {
+    while tokens.first() == Some(&Token::LParen)
+        && matching_paren(tokens, 0) == Some(tokens.len() - 1)
+    {
+        tokens = &tokens[1..tokens.len() - 1];
+    }
+    tokens
+}
+
+fn is_now(tokens: &[Token]) -> bool {
+    match unwrap_parens(tokens) {
+        [Token::Word(w)] => matches!(
+            w.to_ascii_lowercase().as_str(),
+            "current_timestamp" | "localtimestamp"
+        ),
+        [Token::Word(w), Token::LParen, Token::Number(_), Token::RParen] => matches!(
+            w.to_ascii_lowercase().as_str(),
+            "current_timestamp" | "localtimestamp"
+        ),
+        [Token::Word(w), Token::LParen, Token::RParen] => matches!(
+            w.to_ascii_lowercase().as_str(),
+            "now" | "transaction_timestamp" | "statement_timestamp" | "clock_timestamp"
+        ),
+        _ => false,
+    }
+}
+
+fn is_utc(t: &[Token]) -> bool {
+    let t = unwrap_parens(t);
+    let t = strip_cast(t).map_or(t, |(e, _)| e);
+    matches!(t, [Token::Str(s)] if s.eq_ignore_ascii_case("utc"))
+}
+
+/// The neutral meaning of a column default as `pg_get_expr()` prints it (`now()`,
+/// `CURRENT_TIMESTAMP`, `'x'::text`, `0`, `'-1'::integer`, `uuid_generate_v4()`,
+/// `gen_random_uuid()`, `timezone('utc'::text, now())`, ...). Anything else stays an
+/// [`DefaultValue::Expression`] in PostgreSQL's SQL. Serial defaults (`nextval(...)`) are not
+/// defaults but auto-increment columns; see [`is_serial_default`].
+pub fn parse_default(text: &str) -> DefaultValue {
+    let raw = DefaultValue::Expression {
+        dialect: Dialect::Postgres,
+        sql: text.to_string(),
+    };
+    let Some(all) = tokenize(text) else {
+        return raw;
+    };
+    let mut tokens: &[Token] = unwrap_parens(&all);
+    let mut cast = None;
+    while let Some((expr, ty)) = strip_cast(tokens) {
+        cast.get_or_insert(ty);
+        tokens = unwrap_parens(expr);
+    }
+    if is_now(tokens) {
+        return DefaultValue::CurrentTimestamp;
+    }
+    let numeric_cast = cast
+        .as_deref()
+        .is_some_and(|c| NUMERIC_CASTS.iter().any(|n| c.starts_with(n)));
+    match tokens {
+        [Token::Number(n)] => DefaultValue::Number(n.clone()),
+        [Token::Op(m), Token::Number(n)] if m == "-" => DefaultValue::Number(format!("-{n}")),
+        [Token::Str(s)] if numeric_cast => match ferry_core::value::canonical_decimal(s) {
+            Some(_) => DefaultValue::Number(s.trim().to_string()),
+            None => raw,
+        },
+        [Token::Str(s)] if cast.as_deref() == Some("boolean") => match s.as_str() {
+            "t" | "true" => DefaultValue::Bool(true),
+            "f" | "false" => DefaultValue::Bool(false),
+            _ => raw,
+        },
+        [Token::Str(s)] => DefaultValue::Text(s.clone()),
+        [Token::Word(w)] => match w.to_ascii_lowercase().as_str() {
+            "null" => DefaultValue::Null,
+            "true" => DefaultValue::Bool(true),
+            "false" => DefaultValue::Bool(false),
+            "current_date" => DefaultValue::CurrentDate,
+            "current_time" | "localtime" => DefaultValue::CurrentTime,
+            _ => raw,
+        },
+        [Token::Word(f), Token::LParen, Token::RParen]
+            if matches!(
+                f.to_ascii_lowercase().as_str(),
+                "uuid_generate_v4" | "gen_random_uuid"
+            ) =>
+        {
+            DefaultValue::GenerateUuid
+        }
+        // timezone('utc', now()) and now() AT TIME ZONE 'utc': the current time in UTC, which
+        // is what the neutral CurrentTimestamp means for a column without a zone.
+        [Token::Word(f), Token::LParen, args @ .., Token::RParen]
+            if f.eq_ignore_ascii_case("timezone") =>
+        {
+            match args.iter().position(|t| *t == Token::Comma) {
+                Some(c) if is_utc(&args[..c]) && is_now(&args[c + 1..]) => {
+                    DefaultValue::CurrentTimestamp
+                }
+                _ => raw,
+            }
+        }
+        _ => {
+            let n = tokens.len();
+            if n > 4
+                && tokens[n - 4].is_word("AT")
+                && tokens[n - 3].is_word("TIME")
+                && tokens[n - 2].is_word("ZONE")
+                && is_utc(&tokens[n - 1..])
+                && is_now(&tokens[..n - 4])
+            {
+                return DefaultValue::CurrentTimestamp;
+            }
+            raw
+        }
+    }
+}
+
+/// Give every PostgreSQL default expression of `schema` its neutral meaning, for targets that
+/// are not PostgreSQL (a PostgreSQL target keeps the expressions verbatim).
+pub fn neutral_defaults(schema: &mut Schema) {
+    for table in &mut schema.tables {
+        for col in &mut table.columns {
+            if let Some(DefaultValue::Expression {
+                dialect: Dialect::Postgres,
+                sql,
+            }) = &col.default
+            {
+                col.default = Some(parse_default(sql));
+            }
+        }
+    }
+}
+
+fn qualified_type(t: &UserType) -> String {
+    match &t.schema {
+        Some(s) => format!("{}.{}", quote_ident(s), quote_ident(&t.name)),
+        None => quote_ident(&t.name),
+    }
+}
+
+/// What a PostgreSQL target needs before the tables of a PostgreSQL source: the schemas the
+/// tables and types live in, the extensions, the enum types and the domains, and their drops
+/// (for `--if-exists drop`). Every statement works for a role that is not a superuser but
+/// owns (or may create in) the target database, as the RDS master user does; extensions that
+/// RDS does not allow fail with PostgreSQL's own message naming the extension.
+pub fn render_pre(schema: &Schema) -> (Vec<String>, Vec<String>) {
+    let mut create = Vec::new();
+    let mut drop = Vec::new();
+    let mut schemas: Vec<&str> = schema
+        .tables
+        .iter()
+        .filter_map(|t| t.schema.as_deref())
+        .chain(schema.types.iter().filter_map(|t| t.schema.as_deref()))
+        .filter(|s| *s != "public")
+        .collect();
+    schemas.sort_unstable();
+    schemas.dedup();
+    for s in schemas {
+        create.push(format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(s)));
+    }
+    for ext in &schema.extensions {
+        create.push(format!(
+            "CREATE EXTENSION IF NOT EXISTS {}",
+            // Extension names like uuid-ossp always need quotes.
+            format_args!("\"{}\"", ext.replace('"', "\"\""))
+        ));
+    }
+    for t in &schema.types {
+        let name = qualified_type(t);
+        match &t.kind {
+            UserTypeKind::Enum(labels) => {
+                let labels: Vec<String> = labels.iter().map(|l| quote_literal(l)).collect();
+                create.push(format!(
+                    "CREATE TYPE {name} AS ENUM ({})",
+                    labels.join(", ")
+                ));
+                drop.push(format!("DROP TYPE IF EXISTS {name} CASCADE"));
+            }
+            UserTypeKind::Domain {
+                base_type,
+                not_null,
+                default,
+                checks,
+            } => {
+                let mut sql = format!("CREATE DOMAIN {name} AS {base_type}");
+                if let Some(d) = default {
+                    sql.push_str(&format!(" DEFAULT {d}"));
+                }
+                if *not_null {
+                    sql.push_str(" NOT NULL");
+                }
+                for c in checks {
+                    if let Some(n) = &c.name {
+                        sql.push_str(&format!(" CONSTRAINT {}", quote_ident(n)));
+                    }
+                    sql.push_str(&format!(" CHECK ({})", c.expression));
+                }
+                create.push(sql);
+                drop.push(format!("DROP DOMAIN IF EXISTS {name} CASCADE"));
+            }
+        }
+    }
+    // Types are dropped in reverse: a domain may be over an enum.
+    drop.reverse();
+    (create, drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferry_core::Check;
+
+    fn ty(name: &str) -> DataType {
+        map_pg_type(name).0
+    }
+
+    #[test]
+    fn every_postgres_type_rule() {
+        assert_eq!(ty("boolean"), DataType::Bool);
+        assert_eq!(ty("smallint"), DataType::Int16);
+        assert_eq!(ty("integer"), DataType::Int32);
+        assert_eq!(ty("bigint"), DataType::Int64);
+        assert_eq!(ty("real"), DataType::Float32);
+        assert_eq!(ty("double precision"), DataType::Float64);
+        assert_eq!(
+            ty("numeric(10,2)"),
+            DataType::Decimal {
+                precision: Some(10),
+                scale: Some(2)
+            }
+        );
+        assert_eq!(
+            ty("numeric"),
+            DataType::Decimal {
+                precision: None,
+                scale: None
+            }
+        );
+        assert_eq!(ty("character varying(64)"), DataType::VarChar(64));
+        assert_eq!(ty("character varying"), DataType::Text);
+        assert_eq!(ty("character(3)"), DataType::Char(3));
+        assert_eq!(ty("text"), DataType::Text);
+        assert_eq!(ty("citext"), DataType::Text);
+        assert_eq!(ty("public.citext"), DataType::Text);
+        assert_eq!(ty("bytea"), DataType::Bytes);
+        assert_eq!(ty("date"), DataType::Date);
+        assert_eq!(ty("time without time zone"), DataType::Time);
+        assert_eq!(ty("time(3) without time zone"), DataType::Time);
+        assert_eq!(ty("timestamp without time zone"), DataType::Timestamp);
+        assert_eq!(ty("timestamp(6) with time zone"), DataType::TimestampTz);
+        assert_eq!(ty("interval"), DataType::Interval);
+        assert_eq!(ty("interval year to month"), DataType::Interval);
+        assert_eq!(ty("uuid"), DataType::Uuid);
+        assert_eq!(ty("json"), DataType::Json);
+        assert_eq!(ty("jsonb"), DataType::Json);
+        assert_eq!(ty("bit(3)"), DataType::Bit(3));
+        assert_eq!(ty("bit varying(12)"), DataType::Bit(12));
+        assert_eq!(ty("integer[]"), DataType::Array(Box::new(DataType::Int32)));
+        assert_eq!(ty("text[]"), DataType::Array(Box::new(DataType::Text)));
+        let (t, w) = map_pg_type("money");
+        assert_eq!(
+            t,
+            DataType::Decimal {
+                precision: Some(19),
+                scale: Some(2)
+            }
+        );
+        assert!(w.is_some());
+        let (t, w) = map_pg_type("point");
+        assert_eq!(t, DataType::Text);
+        assert!(w.is_some_and(|w| w.contains("as text")));
+    }
+
+    #[test]
+    fn defaults_become_neutral() {
+        assert_eq!(parse_default("now()"), DefaultValue::CurrentTimestamp);
+        assert_eq!(
+            parse_default("CURRENT_TIMESTAMP"),
+            DefaultValue::CurrentTimestamp
+        );
+        assert_eq!(
+            parse_default("CURRENT_TIMESTAMP(3)"),
+            DefaultValue::CurrentTimestamp
+        );
+        assert_eq!(
+            parse_default("timezone('utc'::text, now())"),
+            DefaultValue::CurrentTimestamp
+        );
+        assert_eq!(
+            parse_default("(now() AT TIME ZONE 'utc'::text)"),
+            DefaultValue::CurrentTimestamp
+        );
+        assert_eq!(parse_default("CURRENT_DATE"), DefaultValue::CurrentDate);
+        assert_eq!(
+            parse_default("uuid_generate_v4()"),
+            DefaultValue::GenerateUuid
+        );
+        assert_eq!(
+            parse_default("gen_random_uuid()"),
+            DefaultValue::GenerateUuid
+        );
+        assert_eq!(parse_default("'x'::text"), DefaultValue::Text("x".into()));
+        assert_eq!(
+            parse_default("'it''s'::character varying"),
+            DefaultValue::Text("it's".into())
+        );
+        assert_eq!(parse_default("0"), DefaultValue::Number("0".into()));
+        assert_eq!(parse_default("1.5"), DefaultValue::Number("1.5".into()));
+        assert_eq!(
+            parse_default("'-1'::integer"),
+            DefaultValue::Number("-1".into())
+        );
+        assert_eq!(
+            parse_default("'-2.50'::numeric"),
+            DefaultValue::Number("-2.50".into())
+        );
+        assert_eq!(parse_default("true"), DefaultValue::Bool(true));
+        assert_eq!(parse_default("NULL::text"), DefaultValue::Null);
+        assert_eq!(
+            parse_default("'active'::mood"),
+            DefaultValue::Text("active".into())
+        );
+        assert!(matches!(
+            parse_default("(random() * 10)"),
+            DefaultValue::Expression {
+                dialect: Dialect::Postgres,
+                ..
+            }
+        ));
+        assert!(matches!(
+            parse_default("uuid_generate_v1()"),
+            DefaultValue::Expression { .. }
+        ));
+        assert!(is_serial_default("nextval('users_id_seq'::regclass)"));
+        assert!(!is_serial_default("0"));
+    }
+
+    #[test]
+    fn pre_statements_create_schemas_extensions_enums_and_domains() {
+        let mut schema = Schema::default();
+        let mut t = ferry_core::Table::new("users");
+        t.schema = Some("app".into());
+        schema.tables.push(t);
+        schema.extensions = vec!["uuid-ossp".into(), "citext".into()];
+        schema.types.push(UserType {
+            schema: Some("public".into()),
+            name: "mood".into(),
+            kind: UserTypeKind::Enum(vec!["sad".into(), "it's ok".into()]),
+        });
+        schema.types.push(UserType {
+            schema: Some("app".into()),
+            name: "Email".into(),
+            kind: UserTypeKind::Domain {
+                base_type: "citext".into(),
+                not_null: true,
+                default: None,
+                checks: vec![Check {
+                    name: Some("email_at".into()),
+                    expression: "VALUE ~~ '%@%'::citext".into(),
+                    dialect: Dialect::Postgres,
+                }],
+            },
+        });
+        let (create, drop) = render_pre(&schema);
+        assert_eq!(
+            create,
+            vec![
+                "CREATE SCHEMA IF NOT EXISTS app",
+                "CREATE EXTENSION IF NOT EXISTS \"uuid-ossp\"",
+                "CREATE EXTENSION IF NOT EXISTS \"citext\"",
+                "CREATE TYPE public.mood AS ENUM ('sad', 'it''s ok')",
+                "CREATE DOMAIN app.\"Email\" AS citext NOT NULL CONSTRAINT email_at CHECK (VALUE ~~ '%@%'::citext)",
+            ]
+        );
+        assert_eq!(
+            drop,
+            vec![
+                "DROP DOMAIN IF EXISTS app.\"Email\" CASCADE",
+                "DROP TYPE IF EXISTS public.mood CASCADE",
+            ]
+        );
+    }
+}
