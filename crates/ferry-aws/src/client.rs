@@ -39,13 +39,15 @@ impl AwsClients {
             )
         })?;
         if let Err(err) = provider.provide_credentials().await {
-            return Err(AwsError::Config(format!(
-                "no usable AWS credentials: {}",
-                aws_sdk_rds::error::DisplayErrorContext(&err)
-            )
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")));
+            return Err(AwsError::Config(
+                format!(
+                    "no usable AWS credentials: {}",
+                    aws_sdk_rds::error::DisplayErrorContext(&err)
+                )
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+            ));
         }
         Ok(AwsClients::from_config(config))
     }

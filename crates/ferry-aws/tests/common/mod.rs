@@ -1,0 +1,85 @@
+//! Shared set-up for tests against moto (an AWS API emulator) on loopback.
+//!
+//! Start it with `scripts/servers.sh start moto`; `FERRY_TEST_AWS_ENDPOINT` overrides the
+//! default `http://127.0.0.1:55500`. The tests refuse to run against anything but loopback,
+//! and use dummy credentials, so nothing can reach a real AWS account.
+#![allow(dead_code)]
+
+use ferry_aws::{endpoint_is_loopback, AwsClients, AwsOptions};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Once;
+
+/// The emulator's endpoint; panics unless it is on loopback.
+pub fn endpoint() -> String {
+    let url = std::env::var("FERRY_TEST_AWS_ENDPOINT")
+        .unwrap_or_else(|_| "http://127.0.0.1:55500".to_string());
+    assert!(
+        endpoint_is_loopback(&url),
+        "refusing to run: FERRY_TEST_AWS_ENDPOINT={url} is not a loopback address (127.0.0.0/8, localhost, ::1)"
+    );
+    url
+}
+
+static ENV: Once = Once::new();
+
+/// Dummy credentials and no instance metadata, set once before any client is built.
+pub fn isolate_env() {
+    ENV.call_once(|| {
+        let url = endpoint();
+        // Every variable is set before the first client is built, while no other thread
+        // reads the environment (Once blocks them).
+        std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
+        std::env::set_var("AWS_SESSION_TOKEN", "testing");
+        std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+        std::env::set_var("AWS_ENDPOINT_URL", &url);
+        std::env::set_var("AWS_CONFIG_FILE", "/nonexistent/ferry-test-aws-config");
+        std::env::set_var(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/ferry-test-aws-credentials",
+        );
+        std::env::remove_var("AWS_PROFILE");
+        std::env::remove_var("AWS_REGION");
+        std::env::remove_var("AWS_DEFAULT_REGION");
+    });
+}
+
+/// Options pointing at the emulator.
+pub fn options() -> AwsOptions {
+    isolate_env();
+    AwsOptions {
+        region: Some("us-east-1".to_string()),
+        profile: None,
+        endpoint_url: Some(endpoint()),
+    }
+}
+
+/// Clients for the emulator; a clear failure when it is not running.
+pub async fn clients() -> AwsClients {
+    let opts = options();
+    let c = AwsClients::connect(&opts).await.expect("clients");
+    assert!(c.endpoint_url().is_some_and(endpoint_is_loopback));
+    if let Err(e) = c.secrets.list_secrets().max_results(1).send().await {
+        panic!(
+            "moto is not reachable at {}: start it with `scripts/servers.sh start moto` ({e})",
+            endpoint()
+        );
+    }
+    c
+}
+
+static SEQ: AtomicU32 = AtomicU32::new(0);
+
+/// A name no other test (or earlier run against the same emulator) uses.
+pub fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "{prefix}-{}-{}-{}",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed),
+        nanos % 100_000
+    )
+}
