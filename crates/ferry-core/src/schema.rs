@@ -168,6 +168,10 @@ pub struct Column {
     pub collation: Option<String>,
     /// Column comment.
     pub comment: Option<String>,
+    /// MySQL `ON UPDATE CURRENT_TIMESTAMP`: the column takes the current time whenever its
+    /// row is updated (kept for MySQL targets; other targets get a warning).
+    #[serde(default)]
+    pub on_update_current_timestamp: bool,
 }
 
 impl Column {
@@ -188,6 +192,7 @@ impl Column {
             charset: None,
             collation: None,
             comment: None,
+            on_update_current_timestamp: false,
         }
     }
 }

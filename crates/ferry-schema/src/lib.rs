@@ -11,6 +11,8 @@
 
 pub mod expr;
 pub mod ident;
+pub mod mysql;
+pub mod mysql_target;
 pub mod postgres;
 pub mod postgres_source;
 pub mod rules;
@@ -357,6 +359,14 @@ pub fn translate(
         ctx.targets.insert(src.display_name(), tgt.clone());
     }
 
+    if source == Dialect::Mysql && target != Dialect::Mysql {
+        for src in &schema.tables {
+            for (column, message) in mysql::lossy_columns(src) {
+                ctx.warn(src, Some(&column), message);
+            }
+        }
+    }
+
     // Pass 2: render per dialect.
     let mut tables = Vec::new();
     let (pre, drop_pre) = match target {
@@ -367,6 +377,7 @@ pub fn translate(
     for (src, tgt) in pairs {
         let ddl = match target {
             Dialect::Postgres => postgres::render_table(&mut ctx, &src, &tgt),
+            Dialect::Mysql => mysql_target::render_table(&mut ctx, &src, &tgt),
             other => {
                 return Err(Error::schema(format!(
                     "{other} is not supported as a target dialect yet"

@@ -35,10 +35,16 @@ impl DeclaredType {
         let mut base = squash(head);
         let mut modifiers = squash(tail);
         // `INT UNSIGNED` written without parentheses: keep modifiers apart from the base.
-        for m in ["UNSIGNED", "ZEROFILL", "SIGNED"] {
-            if let Some(stripped) = base.strip_suffix(&format!(" {m}")) {
-                modifiers = format!("{m} {modifiers}").trim().to_string();
-                base = stripped.to_string();
+        // Repeat until stable: `INT UNSIGNED ZEROFILL` carries two (MySQL 8 drops the width).
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for m in ["UNSIGNED", "ZEROFILL", "SIGNED"] {
+                if let Some(stripped) = base.strip_suffix(&format!(" {m}")) {
+                    modifiers = format!("{m} {modifiers}").trim().to_string();
+                    base = stripped.to_string();
+                    changed = true;
+                }
             }
         }
         DeclaredType {

@@ -1,0 +1,828 @@
+//! MySQL (and MariaDB, Aurora MySQL) as a target: types, defaults, and DDL by load phase.
+//!
+//! - From another MySQL server every column keeps its declared type, character set and
+//!   collation verbatim (`Column.source_type`, `charset`, `collation`).
+//! - From other dialects every neutral type has a MySQL rendering; `utf8mb4` throughout so
+//!   4-byte characters survive.
+//! - Tables are created with their primary key (InnoDB clusters rows on it, so adding it
+//!   later would rebuild the table, and AUTO_INCREMENT needs a key); secondary indexes,
+//!   unique keys and CHECKs come after the load in one `ALTER TABLE`, foreign keys last.
+
+use crate::expr::{is_boolean_domain_check, translate_expression};
+use crate::ident::derived_name;
+use crate::rules::DeclaredType;
+use crate::{Ctx, ForeignKeyDdl, TableDdl};
+use ferry_core::{Column, DataType, DefaultValue, Dialect, Table};
+use std::collections::HashSet;
+
+/// Longest index key InnoDB allows (DYNAMIC row format), in bytes.
+const MAX_KEY_BYTES: u32 = 3072;
+/// Bytes per character in utf8mb4.
+const UTF8MB4: u32 = 4;
+/// `varchar(n)` given to a text column that a primary or unique key needs whole, when the
+/// config gives no length.
+pub const DEFAULT_KEY_VARCHAR: u32 = 255;
+/// Most bytes of `varchar` columns one row may declare before further long text columns
+/// become `text` (MySQL's row size limit is 65,535 bytes).
+const ROW_VARCHAR_BUDGET: u32 = 60_000;
+
+/// Quote an identifier with backticks (always: MySQL's reserved words change by version).
+pub fn quote_ident(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
+/// A MySQL string literal: `'` doubled and backslashes escaped, so it reads back the same
+/// whatever `NO_BACKSLASH_ESCAPES` says... except that mode, which ferry's sessions never set.
+pub fn quote_literal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('\'');
+    for c in s.chars() {
+        match c {
+            '\'' => out.push_str("''"),
+            '\\' => out.push_str("\\\\"),
+            '\0' => out.push_str("\\0"),
+            other => out.push(other),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// The MySQL type of a neutral type, for columns that come from another dialect.
+pub fn type_name(t: &DataType) -> String {
+    match t {
+        DataType::Bool => "tinyint(1)".into(),
+        DataType::Int16 => "smallint".into(),
+        DataType::Int32 => "int".into(),
+        DataType::Int64 => "bigint".into(),
+        DataType::Float32 => "float".into(),
+        DataType::Float64 => "double".into(),
+        DataType::Decimal {
+            precision: Some(p),
+            scale,
+        } => {
+            let p = (*p).clamp(1, 65);
+            let s = scale.unwrap_or(0).min(30).min(p);
+            format!("decimal({p},{s})")
+        }
+        DataType::Decimal {
+            precision: None, ..
+        } => "decimal(65,30)".into(),
+        DataType::Text => "longtext".into(),
+        DataType::VarChar(n) => format!("varchar({n})"),
+        DataType::Char(n) if *n <= 255 => format!("char({n})"),
+        DataType::Char(n) => format!("varchar({n})"),
+        DataType::Bytes => "longblob".into(),
+        DataType::Date => "date".into(),
+        DataType::Time => "time(6)".into(),
+        DataType::Timestamp | DataType::TimestampTz => "datetime(6)".into(),
+        DataType::Interval => "varchar(64)".into(),
+        DataType::Uuid => "char(36)".into(),
+        DataType::Json | DataType::Array(_) => "json".into(),
+        DataType::Enum { labels, .. } => format!("enum({})", label_list(labels)),
+        DataType::Set(labels) => format!("set({})", label_list(labels)),
+        DataType::Bit(n) if *n <= 64 => format!("bit({n})"),
+        DataType::Bit(_) => "varbinary(1024)".into(),
+    }
+}
+
+fn label_list(labels: &[String]) -> String {
+    labels
+        .iter()
+        .map(|l| quote_literal(l))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Warnings for neutral types that MySQL stores with a loss.
+fn type_warning(t: &DataType) -> Option<String> {
+    Some(match t {
+        DataType::Decimal {
+            precision: None, ..
+        } => {
+            "numeric without precision becomes decimal(65,30); values with more digits are refused"
+                .into()
+        }
+        DataType::Decimal {
+            precision: Some(p),
+            scale,
+        } if *p > 65 || scale.unwrap_or(0) > 30 => {
+            format!(
+                "numeric({p}) exceeds MySQL's decimal(65,30); it becomes {}",
+                type_name(t)
+            )
+        }
+        DataType::TimestampTz => "timestamptz becomes datetime(6) holding UTC".into(),
+        DataType::Interval => "interval becomes varchar(64) text".into(),
+        DataType::Array(_) => "array becomes a JSON array".into(),
+        DataType::Bit(n) if *n > 64 => {
+            format!("bit({n}) exceeds MySQL's bit(64); it becomes varbinary")
+        }
+        _ => return None,
+    })
+}
+
+/// Whether values of this neutral type are text or bytes that an index needs a length for.
+fn needs_key_length(t: &DataType) -> bool {
+    matches!(t, DataType::Text | DataType::Bytes | DataType::Json)
+}
+
+/// Columns (target names) a primary or unique key needs whole.
+fn whole_key_columns(tgt: &Table) -> HashSet<String> {
+    let mut out: HashSet<String> = tgt.primary_key.iter().cloned().collect();
+    for idx in tgt.indexes.iter().filter(|i| i.unique) {
+        out.extend(
+            idx.parts
+                .iter()
+                .filter(|p| p.prefix.is_none())
+                .filter_map(|p| p.column.clone()),
+        );
+    }
+    out
+}
+
+/// The columns of a schema that MySQL can only index with a length: text and blob columns
+/// used by a primary key, unique key or index. The engine may measure their longest stored
+/// value and pass `varchar(n)` through the config's `[columns]` overrides; without that,
+/// key columns get `varchar(255)` and other indexed columns an index prefix.
+pub fn columns_needing_length(table: &Table) -> Vec<String> {
+    let mut used: Vec<String> = table.primary_key.clone();
+    for idx in &table.indexes {
+        used.extend(idx.parts.iter().filter_map(|p| p.column.clone()));
+    }
+    let mut out = Vec::new();
+    for name in used {
+        if let Some(c) = table.column(&name) {
+            if needs_key_length(&c.data_type) && !out.contains(&name) {
+                out.push(name);
+            }
+        }
+    }
+    out
+}
+
+/// The fractional-seconds precision of a declared `datetime(n)`/`timestamp(n)`/`time(n)`.
+fn fsp(ty: &str) -> u32 {
+    DeclaredType::parse(ty).args.first().copied().unwrap_or(0)
+}
+
+fn render_default(
+    ctx: &mut Ctx,
+    src: &Table,
+    col: &Column,
+    ty: &str,
+    default: &DefaultValue,
+) -> Option<String> {
+    let d = DeclaredType::parse(ty);
+    let base = d.base.as_str();
+    let is_time = matches!(base, "DATETIME" | "TIMESTAMP");
+    let is_blobby = matches!(
+        base,
+        "TINYTEXT"
+            | "TEXT"
+            | "MEDIUMTEXT"
+            | "LONGTEXT"
+            | "TINYBLOB"
+            | "BLOB"
+            | "MEDIUMBLOB"
+            | "LONGBLOB"
+            | "JSON"
+    ) || matches!(
+        col.data_type,
+        DataType::Text | DataType::Json | DataType::Bytes
+    );
+    let is_num = matches!(
+        col.data_type,
+        DataType::Bool
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::Float32
+            | DataType::Float64
+            | DataType::Decimal { .. }
+    );
+    let wrap = |s: String| if is_blobby { format!("({s})") } else { s };
+    let now = |p: u32| {
+        if p > 0 {
+            format!("CURRENT_TIMESTAMP({p})")
+        } else {
+            "CURRENT_TIMESTAMP".to_string()
+        }
+    };
+    Some(match default {
+        DefaultValue::Null => {
+            return if col.nullable {
+                Some("NULL".into())
+            } else {
+                None
+            }
+        }
+        DefaultValue::Bool(b) if is_num => u8::from(*b).to_string(),
+        DefaultValue::Bool(b) => wrap(quote_literal(if *b { "1" } else { "0" })),
+        DefaultValue::Number(n) if is_num => n.clone(),
+        DefaultValue::Number(n) => wrap(quote_literal(n)),
+        DefaultValue::Text(s) if col.data_type == DataType::Bool => {
+            match s.to_ascii_lowercase().as_str() {
+                "1" | "t" | "true" | "y" | "yes" => "1".into(),
+                "0" | "f" | "false" | "n" | "no" => "0".into(),
+                _ => return unsupported(ctx, src, col, "default text is not a boolean"),
+            }
+        }
+        DefaultValue::Text(s) if is_num => match ferry_core::value::canonical_decimal(s) {
+            Some(n) => n,
+            None => return unsupported(ctx, src, col, "default text is not a number"),
+        },
+        DefaultValue::Text(s) => wrap(quote_literal(s)),
+        DefaultValue::CurrentTimestamp if is_time => now(fsp(ty)),
+        DefaultValue::CurrentTimestamp | DefaultValue::CurrentDate if base == "DATE" => {
+            "(CURRENT_DATE)".into()
+        }
+        DefaultValue::CurrentDate if is_time => "(CURRENT_DATE)".into(),
+        DefaultValue::CurrentTime if base == "TIME" => "(CURRENT_TIME)".into(),
+        DefaultValue::UnixEpoch if is_num => "(UNIX_TIMESTAMP())".into(),
+        DefaultValue::GenerateUuid if !is_num => "(UUID())".into(),
+        DefaultValue::Expression {
+            dialect: Dialect::Mysql,
+            sql,
+        } if ctx.source == Dialect::Mysql => format!("({sql})"),
+        DefaultValue::Expression { sql, .. } => {
+            return unsupported(
+                ctx,
+                src,
+                col,
+                &format!("default `{sql}` has no MySQL equivalent"),
+            )
+        }
+        other => {
+            return unsupported(
+                ctx,
+                src,
+                col,
+                &format!("default {other:?} does not fit a {ty} column"),
+            )
+        }
+    })
+}
+
+fn unsupported(ctx: &mut Ctx, src: &Table, col: &Column, why: &str) -> Option<String> {
+    ctx.warn(
+        src,
+        Some(&col.name),
+        format!("{why}; the default was not carried over"),
+    );
+    None
+}
+
+/// The declared MySQL type of a target column.
+fn column_type(
+    ctx: &mut Ctx,
+    src: &Table,
+    scol: &Column,
+    tcol: &Column,
+    key_cols: &HashSet<String>,
+    budget: &mut u32,
+) -> String {
+    if ctx.source == Dialect::Mysql
+        && !scol.source_type.is_empty()
+        && scol.data_type == tcol.data_type
+    {
+        return scol.source_type.clone();
+    }
+    if needs_key_length(&tcol.data_type) && key_cols.contains(&tcol.name) {
+        ctx.warn(
+            src,
+            Some(&scol.name),
+            format!(
+                "a key needs this column whole, so it becomes varchar({DEFAULT_KEY_VARCHAR}) (or varbinary); longer values are refused — set a length in the config's [columns] to change it"
+            ),
+        );
+        return if tcol.data_type == DataType::Bytes {
+            format!("varbinary({DEFAULT_KEY_VARCHAR})")
+        } else {
+            format!("varchar({DEFAULT_KEY_VARCHAR})")
+        };
+    }
+    if let Some(w) = type_warning(&tcol.data_type) {
+        ctx.warn(src, Some(&scol.name), w);
+    }
+    match tcol.data_type {
+        DataType::VarChar(n) => {
+            let bytes = n.saturating_mul(UTF8MB4);
+            if n > 16_383 || bytes > *budget {
+                ctx.warn(
+                    src,
+                    Some(&scol.name),
+                    format!("varchar({n}) does not fit MySQL's row size; it becomes text"),
+                );
+                return "mediumtext".into();
+            }
+            *budget -= bytes;
+            format!("varchar({n})")
+        }
+        _ => type_name(&tcol.data_type),
+    }
+}
+
+fn column_def(
+    ctx: &mut Ctx,
+    src: &Table,
+    scol: &Column,
+    tcol: &Column,
+    key_cols: &HashSet<String>,
+    budget: &mut u32,
+) -> String {
+    let ty = column_type(ctx, src, scol, tcol, key_cols, budget);
+    let mut def = format!("{} {ty}", quote_ident(&tcol.name));
+    let same = ctx.source == Dialect::Mysql;
+    let texty = tcol.data_type.is_text_like()
+        || matches!(tcol.data_type, DataType::Enum { .. } | DataType::Set(_));
+    if same {
+        if let Some(cs) = &scol.charset {
+            def.push_str(&format!(" CHARACTER SET {cs}"));
+        }
+        if let Some(co) = &scol.collation {
+            def.push_str(&format!(" COLLATE {co}"));
+        }
+    } else if texty && tcol.data_type != DataType::Json {
+        def.push_str(" CHARACTER SET utf8mb4");
+    }
+    if let Some(expr) = tcol.generated.as_ref().filter(|_| same) {
+        def.push_str(&format!(" AS ({expr})"));
+        return def;
+    }
+    if !tcol.nullable {
+        def.push_str(" NOT NULL");
+    }
+    let auto = tcol.auto_increment
+        && matches!(
+            tcol.data_type,
+            DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::Decimal { .. }
+        );
+    if auto {
+        def.push_str(" AUTO_INCREMENT");
+    } else if let Some(d) = &scol.default {
+        if let Some(text) = render_default(ctx, src, tcol, &ty, d) {
+            def.push_str(" DEFAULT ");
+            def.push_str(&text);
+        }
+    }
+    if tcol.on_update_current_timestamp {
+        let d = DeclaredType::parse(&ty);
+        if matches!(d.base.as_str(), "DATETIME" | "TIMESTAMP") {
+            def.push_str(" ON UPDATE CURRENT_TIMESTAMP");
+            let p = fsp(&ty);
+            if p > 0 {
+                def.push_str(&format!("({p})"));
+            }
+        }
+    }
+    if let Some(c) = &tcol.comment {
+        def.push_str(&format!(" COMMENT {}", quote_literal(c)));
+    }
+    def
+}
+
+/// Key parts as MySQL SQL, with a prefix where the column type needs one.
+fn key_parts(
+    ctx: &mut Ctx,
+    src: &Table,
+    tgt: &Table,
+    types: &[String],
+    idx: &ferry_core::Index,
+) -> Option<String> {
+    let mut parts = Vec::new();
+    let n_parts = idx.parts.len().max(1) as u32;
+    for part in &idx.parts {
+        let Some(col) = &part.column else {
+            ctx.warn(
+                src,
+                None,
+                format!("index `{}` on an expression not translated", idx.name),
+            );
+            return None;
+        };
+        let mut text = quote_ident(col);
+        let pos = tgt.columns.iter().position(|c| &c.name == col);
+        let ty = pos
+            .and_then(|i| types.get(i))
+            .map(String::as_str)
+            .unwrap_or("");
+        let base = DeclaredType::parse(ty);
+        let blob = matches!(
+            base.base.as_str(),
+            "TINYTEXT"
+                | "TEXT"
+                | "MEDIUMTEXT"
+                | "LONGTEXT"
+                | "TINYBLOB"
+                | "BLOB"
+                | "MEDIUMBLOB"
+                | "LONGBLOB"
+        );
+        let long_varchar = matches!(base.base.as_str(), "VARCHAR" | "VARBINARY")
+            && base
+                .args
+                .first()
+                .is_some_and(|n| n * UTF8MB4 > MAX_KEY_BYTES / n_parts);
+        let prefix = match part.prefix {
+            Some(p) => Some(p),
+            None if blob || long_varchar => {
+                let p = MAX_KEY_BYTES / UTF8MB4 / n_parts;
+                if idx.unique {
+                    ctx.warn(
+                        src,
+                        Some(col),
+                        format!(
+                            "unique index `{}` can only cover the first {p} characters in MySQL",
+                            idx.name
+                        ),
+                    );
+                }
+                Some(p)
+            }
+            None => None,
+        };
+        if let Some(p) = prefix {
+            text.push_str(&format!("({p})"));
+        }
+        if part.descending {
+            text.push_str(" DESC");
+        }
+        parts.push(text);
+    }
+    Some(parts.join(", "))
+}
+
+/// Render one table's DDL for MySQL.
+pub(crate) fn render_table(ctx: &mut Ctx, src: &Table, tgt: &Table) -> TableDdl {
+    let name = quote_ident(&tgt.name);
+    let mut ddl = TableDdl::default();
+    let key_cols = whole_key_columns(tgt);
+    let mut budget = ROW_VARCHAR_BUDGET;
+    let mut types = Vec::new();
+    let mut defs = Vec::new();
+    for (s, t) in src.columns.iter().zip(&tgt.columns) {
+        let def = column_def(ctx, src, s, t, &key_cols, &mut budget);
+        let ty = def[quote_ident(&t.name).len() + 1..]
+            .split(" CHARACTER SET")
+            .next()
+            .unwrap_or("")
+            .to_string();
+        types.push(
+            ty.split(" NOT NULL")
+                .next()
+                .unwrap_or("")
+                .split(" AS (")
+                .next()
+                .unwrap_or("")
+                .to_string(),
+        );
+        defs.push(format!("    {def}"));
+    }
+    let auto_col = tgt
+        .columns
+        .iter()
+        .find(|c| c.auto_increment)
+        .map(|c| c.name.clone());
+    let mut early_keys = Vec::new();
+    if !tgt.primary_key.is_empty() {
+        let pk = ferry_core::Index {
+            name: "PRIMARY".into(),
+            parts: tgt
+                .primary_key
+                .iter()
+                .map(ferry_core::IndexPart::column)
+                .collect(),
+            unique: true,
+            predicate: None,
+            method: None,
+        };
+        if let Some(parts) = key_parts(ctx, src, tgt, &types, &pk) {
+            defs.push(format!("    PRIMARY KEY ({parts})"));
+        }
+    }
+    let mut late = Vec::new();
+    for (sidx, tidx) in src.indexes.iter().zip(&tgt.indexes) {
+        if sidx.predicate.is_some() {
+            ctx.warn(
+                src,
+                None,
+                format!(
+                    "partial index `{}` not translated: MySQL has no partial indexes",
+                    sidx.name
+                ),
+            );
+            continue;
+        }
+        let Some(parts) = key_parts(ctx, src, tgt, &types, tidx) else {
+            continue;
+        };
+        let iname = quote_ident(&ctx.constraint_names.name(&index_name(tgt, tidx)));
+        let kind = match tidx
+            .method
+            .as_deref()
+            .map(str::to_ascii_uppercase)
+            .as_deref()
+        {
+            Some("FULLTEXT") if same_dialect(ctx) => "FULLTEXT KEY",
+            Some("SPATIAL") if same_dialect(ctx) => "SPATIAL KEY",
+            Some(m) if m != "BTREE" => {
+                ctx.warn(
+                    src,
+                    None,
+                    format!(
+                        "index `{}` method {m} not carried over; a btree index is built",
+                        sidx.name
+                    ),
+                );
+                if tidx.unique {
+                    "UNIQUE KEY"
+                } else {
+                    "KEY"
+                }
+            }
+            _ if tidx.unique => "UNIQUE KEY",
+            _ => "KEY",
+        };
+        let clause = format!("{kind} {iname} ({parts})");
+        // AUTO_INCREMENT needs a key at CREATE time; keep the first index starting with it.
+        let first_col = tidx.parts.first().and_then(|p| p.column.clone());
+        if tgt.primary_key.first() != auto_col.as_ref()
+            && first_col == auto_col
+            && early_keys.is_empty()
+        {
+            early_keys.push(format!("    {clause}"));
+        } else {
+            late.push(format!("ADD {clause}"));
+        }
+    }
+    defs.extend(early_keys);
+    let table_opts = if same_dialect(ctx) {
+        " ENGINE=InnoDB".to_string()
+    } else {
+        " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4".to_string()
+    };
+    let comment = tgt
+        .comment
+        .as_ref()
+        .map(|c| format!(" COMMENT={}", quote_literal(c)))
+        .unwrap_or_default();
+    ddl.create.push(format!(
+        "CREATE TABLE {name} (\n{}\n){table_opts}{comment}",
+        defs.join(",\n")
+    ));
+    ddl.drop.push(format!("DROP TABLE IF EXISTS {name}"));
+    ddl.truncate.push(format!("TRUNCATE TABLE {name}"));
+
+    for check in &src.checks {
+        if is_boolean_domain_check(&check.expression, src) {
+            continue;
+        }
+        match translate_expression(
+            &check.expression,
+            check.dialect,
+            Dialect::Mysql,
+            src,
+            tgt,
+            &|s| quote_ident(s),
+        ) {
+            Ok(expr) => {
+                let wanted = check
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| format!("{}_chk", tgt.name));
+                let cname = ctx.constraint_names.name(&wanted);
+                late.push(format!(
+                    "ADD CONSTRAINT {} CHECK ({expr})",
+                    quote_ident(&cname)
+                ));
+            }
+            Err(why) => ctx.warn(
+                src,
+                None,
+                format!("CHECK ({}) not translated: {why}", check.expression),
+            ),
+        }
+    }
+    if !late.is_empty() {
+        ddl.post_load
+            .push(format!("ALTER TABLE {name} {}", late.join(", ")));
+    }
+    for (sfk, tfk) in src.foreign_keys.iter().zip(&tgt.foreign_keys) {
+        if let Some(fk) = render_foreign_key(ctx, src, tgt, sfk, tfk) {
+            ddl.foreign_keys.push(fk);
+        }
+    }
+    if auto_col.is_some() {
+        // InnoDB moves the counter to MAX(col) + 1 when asked for anything lower.
+        ddl.reset_sequences
+            .push(format!("ALTER TABLE {name} AUTO_INCREMENT = 1"));
+    }
+    ddl
+}
+
+fn same_dialect(ctx: &Ctx) -> bool {
+    ctx.source == Dialect::Mysql
+}
+
+fn index_name(tgt: &Table, idx: &ferry_core::Index) -> String {
+    if idx.name.is_empty() || idx.name.starts_with("sqlite_autoindex_") {
+        let cols: Vec<String> = idx.parts.iter().filter_map(|p| p.column.clone()).collect();
+        derived_name(&tgt.name, &cols, if idx.unique { "key" } else { "idx" })
+    } else {
+        idx.name.clone()
+    }
+}
+
+fn render_foreign_key(
+    ctx: &mut Ctx,
+    src: &Table,
+    tgt: &Table,
+    sfk: &ferry_core::ForeignKey,
+    tfk: &ferry_core::ForeignKey,
+) -> Option<ForeignKeyDdl> {
+    let parent_key = match (&src.schema, sfk.ref_table.contains('.')) {
+        (Some(s), false) => format!("{s}.{}", sfk.ref_table),
+        _ => sfk.ref_table.clone(),
+    };
+    let (Some(parent_src), Some(parent_tgt)) = (
+        ctx.sources
+            .get(&parent_key)
+            .or_else(|| ctx.sources.get(&sfk.ref_table))
+            .cloned(),
+        ctx.targets
+            .get(&parent_key)
+            .or_else(|| ctx.targets.get(&sfk.ref_table))
+            .cloned(),
+    ) else {
+        ctx.warn(
+            src,
+            None,
+            format!(
+                "foreign key to `{}` dropped: that table is not part of the migration",
+                sfk.ref_table
+            ),
+        );
+        return None;
+    };
+    let ref_src_cols = if sfk.ref_columns.is_empty() {
+        parent_src.primary_key.clone()
+    } else {
+        sfk.ref_columns.clone()
+    };
+    let mut ref_cols = Vec::new();
+    for c in &ref_src_cols {
+        match crate::expr::find_column(&parent_src, c) {
+            Some(i) => ref_cols.push(parent_tgt.columns[i].name.clone()),
+            None => {
+                ctx.warn(
+                    src,
+                    None,
+                    format!(
+                        "foreign key to `{}`({c}) dropped: no such column",
+                        sfk.ref_table
+                    ),
+                );
+                return None;
+            }
+        }
+    }
+    if ref_cols.is_empty() || ref_cols.len() != tfk.columns.len() {
+        ctx.warn(
+            src,
+            None,
+            format!(
+                "foreign key ({}) -> {} dropped: column counts differ",
+                sfk.columns.join(", "),
+                sfk.ref_table
+            ),
+        );
+        return None;
+    }
+    let wanted = sfk
+        .name
+        .clone()
+        .unwrap_or_else(|| derived_name(&tgt.name, &tfk.columns, "fkey"));
+    let raw_name = ctx.constraint_names.name(&wanted);
+    let cname = quote_ident(&raw_name);
+    let list = |cols: &[String]| {
+        cols.iter()
+            .map(|c| quote_ident(c))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut add = format!(
+        "ALTER TABLE {} ADD CONSTRAINT {cname} FOREIGN KEY ({}) REFERENCES {} ({})",
+        quote_ident(&tgt.name),
+        list(&tfk.columns),
+        quote_ident(&parent_tgt.name),
+        list(&ref_cols)
+    );
+    for (kw, action) in [("ON DELETE", &sfk.on_delete), ("ON UPDATE", &sfk.on_update)] {
+        if let Some(a) = action
+            .as_deref()
+            .filter(|a| !a.eq_ignore_ascii_case("NO ACTION") && !a.eq_ignore_ascii_case("RESTRICT"))
+        {
+            add.push_str(&format!(" {kw} {}", a.to_ascii_uppercase()));
+        }
+    }
+    // MySQL adds foreign keys without checking rows only when foreign_key_checks=0 (which
+    // ferry's sink sets; with checks on InnoDB would copy the whole table). Rows from another
+    // MySQL server already satisfied the key; rows from other dialects are checked by a
+    // statement that fails (error 1242) when an orphan exists — the sink names the key.
+    let validate = if same_dialect(ctx) {
+        None
+    } else {
+        let on: Vec<String> = tfk
+            .columns
+            .iter()
+            .zip(&ref_cols)
+            .map(|(c, p)| format!("p.{} = c.{}", quote_ident(p), quote_ident(c)))
+            .collect();
+        let not_null: Vec<String> = tfk
+            .columns
+            .iter()
+            .map(|c| format!("c.{} IS NOT NULL", quote_ident(c)))
+            .collect();
+        Some(format!(
+            "DO /* ferry:validate-fk {} */ (SELECT 1 FROM (SELECT 1 UNION ALL SELECT 2) AS two WHERE EXISTS (SELECT 1 FROM {} AS c WHERE {} AND NOT EXISTS (SELECT 1 FROM {} AS p WHERE {})))",
+            raw_name.replace("*/", ""),
+            quote_ident(&tgt.name),
+            not_null.join(" AND "),
+            quote_ident(&parent_tgt.name),
+            on.join(" AND ")
+        ))
+    };
+    Some(ForeignKeyDdl {
+        name: cname,
+        ref_table: parent_tgt.name.clone(),
+        add,
+        validate,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_neutral_type_has_a_mysql_name() {
+        assert_eq!(type_name(&DataType::Bool), "tinyint(1)");
+        assert_eq!(type_name(&DataType::Int16), "smallint");
+        assert_eq!(type_name(&DataType::Int32), "int");
+        assert_eq!(type_name(&DataType::Int64), "bigint");
+        assert_eq!(type_name(&DataType::Float32), "float");
+        assert_eq!(type_name(&DataType::Float64), "double");
+        assert_eq!(
+            type_name(&DataType::Decimal {
+                precision: Some(10),
+                scale: Some(2)
+            }),
+            "decimal(10,2)"
+        );
+        assert_eq!(
+            type_name(&DataType::Decimal {
+                precision: None,
+                scale: None
+            }),
+            "decimal(65,30)"
+        );
+        assert_eq!(
+            type_name(&DataType::Decimal {
+                precision: Some(100),
+                scale: Some(40)
+            }),
+            "decimal(65,30)"
+        );
+        assert_eq!(type_name(&DataType::Text), "longtext");
+        assert_eq!(type_name(&DataType::VarChar(64)), "varchar(64)");
+        assert_eq!(type_name(&DataType::Char(2)), "char(2)");
+        assert_eq!(type_name(&DataType::Bytes), "longblob");
+        assert_eq!(type_name(&DataType::Date), "date");
+        assert_eq!(type_name(&DataType::Time), "time(6)");
+        assert_eq!(type_name(&DataType::Timestamp), "datetime(6)");
+        assert_eq!(type_name(&DataType::TimestampTz), "datetime(6)");
+        assert_eq!(type_name(&DataType::Uuid), "char(36)");
+        assert_eq!(type_name(&DataType::Json), "json");
+        assert_eq!(
+            type_name(&DataType::Array(Box::new(DataType::Int32))),
+            "json"
+        );
+        assert_eq!(
+            type_name(&DataType::Enum {
+                name: "m".into(),
+                labels: vec!["a".into(), "it's".into()]
+            }),
+            "enum('a','it''s')"
+        );
+        assert_eq!(type_name(&DataType::Set(vec!["x".into()])), "set('x')");
+        assert_eq!(type_name(&DataType::Bit(3)), "bit(3)");
+        assert_eq!(type_name(&DataType::Interval), "varchar(64)");
+    }
+
+    #[test]
+    fn literals_and_identifiers_quote() {
+        assert_eq!(quote_ident("a`b"), "`a``b`");
+        assert_eq!(quote_literal("it's \\ ok"), "'it''s \\\\ ok'");
+    }
+}
