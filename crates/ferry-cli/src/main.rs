@@ -5,6 +5,7 @@
 
 mod commands;
 mod output;
+mod secrets;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -26,6 +27,10 @@ enum Command {
     Verify(commands::verify::Args),
     /// Print the DDL a source's schema becomes in a target dialect, with warnings.
     Schema(commands::schema::Args),
+    /// Create a Secrets Manager secret, then an RDS instance or Aurora cluster; print its connection.
+    Provision(commands::provision::Args),
+    /// Delete the database and the secret that `ferry provision` made.
+    Teardown(commands::teardown::Args),
 }
 
 /// Exit codes: 0 success, 1 the run finished but something is missing or differs,
@@ -57,6 +62,8 @@ fn main() -> ExitCode {
             Command::Migrate(args) => commands::migrate::run(args).await,
             Command::Verify(args) => commands::verify::run(args).await,
             Command::Schema(args) => commands::schema::run(args).await,
+            Command::Provision(args) => commands::provision::run(args).await,
+            Command::Teardown(args) => commands::teardown::run(args).await,
         }
     });
     match result {

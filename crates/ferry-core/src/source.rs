@@ -64,4 +64,10 @@ pub trait Source: Send + Sync {
 
     /// Count the rows of `table` (exactly).
     async fn count_rows(&self, table: &Table) -> Result<u64>;
+
+    /// Lossy choices the source made while describing its schema (for example, a type
+    /// chosen from stored values), as `table.column: message` lines. Call after `schema`.
+    fn warnings(&self) -> Vec<String> {
+        Vec::new()
+    }
 }

@@ -1,1 +1,19 @@
-//! ferry's migration engine: plan, parallel copy, backpressure, verification, reports
+//! ferry's migration engine: plan, parallel copy with backpressure, keys and indexes after
+//! the load, verification, and the report.
+//!
+//! The engine knows dialects only to pick a driver for a URL ([`connect`]); it never draws
+//! anything: it emits [`events::Event`]s and returns a [`report::Report`].
+
+pub mod config;
+pub mod connect;
+pub mod events;
+pub mod migrate;
+pub mod reject;
+pub mod report;
+pub mod verify;
+
+pub use config::Config;
+pub use events::{Event, EventHandler};
+pub use migrate::{migrate, MigrateOptions, OnError};
+pub use report::{Report, RunStatus, TableReport, TableStatus};
+pub use verify::{verify, VerifyOptions};

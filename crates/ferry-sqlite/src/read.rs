@@ -145,6 +145,13 @@ impl Source for SqliteSource {
             .map_err(|e| Error::other(format!("SQLite reader thread failed: {e}")))?
     }
 
+    fn warnings(&self) -> Vec<String> {
+        self.notes()
+            .into_iter()
+            .map(|n| format!("{}.{}: {}", n.table, n.column, n.message))
+            .collect()
+    }
+
     async fn count_rows(&self, table: &Table) -> Result<u64> {
         let sql = format!("SELECT count(*) FROM {}", quote(&table.name));
         self.with_conn(move |c| {

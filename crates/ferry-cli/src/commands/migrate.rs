@@ -1,0 +1,128 @@
+//! `ferry migrate`: copy schema and rows, then verify.
+
+use crate::output::{self, Progress};
+use crate::Exit;
+use clap::ValueEnum;
+use ferry_core::{BatchLimits, IfExists};
+use ferry_engine::{Config, MigrateOptions, OnError, RunStatus};
+use std::path::PathBuf;
+
+/// What to do with tables the target already has.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum IfExistsArg {
+    /// Refuse to run.
+    Fail,
+    /// Drop and create them anew.
+    Drop,
+    /// Keep them, delete their rows.
+    Truncate,
+}
+
+/// What to do with a row the target cannot store.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OnErrorArg {
+    /// Stop at the first bad row, naming table, column and key.
+    Stop,
+    /// Write bad rows to a reject file per table and go on.
+    Reject,
+}
+
+/// Options of `ferry migrate`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Source URL: sqlite:PATH, postgres://..., mysql://..., or secret://NAME.
+    #[arg(long)]
+    pub from: String,
+    /// Target URL: postgres://..., mysql://..., or secret://NAME.
+    #[arg(long)]
+    pub to: String,
+    /// TOML file saying what the migration is (tables, type overrides).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Tables copied at once.
+    #[arg(long, default_value_t = 4)]
+    pub jobs: usize,
+    /// Write the report as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// What to do with tables the target already has.
+    #[arg(long, value_enum, default_value = "fail")]
+    pub if_exists: IfExistsArg,
+    /// What to do with rows the target cannot store.
+    #[arg(long, value_enum, default_value = "stop")]
+    pub on_error: OnErrorArg,
+    /// Exit 0 even when rows were rejected (they are in the reject files).
+    #[arg(long)]
+    pub allow_rejects: bool,
+    /// Directory for reject files.
+    #[arg(long, default_value = ".")]
+    pub reject_dir: PathBuf,
+    /// Most rows per batch.
+    #[arg(long, default_value_t = 8192)]
+    pub batch_rows: usize,
+    /// Most payload bytes per batch.
+    #[arg(long, default_value_t = 2 << 20)]
+    pub batch_bytes: usize,
+    /// Skip the row-count verification at the end.
+    #[arg(long)]
+    pub no_verify: bool,
+}
+
+impl Args {
+    /// The engine options these flags describe.
+    pub async fn options(&self) -> anyhow::Result<MigrateOptions> {
+        let from = super::resolve_url(&self.from).await?;
+        let to = super::resolve_url(&self.to).await?;
+        let mut opts = MigrateOptions::new(from, to);
+        if let Some(path) = &self.config {
+            opts.config = Config::load(path)?;
+        }
+        if self.jobs == 0 || self.batch_rows == 0 || self.batch_bytes == 0 {
+            anyhow::bail!("--jobs, --batch-rows and --batch-bytes must be at least 1");
+        }
+        opts.jobs = self.jobs;
+        opts.if_exists = match self.if_exists {
+            IfExistsArg::Fail => IfExists::Fail,
+            IfExistsArg::Drop => IfExists::Drop,
+            IfExistsArg::Truncate => IfExists::Truncate,
+        };
+        opts.on_error = match self.on_error {
+            OnErrorArg::Stop => OnError::Stop,
+            OnErrorArg::Reject => OnError::Reject,
+        };
+        opts.reject_dir = self.reject_dir.clone();
+        opts.batch = BatchLimits {
+            max_rows: self.batch_rows,
+            max_bytes: self.batch_bytes,
+        };
+        opts.verify_counts = !self.no_verify;
+        Ok(opts)
+    }
+}
+
+/// Run `ferry migrate`.
+pub async fn run(args: Args) -> anyhow::Result<Exit> {
+    let opts = args.options().await?;
+    let progress = Progress::new();
+    let report = ferry_engine::migrate(&opts, progress.handler()).await;
+    progress.finish();
+    let report = report?;
+    output::print_summary(&report);
+    if let Some(path) = &args.json {
+        output::write_json(path, &report)?;
+    }
+    Ok(match report.status {
+        RunStatus::Complete => Exit::Ok,
+        RunStatus::Incomplete
+            if args.allow_rejects
+                && report
+                    .tables
+                    .iter()
+                    .all(|t| t.verification.counts != "differs") =>
+        {
+            Exit::Ok
+        }
+        RunStatus::Incomplete => Exit::Incomplete,
+        RunStatus::Failed => Exit::Failed,
+    })
+}

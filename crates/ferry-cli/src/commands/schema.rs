@@ -1,0 +1,49 @@
+//! `ferry schema`: print the translated DDL and its warnings without touching a server.
+
+use crate::Exit;
+use ferry_core::Dialect;
+use ferry_engine::Config;
+use std::path::PathBuf;
+
+/// Options of `ferry schema`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Source URL.
+    #[arg(long)]
+    pub from: String,
+    /// Target dialect: postgres or mysql.
+    #[arg(long)]
+    pub to_dialect: String,
+    /// The migration's config file (table selection, type overrides).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+/// Run `ferry schema`.
+pub async fn run(args: Args) -> anyhow::Result<Exit> {
+    let target = Dialect::parse(&args.to_dialect)
+        .filter(|d| *d != Dialect::Sqlite)
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "--to-dialect must be postgres or mysql, not `{}`",
+                args.to_dialect
+            )
+        })?;
+    let from = super::resolve_url(&args.from).await?;
+    let config = match &args.config {
+        Some(p) => Config::load(p)?,
+        None => Config::default(),
+    };
+    let source = ferry_engine::connect::open_source(&from).await?;
+    let translation = ferry_engine::migrate::plan(source.as_ref(), target, &config).await?;
+    print!("{}", translation.script());
+    if translation.warnings.is_empty() {
+        eprintln!("-- no warnings: everything translates exactly");
+    } else {
+        eprintln!("-- {} warning(s):", translation.warnings.len());
+        for w in &translation.warnings {
+            eprintln!("-- warning: {w}");
+        }
+    }
+    Ok(Exit::Ok)
+}

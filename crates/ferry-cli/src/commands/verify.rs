@@ -1,0 +1,55 @@
+//! `ferry verify`: compare source and target.
+
+use crate::output::{self, Progress};
+use crate::Exit;
+use ferry_engine::{Config, RunStatus, VerifyOptions};
+use std::path::PathBuf;
+
+/// Options of `ferry verify`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Source URL.
+    #[arg(long)]
+    pub from: String,
+    /// Target URL.
+    #[arg(long)]
+    pub to: String,
+    /// The migration's config file (table selection, type overrides).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Tables compared at once.
+    #[arg(long, default_value_t = 4)]
+    pub jobs: usize,
+    /// Write the report as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+/// Run `ferry verify`.
+pub async fn run(args: Args) -> anyhow::Result<Exit> {
+    let from = super::resolve_url(&args.from).await?;
+    let to = super::resolve_url(&args.to).await?;
+    let config = match &args.config {
+        Some(p) => Config::load(p)?,
+        None => Config::default(),
+    };
+    let opts = VerifyOptions {
+        from,
+        to,
+        config,
+        jobs: args.jobs.max(1),
+    };
+    let progress = Progress::new();
+    let report = ferry_engine::verify(&opts, progress.handler()).await;
+    progress.finish();
+    let report = report?;
+    output::print_verify(&report);
+    if let Some(path) = &args.json {
+        output::write_json(path, &report)?;
+    }
+    Ok(if report.status == RunStatus::Complete {
+        Exit::Ok
+    } else {
+        Exit::Incomplete
+    })
+}

@@ -1,0 +1,99 @@
+//! AWS options shared by the commands, and the one call that turns a `--from` / `--to` URL
+//! into something a driver can connect to: `secret://NAME-OR-ARN` is read from Secrets
+//! Manager, and `--iam-auth` swaps the password for an IAM auth token.
+
+use anyhow::Context;
+use ferry_aws::{AwsClients, AwsOptions};
+use ferry_core::url::UrlKind;
+use ferry_core::ConnUrl;
+
+/// How to reach AWS. Anything not given comes from the SDK's usual chain (AWS_REGION,
+/// AWS_PROFILE, AWS_ENDPOINT_URL, `~/.aws/config`, SSO, instance role).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct AwsArgs {
+    /// AWS region (default: AWS_REGION or the profile's region).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Named AWS profile (default: AWS_PROFILE or `default`).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Send AWS API calls to this endpoint instead of AWS (an emulator); default AWS_ENDPOINT_URL.
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+}
+
+impl AwsArgs {
+    /// The options for `ferry_aws`.
+    pub fn options(&self) -> AwsOptions {
+        AwsOptions {
+            region: self.region.clone(),
+            profile: self.profile.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+        }
+    }
+}
+
+/// Whether resolving `url` needs AWS at all.
+pub fn needs_aws(url: &ConnUrl, iam_auth: bool) -> bool {
+    iam_auth || url.kind == UrlKind::Secret
+}
+
+/// Resolve a `secret://` URL with AWS settings from the environment only (AWS_REGION,
+/// AWS_PROFILE, AWS_ENDPOINT_URL, ...). Other URLs come back unchanged.
+pub async fn resolve(url: &ConnUrl) -> anyhow::Result<ConnUrl> {
+    resolve_with("URL", url, &AwsArgs::default(), false).await
+}
+
+/// Resolve `url` for a driver: a `secret://` URL becomes the database URL its secret holds,
+/// and with `iam_auth` the password becomes an IAM auth token. Other URLs come back as they
+/// are, without touching AWS. `flag` (e.g. `--to`) names the URL in error messages, which
+/// never contain a password.
+pub async fn resolve_with(
+    flag: &str,
+    url: &ConnUrl,
+    aws: &AwsArgs,
+    iam_auth: bool,
+) -> anyhow::Result<ConnUrl> {
+    if !needs_aws(url, iam_auth) {
+        return Ok(url.clone());
+    }
+    let clients = AwsClients::connect(&aws.options())
+        .await
+        .with_context(|| format!("{flag} {url}"))?;
+    let mut resolved = ferry_aws::resolve_secret_url_with(&clients, url)
+        .await
+        .with_context(|| format!("{flag} {url}"))?;
+    if iam_auth {
+        resolved = ferry_aws::with_iam_token(&clients, &resolved)
+            .await
+            .with_context(|| format!("{flag} {url}: --iam-auth"))?;
+    }
+    Ok(resolved)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn plain_urls_never_touch_aws() {
+        let url = ConnUrl::parse("postgres://u:p@127.0.0.1:5432/d").expect("url");
+        let aws = AwsArgs {
+            endpoint_url: Some("not a url".into()),
+            ..AwsArgs::default()
+        };
+        assert_eq!(
+            resolve_with("--to", &url, &aws, false).await.expect("same"),
+            url
+        );
+        let secret = ConnUrl::parse("secret://ferry/shop").expect("url");
+        assert!(needs_aws(&secret, false));
+        let err = resolve_with("--to", &secret, &aws, false)
+            .await
+            .expect_err("bad endpoint");
+        assert!(
+            format!("{err:#}").contains("--to secret://ferry/shop"),
+            "{err:#}"
+        );
+    }
+}

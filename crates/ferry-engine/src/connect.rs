@@ -1,0 +1,41 @@
+//! URL to driver: the only place the engine names a concrete dialect.
+
+use ferry_core::url::UrlKind;
+use ferry_core::{ConnUrl, Dialect, Error, Result, Sink, Source};
+use std::sync::Arc;
+
+/// Open the database a source URL names.
+pub async fn open_source(url: &ConnUrl) -> Result<Arc<dyn Source>> {
+    match url.kind {
+        UrlKind::Database(Dialect::Sqlite) => {
+            let path = url
+                .path
+                .clone()
+                .ok_or_else(|| Error::config("sqlite URL has no path"))?;
+            Ok(Arc::new(ferry_sqlite::SqliteSource::open(&path)?))
+        }
+        UrlKind::Database(d) => Err(Error::config(format!(
+            "{d} is not supported as a source in this build yet"
+        ))),
+        UrlKind::Secret => Err(unresolved(url)),
+    }
+}
+
+/// Open the database a target URL names.
+pub async fn open_sink(url: &ConnUrl) -> Result<Arc<dyn Sink>> {
+    match url.kind {
+        UrlKind::Database(Dialect::Postgres) => {
+            Ok(Arc::new(ferry_postgres::PgSink::open(url.clone()).await?))
+        }
+        UrlKind::Database(d) => Err(Error::config(format!(
+            "{d} is not supported as a target in this build yet"
+        ))),
+        UrlKind::Secret => Err(unresolved(url)),
+    }
+}
+
+fn unresolved(url: &ConnUrl) -> Error {
+    Error::config(format!(
+        "{url} must be resolved through Secrets Manager before it is opened"
+    ))
+}

@@ -1,0 +1,520 @@
+//! One migration: plan, create, copy tables in parallel, keys and indexes, foreign keys,
+//! sequences, verification.
+
+use crate::config::Config;
+use crate::connect::{open_sink, open_source};
+use crate::events::{Event, EventHandler};
+use crate::reject::RejectFile;
+use crate::report::{Phases, Report, RunStatus, TableReport, TableStatus, Verification};
+use ferry_core::{
+    BatchLimits, ConnUrl, Error, ErrorKind, IfExists, ReadOptions, Result, Sink, Source,
+};
+use ferry_schema::{translate, TablePlan, Translation};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::{mpsc, watch, Semaphore};
+
+/// What to do with a row the target cannot store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnError {
+    /// Stop the run at the first bad row (default).
+    #[default]
+    Stop,
+    /// Write the row to the table's reject file and go on.
+    Reject,
+}
+
+/// How a migration runs.
+#[derive(Debug, Clone)]
+pub struct MigrateOptions {
+    /// Where rows come from.
+    pub from: ConnUrl,
+    /// Where rows go.
+    pub to: ConnUrl,
+    /// The config file's content.
+    pub config: Config,
+    /// Tables copied at once.
+    pub jobs: usize,
+    /// What to do with tables the target already has.
+    pub if_exists: IfExists,
+    /// What to do with bad rows.
+    pub on_error: OnError,
+    /// Where reject files go.
+    pub reject_dir: PathBuf,
+    /// Batch limits.
+    pub batch: BatchLimits,
+    /// Batches buffered per table between reader and writer.
+    pub channel_batches: usize,
+    /// Verify row counts at the end.
+    pub verify_counts: bool,
+}
+
+impl MigrateOptions {
+    /// Options with ferry's defaults.
+    pub fn new(from: ConnUrl, to: ConnUrl) -> Self {
+        MigrateOptions {
+            from,
+            to,
+            config: Config::default(),
+            jobs: 4,
+            if_exists: IfExists::Fail,
+            on_error: OnError::Stop,
+            reject_dir: PathBuf::from("."),
+            batch: BatchLimits {
+                max_rows: 8192,
+                max_bytes: 2 << 20,
+            },
+            channel_batches: 2,
+            verify_counts: true,
+        }
+    }
+}
+
+/// Plan a migration: introspect the source, apply the config, translate for the target.
+pub async fn plan(
+    source: &dyn Source,
+    target: ferry_core::Dialect,
+    config: &Config,
+) -> Result<Translation> {
+    let mut schema = source.schema().await?;
+    config.select(&mut schema)?;
+    let mut translation = translate(&schema, source.dialect(), target, &config.overrides())?;
+    for w in source.warnings() {
+        translation.warnings.insert(
+            0,
+            ferry_schema::Warning {
+                table: None,
+                column: None,
+                message: w,
+            },
+        );
+    }
+    Ok(translation)
+}
+
+fn empty_report(opts: &MigrateOptions) -> Report {
+    Report {
+        ferry_version: env!("CARGO_PKG_VERSION").to_string(),
+        source: opts.from.to_string(),
+        target: opts.to.to_string(),
+        status: RunStatus::Failed,
+        seconds: 0.0,
+        phases: Phases::default(),
+        tables: Vec::new(),
+        totals: Default::default(),
+        warnings: Vec::new(),
+        error: None,
+    }
+}
+
+fn table_report(plan: &TablePlan) -> TableReport {
+    TableReport {
+        table: plan.source.display_name(),
+        target_table: plan.target.display_name(),
+        status: TableStatus::NotStarted,
+        rows_read: 0,
+        rows_written: 0,
+        rows_rejected: 0,
+        bytes: 0,
+        seconds: 0.0,
+        reject_file: None,
+        error: None,
+        verification: Verification {
+            counts: "skipped".into(),
+            content: "skipped".into(),
+            ..Default::default()
+        },
+    }
+}
+
+/// Run a migration. Errors before any row moves (connection, schema, existing tables) are
+/// returned as `Err`; errors while copying are recorded in the report, whose status decides
+/// the exit code.
+pub async fn migrate(opts: &MigrateOptions, events: EventHandler) -> Result<Report> {
+    let started = Instant::now();
+    let mut report = empty_report(opts);
+    events(&Event::Phase("schema"));
+    let source = open_source(&opts.from).await?;
+    let sink = open_sink(&opts.to).await?;
+    let translation = plan(source.as_ref(), sink.dialect(), &opts.config).await?;
+    report.warnings = translation
+        .warnings
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    for w in &report.warnings {
+        events(&Event::Warning(w.clone()));
+    }
+    prepare_target(sink.as_ref(), &translation, opts.if_exists).await?;
+    report.phases.schema = started.elapsed().as_secs_f64();
+    report.tables = translation.tables.iter().map(table_report).collect();
+
+    // Copy, biggest tables first so the longest one starts at once.
+    let copy_started = Instant::now();
+    events(&Event::Phase("copy"));
+    let mut order: Vec<usize> = (0..translation.tables.len()).collect();
+    order.sort_by_key(|&i| {
+        std::cmp::Reverse(translation.tables[i].source.estimated_rows.unwrap_or(0))
+    });
+    events(&Event::Planned {
+        tables: order
+            .iter()
+            .map(|&i| {
+                (
+                    translation.tables[i].source.display_name(),
+                    translation.tables[i].source.estimated_rows,
+                )
+            })
+            .collect(),
+    });
+    let results = copy_all(opts, &source, &sink, &translation, &order, &events).await;
+    for (i, r) in results.into_iter().enumerate() {
+        report.tables[i] = r;
+    }
+    report.phases.copy = copy_started.elapsed().as_secs_f64();
+
+    let failed = report
+        .tables
+        .iter()
+        .any(|t| t.status != TableStatus::Complete);
+    if failed {
+        report.error = report.tables.iter().find_map(|t| t.error.clone());
+    } else {
+        let fk_started = Instant::now();
+        events(&Event::Phase("foreign keys"));
+        for w in add_foreign_keys(sink.as_ref(), &translation, opts.jobs).await? {
+            events(&Event::Warning(w.clone()));
+            report.warnings.push(w);
+        }
+        report.phases.foreign_keys = fk_started.elapsed().as_secs_f64();
+        let seq_started = Instant::now();
+        events(&Event::Phase("sequences"));
+        let seqs: Vec<String> = translation
+            .tables
+            .iter()
+            .flat_map(|t| t.ddl.reset_sequences.clone())
+            .collect();
+        sink.execute(&seqs)
+            .await
+            .map_err(|e| e.context("resetting sequences"))?;
+        report.phases.sequences = seq_started.elapsed().as_secs_f64();
+    }
+
+    if opts.verify_counts {
+        let verify_started = Instant::now();
+        events(&Event::Phase("verify"));
+        crate::verify::verify_counts(
+            source.as_ref(),
+            sink.as_ref(),
+            &translation,
+            &mut report.tables,
+            opts.jobs,
+        )
+        .await;
+        report.phases.verify = verify_started.elapsed().as_secs_f64();
+    }
+
+    report.seconds = started.elapsed().as_secs_f64();
+    report.compute_totals();
+    report.status = if failed {
+        RunStatus::Failed
+    } else if report
+        .tables
+        .iter()
+        .any(|t| t.rows_rejected > 0 || t.verification.counts == "differs")
+    {
+        RunStatus::Incomplete
+    } else {
+        RunStatus::Complete
+    };
+    Ok(report)
+}
+
+/// Create what the target lacks, honouring `--if-exists`.
+async fn prepare_target(sink: &dyn Sink, t: &Translation, if_exists: IfExists) -> Result<()> {
+    let targets: Vec<ferry_core::Table> = t.tables.iter().map(|p| p.target.clone()).collect();
+    let existing = sink.existing_tables(&targets).await?;
+    if !existing.is_empty() && if_exists == IfExists::Fail {
+        return Err(Error::new(
+            ErrorKind::AlreadyExists,
+            format!(
+                "the target already has {} of the tables to create ({}); pass --if-exists drop to replace them or --if-exists truncate to empty them",
+                existing.len(),
+                existing.join(", ")
+            ),
+        ));
+    }
+    match if_exists {
+        IfExists::Drop => {
+            let drops: Vec<String> = t
+                .tables
+                .iter()
+                .rev()
+                .flat_map(|p| p.ddl.drop.clone())
+                .collect();
+            sink.execute(&drops).await?;
+            sink.execute(&t.drop_pre).await?;
+            sink.execute(&t.pre).await?;
+            let creates: Vec<String> = t.tables.iter().flat_map(|p| p.ddl.create.clone()).collect();
+            sink.execute(&creates).await
+        }
+        IfExists::Truncate | IfExists::Fail => {
+            let missing: Vec<&TablePlan> = t
+                .tables
+                .iter()
+                .filter(|p| !existing.contains(&p.target.display_name()))
+                .collect();
+            if existing.is_empty() {
+                sink.execute(&t.pre).await?;
+            }
+            let truncates: Vec<String> = t
+                .tables
+                .iter()
+                .filter(|p| existing.contains(&p.target.display_name()))
+                .flat_map(|p| p.ddl.truncate.clone())
+                .collect();
+            sink.execute(&truncates).await?;
+            let creates: Vec<String> = missing.iter().flat_map(|p| p.ddl.create.clone()).collect();
+            sink.execute(&creates).await
+        }
+    }
+}
+
+/// Shared state of the copy phase.
+struct CopyCtx {
+    cancel: AtomicBool,
+    /// Tables that existed before (truncate mode): their keys and indexes exist already.
+    skip_post_load: bool,
+}
+
+async fn copy_all(
+    opts: &MigrateOptions,
+    source: &Arc<dyn Source>,
+    sink: &Arc<dyn Sink>,
+    translation: &Translation,
+    order: &[usize],
+    events: &EventHandler,
+) -> Vec<TableReport> {
+    let ctx = Arc::new(CopyCtx {
+        cancel: AtomicBool::new(false),
+        skip_post_load: opts.if_exists == IfExists::Truncate,
+    });
+    let permits = Arc::new(Semaphore::new(opts.jobs.max(1)));
+    // In truncate mode the target keeps its foreign keys, so a table waits for its parents.
+    let mut done_tx: HashMap<String, watch::Sender<bool>> = HashMap::new();
+    let mut done_rx: HashMap<String, watch::Receiver<bool>> = HashMap::new();
+    for p in &translation.tables {
+        let (tx, rx) = watch::channel(false);
+        done_tx.insert(p.target.name.clone(), tx);
+        done_rx.insert(p.target.name.clone(), rx);
+    }
+    let mut handles = Vec::new();
+    for &i in order {
+        let plan = translation.tables[i].clone();
+        let parents: Vec<watch::Receiver<bool>> = if opts.if_exists == IfExists::Truncate {
+            plan.ddl
+                .foreign_keys
+                .iter()
+                .filter(|fk| fk.ref_table != plan.target.name)
+                .filter_map(|fk| done_rx.get(&fk.ref_table).cloned())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let done = done_tx.remove(&plan.target.name);
+        let (source, sink, events, ctx, permits, opts) = (
+            Arc::clone(source),
+            Arc::clone(sink),
+            Arc::clone(events),
+            Arc::clone(&ctx),
+            Arc::clone(&permits),
+            opts.clone(),
+        );
+        handles.push((
+            i,
+            tokio::spawn(async move {
+                for mut p in parents {
+                    let _ = p.wait_for(|v| *v).await;
+                }
+                let _permit = permits.acquire_owned().await;
+                let report =
+                    copy_table(&opts, source.as_ref(), sink.as_ref(), &plan, &events, &ctx).await;
+                if let Some(done) = done {
+                    let _ = done.send(true);
+                }
+                report
+            }),
+        ));
+    }
+    let mut out: Vec<Option<TableReport>> = vec![None; translation.tables.len()];
+    for (i, h) in handles {
+        let r = match h.await {
+            Ok(r) => r,
+            Err(e) => {
+                let mut r = table_report(&translation.tables[i]);
+                r.status = TableStatus::Failed;
+                r.error = Some(format!("internal error: {e}"));
+                r
+            }
+        };
+        out[i] = Some(r);
+    }
+    out.into_iter()
+        .zip(&translation.tables)
+        .map(|(r, p)| r.unwrap_or_else(|| table_report(p)))
+        .collect()
+}
+
+async fn copy_table(
+    opts: &MigrateOptions,
+    source: &dyn Source,
+    sink: &dyn Sink,
+    plan: &TablePlan,
+    events: &EventHandler,
+    ctx: &CopyCtx,
+) -> TableReport {
+    let mut report = table_report(plan);
+    if ctx.cancel.load(Ordering::SeqCst) {
+        return report;
+    }
+    let started = Instant::now();
+    let name = plan.source.display_name();
+    events(&Event::TableStarted {
+        table: name.clone(),
+        estimated_rows: plan.source.estimated_rows,
+    });
+    let mut rejects = RejectFile::new(&opts.reject_dir, &plan.source);
+    let result = copy_rows(
+        opts,
+        source,
+        sink,
+        plan,
+        events,
+        ctx,
+        &mut report,
+        &mut rejects,
+    )
+    .await;
+    if rejects.count() > 0 {
+        report.reject_file = Some(rejects.path().display().to_string());
+    }
+    let result = match result {
+        Ok(()) if !ctx.skip_post_load => {
+            events(&Event::TableIndexing {
+                table: name.clone(),
+            });
+            sink.execute(&plan.ddl.post_load)
+                .await
+                .map_err(|e| e.context(format!("table `{name}`: keys and indexes")))
+        }
+        other => other,
+    };
+    match result {
+        Ok(()) => report.status = TableStatus::Complete,
+        Err(e) if e.kind() == ErrorKind::Cancelled => report.status = TableStatus::Cancelled,
+        Err(e) => {
+            ctx.cancel.store(true, Ordering::SeqCst);
+            report.status = TableStatus::Failed;
+            report.error = Some(e.full_message());
+        }
+    }
+    report.seconds = started.elapsed().as_secs_f64();
+    events(&Event::TableFinished {
+        table: name,
+        ok: report.status == TableStatus::Complete,
+        rows: report.rows_written,
+    });
+    report
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn copy_rows(
+    opts: &MigrateOptions,
+    source: &dyn Source,
+    sink: &dyn Sink,
+    plan: &TablePlan,
+    events: &EventHandler,
+    ctx: &CopyCtx,
+    report: &mut TableReport,
+    rejects: &mut RejectFile,
+) -> Result<()> {
+    let name = plan.source.display_name();
+    let reject_mode = opts.on_error == OnError::Reject;
+    let mut writer = sink.open_writer(&plan.target, reject_mode).await?;
+    let (tx, rx) = mpsc::channel(opts.channel_batches.max(1));
+    let read_opts = ReadOptions {
+        limits: opts.batch,
+        reject_bad_rows: reject_mode,
+        key_range: None,
+        ..ReadOptions::default()
+    };
+    let reader = source.read_table(&plan.source, &read_opts, tx);
+    let report_ref = &mut *report;
+    let rejects_ref = &mut *rejects;
+    // The writer owns the receiver, so a failed writer drops it and the reader stops.
+    let write = async move {
+        let (report, rejects, mut rx) = (report_ref, rejects_ref, rx);
+        while let Some(batch) = rx.recv().await {
+            if ctx.cancel.load(Ordering::SeqCst) {
+                return Err(Error::new(
+                    ErrorKind::Cancelled,
+                    format!("table `{name}`: run stopped"),
+                ));
+            }
+            rejects.write(&batch.rejects)?;
+            report.rows_rejected += batch.rejects.len() as u64;
+            report.bytes += batch.bytes as u64;
+            let outcome = writer.write(batch).await?;
+            rejects.write(&outcome.rejected)?;
+            report.rows_rejected += outcome.rejected.len() as u64;
+            report.rows_written += outcome.written;
+            events(&Event::TableProgress {
+                table: name.clone(),
+                rows: report.rows_written,
+                bytes: report.bytes,
+            });
+        }
+        Ok::<_, Error>(writer)
+    };
+    // Reader and writer run together; the bounded channel is the backpressure. When the
+    // writer fails it drops the receiver, which stops the reader at its next send.
+    let (read_result, write_result) = tokio::join!(reader, write);
+    rejects.finish()?;
+    let writer = write_result?;
+    let stats = read_result?;
+    report.rows_read = stats.rows_read;
+    let written = writer.finish().await?;
+    report.rows_written = written;
+    Ok(())
+}
+
+/// Add every foreign key: each is added without checking existing rows first (a short
+/// lock), then checked, several tables at once. A check that fails leaves the constraint
+/// in place for new rows and comes back as a warning naming the table and constraint.
+async fn add_foreign_keys(sink: &dyn Sink, t: &Translation, jobs: usize) -> Result<Vec<String>> {
+    let fks: Vec<&ferry_schema::ForeignKeyDdl> =
+        t.tables.iter().flat_map(|p| &p.ddl.foreign_keys).collect();
+    let adds: Vec<String> = fks.iter().map(|fk| fk.add.clone()).collect();
+    sink.execute(&adds)
+        .await
+        .map_err(|e| e.context("adding foreign keys"))?;
+    let sem = Arc::new(Semaphore::new(jobs.max(1)));
+    let checks = fks.iter().filter_map(|fk| fk.validate.clone().map(|v| (fk.name.clone(), v))).map(|(name, sql)| {
+        let sem = Arc::clone(&sem);
+        async move {
+            let _p = sem.acquire().await;
+            sink.execute(std::slice::from_ref(&sql))
+                .await
+                .err()
+                .map(|e| format!("foreign key {name} is not valid for existing rows ({}); it is kept NOT VALID and enforced for new rows", e.message()))
+        }
+    });
+    Ok(futures::future::join_all(checks)
+        .await
+        .into_iter()
+        .flatten()
+        .collect())
+}

@@ -1,0 +1,157 @@
+//! The run report: what the summary table shows and what `--json` writes.
+
+use serde::Serialize;
+
+/// How one table ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TableStatus {
+    /// Every row arrived (rejects, if any, are in the reject file).
+    Complete,
+    /// The copy failed; the table holds none of this run's rows.
+    Failed,
+    /// The run stopped before this table finished.
+    Cancelled,
+    /// The run stopped before this table started.
+    NotStarted,
+}
+
+/// Row-count comparison of one table.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Verification {
+    /// Rows in the source.
+    pub source_rows: Option<u64>,
+    /// Rows in the target.
+    pub target_rows: Option<u64>,
+    /// `ok`, `differs` or `skipped`.
+    pub counts: String,
+    /// `ok`, `differs` or `skipped`.
+    pub content: String,
+    /// Keys (or descriptions) of rows that differ, at most a few hundred.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub differences: Vec<String>,
+    /// Seconds the verification took.
+    pub seconds: f64,
+}
+
+/// One table's line in the report.
+#[derive(Debug, Clone, Serialize)]
+pub struct TableReport {
+    /// Source table name.
+    pub table: String,
+    /// Target table name.
+    pub target_table: String,
+    /// How it ended.
+    pub status: TableStatus,
+    /// Rows read from the source.
+    pub rows_read: u64,
+    /// Rows written to the target.
+    pub rows_written: u64,
+    /// Rows rejected (in the reject file).
+    pub rows_rejected: u64,
+    /// Payload bytes moved.
+    pub bytes: u64,
+    /// Seconds from start of copy to indexes built.
+    pub seconds: f64,
+    /// Where rejected rows went.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reject_file: Option<String>,
+    /// Why the table failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Verification.
+    pub verification: Verification,
+}
+
+/// How the whole run ended; decides the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Everything arrived and verified.
+    Complete,
+    /// The run finished, but rows were rejected or a verification differs.
+    Incomplete,
+    /// The run stopped on an error.
+    Failed,
+}
+
+/// Totals over all tables.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Totals {
+    /// Tables in the plan.
+    pub tables: usize,
+    /// Rows read.
+    pub rows_read: u64,
+    /// Rows written.
+    pub rows_written: u64,
+    /// Rows rejected.
+    pub rows_rejected: u64,
+    /// Payload bytes.
+    pub bytes: u64,
+    /// Rows written per second of the whole run.
+    pub rows_per_second: f64,
+    /// Payload megabytes (10^6) per second of the whole run.
+    pub mb_per_second: f64,
+}
+
+/// Seconds spent per phase.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Phases {
+    /// Introspection, translation, creating tables.
+    pub schema: f64,
+    /// Copying rows and building each table's keys and indexes.
+    pub copy: f64,
+    /// Foreign keys.
+    pub foreign_keys: f64,
+    /// Sequences.
+    pub sequences: f64,
+    /// Verification.
+    pub verify: f64,
+}
+
+/// The report of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// ferry's version.
+    pub ferry_version: String,
+    /// Source URL, password redacted.
+    pub source: String,
+    /// Target URL, password redacted.
+    pub target: String,
+    /// How the run ended.
+    pub status: RunStatus,
+    /// Seconds for the whole run.
+    pub seconds: f64,
+    /// Per phase.
+    pub phases: Phases,
+    /// Per table, in plan order.
+    pub tables: Vec<TableReport>,
+    /// Totals.
+    pub totals: Totals,
+    /// Everything the schema translation could not carry over exactly.
+    pub warnings: Vec<String>,
+    /// The error that stopped the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Report {
+    /// Fill totals from the tables.
+    pub fn compute_totals(&mut self) {
+        let mut t = Totals {
+            tables: self.tables.len(),
+            ..Totals::default()
+        };
+        for r in &self.tables {
+            t.rows_read += r.rows_read;
+            t.rows_written += r.rows_written;
+            t.rows_rejected += r.rows_rejected;
+            t.bytes += r.bytes;
+        }
+        if self.seconds > 0.0 {
+            t.rows_per_second = t.rows_written as f64 / self.seconds;
+            t.mb_per_second = t.bytes as f64 / 1e6 / self.seconds;
+        }
+        self.totals = t;
+    }
+}
