@@ -39,15 +39,7 @@ impl AwsClients {
             )
         })?;
         if let Err(err) = provider.provide_credentials().await {
-            return Err(AwsError::Config(
-                format!(
-                    "no usable AWS credentials: {}",
-                    aws_sdk_rds::error::DisplayErrorContext(&err)
-                )
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" "),
-            ));
+            return Err(AwsError::Config(credentials_message(&err)));
         }
         Ok(AwsClients::from_config(config))
     }
@@ -86,6 +78,23 @@ impl AwsClients {
     /// The endpoint override in use, if any.
     pub fn endpoint_url(&self) -> Option<&str> {
         self.config.endpoint_url()
+    }
+}
+
+/// One line for a credential chain failure: what to do, not the chain's internals.
+fn credentials_message(err: &aws_credential_types::provider::error::CredentialsError) -> String {
+    use aws_credential_types::provider::error::CredentialsError as E;
+    match err {
+        E::CredentialsNotLoaded(_) => "no AWS credentials found (tried environment, profile, web identity, container and instance role): set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".to_string(),
+        other => {
+            let source = std::error::Error::source(other)
+                .map(|s| format!(": {s}"))
+                .unwrap_or_default();
+            format!("cannot load AWS credentials: {other}{source}")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        }
     }
 }
 

@@ -109,7 +109,7 @@ pub(crate) async fn waiting<T, E>(
 ) -> Result<T, E> {
     let start = Instant::now();
     tokio::pin!(fut);
-    let mut tick = tokio::time::interval(TICK);
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + TICK, TICK);
     loop {
         tokio::select! {
             out = &mut fut => {
