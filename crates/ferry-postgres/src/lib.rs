@@ -5,8 +5,13 @@
 //! sink and table writer).
 
 pub mod conn;
+pub mod decode;
 pub mod encode;
+pub mod introspect;
+pub mod read;
 pub mod write;
 
 pub use conn::{connect, map_error};
+pub use introspect::introspect;
+pub use read::PgSource;
 pub use write::PgSink;

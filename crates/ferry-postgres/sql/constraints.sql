@@ -1,0 +1,24 @@
+-- Primary keys, unique constraints, foreign keys and CHECK constraints of the given tables.
+-- Key columns come as names in key order; a foreign key's referenced table comes with its
+-- schema.
+SELECT con.conrelid AS table_oid,
+       con.conname AS name,
+       con.contype::text AS kind,
+       array(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY k(num, ord)
+             JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num
+             ORDER BY k.ord) AS columns,
+       rn.nspname AS ref_schema,
+       rc.relname AS ref_table,
+       array(SELECT a.attname FROM unnest(con.confkey) WITH ORDINALITY k(num, ord)
+             JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num
+             ORDER BY k.ord) AS ref_columns,
+       con.confupdtype::text AS on_update,
+       con.confdeltype::text AS on_delete,
+       CASE WHEN con.contype = 'c' THEN pg_get_expr(con.conbin, con.conrelid) END AS check_expr,
+       con.conindid AS index_oid
+FROM pg_constraint con
+LEFT JOIN pg_class rc ON rc.oid = con.confrelid
+LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+WHERE con.conrelid = ANY ($1::oid[])
+  AND con.contype IN ('p', 'u', 'f', 'c')
+ORDER BY con.conrelid, con.contype, con.conname

@@ -1,0 +1,302 @@
+//! Describing a PostgreSQL database in ferry's neutral terms, from pg_catalog.
+//!
+//! The catalog queries live in `sql/*.sql`. Types keep `format_type()`'s text verbatim in
+//! `Column::source_type` (a PostgreSQL target recreates them as they were) and map to neutral
+//! types through ferry-schema's [`POSTGRES_RULES`](ferry_schema::postgres_source::POSTGRES_RULES).
+//! Defaults stay PostgreSQL expressions; the translator gives them a neutral meaning for other
+//! targets. Serial and identity columns become auto-increment columns.
+
+use crate::conn::map_error;
+use ferry_core::{
+    Check, Column, DataType, DefaultValue, Dialect, ForeignKey, Index, IndexPart, Result, Schema,
+    Table, UserType, UserTypeKind,
+};
+use ferry_schema::postgres_source::{is_serial_default, map_pg_type};
+use std::collections::{HashMap, HashSet};
+use tokio_postgres::types::Oid;
+use tokio_postgres::Client;
+
+const TABLES_SQL: &str = include_str!("../sql/tables.sql");
+const COLUMNS_SQL: &str = include_str!("../sql/columns.sql");
+const CONSTRAINTS_SQL: &str = include_str!("../sql/constraints.sql");
+const INDEXES_SQL: &str = include_str!("../sql/indexes.sql");
+const TYPES_SQL: &str = include_str!("../sql/types.sql");
+const EXTENSIONS_SQL: &str = include_str!("../sql/extensions.sql");
+
+/// A user type with its catalog oid, for finding the types tables use.
+struct CatalogType {
+    oid: Oid,
+    base_oid: Oid,
+    ty: UserType,
+}
+
+/// Introspect the tables of `schemas` (every non-system schema when `None`) through
+/// `client`, which should be inside the snapshot the rows are read in.
+pub async fn introspect(client: &Client, schemas: Option<&[String]>) -> Result<Schema> {
+    let q = |what: &'static str| move |e| map_error(e).context(format!("reading {what}"));
+    let schemas: Option<Vec<String>> = schemas.map(<[String]>::to_vec);
+    let table_rows = client
+        .query(TABLES_SQL, &[&schemas])
+        .await
+        .map_err(q("the list of tables"))?;
+    let mut tables: Vec<Table> = Vec::with_capacity(table_rows.len());
+    let mut oids: Vec<Oid> = Vec::with_capacity(table_rows.len());
+    let mut by_oid: HashMap<Oid, usize> = HashMap::new();
+    for row in &table_rows {
+        let mut t = Table::new(row.get::<_, String>("table_name"));
+        t.schema = Some(row.get("schema_name"));
+        t.comment = row.get("comment");
+        t.estimated_rows = Some(row.get::<_, i64>("estimated_rows").max(0) as u64);
+        let oid: Oid = row.get("oid");
+        by_oid.insert(oid, tables.len());
+        oids.push(oid);
+        tables.push(t);
+    }
+
+    let types = load_types(client).await?;
+    let enum_labels: HashMap<Oid, (String, Vec<String>)> = types
+        .iter()
+        .filter_map(|t| match &t.ty.kind {
+            UserTypeKind::Enum(labels) => Some((t.oid, (t.ty.name.clone(), labels.clone()))),
+            UserTypeKind::Domain { .. } => None,
+        })
+        .collect();
+    let mut used_types: HashSet<Oid> = HashSet::new();
+
+    let column_rows = client
+        .query(COLUMNS_SQL, &[&oids])
+        .await
+        .map_err(q("columns"))?;
+    for row in &column_rows {
+        let Some(&ti) = by_oid.get(&row.get::<_, Oid>("table_oid")) else {
+            continue;
+        };
+        let type_oid: Oid = row.get("type_oid");
+        let elem_oid: Oid = row.get("elem_oid");
+        used_types.insert(type_oid);
+        used_types.insert(elem_oid);
+        let col = column_from_row(row, &enum_labels);
+        tables[ti].columns.push(col);
+    }
+
+    let constraint_rows = client
+        .query(CONSTRAINTS_SQL, &[&oids])
+        .await
+        .map_err(q("constraints"))?;
+    for row in &constraint_rows {
+        let Some(&ti) = by_oid.get(&row.get::<_, Oid>("table_oid")) else {
+            continue;
+        };
+        add_constraint(&mut tables[ti], row);
+    }
+
+    let index_rows = client
+        .query(INDEXES_SQL, &[&oids])
+        .await
+        .map_err(q("indexes"))?;
+    for row in &index_rows {
+        let Some(&ti) = by_oid.get(&row.get::<_, Oid>("table_oid")) else {
+            continue;
+        };
+        tables[ti].indexes.push(index_from_row(row));
+    }
+
+    let extensions: Vec<String> = client
+        .query(EXTENSIONS_SQL, &[])
+        .await
+        .map_err(q("extensions"))?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+
+    // Keep the user types the tables use, with the types those types are built on.
+    let by_type_oid: HashMap<Oid, &CatalogType> = types.iter().map(|t| (t.oid, t)).collect();
+    let mut pending: Vec<Oid> = used_types.iter().copied().collect();
+    while let Some(oid) = pending.pop() {
+        if let Some(t) = by_type_oid.get(&oid) {
+            if t.base_oid != 0 && used_types.insert(t.base_oid) {
+                pending.push(t.base_oid);
+            }
+        }
+    }
+    let types = types
+        .into_iter()
+        .filter(|t| used_types.contains(&t.oid))
+        .map(|t| t.ty)
+        .collect();
+
+    Ok(Schema {
+        tables,
+        extensions,
+        types,
+    })
+}
+
+async fn load_types(client: &Client) -> Result<Vec<CatalogType>> {
+    let rows = client
+        .query(TYPES_SQL, &[])
+        .await
+        .map_err(|e| map_error(e).context("reading enum types and domains"))?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let kind: String = row.get("kind");
+        let ty_kind = if kind == "e" {
+            UserTypeKind::Enum(row.get("labels"))
+        } else {
+            let names: Vec<String> = row.get("check_names");
+            let exprs: Vec<String> = row.get("check_exprs");
+            UserTypeKind::Domain {
+                base_type: row
+                    .get::<_, Option<String>>("base_type")
+                    .unwrap_or_default(),
+                not_null: row.get("not_null"),
+                default: row.get("default_expr"),
+                checks: names
+                    .into_iter()
+                    .zip(exprs)
+                    .map(|(name, expression)| Check {
+                        name: Some(name),
+                        expression,
+                        dialect: Dialect::Postgres,
+                    })
+                    .collect(),
+            }
+        };
+        out.push(CatalogType {
+            oid: row.get("oid"),
+            base_oid: row.get("base_oid"),
+            ty: UserType {
+                schema: Some(row.get("schema_name")),
+                name: row.get("type_name"),
+                kind: ty_kind,
+            },
+        });
+    }
+    Ok(out)
+}
+
+fn column_from_row(
+    row: &tokio_postgres::Row,
+    enums: &HashMap<Oid, (String, Vec<String>)>,
+) -> Column {
+    let type_name: String = row.get("type_name");
+    let type_kind: String = row.get("type_kind");
+    let type_oid: Oid = row.get("type_oid");
+    let elem_oid: Oid = row.get("elem_oid");
+    let enum_type = |oid: Oid| {
+        enums.get(&oid).map(|(name, labels)| DataType::Enum {
+            name: name.clone(),
+            labels: labels.clone(),
+        })
+    };
+    let data_type = match (
+        type_kind.as_str(),
+        row.get::<_, Option<String>>("domain_base"),
+    ) {
+        ("e", _) => enum_type(type_oid).unwrap_or(DataType::Text),
+        ("d", Some(base)) => map_pg_type(&base).0,
+        _ => match enum_type(elem_oid) {
+            Some(e) => DataType::Array(Box::new(e)),
+            None => map_pg_type(&type_name).0,
+        },
+    };
+    let mut col = Column::new(row.get::<_, String>("column_name"), type_name, data_type);
+    col.nullable = !row.get::<_, bool>("not_null");
+    col.comment = row.get("comment");
+    col.collation = row.get("collation");
+    let identity: String = row.get("identity");
+    let generated: String = row.get("generated");
+    let default: Option<String> = row.get("default_expr");
+    if !identity.is_empty() {
+        col.auto_increment = true;
+    } else if generated == "s" {
+        col.generated = default;
+    } else if let Some(d) = default {
+        if is_serial_default(&d) {
+            col.auto_increment = true;
+        } else {
+            col.default = Some(DefaultValue::Expression {
+                dialect: Dialect::Postgres,
+                sql: d,
+            });
+        }
+    }
+    col
+}
+
+fn fk_action(code: &str) -> Option<String> {
+    Some(
+        match code {
+            "c" => "CASCADE",
+            "n" => "SET NULL",
+            "d" => "SET DEFAULT",
+            "r" => "RESTRICT",
+            _ => return None, // 'a': NO ACTION
+        }
+        .to_string(),
+    )
+}
+
+fn add_constraint(table: &mut Table, row: &tokio_postgres::Row) {
+    let name: String = row.get("name");
+    let kind: String = row.get("kind");
+    let columns: Vec<String> = row.get("columns");
+    match kind.as_str() {
+        "p" => table.primary_key = columns,
+        // Unique constraints arrive through their index (indexes.sql).
+        "u" => {}
+        "f" => {
+            let ref_schema: Option<String> = row.get("ref_schema");
+            let ref_name: String = row
+                .get::<_, Option<String>>("ref_table")
+                .unwrap_or_default();
+            let ref_table = match ref_schema {
+                Some(s) if Some(&s) != table.schema.as_ref() => format!("{s}.{ref_name}"),
+                _ => ref_name,
+            };
+            table.foreign_keys.push(ForeignKey {
+                name: Some(name),
+                columns,
+                ref_table,
+                ref_columns: row.get("ref_columns"),
+                on_delete: fk_action(&row.get::<_, String>("on_delete")),
+                on_update: fk_action(&row.get::<_, String>("on_update")),
+            });
+        }
+        "c" => {
+            if let Some(expression) = row.get::<_, Option<String>>("check_expr") {
+                table.checks.push(Check {
+                    name: Some(name),
+                    expression,
+                    dialect: Dialect::Postgres,
+                });
+            }
+        }
+        _ => {}
+    }
+}
+
+fn index_from_row(row: &tokio_postgres::Row) -> Index {
+    let columns: Vec<String> = row.get("columns");
+    let defs: Vec<String> = row.get("part_defs");
+    let descending: Vec<bool> = row.get("descending");
+    let parts = columns
+        .iter()
+        .zip(&defs)
+        .zip(descending.iter().chain(std::iter::repeat(&false)))
+        .map(|((col, def), desc)| IndexPart {
+            column: (!col.is_empty()).then(|| col.clone()),
+            expression: col.is_empty().then(|| def.clone()),
+            prefix: None,
+            descending: *desc,
+        })
+        .collect();
+    let method: String = row.get("method");
+    Index {
+        name: row.get("name"),
+        parts,
+        unique: row.get("is_unique"),
+        predicate: row.get("predicate"),
+        method: (method != "btree").then_some(method),
+    }
+}

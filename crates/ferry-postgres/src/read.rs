@@ -1,0 +1,353 @@
+//! [`PgSource`]: PostgreSQL as a source, read with binary `COPY ... TO STDOUT` inside one
+//! exported snapshot.
+//!
+//! A coordinator connection opens a repeatable-read transaction and exports its snapshot
+//! (`pg_export_snapshot()`), then stays open for the life of the source; every reader opens
+//! its own connection and imports that snapshot with `SET TRANSACTION SNAPSHOT`, so parallel
+//! readers see one consistent database. Rows stream in batches: at most one batch plus one
+//! network chunk of a table is in memory at a time.
+
+use crate::conn::{connect, map_error};
+use crate::decode::{decode, tuple_fields, Frame, Framer, Wire};
+use crate::introspect::introspect;
+use async_trait::async_trait;
+use bytes::{Buf, BytesMut};
+use ferry_core::{
+    Batch, BatchBuilder, BatchSender, ConnUrl, Dialect, Error, ErrorKind, ReadOptions, ReadStats,
+    RejectedRow, Result, Schema, Source, Table, Value,
+};
+use futures::StreamExt;
+use tokio_postgres::Client;
+
+const WIRE_TYPES_SQL: &str = include_str!("../sql/wire_types.sql");
+
+/// A PostgreSQL database ferry reads from, inside one exported snapshot.
+pub struct PgSource {
+    url: ConnUrl,
+    /// Holds the snapshot open; also used for introspection and counts.
+    coordinator: Client,
+    snapshot: String,
+    schemas: Option<Vec<String>>,
+}
+
+/// `"schema"."table"` for a source table.
+fn qualified(table: &Table) -> String {
+    crate::write::qualified(table)
+}
+
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+impl PgSource {
+    /// Connect, open the coordinator transaction and export its snapshot. `schemas` limits
+    /// the tables to those schemas (`None`: every non-system schema); the URL's `schema`
+    /// parameter (comma-separated) is used when `schemas` is `None`.
+    pub async fn open(url: ConnUrl, schemas: Option<Vec<String>>) -> Result<PgSource> {
+        let coordinator = connect(&url).await?;
+        coordinator
+            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await
+            .map_err(|e| map_error(e).context(format!("{url}: starting the snapshot")))?;
+        let row = coordinator
+            .query_one("SELECT pg_export_snapshot()", &[])
+            .await
+            .map_err(|e| map_error(e).context(format!("{url}: exporting the snapshot")))?;
+        let snapshot: String = row.get(0);
+        let schemas = schemas.or_else(|| {
+            url.param("schema").map(|s| {
+                s.split(',')
+                    .map(|p| p.trim().to_string())
+                    .filter(|p| !p.is_empty())
+                    .collect()
+            })
+        });
+        Ok(PgSource {
+            url,
+            coordinator,
+            snapshot,
+            schemas,
+        })
+    }
+
+    /// The exported snapshot's id (`00000003-0000001B-1`).
+    pub fn snapshot_id(&self) -> &str {
+        &self.snapshot
+    }
+
+    /// A new connection inside the source's snapshot.
+    pub async fn snapshot_client(&self) -> Result<Client> {
+        let client = connect(&self.url).await?;
+        // The id comes from the server; quote it anyway.
+        let sql = format!(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '{}'",
+            self.snapshot.replace('\'', "''")
+        );
+        client
+            .batch_execute(&sql)
+            .await
+            .map_err(|e| map_error(e).context(format!("{}: importing the snapshot", self.url)))?;
+        Ok(client)
+    }
+
+    /// The SELECT list and wire forms for reading `table`'s copied columns as the neutral
+    /// types its columns carry; columns whose own type travels differently are cast.
+    async fn plan_columns(
+        &self,
+        client: &Client,
+        table: &Table,
+    ) -> Result<(Vec<String>, Vec<Wire>)> {
+        let rows = client
+            .query(WIRE_TYPES_SQL, &[&qualified(table)])
+            .await
+            .map_err(|e| {
+                map_error(e).context(format!(
+                    "table `{}`: reading column types",
+                    table.display_name()
+                ))
+            })?;
+        let mut select = Vec::new();
+        let mut wires = Vec::new();
+        for col in table.copied_columns() {
+            let row = rows
+                .iter()
+                .find(|r| r.get::<_, String>("column_name") == col.name)
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::NotFound,
+                        format!(
+                            "table `{}`: column `{}` not found",
+                            table.display_name(),
+                            col.name
+                        ),
+                    )
+                })?;
+            let have = Wire::from_catalog(
+                &row.get::<_, String>("wire_type"),
+                &row.get::<_, String>("wire_kind"),
+                &row.get::<_, String>("elem_type"),
+                &row.get::<_, String>("elem_kind"),
+            );
+            let (want, cast) = Wire::for_type(&col.data_type);
+            if have.serves(&want) {
+                select.push(quote(&col.name));
+                wires.push(have);
+            } else {
+                select.push(format!("{}::{cast}", quote(&col.name)));
+                wires.push(want);
+            }
+        }
+        Ok((select, wires))
+    }
+}
+
+fn cancelled(table: &Table) -> Error {
+    Error::new(
+        ErrorKind::Cancelled,
+        format!("table `{}`: the writer stopped", table.display_name()),
+    )
+}
+
+#[async_trait]
+impl Source for PgSource {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    async fn schema(&self) -> Result<Schema> {
+        introspect(&self.coordinator, self.schemas.as_deref()).await
+    }
+
+    async fn read_table(
+        &self,
+        table: &Table,
+        options: &ReadOptions,
+        tx: BatchSender,
+    ) -> Result<ReadStats> {
+        let client = self.snapshot_client().await?;
+        let name = table.display_name();
+        let (select, wires) = if options.raw_pg_copy {
+            let cols: Vec<String> = table.copied_columns().map(|c| quote(&c.name)).collect();
+            (cols, Vec::new())
+        } else {
+            self.plan_columns(&client, table).await?
+        };
+        let mut sql = format!("SELECT {} FROM {}", select.join(", "), qualified(table));
+        if let Some((lo, hi)) = options.key_range {
+            let key = table.row_key();
+            let [key] = key.as_slice() else {
+                return Err(Error::config(format!(
+                    "table `{name}`: a key range needs a single-column key"
+                )));
+            };
+            sql.push_str(&format!(
+                " WHERE {} >= {lo} AND {} < {hi}",
+                quote(key),
+                quote(key)
+            ));
+        }
+        let copy = format!("COPY ({sql}) TO STDOUT (FORMAT binary)");
+        let stream = client
+            .copy_out(&copy)
+            .await
+            .map_err(|e| map_error(e).context(format!("table `{name}`: starting COPY")))?;
+        let mut stream = std::pin::pin!(stream);
+        let mut framer = Framer::default();
+        let mut pending = BytesMut::with_capacity(1 << 16);
+        let mut stats = ReadStats::default();
+        let width = table.copied_columns().count();
+        let names: Vec<&str> = table.copied_columns().map(|c| c.name.as_str()).collect();
+        let mut builder = BatchBuilder::new(width, options.limits);
+        // Raw mode: complete tuples collect at the front of `pending` up to `raw_end`.
+        let mut raw_end = 0usize;
+        let mut raw_rows = 0u64;
+        loop {
+            let chunk = stream.next().await;
+            let Some(chunk) = chunk else { break };
+            let chunk = chunk.map_err(|e| map_error(e).context(format!("table `{name}`: COPY")))?;
+            pending.extend_from_slice(&chunk);
+            loop {
+                let frame = framer
+                    .next_frame(&pending[raw_end..])
+                    .map_err(|why| Error::other(format!("table `{name}`: {why}")))?;
+                match frame {
+                    Frame::Incomplete => break,
+                    Frame::Skip(n) => {
+                        if raw_end == 0 {
+                            pending.advance(n);
+                        } else {
+                            // Only the trailer follows tuples; drop it from the buffer.
+                            pending.truncate(raw_end);
+                        }
+                    }
+                    Frame::Tuple(n) if options.raw_pg_copy => {
+                        raw_end += n;
+                        raw_rows += 1;
+                        if raw_rows as usize >= options.limits.max_rows
+                            || raw_end >= options.limits.max_bytes
+                        {
+                            let chunk = pending.split_to(raw_end).freeze();
+                            let batch = Batch {
+                                width,
+                                bytes: chunk.len(),
+                                raw: Some(chunk),
+                                raw_rows,
+                                ..Batch::default()
+                            };
+                            stats.rows_read += raw_rows;
+                            raw_end = 0;
+                            raw_rows = 0;
+                            tx.send(batch).await.map_err(|_| cancelled(table))?;
+                        }
+                    }
+                    Frame::Tuple(n) => {
+                        stats.rows_read += 1;
+                        decode_row(
+                            &pending[..n],
+                            &wires,
+                            &names,
+                            &mut builder,
+                            options.reject_bad_rows,
+                            stats.rows_read,
+                            &name,
+                        )?;
+                        pending.advance(n);
+                        if builder.is_full() {
+                            let batch = builder.take();
+                            stats.rows_rejected += batch.rejects.len() as u64;
+                            tx.send(batch).await.map_err(|_| cancelled(table))?;
+                        }
+                    }
+                }
+                if framer.finished {
+                    break;
+                }
+            }
+        }
+        if !framer.finished {
+            return Err(Error::new(
+                ErrorKind::Transient,
+                format!("table `{name}`: COPY stream ended before its trailer"),
+            ));
+        }
+        if raw_rows > 0 {
+            let chunk = pending.split_to(raw_end).freeze();
+            stats.rows_read += raw_rows;
+            let batch = Batch {
+                width,
+                bytes: chunk.len(),
+                raw: Some(chunk),
+                raw_rows,
+                ..Batch::default()
+            };
+            tx.send(batch).await.map_err(|_| cancelled(table))?;
+        }
+        if !builder.is_empty() {
+            let batch = builder.take();
+            stats.rows_rejected += batch.rejects.len() as u64;
+            tx.send(batch).await.map_err(|_| cancelled(table))?;
+        }
+        Ok(stats)
+    }
+
+    async fn count_rows(&self, table: &Table) -> Result<u64> {
+        let row = self
+            .coordinator
+            .query_one(&format!("SELECT count(*) FROM {}", qualified(table)), &[])
+            .await
+            .map_err(|e| map_error(e).context(format!("counting `{}`", table.display_name())))?;
+        Ok(row.get::<_, i64>(0) as u64)
+    }
+}
+
+/// Decode one tuple into the builder, or reject it (reject mode) or fail (stop mode).
+fn decode_row(
+    tuple: &[u8],
+    wires: &[Wire],
+    names: &[&str],
+    builder: &mut BatchBuilder,
+    reject: bool,
+    row_number: u64,
+    table: &str,
+) -> Result<()> {
+    let mut failure = None;
+    for (i, field) in tuple_fields(tuple).enumerate() {
+        let Some(w) = wires.get(i) else { break };
+        let value = match field {
+            None => Value::Null,
+            Some(bytes) => match decode(w, bytes) {
+                Ok(v) => v,
+                Err(why) => {
+                    failure = Some((i, why));
+                    break;
+                }
+            },
+        };
+        builder.push(value);
+    }
+    let Some((column, reason)) = failure else {
+        return Ok(());
+    };
+    builder.discard_partial_row();
+    let column = names.get(column).copied().unwrap_or("?").to_string();
+    if !reject {
+        return Err(Error::data(format!(
+            "table `{table}`, column `{column}`, row {row_number}: {reason}"
+        )));
+    }
+    // The values that did decode, to help reload the row by hand.
+    let values = tuple_fields(tuple)
+        .zip(wires)
+        .map(|(f, w)| match f {
+            None => Value::Null,
+            Some(b) => decode(w, b).unwrap_or(Value::Null),
+        })
+        .collect();
+    builder.reject(RejectedRow {
+        locator: format!("row {row_number}"),
+        column,
+        reason,
+        values,
+    });
+    Ok(())
+}
