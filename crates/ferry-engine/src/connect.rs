@@ -14,6 +14,9 @@ pub async fn open_source(url: &ConnUrl) -> Result<Arc<dyn Source>> {
                 .ok_or_else(|| Error::config("sqlite URL has no path"))?;
             Ok(Arc::new(ferry_sqlite::SqliteSource::open(&path)?))
         }
+        UrlKind::Database(Dialect::Postgres) => Ok(Arc::new(
+            ferry_postgres::PgSource::open(url.clone(), None).await?,
+        )),
         UrlKind::Database(d) => Err(Error::config(format!(
             "{d} is not supported as a source in this build yet"
         ))),
@@ -38,4 +41,10 @@ fn unresolved(url: &ConnUrl) -> Error {
     Error::config(format!(
         "{url} must be resolved through Secrets Manager before it is opened"
     ))
+}
+
+/// Whether rows may travel as raw binary COPY chunks, undecoded: only PostgreSQL to
+/// PostgreSQL, where the translator keeps every column's source type verbatim.
+pub fn raw_pass_through(source: Dialect, target: Dialect) -> bool {
+    source == Dialect::Postgres && target == Dialect::Postgres
 }
