@@ -31,6 +31,8 @@ enum Command {
     Provision(commands::provision::Args),
     /// Delete the database and the secret that `ferry provision` made.
     Teardown(commands::teardown::Args),
+    /// Provision the target, migrate the source into it, verify, and print the env lines.
+    Up(commands::up::Args),
 }
 
 /// Exit codes: 0 success, 1 the run finished but something is missing or differs,
@@ -64,6 +66,7 @@ fn main() -> ExitCode {
             Command::Schema(args) => commands::schema::run(args).await,
             Command::Provision(args) => commands::provision::run(args).await,
             Command::Teardown(args) => commands::teardown::run(args).await,
+            Command::Up(args) => commands::up::run(args).await,
         }
     });
     match result {

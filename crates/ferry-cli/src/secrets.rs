@@ -38,10 +38,20 @@ pub fn needs_aws(url: &ConnUrl, iam_auth: bool) -> bool {
     iam_auth || url.kind == UrlKind::Secret
 }
 
-/// Resolve a `secret://` URL with AWS settings from the environment only (AWS_REGION,
-/// AWS_PROFILE, AWS_ENDPOINT_URL, ...). Other URLs come back unchanged.
+static SESSION: std::sync::OnceLock<AwsArgs> = std::sync::OnceLock::new();
+
+/// Remember the AWS flags of this run (e.g. `ferry up --region ...`) for [`resolve`]. The
+/// first call wins; later calls are ignored.
+pub fn set_session_defaults(aws: &AwsArgs) {
+    let _ = SESSION.set(aws.clone());
+}
+
+/// Resolve a `secret://` URL with the AWS flags given to this run (see
+/// [`set_session_defaults`]), else the environment (AWS_REGION, AWS_PROFILE,
+/// AWS_ENDPOINT_URL, ...). Other URLs come back unchanged.
 pub async fn resolve(url: &ConnUrl) -> anyhow::Result<ConnUrl> {
-    resolve_with("URL", url, &AwsArgs::default(), false).await
+    let aws = SESSION.get().cloned().unwrap_or_default();
+    resolve_with("URL", url, &aws, false).await
 }
 
 /// Resolve `url` for a driver: a `secret://` URL becomes the database URL its secret holds,

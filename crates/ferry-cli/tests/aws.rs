@@ -240,3 +240,124 @@ fn bad_input_gives_one_line_and_exit_2() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(!err.contains("panicked"));
 }
+
+/// The local PostgreSQL of `scripts/servers.sh` (`FERRY_TEST_PG`), as (host:port, admin URL).
+fn local_pg() -> (String, String) {
+    let url = std::env::var("FERRY_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres:ferrytest@127.0.0.1:55439/postgres".to_string());
+    let parsed = ferry_core::ConnUrl::parse(&url).expect("FERRY_TEST_PG");
+    let host = parsed.host.clone().expect("host");
+    assert!(
+        ferry_aws::is_loopback_host(&host),
+        "FERRY_TEST_PG must be on loopback"
+    );
+    (format!("{host}:{}", parsed.port.unwrap_or(5432)), url)
+}
+
+/// Run SQL on the local PostgreSQL with psql; `pw` is bound as the psql variable `pw`.
+fn psql(admin_url: &str, pw: &str, sql: &str) {
+    use std::io::Write;
+    let mut child = Command::new("psql")
+        .args([admin_url, "-v", "ON_ERROR_STOP=1", "-q", "-v"])
+        .arg(format!("pw={pw}"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("psql");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(sql.as_bytes())
+        .expect("write sql");
+    assert!(child.wait().expect("psql").success(), "psql failed: {sql}");
+}
+
+/// `ferry up`: provision (moto), then migrate a SQLite file into the database the secret
+/// describes. moto's endpoints resolve nowhere, so the test-only override
+/// FERRY_TEST_ENDPOINT_OVERRIDE points the resolved secret at the local PostgreSQL, whose
+/// `ferry_admin` role gets the password from the secret: the credentials really travel
+/// from Secrets Manager to the driver.
+#[tokio::test]
+async fn up_provisions_migrates_and_verifies() {
+    let name = unique("up");
+    let db = name.replace('-', "_");
+    let dir = std::env::temp_dir().join(format!("ferry-up-{name}"));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let sqlite = dir.join("app.db");
+    let status = Command::new("sqlite3")
+        .arg(&sqlite)
+        .arg(
+            "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT NOT NULL, joined TEXT);
+             INSERT INTO customers VALUES (1, 'Ada', '2024-01-02'), (2, 'Grace', NULL), (3, 'Linus', '2023-05-06');",
+        )
+        .status()
+        .expect("sqlite3");
+    assert!(status.success());
+
+    // First the target and its secret, so the test can give the local server the password.
+    let (code, _, err) = run(&mut ferry(&[
+        "provision",
+        "--engine",
+        "postgres",
+        "--name",
+        &name,
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let password = secret_password(&name).await;
+    let (hostport, admin) = local_pg();
+    psql(
+        &admin,
+        &password,
+        &format!(
+            "DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'ferry_admin') THEN CREATE ROLE ferry_admin LOGIN CREATEDB; END IF; END$$;\n\
+             ALTER ROLE ferry_admin PASSWORD :'pw';\n\
+             CREATE DATABASE {db} OWNER ferry_admin;\n"
+        ),
+    );
+
+    let from = format!("sqlite://{}", sqlite.display());
+    let (code, out, err) = run(ferry(&[
+        "up", "--from", &from, "--engine", "postgres", "--name", &name,
+    ])
+    .env(ferry_aws::TEST_ENDPOINT_OVERRIDE_ENV, &hostport));
+    assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
+    assert!(out.contains("PG_HOST="), "{out}");
+    assert!(
+        out.trim_end().ends_with(&format!(
+            "FERRY_URL=secret://{}",
+            out.lines()
+                .find_map(|l| l.strip_prefix("PG_CREDENTIALS_SECRET="))
+                .unwrap_or("?")
+        )),
+        "{out}"
+    );
+    assert!(
+        !out.contains(&password) && !err.contains(&password),
+        "password leaked"
+    );
+
+    // The rows are in the database the secret names, reached with the secret's password.
+    let target = format!("postgres://postgres:ferrytest@{hostport}/{db}");
+    let count = Command::new("psql")
+        .args([
+            target.as_str(),
+            "-At",
+            "-c",
+            "SELECT count(*) FROM customers",
+        ])
+        .output()
+        .expect("psql");
+    assert_eq!(String::from_utf8_lossy(&count.stdout).trim(), "3");
+
+    let (code, _, err) = run(&mut ferry(&[
+        "teardown",
+        "--name",
+        &name,
+        "--skip-final-snapshot",
+        "--force",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    psql(&admin, "", &format!("DROP DATABASE IF EXISTS {db};\n"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -4,6 +4,7 @@ pub mod migrate;
 pub mod provision;
 pub mod schema;
 pub mod teardown;
+pub mod up;
 pub mod verify;
 
 use anyhow::Context;

@@ -1,0 +1,56 @@
+//! `ferry up`: provision the target, migrate the source into it through its `secret://`
+//! reference, verify, and end with the env lines. Each step is the same code as its own
+//! command, so `up` can be run again after an interruption.
+
+use crate::commands::{migrate, provision};
+use crate::Exit;
+use std::path::PathBuf;
+
+/// Provision, migrate and verify in one command.
+#[derive(Debug, clap::Args)]
+#[group(id = "up")]
+pub struct Args {
+    /// Source URL: sqlite:PATH, postgres://..., mysql://..., or secret://NAME.
+    #[arg(long)]
+    pub from: String,
+    /// TOML file saying what the migration is (tables, type overrides).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Tables copied at once.
+    #[arg(long, default_value_t = 4)]
+    pub jobs: usize,
+    /// Write the migration report as JSON to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    #[command(flatten)]
+    pub provision: provision::Args,
+}
+
+/// Run `ferry up`.
+pub async fn run(args: Args) -> anyhow::Result<Exit> {
+    crate::secrets::set_session_defaults(&args.provision.aws);
+    let Some(conn) = provision::provision(&args.provision).await? else {
+        eprintln!(
+            "ferry: dry run: then migrate {} into it and verify",
+            args.from
+        );
+        return Ok(Exit::Ok);
+    };
+    let migrate_args = migrate::Args {
+        from: args.from.clone(),
+        to: conn.secret_url(),
+        config: args.config.clone(),
+        jobs: args.jobs,
+        json: args.json.clone(),
+        if_exists: migrate::IfExistsArg::Fail,
+        on_error: migrate::OnErrorArg::Stop,
+        allow_rejects: false,
+        reject_dir: PathBuf::from("."),
+        batch_rows: 8192,
+        batch_bytes: 2 << 20,
+        no_verify: false,
+    };
+    let exit = migrate::run(migrate_args).await?;
+    provision::print_connection(&conn, args.provision.output);
+    Ok(exit)
+}
