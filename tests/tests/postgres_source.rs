@@ -1,0 +1,328 @@
+//! PostgreSQL as a source, end to end through the `ferry` binary against a real PostgreSQL:
+//! Chinook, a Flask-style uuid-ossp schema, every type, a table larger than one batch, and
+//! a target role that is not a superuser.
+
+use ferry_tests::{
+    block_on, ferry, pg_admin_url, pg_connect, read_report, repo_root, unique_name, PgDb, TempDir,
+};
+
+/// The Chinook PostgreSQL script without the lines that create and switch databases.
+fn chinook_sql() -> String {
+    let path = repo_root().join("fixtures/chinook/Chinook_PostgreSql.sql");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .filter(|l| {
+            !(l.starts_with("DROP DATABASE")
+                || l.starts_with("CREATE DATABASE")
+                || l.starts_with("\\c"))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn every_type_sql() -> String {
+    let path = repo_root().join("fixtures/postgres/every_type.sql");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+const FLASK_APP: &str = r#"
+CREATE EXTENSION IF NOT EXISTS "uuid-ossp";
+CREATE TABLE users (
+    id uuid DEFAULT uuid_generate_v4() PRIMARY KEY,
+    email varchar(255) NOT NULL UNIQUE,
+    created_at TIMESTAMP DEFAULT current_timestamp NOT NULL,
+    login_count integer DEFAULT 0
+);
+CREATE TABLE posts (
+    id uuid DEFAULT uuid_generate_v4() PRIMARY KEY,
+    user_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    title text NOT NULL,
+    created_at TIMESTAMP DEFAULT current_timestamp NOT NULL,
+    views integer DEFAULT 0
+);
+INSERT INTO users (email) VALUES ('ann@example.com'), ('bob@example.com'), ('zoë@example.com');
+INSERT INTO posts (user_id, title) SELECT id, 'hello from ' || email FROM users;
+INSERT INTO posts (user_id, title) SELECT id, 'second post' FROM users WHERE email LIKE 'a%';
+"#;
+
+fn migrate(from: &str, to: &str, extra: &[&str]) -> serde_json::Value {
+    let tmp = TempDir::new("pgsrc");
+    let json = tmp.join("report.json");
+    let mut args = vec![
+        "migrate",
+        "--from",
+        from,
+        "--to",
+        to,
+        "--json",
+        json.to_str().expect("utf8"),
+    ];
+    args.extend_from_slice(extra);
+    let run = ferry(&args);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let report = read_report(&json);
+    assert_eq!(report["status"], "complete", "{report}");
+    report
+}
+
+fn table_report<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["tables"]
+        .as_array()
+        .expect("tables")
+        .iter()
+        .find(|t| t["table"] == name)
+        .unwrap_or_else(|| panic!("{name} not in report"))
+}
+
+#[test]
+fn chinook_postgres_to_postgres() {
+    let src = PgDb::new("ferry_pgsrc_chinook_src");
+    let dst = PgDb::new("ferry_pgsrc_chinook_dst");
+    src.exec(&chinook_sql());
+    let report = migrate(&src.url, &dst.url, &[]);
+    let counts = [
+        ("album", 347),
+        ("artist", 275),
+        ("customer", 59),
+        ("employee", 8),
+        ("genre", 25),
+        ("invoice", 412),
+        ("invoice_line", 2240),
+        ("media_type", 5),
+        ("playlist", 18),
+        ("playlist_track", 8715),
+        ("track", 3503),
+    ];
+    assert_eq!(
+        report["tables"].as_array().expect("tables").len(),
+        counts.len()
+    );
+    for (name, n) in counts {
+        let t = table_report(&report, &format!("public.{name}"));
+        assert_eq!(t["rows_written"], n, "{name}");
+        assert_eq!(t["verification"]["counts"], "ok", "{name}");
+        assert_eq!(
+            dst.text(&format!("SELECT count(*) FROM {name}")).as_deref(),
+            Some(n.to_string().as_str())
+        );
+    }
+    assert_eq!(report["totals"]["rows_written"], 15607);
+    assert_eq!(
+        dst.text("SELECT total FROM invoice WHERE invoice_id = 1")
+            .as_deref(),
+        Some("1.98")
+    );
+    assert_eq!(
+        dst.text("SELECT sum(total) FROM invoice").as_deref(),
+        Some("2328.60")
+    );
+    assert_eq!(
+        dst.text("SELECT invoice_date FROM invoice WHERE invoice_id = 1")
+            .as_deref(),
+        src.text("SELECT invoice_date FROM invoice WHERE invoice_id = 1")
+            .as_deref()
+    );
+    assert_eq!(
+        dst.text("SELECT first_name || ' ' || last_name FROM customer WHERE customer_id = 1")
+            .as_deref(),
+        Some("Luís Gonçalves")
+    );
+    // Types exactly as in the source, keys, indexes and foreign keys recreated.
+    let types = "SELECT string_agg(table_name || '.' || column_name || ':' || format_type(atttypid, atttypmod), ',' ORDER BY table_name, column_name) \
+                 FROM information_schema.columns c JOIN pg_attribute a ON a.attrelid = (quote_ident(c.table_name))::regclass AND a.attname = c.column_name \
+                 WHERE c.table_schema = 'public'";
+    assert_eq!(dst.text(types), src.text(types));
+    let fks = "SELECT count(*) FROM pg_constraint WHERE connamespace = 'public'::regnamespace AND contype = 'f' AND convalidated";
+    assert_eq!(dst.text(fks).as_deref(), Some("11"));
+    let idx = "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes WHERE schemaname = 'public'";
+    assert_eq!(dst.text(idx), src.text(idx));
+    // Whole-table content matches.
+    for (name, _) in counts {
+        let q = format!("SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM {name} t");
+        assert_eq!(dst.text(&q), src.text(&q), "{name}");
+    }
+}
+
+#[test]
+fn flask_app_with_uuid_ossp_keeps_working_on_the_target() {
+    let src = PgDb::new("ferry_pgsrc_flask_src");
+    let dst = PgDb::new("ferry_pgsrc_flask_dst");
+    src.exec(FLASK_APP);
+
+    let schema = ferry(&["schema", "--from", &src.url, "--to-dialect", "postgres"]);
+    assert_eq!(schema.code, 0, "{}", schema.all());
+    assert!(
+        schema
+            .stdout
+            .contains("CREATE EXTENSION IF NOT EXISTS \"uuid-ossp\""),
+        "{}",
+        schema.stdout
+    );
+    assert!(
+        schema.stdout.contains("DEFAULT uuid_generate_v4()"),
+        "{}",
+        schema.stdout
+    );
+
+    let report = migrate(&src.url, &dst.url, &[]);
+    assert_eq!(table_report(&report, "public.users")["rows_written"], 3);
+    assert_eq!(table_report(&report, "public.posts")["rows_written"], 4);
+    assert_eq!(
+        dst.text("SELECT count(*) FROM pg_extension WHERE extname = 'uuid-ossp'")
+            .as_deref(),
+        Some("1")
+    );
+    // The join between the two tables gives the same answer, uuids and all.
+    let join = "SELECT string_agg(u.id || ' ' || u.email || ' ' || p.id || ' ' || p.title || ' ' || p.created_at, '|' ORDER BY p.id) \
+                FROM posts p JOIN users u ON u.id = p.user_id";
+    let joined = dst.text(join);
+    assert!(
+        joined
+            .as_deref()
+            .is_some_and(|j| j.contains("zoë@example.com")),
+        "{joined:?}"
+    );
+    assert_eq!(joined, src.text(join));
+    // New rows on the target still get generated uuids, timestamps and counters.
+    dst.exec("INSERT INTO users (email) VALUES ('new@example.com')");
+    assert_eq!(
+        dst.text("SELECT (id IS NOT NULL AND created_at IS NOT NULL AND login_count = 0) FROM users WHERE email = 'new@example.com'")
+            .as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        dst.text("SELECT count(DISTINCT id) FROM users").as_deref(),
+        Some("4")
+    );
+    // The foreign key is enforced and cascades.
+    dst.exec("DELETE FROM users WHERE email = 'ann@example.com'");
+    assert_eq!(dst.text("SELECT count(*) FROM posts").as_deref(), Some("2"));
+}
+
+/// A login role that is not a superuser (as the RDS master user), dropped at the end. Declare
+/// it before the databases it owns so it is dropped after them.
+struct Role {
+    name: String,
+}
+
+impl Role {
+    fn new() -> Role {
+        let name = unique_name("ferry_app");
+        let sql = format!(
+            "CREATE ROLE {name} LOGIN PASSWORD 'app-secret' NOSUPERUSER NOCREATEDB NOCREATEROLE"
+        );
+        block_on(async {
+            pg_connect(&pg_admin_url())
+                .await
+                .batch_execute(&sql)
+                .await
+                .expect("create role")
+        });
+        Role { name }
+    }
+
+    /// A database owned by this role, and the URL to reach it as this role.
+    fn database(&self, prefix: &str) -> PgDb {
+        let name = unique_name(prefix);
+        let sql = format!("CREATE DATABASE \"{name}\" OWNER {}", self.name);
+        let admin = pg_admin_url();
+        block_on(async {
+            pg_connect(&admin)
+                .await
+                .batch_execute(&sql)
+                .await
+                .expect("create database")
+        });
+        let (scheme_and_auth, rest) = admin.split_once('@').expect("admin url has user@host");
+        let scheme = scheme_and_auth
+            .split_once("://")
+            .map_or("postgres", |(s, _)| s);
+        let host = rest.split_once('/').map_or(rest, |(h, _)| h);
+        PgDb {
+            url: format!("{scheme}://{}:app-secret@{host}/{name}", self.name),
+            name,
+        }
+    }
+}
+
+impl Drop for Role {
+    fn drop(&mut self) {
+        let sql = format!("DROP ROLE IF EXISTS {}", self.name);
+        let admin = pg_admin_url();
+        let _ = std::thread::spawn(move || {
+            block_on(async { pg_connect(&admin).await.batch_execute(&sql).await })
+        })
+        .join();
+    }
+}
+
+#[test]
+fn every_type_and_a_large_table_to_a_non_superuser_target() {
+    let role = Role::new();
+    let src = PgDb::new("ferry_pgsrc_types_src");
+    let dst = role.database("ferry_pgsrc_types_dst");
+    src.exec(&every_type_sql());
+    src.exec(
+        "CREATE TABLE events (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, at timestamptz NOT NULL, body jsonb);
+         INSERT INTO events (at, body) SELECT timestamptz '2024-01-01 00:00Z' + g * interval '1 minute', jsonb_build_object('n', g)
+         FROM generate_series(1, 30000) g;",
+    );
+    assert_eq!(
+        dst.text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+            .as_deref(),
+        Some("false")
+    );
+
+    let report = migrate(&src.url, &dst.url, &["--batch-rows", "5000", "--jobs", "2"]);
+    assert_eq!(
+        table_report(&report, "public.events")["rows_written"],
+        30000
+    );
+    assert_eq!(
+        table_report(&report, "public.every_type")["rows_written"],
+        3
+    );
+    assert_eq!(
+        table_report(&report, "inventory.warehouse")["rows_written"],
+        2
+    );
+    assert!(
+        !report.to_string().contains("app-secret"),
+        "password in the report"
+    );
+
+    for q in [
+        "SELECT string_agg(x::text, '|' ORDER BY id) FROM every_type x",
+        "SELECT string_agg(x::text, '|' ORDER BY id) FROM inventory.warehouse x",
+        "SELECT md5(string_agg(x::text, '|' ORDER BY id)) FROM events x",
+        "SELECT string_agg(extname, ',' ORDER BY extname) FROM pg_extension WHERE extname <> 'plpgsql'",
+        "SELECT string_agg(t.typname || ':' || t.typtype::text, ',' ORDER BY t.typname) FROM pg_type t \
+         WHERE t.typnamespace = 'public'::regnamespace AND t.typtype IN ('e', 'd')",
+        "SELECT string_agg(indexdef, '|' ORDER BY indexname) FROM pg_indexes WHERE schemaname IN ('public', 'inventory')",
+        "SELECT string_agg(conname || ' ' || pg_get_constraintdef(oid), '|' ORDER BY conname) FROM pg_constraint \
+         WHERE connamespace IN ('public'::regnamespace, 'inventory'::regnamespace) AND contype IN ('c', 'f', 'p')",
+    ] {
+        assert_eq!(dst.text(q), src.text(q), "{q}");
+    }
+    // Identity and serial counters continue after the loaded maximum; generated columns compute.
+    dst.exec("INSERT INTO events (at) VALUES (now())");
+    assert_eq!(
+        dst.text("SELECT max(id) FROM events").as_deref(),
+        Some("30001")
+    );
+    dst.exec("INSERT INTO every_type (int_col) VALUES (21)");
+    assert_eq!(
+        dst.text("SELECT id || ':' || doubled || ':' || m FROM every_type WHERE int_col = 21")
+            .as_deref(),
+        Some("4:42:ok")
+    );
+    dst.exec("INSERT INTO inventory.warehouse (name) VALUES ('east')");
+    assert_eq!(
+        dst.text("SELECT id FROM inventory.warehouse WHERE name = 'east'")
+            .as_deref(),
+        Some("3")
+    );
+    drop(dst);
+    drop(src);
+    drop(role);
+}
