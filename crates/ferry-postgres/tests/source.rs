@@ -436,3 +436,59 @@ async fn raw_pass_through_loads_a_postgres_target_byte_for_byte() {
     src.drop_db().await;
     dst.drop_db().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_type_translates_for_mysql_with_warnings_for_what_does_not_fit() {
+    let db = Db::new("pgsrc_to_my").await;
+    db.client()
+        .await
+        .batch_execute(EVERY_TYPE)
+        .await
+        .expect("fixture");
+    let source = PgSource::open(db.conn_url(), Some(vec!["public".into()]))
+        .await
+        .expect("open");
+    let schema = source.schema().await.expect("schema");
+    assert_eq!(schema.tables.len(), 1, "only the chosen schema");
+    let tr = ferry_schema::translate(
+        &schema,
+        ferry_core::Dialect::Postgres,
+        ferry_core::Dialect::Mysql,
+        &ferry_schema::Overrides::default(),
+    )
+    .expect("translate");
+    let script = tr.script();
+    for expected in [
+        "`flag` tinyint(1)",
+        "`u` char(36) NOT NULL DEFAULT (UUID())",
+        "`jb` json",
+        "`ints` json",
+        "`tstz` datetime(6)",
+        "`b` longblob",
+        "`n_free` decimal(65,30)",
+        "`m` enum('sad','ok','happy')",
+        "`id` bigint NOT NULL AUTO_INCREMENT",
+        "`ts` datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)",
+        "`sc` int DEFAULT 0",
+        "`int_col` int DEFAULT 0",
+    ] {
+        assert!(
+            script.contains(expected),
+            "{expected} missing from\n{script}"
+        );
+    }
+    let warnings: Vec<String> = tr.warnings.iter().map(|w| w.to_string()).collect();
+    let warned = |needle: &str| warnings.iter().any(|w| w.contains(needle));
+    for needle in [
+        "every_type_lower_t",
+        "every_type_flagged",
+        "n_free",
+        "iv",
+        "warehouse",
+        "(e ~~ ",
+    ] {
+        assert!(warned(needle), "no warning about {needle}: {warnings:#?}");
+    }
+    drop(source);
+    db.drop_db().await;
+}

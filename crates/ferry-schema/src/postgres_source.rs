@@ -394,11 +394,52 @@ pub fn parse_default(text: &str) -> DefaultValue {
     }
 }
 
-/// Give every PostgreSQL default expression of `schema` its neutral meaning, for targets that
-/// are not PostgreSQL (a PostgreSQL target keeps the expressions verbatim).
+/// Prepare a PostgreSQL schema for a target that is not PostgreSQL: every default expression
+/// gets its neutral meaning, and columns of a domain take the domain's NOT NULL, default and
+/// CHECKs (with `VALUE` replaced by the column), so the target renderer translates or reports
+/// them instead of losing them with the domain. A PostgreSQL target keeps both verbatim.
 pub fn neutral_defaults(schema: &mut Schema) {
+    let types = schema.types.clone();
     for table in &mut schema.tables {
+        let mut checks = Vec::new();
         for col in &mut table.columns {
+            let domain = types.iter().find(|t| {
+                let plain = col.source_type.trim_matches('"');
+                t.name == plain
+                    || t.schema.as_deref().is_some_and(|s| {
+                        col.source_type == format!("{s}.{}", t.name)
+                            || col.source_type
+                                == format!("{}.{}", quote_ident(s), quote_ident(&t.name))
+                    })
+            });
+            if let Some(UserType {
+                kind:
+                    UserTypeKind::Domain {
+                        not_null,
+                        default,
+                        checks: domain_checks,
+                        ..
+                    },
+                ..
+            }) = domain
+            {
+                if *not_null {
+                    col.nullable = false;
+                }
+                if col.default.is_none() {
+                    col.default = default.as_ref().map(|sql| DefaultValue::Expression {
+                        dialect: Dialect::Postgres,
+                        sql: sql.clone(),
+                    });
+                }
+                for c in domain_checks {
+                    checks.push(ferry_core::Check {
+                        name: c.name.as_ref().map(|n| format!("{}_{n}", col.name)),
+                        expression: replace_value(&c.expression, &col.name),
+                        dialect: Dialect::Postgres,
+                    });
+                }
+            }
             if let Some(DefaultValue::Expression {
                 dialect: Dialect::Postgres,
                 sql,
@@ -407,7 +448,45 @@ pub fn neutral_defaults(schema: &mut Schema) {
                 col.default = Some(parse_default(sql));
             }
         }
+        table.checks.extend(checks);
     }
+}
+
+/// A domain CHECK's `VALUE` replaced by a (quoted) column name; text inside quotes is left
+/// alone and nothing else is re-spaced.
+fn replace_value(expression: &str, column: &str) -> String {
+    let quoted = quote_ident(column);
+    let mut out = String::with_capacity(expression.len() + quoted.len());
+    let mut quote: Option<char> = None;
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if word.eq_ignore_ascii_case("VALUE") {
+            out.push_str(&quoted);
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in expression.chars() {
+        match quote {
+            Some(q) => {
+                out.push(c);
+                if c == q {
+                    quote = None;
+                }
+            }
+            None if c.is_alphanumeric() || c == '_' || c == '$' => word.push(c),
+            None => {
+                flush(&mut word, &mut out);
+                if c == '\'' || c == '"' {
+                    quote = Some(c);
+                }
+                out.push(c);
+            }
+        }
+    }
+    flush(&mut word, &mut out);
+    out
 }
 
 fn qualified_type(t: &UserType) -> String {
@@ -612,6 +691,47 @@ mod tests {
         ));
         assert!(is_serial_default("nextval('users_id_seq'::regclass)"));
         assert!(!is_serial_default("0"));
+    }
+
+    #[test]
+    fn domains_flatten_into_columns_for_other_targets() {
+        let mut schema = Schema::default();
+        let mut t = ferry_core::Table::new("users");
+        t.schema = Some("public".into());
+        t.columns
+            .push(ferry_core::Column::new("mail", "email", DataType::Text));
+        let mut n = ferry_core::Column::new("n", "integer", DataType::Int32);
+        n.default = Some(DefaultValue::Expression {
+            dialect: Dialect::Postgres,
+            sql: "'-1'::integer".into(),
+        });
+        t.columns.push(n);
+        schema.tables.push(t);
+        schema.types.push(UserType {
+            schema: Some("public".into()),
+            name: "email".into(),
+            kind: UserTypeKind::Domain {
+                base_type: "text".into(),
+                not_null: true,
+                default: Some("'a@b'::text".into()),
+                checks: vec![Check {
+                    name: Some("has_at".into()),
+                    expression: "(VALUE ~~ '%@%'::text)".into(),
+                    dialect: Dialect::Postgres,
+                }],
+            },
+        });
+        neutral_defaults(&mut schema);
+        let t = &schema.tables[0];
+        assert!(!t.columns[0].nullable);
+        assert_eq!(t.columns[0].default, Some(DefaultValue::Text("a@b".into())));
+        assert_eq!(
+            t.columns[1].default,
+            Some(DefaultValue::Number("-1".into()))
+        );
+        assert_eq!(t.checks.len(), 1);
+        assert_eq!(t.checks[0].name.as_deref(), Some("mail_has_at"));
+        assert_eq!(t.checks[0].expression, "(mail ~~ '%@%'::text)");
     }
 
     #[test]
