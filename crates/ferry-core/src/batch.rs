@@ -77,23 +77,20 @@ impl Batch {
         self.values.chunks(self.width.max(1))
     }
 
-    /// Where row `i` sits in the source, for messages: its rowid when known, else its
-    /// position `first_row + i`.
+    /// Where row `i` sits in the source, for messages: its rowid when the source has one
+    /// (SQLite), else its key values, else its position `first_row + i`.
     pub fn locator(&self, i: usize, key: &[(usize, &str)], first_row: u64) -> String {
+        if let Some(id) = self.row_ids.get(i) {
+            return format!("rowid {id}");
+        }
         if !key.is_empty() {
             let parts: Vec<String> = key
                 .iter()
-                .map(|(idx, name)| {
-                    let v = &self.row(i)[*idx];
-                    format!("{name}={}", short_key_text(v))
-                })
+                .map(|(idx, name)| format!("{name}={}", short_key_text(&self.row(i)[*idx])))
                 .collect();
             return parts.join(", ");
         }
-        match self.row_ids.get(i) {
-            Some(id) => format!("rowid {id}"),
-            None => format!("row {}", first_row + i as u64 + 1),
-        }
+        format!("row {}", first_row + i as u64 + 1)
     }
 }
 
@@ -233,19 +230,19 @@ mod tests {
     }
 
     #[test]
-    fn locator_names_key_then_rowid_then_position() {
+    fn locator_names_rowid_then_key_then_position() {
         let mut b = BatchBuilder::new(2, BatchLimits::default());
         b.push(Value::Int(7));
         b.push(Value::Text("a".into()));
         b.push_row_id(70);
         let batch = b.take();
-        assert_eq!(batch.locator(0, &[(0, "id")], 0), "id=7");
-        assert_eq!(batch.locator(0, &[], 0), "rowid 70");
+        assert_eq!(batch.locator(0, &[(0, "id")], 0), "rowid 70");
         let plain = Batch {
             width: 2,
             values: batch.values.clone(),
             ..Batch::default()
         };
+        assert_eq!(plain.locator(0, &[(0, "id")], 41), "id=7");
         assert_eq!(plain.locator(0, &[], 41), "row 42");
     }
 }

@@ -10,7 +10,7 @@ use ferry_core::{
     BatchLimits, ConnUrl, Error, ErrorKind, IfExists, ReadOptions, Result, Sink, Source,
 };
 use ferry_schema::{translate, TablePlan, Translation};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -148,7 +148,7 @@ pub async fn migrate(opts: &MigrateOptions, events: EventHandler) -> Result<Repo
     for w in &report.warnings {
         events(&Event::Warning(w.clone()));
     }
-    prepare_target(sink.as_ref(), &translation, opts.if_exists).await?;
+    let existing = prepare_target(sink.as_ref(), &translation, opts.if_exists).await?;
     report.phases.schema = started.elapsed().as_secs_f64();
     report.tables = translation.tables.iter().map(table_report).collect();
 
@@ -170,7 +170,16 @@ pub async fn migrate(opts: &MigrateOptions, events: EventHandler) -> Result<Repo
             })
             .collect(),
     });
-    let results = copy_all(opts, &source, &sink, &translation, &order, &events).await;
+    let results = copy_all(
+        opts,
+        &source,
+        &sink,
+        &translation,
+        &order,
+        &existing,
+        &events,
+    )
+    .await;
     for (i, r) in results.into_iter().enumerate() {
         report.tables[i] = r;
     }
@@ -185,7 +194,7 @@ pub async fn migrate(opts: &MigrateOptions, events: EventHandler) -> Result<Repo
     } else {
         let fk_started = Instant::now();
         events(&Event::Phase("foreign keys"));
-        for w in add_foreign_keys(sink.as_ref(), &translation, opts.jobs).await? {
+        for w in add_foreign_keys(sink.as_ref(), &translation, &existing, opts.jobs).await? {
             events(&Event::Warning(w.clone()));
             report.warnings.push(w);
         }
@@ -233,8 +242,13 @@ pub async fn migrate(opts: &MigrateOptions, events: EventHandler) -> Result<Repo
     Ok(report)
 }
 
-/// Create what the target lacks, honouring `--if-exists`.
-async fn prepare_target(sink: &dyn Sink, t: &Translation, if_exists: IfExists) -> Result<()> {
+/// Create what the target lacks, honouring `--if-exists`. Returns the target names of
+/// tables that were kept (truncated) with their own keys, indexes and foreign keys.
+async fn prepare_target(
+    sink: &dyn Sink,
+    t: &Translation,
+    if_exists: IfExists,
+) -> Result<HashSet<String>> {
     let targets: Vec<ferry_core::Table> = t.tables.iter().map(|p| p.target.clone()).collect();
     let existing = sink.existing_tables(&targets).await?;
     if !existing.is_empty() && if_exists == IfExists::Fail {
@@ -259,7 +273,8 @@ async fn prepare_target(sink: &dyn Sink, t: &Translation, if_exists: IfExists) -
             sink.execute(&t.drop_pre).await?;
             sink.execute(&t.pre).await?;
             let creates: Vec<String> = t.tables.iter().flat_map(|p| p.ddl.create.clone()).collect();
-            sink.execute(&creates).await
+            sink.execute(&creates).await?;
+            Ok(HashSet::new())
         }
         IfExists::Truncate | IfExists::Fail => {
             let missing: Vec<&TablePlan> = t
@@ -270,15 +285,17 @@ async fn prepare_target(sink: &dyn Sink, t: &Translation, if_exists: IfExists) -
             if existing.is_empty() {
                 sink.execute(&t.pre).await?;
             }
-            let truncates: Vec<String> = t
+            let kept: Vec<&ferry_core::Table> = t
                 .tables
                 .iter()
-                .filter(|p| existing.contains(&p.target.display_name()))
-                .flat_map(|p| p.ddl.truncate.clone())
+                .map(|p| &p.target)
+                .filter(|t| existing.contains(&t.display_name()))
                 .collect();
-            sink.execute(&truncates).await?;
+            sink.execute(&ferry_schema::truncate_all(t.target, &kept))
+                .await?;
             let creates: Vec<String> = missing.iter().flat_map(|p| p.ddl.create.clone()).collect();
-            sink.execute(&creates).await
+            sink.execute(&creates).await?;
+            Ok(existing.into_iter().collect())
         }
     }
 }
@@ -287,7 +304,7 @@ async fn prepare_target(sink: &dyn Sink, t: &Translation, if_exists: IfExists) -
 struct CopyCtx {
     cancel: AtomicBool,
     /// Tables that existed before (truncate mode): their keys and indexes exist already.
-    skip_post_load: bool,
+    existing: HashSet<String>,
 }
 
 async fn copy_all(
@@ -296,11 +313,12 @@ async fn copy_all(
     sink: &Arc<dyn Sink>,
     translation: &Translation,
     order: &[usize],
+    existing: &HashSet<String>,
     events: &EventHandler,
 ) -> Vec<TableReport> {
     let ctx = Arc::new(CopyCtx {
         cancel: AtomicBool::new(false),
-        skip_post_load: opts.if_exists == IfExists::Truncate,
+        existing: existing.clone(),
     });
     let permits = Arc::new(Semaphore::new(opts.jobs.max(1)));
     // In truncate mode the target keeps its foreign keys, so a table waits for its parents.
@@ -402,7 +420,7 @@ async fn copy_table(
         report.reject_file = Some(rejects.path().display().to_string());
     }
     let result = match result {
-        Ok(()) if !ctx.skip_post_load => {
+        Ok(()) if !ctx.existing.contains(&plan.target.display_name()) => {
             events(&Event::TableIndexing {
                 table: name.clone(),
             });
@@ -449,7 +467,7 @@ async fn copy_rows(
         limits: opts.batch,
         reject_bad_rows: reject_mode,
         key_range: None,
-        ..ReadOptions::default()
+        raw_pg_copy: crate::connect::raw_pass_through(source.dialect(), sink.dialect()),
     };
     let reader = source.read_table(&plan.source, &read_opts, tx);
     let report_ref = &mut *report;
@@ -494,9 +512,18 @@ async fn copy_rows(
 /// Add every foreign key: each is added without checking existing rows first (a short
 /// lock), then checked, several tables at once. A check that fails leaves the constraint
 /// in place for new rows and comes back as a warning naming the table and constraint.
-async fn add_foreign_keys(sink: &dyn Sink, t: &Translation, jobs: usize) -> Result<Vec<String>> {
-    let fks: Vec<&ferry_schema::ForeignKeyDdl> =
-        t.tables.iter().flat_map(|p| &p.ddl.foreign_keys).collect();
+async fn add_foreign_keys(
+    sink: &dyn Sink,
+    t: &Translation,
+    existing: &HashSet<String>,
+    jobs: usize,
+) -> Result<Vec<String>> {
+    let fks: Vec<&ferry_schema::ForeignKeyDdl> = t
+        .tables
+        .iter()
+        .filter(|p| !existing.contains(&p.target.display_name()))
+        .flat_map(|p| &p.ddl.foreign_keys)
+        .collect();
     let adds: Vec<String> = fks.iter().map(|fk| fk.add.clone()).collect();
     sink.execute(&adds)
         .await

@@ -251,6 +251,31 @@ fn naming(target: Dialect) -> Naming {
     }
 }
 
+/// Statements that empty `tables` together (for `--if-exists truncate`), so foreign keys
+/// among them do not block the truncation.
+pub fn truncate_all(target: Dialect, tables: &[&Table]) -> Vec<String> {
+    if tables.is_empty() {
+        return Vec::new();
+    }
+    match target {
+        Dialect::Postgres => {
+            let names: Vec<String> = tables.iter().map(|t| postgres::qualified(t)).collect();
+            vec![format!("TRUNCATE TABLE {}", names.join(", "))]
+        }
+        _ => {
+            let q = |s: &str| format!("`{}`", s.replace('`', "``"));
+            let mut out = vec!["SET FOREIGN_KEY_CHECKS = 0".to_string()];
+            out.extend(
+                tables
+                    .iter()
+                    .map(|t| format!("TRUNCATE TABLE {}", q(&t.name))),
+            );
+            out.push("SET FOREIGN_KEY_CHECKS = 1".to_string());
+            out
+        }
+    }
+}
+
 /// Apply the config's type overrides to every column, returning the new schema.
 pub fn apply_overrides(schema: &Schema, overrides: &Overrides) -> Schema {
     let mut out = schema.clone();
