@@ -237,6 +237,9 @@ impl Source for PgSource {
                             stats.rows_read += raw_rows;
                             raw_end = 0;
                             raw_rows = 0;
+                            // The sent chunk keeps the old allocation; start the next one
+                            // big enough for a whole batch instead of growing it by doubling.
+                            pending.reserve(options.limits.max_bytes.min(16 << 20) + (64 << 10));
                             tx.send(batch).await.map_err(|_| cancelled(table))?;
                         }
                     }
