@@ -14,12 +14,12 @@ pub async fn open_source(url: &ConnUrl) -> Result<Arc<dyn Source>> {
                 .ok_or_else(|| Error::config("sqlite URL has no path"))?;
             Ok(Arc::new(ferry_sqlite::SqliteSource::open(&path)?))
         }
+        UrlKind::Database(Dialect::Mysql) => Ok(Arc::new(
+            ferry_mysql::MySqlSource::open(url, ferry_mysql::DEFAULT_READERS).await?,
+        )),
         UrlKind::Database(Dialect::Postgres) => Ok(Arc::new(
             ferry_postgres::PgSource::open(url.clone(), None).await?,
         )),
-        UrlKind::Database(d) => Err(Error::config(format!(
-            "{d} is not supported as a source in this build yet"
-        ))),
         UrlKind::Secret => Err(unresolved(url)),
     }
 }
@@ -29,6 +29,16 @@ pub async fn open_sink(url: &ConnUrl) -> Result<Arc<dyn Sink>> {
     match url.kind {
         UrlKind::Database(Dialect::Postgres) => {
             Ok(Arc::new(ferry_postgres::PgSink::open(url.clone()).await?))
+        }
+        UrlKind::Database(Dialect::Mysql) => {
+            // `?mysql-load=insert|infile|auto` on the target URL forces a load method.
+            let method = match url.param("mysql-load") {
+                Some(m) => ferry_mysql::LoadMethod::parse(m).ok_or_else(|| {
+                    Error::config(format!("mysql-load={m}: expected auto, infile or insert"))
+                })?,
+                None => ferry_mysql::LoadMethod::Auto,
+            };
+            Ok(Arc::new(ferry_mysql::MySqlSink::open(url, method).await?))
         }
         UrlKind::Database(d) => Err(Error::config(format!(
             "{d} is not supported as a target in this build yet"

@@ -6,6 +6,7 @@
 
 pub mod config;
 pub mod connect;
+pub mod content;
 pub mod events;
 pub mod migrate;
 pub mod reject;

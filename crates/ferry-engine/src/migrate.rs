@@ -50,6 +50,10 @@ pub struct MigrateOptions {
     pub channel_batches: usize,
     /// Verify row counts at the end.
     pub verify_counts: bool,
+    /// Also compare every value at the end (`--verify content`).
+    pub verify_content: bool,
+    /// Put differing values into the report.
+    pub show_values: bool,
 }
 
 impl MigrateOptions {
@@ -69,6 +73,8 @@ impl MigrateOptions {
             },
             channel_batches: 2,
             verify_counts: true,
+            verify_content: false,
+            show_values: false,
         }
     }
 }
@@ -223,6 +229,22 @@ pub async fn migrate(opts: &MigrateOptions, events: EventHandler) -> Result<Repo
             opts.jobs,
         )
         .await;
+        if opts.verify_content && !failed {
+            let target = open_source(&opts.to).await?;
+            let copts = crate::content::ContentOptions {
+                show_values: opts.show_values,
+                batch: opts.batch,
+            };
+            crate::verify::verify_content(
+                source.as_ref(),
+                target.as_ref(),
+                &translation,
+                &mut report.tables,
+                opts.jobs,
+                copts,
+            )
+            .await;
+        }
         report.phases.verify = verify_started.elapsed().as_secs_f64();
     }
 
@@ -230,11 +252,11 @@ pub async fn migrate(opts: &MigrateOptions, events: EventHandler) -> Result<Repo
     report.compute_totals();
     report.status = if failed {
         RunStatus::Failed
-    } else if report
-        .tables
-        .iter()
-        .any(|t| t.rows_rejected > 0 || t.verification.counts == "differs")
-    {
+    } else if report.tables.iter().any(|t| {
+        t.rows_rejected > 0
+            || t.verification.counts == "differs"
+            || t.verification.content == "differs"
+    }) {
         RunStatus::Incomplete
     } else {
         RunStatus::Complete

@@ -22,6 +22,54 @@ pub struct VerifyOptions {
     pub config: Config,
     /// Tables compared at once.
     pub jobs: usize,
+    /// Compare every value, not only the counts.
+    pub content: bool,
+    /// Put differing values into the report.
+    pub show_values: bool,
+}
+
+/// Compare every value of every table (see [`crate::content`]) and record the outcome.
+/// Tables whose rows were rejected are skipped: their difference is the reject file.
+pub async fn verify_content(
+    source: &dyn Source,
+    target: &dyn Source,
+    translation: &Translation,
+    tables: &mut [TableReport],
+    jobs: usize,
+    opts: crate::content::ContentOptions,
+) {
+    let sem = Arc::new(Semaphore::new(jobs.max(1)));
+    let work = translation.tables.iter().zip(tables.iter()).map(|(p, r)| {
+        let sem = Arc::clone(&sem);
+        let mut v = r.verification.clone();
+        let skip = r.rows_rejected > 0;
+        async move {
+            if skip {
+                v.content = "skipped".into();
+                v.differences
+                    .push("content not compared: rows were rejected (see the reject file)".into());
+                return v;
+            }
+            let _permit = sem.acquire().await;
+            let started = Instant::now();
+            if let Err(e) =
+                crate::content::compare_table(source, target, &p.source, &p.target, opts, &mut v)
+                    .await
+            {
+                v.content = "differs".into();
+                v.differences.push(format!(
+                    "content could not be compared: {}",
+                    e.full_message()
+                ));
+            }
+            v.seconds += started.elapsed().as_secs_f64();
+            v
+        }
+    });
+    let results = futures::future::join_all(work).await;
+    for (r, v) in tables.iter_mut().zip(results) {
+        r.verification = v;
+    }
 }
 
 /// Count every table on both sides and record the outcome in `tables` (same order as the
@@ -114,7 +162,25 @@ pub async fn verify(opts: &VerifyOptions, events: EventHandler) -> Result<Report
         opts.jobs,
     )
     .await;
-    let differs = tables.iter().any(|t| t.verification.counts != "ok");
+    if opts.content {
+        let target = open_source(&opts.to).await?;
+        let copts = crate::content::ContentOptions {
+            show_values: opts.show_values,
+            batch: Default::default(),
+        };
+        verify_content(
+            source.as_ref(),
+            target.as_ref(),
+            &translation,
+            &mut tables,
+            opts.jobs,
+            copts,
+        )
+        .await;
+    }
+    let differs = tables
+        .iter()
+        .any(|t| t.verification.counts != "ok" || t.verification.content == "differs");
     let mut report = Report {
         ferry_version: env!("CARGO_PKG_VERSION").to_string(),
         source: opts.from.to_string(),

@@ -63,9 +63,23 @@ pub struct Args {
     /// Most payload bytes per batch.
     #[arg(long, default_value_t = 2 << 20)]
     pub batch_bytes: usize,
-    /// Skip the row-count verification at the end.
+    /// Verification at the end: `counts` (default), `content` (every value), or `none`.
+    #[arg(long, value_enum, default_value = "counts")]
+    pub verify: VerifyArg,
+    /// With `--verify content`, put differing values into the report (they may be sensitive).
     #[arg(long)]
-    pub no_verify: bool,
+    pub show_values: bool,
+}
+
+/// How much `ferry migrate` verifies at the end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VerifyArg {
+    /// Row counts on both sides.
+    Counts,
+    /// Row counts and every value.
+    Content,
+    /// Nothing.
+    None,
 }
 
 impl Args {
@@ -95,7 +109,9 @@ impl Args {
             max_rows: self.batch_rows,
             max_bytes: self.batch_bytes,
         };
-        opts.verify_counts = !self.no_verify;
+        opts.verify_counts = self.verify != VerifyArg::None;
+        opts.verify_content = self.verify == VerifyArg::Content;
+        opts.show_values = self.show_values;
         Ok(opts)
     }
 }

@@ -48,7 +48,8 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         reject_dir: PathBuf::from("."),
         batch_rows: 8192,
         batch_bytes: 2 << 20,
-        no_verify: false,
+        verify: migrate::VerifyArg::Content,
+        show_values: false,
     };
     let exit = migrate::run(migrate_args).await?;
     provision::print_connection(&conn, args.provision.output);

@@ -23,6 +23,12 @@ pub struct Args {
     /// Write the report as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Compare every value, not only row counts.
+    #[arg(long)]
+    pub content: bool,
+    /// Put differing values into the output and report (they may be sensitive).
+    #[arg(long)]
+    pub show_values: bool,
 }
 
 /// Run `ferry verify`.
@@ -38,6 +44,8 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         to,
         config,
         jobs: args.jobs.max(1),
+        content: args.content,
+        show_values: args.show_values,
     };
     let progress = Progress::new();
     let report = ferry_engine::verify(&opts, progress.handler()).await;

@@ -1,0 +1,570 @@
+//! Content verification: every value of every table, compared across dialects.
+//!
+//! Both sides are read through their `Source` with the same column types the copy used, so
+//! each value arrives in the same neutral form; it is then normalized per type (decimals to
+//! the column's scale, JSON to sorted keys, fixed-length text without trailing blanks) and
+//! hashed. Rows fall into buckets by the hash of their key (by the hash of the whole row when
+//! the table has no key); each bucket keeps an order-independent sum of row hashes and a
+//! count, so no sort, no key order and no memory beyond the buckets is needed. Buckets that
+//! differ are read again and narrowed to the exact keys and columns.
+
+use crate::report::Verification;
+use ferry_core::{BatchLimits, DataType, Error, ReadOptions, Result, Source, Table, Value};
+use std::collections::{HashMap, HashSet};
+use std::hash::{DefaultHasher, Hasher};
+use tokio::sync::mpsc;
+
+/// Most differing buckets read again to name rows.
+const MAX_NARROWED_BUCKETS: usize = 256;
+/// Most differences listed per table.
+const MAX_DIFFERENCES: usize = 1000;
+
+/// How content is compared.
+#[derive(Debug, Clone, Copy)]
+pub struct ContentOptions {
+    /// Put the differing values into the report (they may be sensitive).
+    pub show_values: bool,
+    /// Batch limits for reading.
+    pub batch: BatchLimits,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Bucket {
+    rows: u64,
+    sum1: u64,
+    sum2: u64,
+}
+
+/// Append the normalized bytes of one value of a column of type `t`.
+pub fn canonical(v: &Value, t: &DataType, out: &mut Vec<u8>) {
+    match v {
+        Value::Null => out.push(0),
+        Value::Bool(b) => out.extend_from_slice(&[1, u8::from(*b)]),
+        Value::Int(i) if matches!(t, DataType::Decimal { .. }) => decimal(&i.to_string(), t, out),
+        Value::UInt(u) if matches!(t, DataType::Decimal { .. }) => decimal(&u.to_string(), t, out),
+        Value::Int(i) if matches!(t, DataType::Bool) => {
+            out.extend_from_slice(&[1, u8::from(*i != 0)])
+        }
+        Value::Int(i) => {
+            out.push(2);
+            out.extend_from_slice(&i.to_le_bytes());
+        }
+        Value::UInt(u) => match i64::try_from(*u) {
+            Ok(i) => canonical(&Value::Int(i), t, out),
+            Err(_) => {
+                out.push(3);
+                out.extend_from_slice(&u.to_le_bytes());
+            }
+        },
+        Value::Float(f) if matches!(t, DataType::Decimal { .. }) => decimal(&f.to_string(), t, out),
+        Value::Float(f) => {
+            out.push(4);
+            let f = if *t == DataType::Float32 {
+                f64::from(*f as f32)
+            } else {
+                *f
+            };
+            let bits = if f == 0.0 {
+                0
+            } else if f.is_nan() {
+                u64::MAX
+            } else {
+                f.to_bits()
+            };
+            out.extend_from_slice(&bits.to_le_bytes());
+        }
+        Value::Decimal(d) => decimal(d, t, out),
+        Value::Text(s) => text(s, t, out),
+        Value::Json(s) => match serde_json::from_str::<serde_json::Value>(s) {
+            // serde_json's map keeps keys sorted: jsonb's reordering compares equal.
+            Ok(j) => {
+                out.push(6);
+                out.extend_from_slice(j.to_string().as_bytes());
+                out.push(0xff);
+            }
+            Err(_) => text(s, t, out),
+        },
+        Value::Bytes(b) => {
+            out.push(7);
+            out.extend_from_slice(&(b.len() as u64).to_le_bytes());
+            out.extend_from_slice(b);
+        }
+        Value::Date(d) => {
+            out.push(8);
+            out.extend_from_slice(
+                &(i64::from(*d) * ferry_core::time::MICROS_PER_DAY).to_le_bytes(),
+            );
+        }
+        Value::Timestamp(us) | Value::TimestampTz(us) => {
+            out.push(8);
+            out.extend_from_slice(&us.to_le_bytes());
+        }
+        Value::Time(us) => {
+            out.push(9);
+            out.extend_from_slice(&us.to_le_bytes());
+        }
+        Value::Uuid(u) => {
+            out.push(10);
+            out.extend_from_slice(u);
+        }
+        Value::Interval(iv) => {
+            out.push(11);
+            out.extend_from_slice(&iv.months.to_le_bytes());
+            out.extend_from_slice(&iv.days.to_le_bytes());
+            out.extend_from_slice(&iv.micros.to_le_bytes());
+        }
+        Value::Array(items) => {
+            out.push(12);
+            let inner = match t {
+                DataType::Array(inner) => inner.as_ref().clone(),
+                _ => DataType::Text,
+            };
+            let mut parts: Vec<Vec<u8>> = items
+                .iter()
+                .map(|i| {
+                    let mut b = Vec::new();
+                    canonical(i, &inner, &mut b);
+                    b
+                })
+                .collect();
+            if matches!(t, DataType::Set(_)) {
+                parts.sort();
+            }
+            out.extend_from_slice(&(parts.len() as u64).to_le_bytes());
+            for p in parts {
+                out.extend_from_slice(&p);
+            }
+        }
+    }
+}
+
+fn text(s: &str, t: &DataType, out: &mut Vec<u8>) {
+    if let DataType::Set(_) = t {
+        let mut members: Vec<&str> = s.split(',').filter(|m| !m.is_empty()).collect();
+        members.sort_unstable();
+        let items: Vec<Value> = members
+            .into_iter()
+            .map(|m| Value::Text(m.to_string()))
+            .collect();
+        return canonical(&Value::Array(Box::new(items)), t, out);
+    }
+    let s = if matches!(t, DataType::Char(_)) {
+        s.trim_end_matches(' ')
+    } else {
+        s
+    };
+    out.push(5);
+    out.extend_from_slice(&(s.len() as u64).to_le_bytes());
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// Decimal text rounded half away from zero to the column's scale, trailing zeros dropped.
+fn decimal(d: &str, t: &DataType, out: &mut Vec<u8>) {
+    let text = ferry_core::value::canonical_decimal(d).unwrap_or_else(|| d.to_string());
+    let scale = match t {
+        DataType::Decimal {
+            scale: Some(s),
+            precision: Some(_),
+        } => Some(*s as usize),
+        _ => None,
+    };
+    let rounded = match scale {
+        Some(s) => round_decimal(&text, s),
+        None => text,
+    };
+    let normalized = match rounded.split_once('.') {
+        Some((i, f)) => {
+            let f = f.trim_end_matches('0');
+            let v = if f.is_empty() {
+                i.to_string()
+            } else {
+                format!("{i}.{f}")
+            };
+            if v == "-0" {
+                "0".to_string()
+            } else {
+                v
+            }
+        }
+        None => rounded,
+    };
+    out.push(13);
+    out.extend_from_slice(normalized.as_bytes());
+    out.push(0xff);
+}
+
+fn round_decimal(text: &str, scale: usize) -> String {
+    let (neg, body) = text.strip_prefix('-').map_or((false, text), |b| (true, b));
+    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+    if frac.len() <= scale {
+        return text.to_string();
+    }
+    let mut digits: Vec<u8> = format!("{int}{}", &frac[..scale]).into_bytes();
+    if frac.as_bytes()[scale] >= b'5' {
+        let mut i = digits.len();
+        loop {
+            if i == 0 {
+                digits.insert(0, b'1');
+                break;
+            }
+            i -= 1;
+            if digits[i] == b'9' {
+                digits[i] = b'0';
+            } else {
+                digits[i] += 1;
+                break;
+            }
+        }
+    }
+    let s = String::from_utf8(digits).unwrap_or_default();
+    let (i, f) = s.split_at(s.len() - scale);
+    let i = if i.is_empty() { "0" } else { i };
+    let body = if scale == 0 {
+        i.to_string()
+    } else {
+        format!("{i}.{f}")
+    };
+    if neg {
+        format!("-{body}")
+    } else {
+        body
+    }
+}
+
+fn hash_bytes(salt: u8, bytes: &[u8]) -> u64 {
+    let mut h = DefaultHasher::new();
+    h.write_u8(salt);
+    h.write(bytes);
+    h.finish()
+}
+
+/// Hashes of one row: (bucket hash input, whole-row hash 1, whole-row hash 2, key text).
+struct RowHashes {
+    key: u64,
+    h1: u64,
+    h2: u64,
+}
+
+struct Hashing {
+    types: Vec<DataType>,
+    key: Vec<usize>,
+    buf: Vec<u8>,
+}
+
+impl Hashing {
+    fn new(table: &Table) -> Self {
+        let cols: Vec<&ferry_core::Column> = table.copied_columns().collect();
+        let key = table
+            .row_key()
+            .iter()
+            .filter_map(|k| cols.iter().position(|c| c.name == *k))
+            .collect();
+        Hashing {
+            types: cols.iter().map(|c| c.data_type.clone()).collect(),
+            key,
+            buf: Vec::with_capacity(256),
+        }
+    }
+
+    fn row(&mut self, row: &[Value]) -> RowHashes {
+        self.buf.clear();
+        for (v, t) in row.iter().zip(&self.types) {
+            canonical(v, t, &mut self.buf);
+        }
+        let h1 = hash_bytes(1, &self.buf);
+        let h2 = hash_bytes(2, &self.buf);
+        let key = if self.key.is_empty() {
+            h1
+        } else {
+            let mut kb = Vec::with_capacity(32);
+            for &k in &self.key {
+                canonical(&row[k], &self.types[k], &mut kb);
+            }
+            hash_bytes(3, &kb)
+        };
+        RowHashes { key, h1, h2 }
+    }
+
+    fn column_hashes(&mut self, row: &[Value]) -> Vec<u64> {
+        row.iter()
+            .zip(&self.types)
+            .map(|(v, t)| {
+                self.buf.clear();
+                canonical(v, t, &mut self.buf);
+                hash_bytes(4, &self.buf)
+            })
+            .collect()
+    }
+}
+
+/// Stream one side of a table through `visit`.
+async fn scan(
+    source: &dyn Source,
+    table: &Table,
+    batch: BatchLimits,
+    mut visit: impl FnMut(&[Value]),
+) -> Result<u64> {
+    let (tx, mut rx) = mpsc::channel(2);
+    let opts = ReadOptions {
+        limits: batch,
+        reject_bad_rows: true,
+        ..ReadOptions::default()
+    };
+    let reader = source.read_table(table, &opts, tx);
+    let consume = async {
+        let mut rows = 0u64;
+        let mut rejected = 0u64;
+        while let Some(b) = rx.recv().await {
+            for row in b.iter_rows() {
+                visit(row);
+                rows += 1;
+            }
+            rejected += b.rejects.len() as u64;
+        }
+        (rows, rejected)
+    };
+    let (read, (rows, rejected)) = tokio::join!(reader, consume);
+    read?;
+    if rejected > 0 {
+        return Err(Error::data(format!(
+            "table `{}`: {rejected} rows cannot be read in the copied types",
+            table.display_name()
+        )));
+    }
+    Ok(rows)
+}
+
+async fn bucket_sums(
+    source: &dyn Source,
+    table: &Table,
+    n: usize,
+    batch: BatchLimits,
+) -> Result<Vec<Bucket>> {
+    let mut hashing = Hashing::new(table);
+    let mut buckets = vec![Bucket::default(); n];
+    scan(source, table, batch, |row| {
+        let h = hashing.row(row);
+        let b = &mut buckets[(h.key % n as u64) as usize];
+        b.rows += 1;
+        b.sum1 = b.sum1.wrapping_add(h.h1);
+        b.sum2 = b.sum2.wrapping_add(h.h2);
+    })
+    .await?;
+    Ok(buckets)
+}
+
+/// One side's rows of the differing buckets: key text -> (row hash, column hashes, values).
+type Narrowed = HashMap<String, (u64, Vec<u64>, Vec<Value>, u64)>;
+
+async fn narrow(
+    source: &dyn Source,
+    table: &Table,
+    n: usize,
+    wanted: &HashSet<usize>,
+    batch: BatchLimits,
+) -> Result<Narrowed> {
+    let mut hashing = Hashing::new(table);
+    let names: Vec<String> = table.copied_columns().map(|c| c.name.clone()).collect();
+    let key_idx = hashing.key.clone();
+    let mut out: Narrowed = HashMap::new();
+    scan(source, table, batch, |row| {
+        let h = hashing.row(row);
+        if !wanted.contains(&((h.key % n as u64) as usize)) {
+            return;
+        }
+        let label = if key_idx.is_empty() {
+            format!("row hash {:016x}", h.h1)
+        } else {
+            key_idx
+                .iter()
+                .map(|&k| {
+                    let v = match row[k].to_json() {
+                        serde_json::Value::String(s) => s,
+                        j => j.to_string(),
+                    };
+                    format!("{}={v}", names[k])
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let cols = hashing.column_hashes(row);
+        let entry = out
+            .entry(label)
+            .or_insert_with(|| (h.h1, cols, row.to_vec(), 0));
+        entry.3 += 1;
+    })
+    .await?;
+    Ok(out)
+}
+
+/// Compare every value of one table; fills `v.content` and `v.differences`.
+pub async fn compare_table(
+    source: &dyn Source,
+    target: &dyn Source,
+    src_table: &Table,
+    tgt_table: &Table,
+    opts: ContentOptions,
+    v: &mut Verification,
+) -> Result<()> {
+    let estimate = src_table.estimated_rows.unwrap_or(0);
+    let n = (estimate / 1024).clamp(16, 1 << 20) as usize;
+    let (s, t) = tokio::join!(
+        bucket_sums(source, src_table, n, opts.batch),
+        bucket_sums(target, tgt_table, n, opts.batch)
+    );
+    let (s, t) = (s?, t?);
+    let differing: Vec<usize> = (0..n).filter(|&i| s[i] != t[i]).collect();
+    if differing.is_empty() {
+        v.content = "ok".into();
+        return Ok(());
+    }
+    v.content = "differs".into();
+    let wanted: HashSet<usize> = differing
+        .iter()
+        .copied()
+        .take(MAX_NARROWED_BUCKETS)
+        .collect();
+    let (ns, nt) = tokio::join!(
+        narrow(source, src_table, n, &wanted, opts.batch),
+        narrow(target, tgt_table, n, &wanted, opts.batch)
+    );
+    let (ns, mut nt) = (ns?, nt?);
+    let names: Vec<String> = tgt_table.copied_columns().map(|c| c.name.clone()).collect();
+    let keyless = src_table.row_key().is_empty();
+    let mut diffs = Vec::new();
+    let mut keys: Vec<&String> = ns.keys().collect();
+    keys.sort();
+    let show = |vals: &[Value]| -> String {
+        vals.iter()
+            .map(|v| v.to_json().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for key in keys {
+        let (h, cols, vals, count) = &ns[key];
+        match nt.remove(key) {
+            None if keyless => diffs.push(format!("{key}: {count} in source, 0 in target")),
+            None => diffs.push(format!("{key}: missing in target")),
+            Some((th, tcols, tvals, tcount)) => {
+                if keyless && *count != tcount {
+                    diffs.push(format!("{key}: {count} in source, {tcount} in target"));
+                } else if !keyless && th != *h {
+                    let differ: Vec<usize> =
+                        (0..cols.len()).filter(|&i| cols[i] != tcols[i]).collect();
+                    let cols_named: Vec<&str> = differ.iter().map(|&i| names[i].as_str()).collect();
+                    let mut line = format!("{key}: differs in {}", cols_named.join(", "));
+                    if opts.show_values {
+                        for &i in &differ {
+                            line.push_str(&format!(
+                                "; {}: source {} target {}",
+                                names[i],
+                                vals[i].to_json(),
+                                tvals[i].to_json()
+                            ));
+                        }
+                    }
+                    diffs.push(line);
+                } else if !keyless && tcount > 1 {
+                    diffs.push(format!("{key}: {tcount} rows in target"));
+                }
+            }
+        }
+    }
+    let mut extra: Vec<(String, u64, Vec<Value>)> =
+        nt.into_iter().map(|(k, (_, _, v, c))| (k, c, v)).collect();
+    extra.sort_by(|a, b| a.0.cmp(&b.0));
+    for (key, count, vals) in extra {
+        let mut line = if keyless {
+            format!("{key}: 0 in source, {count} in target")
+        } else {
+            format!("{key}: only in target")
+        };
+        if opts.show_values {
+            line.push_str(&format!(" ({})", show(&vals)));
+        }
+        diffs.push(line);
+    }
+    if differing.len() > MAX_NARROWED_BUCKETS {
+        diffs.push(format!(
+            "... and more: {} of {n} row groups differ; only {MAX_NARROWED_BUCKETS} were narrowed down",
+            differing.len()
+        ));
+    }
+    if diffs.is_empty() {
+        diffs.push("row hashes differ but no single row could be named (hash collision or concurrent writes)".into());
+    }
+    diffs.truncate(MAX_DIFFERENCES);
+    v.differences.extend(diffs);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bytes(v: &Value, t: &DataType) -> Vec<u8> {
+        let mut b = Vec::new();
+        canonical(v, t, &mut b);
+        b
+    }
+
+    #[test]
+    fn equal_values_in_different_dress_hash_the_same() {
+        let dec = DataType::Decimal {
+            precision: Some(10),
+            scale: Some(2),
+        };
+        assert_eq!(
+            bytes(&Value::Float(12.5), &dec),
+            bytes(&Value::Decimal("12.50".into()), &dec)
+        );
+        assert_eq!(
+            bytes(&Value::Int(3), &dec),
+            bytes(&Value::Decimal("3.00".into()), &dec)
+        );
+        assert_eq!(
+            bytes(&Value::Decimal("0.125".into()), &dec),
+            bytes(&Value::Decimal("0.13".into()), &dec)
+        );
+        assert_ne!(
+            bytes(&Value::Decimal("0.12".into()), &dec),
+            bytes(&Value::Decimal("0.13".into()), &dec)
+        );
+        assert_eq!(
+            bytes(&Value::Timestamp(5), &DataType::Timestamp),
+            bytes(&Value::TimestampTz(5), &DataType::Timestamp)
+        );
+        assert_eq!(
+            bytes(
+                &Value::Json("{\"b\": 1, \"a\": [1,2]}".into()),
+                &DataType::Json
+            ),
+            bytes(
+                &Value::Json("{\"a\":[1,2],\"b\":1}".into()),
+                &DataType::Json
+            )
+        );
+        assert_eq!(
+            bytes(&Value::Text("ab  ".into()), &DataType::Char(4)),
+            bytes(&Value::Text("ab".into()), &DataType::Char(4))
+        );
+        assert_ne!(
+            bytes(&Value::Text("ab ".into()), &DataType::Text),
+            bytes(&Value::Text("ab".into()), &DataType::Text)
+        );
+        assert_eq!(
+            bytes(&Value::Int(1), &DataType::Bool),
+            bytes(&Value::Bool(true), &DataType::Bool)
+        );
+        assert_eq!(
+            bytes(&Value::Text("b,a".into()), &DataType::Set(vec![])),
+            bytes(&Value::Text("a,b".into()), &DataType::Set(vec![]))
+        );
+        assert_ne!(
+            bytes(&Value::Null, &DataType::Text),
+            bytes(&Value::Text(String::new()), &DataType::Text)
+        );
+        assert_eq!(round_decimal("-9.995", 2), "-10.00");
+        assert_eq!(round_decimal("0.004", 2), "0.00");
+    }
+}
