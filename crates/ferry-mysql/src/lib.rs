@@ -1,1 +1,17 @@
-//! placeholder
+//! MySQL, MariaDB and Aurora MySQL for ferry.
+//!
+//! Files follow the driver layout every ferry driver uses: `conn` (connect, TLS, error
+//! mapping), `introspect` (information_schema, queries in `sql/*.sql`), `read` (the
+//! consistent-snapshot [`MySqlSource`]), `write` (the [`MySqlSink`] with `LOAD DATA LOCAL
+//! INFILE` from memory or multi-row INSERT), `types` (value conversion both ways).
+
+pub mod conn;
+pub mod introspect;
+pub mod read;
+pub mod types;
+pub mod write;
+
+pub use conn::{map_error, Target};
+pub use introspect::introspect;
+pub use read::{MySqlSource, DEFAULT_READERS};
+pub use write::{LoadMethod, MySqlSink, MySqlWriter};

@@ -1,0 +1,189 @@
+//! Connecting: `mysql://` URLs to driver options, one-line errors mapped to ferry's kinds,
+//! and the session settings every ferry connection uses.
+
+use ferry_core::url::ConnUrl;
+use ferry_core::{Error, ErrorKind, Result};
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Opts, OptsBuilder, SslOpts};
+use std::path::PathBuf;
+
+/// Where and how to connect; cheap to clone, prints without the password.
+#[derive(Clone)]
+pub struct Target {
+    opts: Opts,
+    /// The URL with the password replaced by `***`, for messages.
+    pub shown: String,
+    /// The database the URL names.
+    pub database: String,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Target({})", self.shown)
+    }
+}
+
+impl Target {
+    /// Driver options from a `mysql://USER:PASS@HOST:PORT/DB[?ssl-mode=..&ssl-ca=PATH]` URL.
+    pub fn from_url(url: &ConnUrl) -> Result<Target> {
+        let shown = url.to_string();
+        let database = url
+            .database
+            .clone()
+            .filter(|d| !d.is_empty())
+            .ok_or_else(|| {
+                Error::config(format!(
+                    "{shown}: the URL names no database (mysql://user:pass@host:port/DATABASE)"
+                ))
+            })?;
+        let mut b = OptsBuilder::default()
+            .ip_or_hostname(url.host.clone().unwrap_or_else(|| "127.0.0.1".into()))
+            .tcp_port(url.port.unwrap_or(3306))
+            .user(url.user.clone())
+            .pass(url.password().map(|p| p.expose().to_string()))
+            .db_name(Some(database.clone()))
+            .prefer_socket(false)
+            .tcp_nodelay(true)
+            .stmt_cache_size(64);
+        b = b.ssl_opts(ssl_opts(url)?);
+        Ok(Target {
+            opts: Opts::from(b),
+            shown,
+            database,
+        })
+    }
+
+    /// Open one connection with ferry's session settings: UTC, utf8mb4, strict mode.
+    pub async fn connect(&self) -> Result<Conn> {
+        let mut conn = Conn::new(self.opts.clone())
+            .await
+            .map_err(|e| map_connect_error(e, self))?;
+        conn.query_drop(
+            "SET NAMES utf8mb4, time_zone = '+00:00', \
+             sql_mode = 'STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'",
+        )
+        .await
+        .map_err(|e| map_error(e, &format!("{}: setting up the session", self.shown)))?;
+        Ok(conn)
+    }
+}
+
+/// TLS from `ssl-mode` (`DISABLED`, `PREFERRED`, `REQUIRED`, `VERIFY_CA`, `VERIFY_IDENTITY`)
+/// and `ssl-ca`, as the mysql client spells them.
+fn ssl_opts(url: &ConnUrl) -> Result<Option<SslOpts>> {
+    let mode = url
+        .param("ssl-mode")
+        .or(url.param("sslmode"))
+        .map(str::to_ascii_uppercase);
+    let ca = url
+        .param("ssl-ca")
+        .or(url.param("sslrootcert"))
+        .map(PathBuf::from);
+    let mode = match (mode.as_deref(), &ca) {
+        (None, Some(_)) => "VERIFY_IDENTITY".to_string(),
+        (None, None) => return Ok(None),
+        (Some(m), _) => m.replace('-', "_"),
+    };
+    let mut opts = SslOpts::default();
+    if let Some(path) = ca {
+        if !path.exists() {
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!("ssl-ca file {} does not exist", path.display()),
+            ));
+        }
+        opts = opts.with_root_certs(vec![path.into()]);
+    }
+    Ok(match mode.as_str() {
+        "DISABLED" | "PREFERRED" => None,
+        "REQUIRED" | "REQUIRE" => Some(opts.with_danger_accept_invalid_certs(true).with_danger_skip_domain_validation(true)),
+        "VERIFY_CA" => Some(opts.with_danger_skip_domain_validation(true)),
+        "VERIFY_IDENTITY" | "VERIFY_FULL" => Some(opts),
+        other => {
+            return Err(Error::config(format!(
+                "ssl-mode={other}: expected DISABLED, PREFERRED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY"
+            )))
+        }
+    })
+}
+
+fn map_connect_error(err: mysql_async::Error, target: &Target) -> Error {
+    let shown = &target.shown;
+    match &err {
+        mysql_async::Error::Server(s) if s.code == 1045 => Error::new(
+            ErrorKind::Auth,
+            format!("cannot connect to {shown}: access denied (wrong user name or password)"),
+        ),
+        mysql_async::Error::Server(s) if s.code == 1049 => Error::new(
+            ErrorKind::NotFound,
+            format!(
+                "cannot connect to {shown}: database `{}` does not exist",
+                target.database
+            ),
+        ),
+        mysql_async::Error::Server(s) if s.code == 1044 => Error::new(
+            ErrorKind::Auth,
+            format!(
+                "cannot connect to {shown}: the user may not use database `{}`",
+                target.database
+            ),
+        ),
+        mysql_async::Error::Io(io) => {
+            let text = io.to_string();
+            let why = if text.contains("refused") {
+                "connection refused (is the server running on that port?)".to_string()
+            } else {
+                text
+            };
+            Error::new(
+                ErrorKind::Connect,
+                format!("cannot connect to {shown}: {why}"),
+            )
+        }
+        _ => map_error(err, &format!("cannot connect to {shown}")),
+    }
+}
+
+/// Map a driver error to a ferry error whose message starts with `context`. Server errors
+/// keep their code and text (MySQL never echoes a password in them).
+pub fn map_error(err: mysql_async::Error, context: &str) -> Error {
+    let kind = match &err {
+        mysql_async::Error::Server(s) => match s.code {
+            1045 | 1044 | 1142 | 1143 | 1227 => ErrorKind::Auth,
+            1049 | 1146 | 1054 => ErrorKind::NotFound,
+            1050 => ErrorKind::AlreadyExists,
+            1205 | 1213 | 1040 | 1053 | 1927 | 2006 | 2013 => ErrorKind::Transient,
+            1062 | 1048 | 1264 | 1265 | 1292 | 1366 | 1406 | 1452 | 3819 | 4025 => ErrorKind::Data,
+            1005 | 1064 | 1067 | 1071 | 1074 | 1101 | 1118 | 1170 | 1215 | 1253 | 1273 | 1831 => {
+                ErrorKind::Schema
+            }
+            _ => ErrorKind::Other,
+        },
+        mysql_async::Error::Io(_) => ErrorKind::Transient,
+        mysql_async::Error::Driver(mysql_async::DriverError::ConnectionClosed) => {
+            ErrorKind::Transient
+        }
+        mysql_async::Error::Url(_) => ErrorKind::Config,
+        _ => ErrorKind::Other,
+    };
+    let text = match &err {
+        mysql_async::Error::Server(s) => format!("MySQL error {}: {}", s.code, s.message),
+        mysql_async::Error::Io(io) => format!("connection lost: {io}"),
+        mysql_async::Error::Driver(mysql_async::DriverError::ConnectionClosed) => {
+            "the server closed the connection".to_string()
+        }
+        other => other.to_string(),
+    };
+    Error::new(kind, format!("{context}: {text}"))
+}
+
+/// Whether the server is MariaDB (its catalog and defaults differ from MySQL's).
+pub async fn is_mariadb(conn: &mut Conn) -> Result<bool> {
+    let v: Option<String> = conn
+        .query_first("SELECT VERSION()")
+        .await
+        .map_err(|e| map_error(e, "reading the server version"))?;
+    Ok(v.unwrap_or_default()
+        .to_ascii_lowercase()
+        .contains("mariadb"))
+}

@@ -1,0 +1,337 @@
+//! [`MySqlSource`]: introspection plus a streaming reader whose parallel connections all see
+//! one point in time.
+//!
+//! # One snapshot for every reader, without `FLUSH TABLES WITH READ LOCK`
+//!
+//! RDS and Aurora forbid `FLUSH TABLES WITH READ LOCK`, and a single InnoDB snapshot cannot
+//! be shared between connections in MySQL (there is no `pg_export_snapshot`). So, the first
+//! time rows are needed, a coordinator connection takes `LOCK TABLES t1 READ, t2 READ, ...`
+//! on every table of the database — this waits for writing transactions on those tables to
+//! finish and holds new writes back — and while it holds the lock each reader connection
+//! runs `START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY`. No write can commit between
+//! the first and the last snapshot, so all of them see the same state; the coordinator then
+//! unlocks, typically a few milliseconds later (this is mydumper's `--lock-all-tables`).
+//! If the user lacks the `LOCK TABLES` privilege the snapshots are opened back to back
+//! without it and [`MySqlSource::snapshot_is_shared`] says so.
+//!
+//! Every session pins `time_zone = '+00:00'`, so `TIMESTAMP` values arrive in UTC, and
+//! `NAMES utf8mb4`, so latin1 and other columns arrive as UTF-8.
+
+use crate::conn::{is_mariadb, map_error, Target};
+use crate::introspect::{introspect, quote};
+use crate::types::{Bad, ReadCodec};
+use async_trait::async_trait;
+use ferry_core::url::ConnUrl;
+use ferry_core::{
+    BatchBuilder, BatchSender, Dialect, Error, ErrorKind, ReadOptions, ReadStats, RejectedRow,
+    Result, Schema, Source, Table, Value,
+};
+use mysql_async::prelude::Queryable;
+use mysql_async::Conn;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::sync::{Mutex, OnceCell, Semaphore};
+
+/// Reader connections opened by default (one per table read at once).
+pub const DEFAULT_READERS: usize = 4;
+
+/// A MySQL or MariaDB database to read from.
+pub struct MySqlSource {
+    target: Target,
+    readers: usize,
+    snapshot: OnceCell<Pool>,
+    shared: AtomicBool,
+}
+
+struct Pool {
+    conns: Mutex<Vec<Conn>>,
+    permits: Semaphore,
+}
+
+impl MySqlSource {
+    /// Check that the database answers (so a wrong password or port fails at once) and
+    /// prepare to read it with `readers` parallel connections.
+    pub async fn open(url: &ConnUrl, readers: usize) -> Result<MySqlSource> {
+        let target = Target::from_url(url)?;
+        let conn = target.connect().await?;
+        drop(conn.disconnect().await);
+        Ok(MySqlSource {
+            target,
+            readers: readers.max(1),
+            snapshot: OnceCell::new(),
+            shared: AtomicBool::new(true),
+        })
+    }
+
+    /// Whether every reader's snapshot was taken under one table lock (see the module
+    /// documentation); `false` only when `LOCK TABLES` was refused.
+    pub fn snapshot_is_shared(&self) -> bool {
+        self.shared.load(Ordering::Relaxed)
+    }
+
+    async fn pool(&self) -> Result<&Pool> {
+        self.snapshot
+            .get_or_try_init(|| self.open_snapshots())
+            .await
+    }
+
+    async fn open_snapshots(&self) -> Result<Pool> {
+        let ctx = |what: &str| format!("{}: {what}", self.target.shown);
+        let mut coordinator = self.target.connect().await?;
+        let names: Vec<String> = coordinator
+            .exec(
+                "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'",
+                (&self.target.database,),
+            )
+            .await
+            .map_err(|e| map_error(e, &ctx("listing tables")))?;
+        let locked = if names.is_empty() {
+            true
+        } else {
+            let list: Vec<String> = names.iter().map(|n| format!("{} READ", quote(n))).collect();
+            coordinator
+                .query_drop(format!("LOCK TABLES {}", list.join(", ")))
+                .await
+                .is_ok()
+        };
+        self.shared.store(locked, Ordering::Relaxed);
+        let mut conns = Vec::with_capacity(self.readers);
+        for _ in 0..self.readers {
+            let mut c = self.target.connect().await?;
+            c.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                .await
+                .map_err(|e| map_error(e, &ctx("setting the isolation level")))?;
+            c.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+                .await
+                .map_err(|e| map_error(e, &ctx("starting a consistent snapshot")))?;
+            conns.push(c);
+        }
+        if locked {
+            coordinator
+                .query_drop("UNLOCK TABLES")
+                .await
+                .map_err(|e| map_error(e, &ctx("unlocking tables")))?;
+        }
+        drop(coordinator.disconnect().await);
+        Ok(Pool {
+            permits: Semaphore::new(conns.len()),
+            conns: Mutex::new(conns),
+        })
+    }
+
+    /// Run `f` on a snapshot connection; the connection goes back to the pool only when `f`
+    /// succeeded (after an error its state is unknown).
+    async fn with_conn<T, F>(&self, f: F) -> Result<T>
+    where
+        F: for<'c> FnOnce(&'c mut Conn) -> futures::future::BoxFuture<'c, Result<T>>,
+    {
+        let pool = self.pool().await?;
+        let permit = pool
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| Error::new(ErrorKind::Cancelled, "reader pool closed"))?;
+        let mut conn =
+            pool.conns.lock().await.pop().ok_or_else(|| {
+                Error::other("no reader connection left (an earlier read failed)")
+            })?;
+        let out = f(&mut conn).await;
+        if out.is_ok() {
+            pool.conns.lock().await.push(conn);
+            drop(permit);
+        } else {
+            permit.forget();
+        }
+        out
+    }
+}
+
+#[async_trait]
+impl Source for MySqlSource {
+    fn dialect(&self) -> Dialect {
+        Dialect::Mysql
+    }
+
+    async fn schema(&self) -> Result<Schema> {
+        let mut conn = self.target.connect().await?;
+        let mariadb = is_mariadb(&mut conn).await?;
+        let schema = introspect(&mut conn, &self.target.database, mariadb).await;
+        drop(conn.disconnect().await);
+        schema
+    }
+
+    async fn read_table(
+        &self,
+        table: &Table,
+        options: &ReadOptions,
+        tx: BatchSender,
+    ) -> Result<ReadStats> {
+        let table = table.clone();
+        let options = options.clone();
+        self.with_conn(move |conn| Box::pin(read_rows(conn, table, options, tx)))
+            .await
+    }
+
+    async fn count_rows(&self, table: &Table) -> Result<u64> {
+        let sql = format!("SELECT COUNT(*) FROM {}", quote(&table.name));
+        let name = table.name.clone();
+        self.with_conn(move |conn| {
+            Box::pin(async move {
+                let n: Option<u64> = conn
+                    .query_first(sql)
+                    .await
+                    .map_err(|e| map_error(e, &format!("counting rows of `{name}`")))?;
+                Ok(n.unwrap_or(0))
+            })
+        })
+        .await
+    }
+}
+
+/// The SELECT for a table's copied columns and optional key range.
+fn select_sql(table: &Table, options: &ReadOptions) -> String {
+    let cols: Vec<String> = table.copied_columns().map(|c| quote(&c.name)).collect();
+    let mut sql = format!("SELECT {} FROM {}", cols.join(", "), quote(&table.name));
+    if let (Some((lo, hi)), [key]) = (options.key_range, table.row_key().as_slice()) {
+        sql.push_str(&format!(
+            " WHERE {k} >= {lo} AND {k} < {hi}",
+            k = quote(key)
+        ));
+    }
+    sql
+}
+
+async fn read_rows(
+    conn: &mut Conn,
+    table: Table,
+    options: ReadOptions,
+    tx: BatchSender,
+) -> Result<ReadStats> {
+    let codecs: Vec<(String, ReadCodec)> = table
+        .copied_columns()
+        .map(|c| {
+            (
+                c.name.clone(),
+                ReadCodec::new(&c.source_type, c.data_type.clone(), c.nullable),
+            )
+        })
+        .collect();
+    let copied: Vec<&str> = codecs.iter().map(|(n, _)| n.as_str()).collect();
+    let key: Vec<(usize, String)> = table
+        .row_key()
+        .into_iter()
+        .filter_map(|k| copied.iter().position(|c| *c == k).map(|i| (i, k)))
+        .collect();
+    let tname = table.display_name();
+    let sql = select_sql(&table, &options);
+    let mut result = conn
+        .query_iter(sql)
+        .await
+        .map_err(|e| map_error(e, &format!("reading `{tname}`")))?;
+    let mut builder = BatchBuilder::new(codecs.len(), options.limits);
+    let mut stats = ReadStats::default();
+    let mut row_no: u64 = 0;
+    while let Some(row) = result
+        .next()
+        .await
+        .map_err(|e| map_error(e, &format!("reading `{tname}`")))?
+    {
+        row_no += 1;
+        stats.rows_read += 1;
+        let mut cells: Vec<Option<Vec<u8>>> = row
+            .unwrap_raw()
+            .into_iter()
+            .map(|v| match v {
+                Some(mysql_async::Value::Bytes(b)) => Some(b),
+                Some(mysql_async::Value::NULL) | None => None,
+                Some(other) => Some(other.as_sql(true).into_bytes()),
+            })
+            .collect();
+        let mut failure: Option<(usize, String)> = None;
+        let mut decoded: Vec<Value> = Vec::with_capacity(codecs.len());
+        for (i, (name, codec)) in codecs.iter().enumerate() {
+            match codec.decode(cells[i].take()) {
+                Ok(v) => decoded.push(v),
+                Err(Bad::ZeroDate) if codec.nullable => decoded.push(Value::Null),
+                Err(Bad::ZeroDate) => {
+                    failure = Some((i, format!("zero date in NOT NULL column `{name}` (add a cast rule to choose a value)")));
+                    break;
+                }
+                Err(Bad::Invalid(why)) => {
+                    failure = Some((i, why));
+                    break;
+                }
+            }
+        }
+        match failure {
+            None => {
+                for v in decoded {
+                    builder.push(v);
+                }
+            }
+            Some((i, why)) => {
+                // Cells before `i` were decoded, `i` was consumed, those after are raw.
+                let mut values = decoded;
+                values.push(Value::Null);
+                values.extend(cells.drain(i + 1..).map(|c| match c {
+                    None => Value::Null,
+                    Some(b) => match String::from_utf8(b) {
+                        Ok(s) => Value::Text(s),
+                        Err(e) => Value::Bytes(e.into_bytes()),
+                    },
+                }));
+                let locator = locate(&values, &key, i, row_no);
+                let column = codecs[i].0.clone();
+                if !options.reject_bad_rows {
+                    return Err(Error::data(format!(
+                        "table `{tname}`, column `{column}`, {locator}: {why}"
+                    )));
+                }
+                stats.rows_rejected += 1;
+                builder.reject(RejectedRow {
+                    locator,
+                    column,
+                    reason: why,
+                    values,
+                });
+            }
+        }
+        if builder.is_full() {
+            tx.send(builder.take()).await.map_err(|_| {
+                Error::new(
+                    ErrorKind::Cancelled,
+                    format!("reading `{tname}`: the writer stopped"),
+                )
+            })?;
+        }
+    }
+    drop(result);
+    if !builder.is_empty() {
+        tx.send(builder.take()).await.map_err(|_| {
+            Error::new(
+                ErrorKind::Cancelled,
+                format!("reading `{tname}`: the writer stopped"),
+            )
+        })?;
+    }
+    Ok(stats)
+}
+
+/// `id=5` from the row's key values, else the row's position (also when the bad value is
+/// the key itself, at `failed`).
+fn locate(values: &[Value], key: &[(usize, String)], failed: usize, row_no: u64) -> String {
+    if key.is_empty() || key.iter().any(|(i, _)| *i == failed) {
+        return format!("row {row_no}");
+    }
+    key.iter()
+        .map(|(i, name)| {
+            let v = match values.get(*i) {
+                Some(Value::Text(s)) => s.chars().take(64).collect::<String>(),
+                Some(Value::Bytes(b)) => ferry_core::value::hex(b),
+                Some(other) => other.to_json().to_string().trim_matches('"').to_string(),
+                None => "?".into(),
+            };
+            format!("{name}={v}")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}

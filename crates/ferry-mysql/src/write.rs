@@ -1,0 +1,517 @@
+//! [`MySqlSink`]: DDL, and a table writer that loads rows with `LOAD DATA LOCAL INFILE`
+//! streamed from memory when the server allows it, else with multi-row INSERTs.
+//!
+//! Every writer runs in its own session with `foreign_key_checks = 0` and
+//! `unique_checks = 0` (the bulk-load settings), inside one transaction that
+//! [`TableWriter::finish`] commits — a writer dropped before that leaves the table as it
+//! was. Each value is checked against the target column (read from the target's catalog)
+//! before it is sent, so a bad value is reported by table, column and key.
+
+use crate::conn::{map_error, Target};
+use crate::introspect::quote;
+use crate::types::{escape_into, render, Cell, WriteCol};
+use async_trait::async_trait;
+use bytes::Bytes;
+use ferry_core::url::ConnUrl;
+use ferry_core::{
+    Batch, Dialect, Error, ErrorKind, RejectedRow, Result, Sink, Table, TableWriter, Value,
+    WriteOutcome,
+};
+use futures::StreamExt;
+use mysql_async::prelude::Queryable;
+use mysql_async::Conn;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+const TARGET_COLUMNS: &str = include_str!("sql/target_columns.sql");
+/// MySQL's limit on placeholders in one prepared statement.
+const MAX_PLACEHOLDERS: usize = 65_535;
+
+/// How rows are loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LoadMethod {
+    /// `LOAD DATA LOCAL INFILE` when the server's `local_infile` is on, else INSERT.
+    #[default]
+    Auto,
+    /// Always `LOAD DATA LOCAL INFILE` (fails clearly when the server refuses it).
+    Infile,
+    /// Always multi-row INSERT.
+    Insert,
+}
+
+impl LoadMethod {
+    /// Parse `auto`, `infile` or `insert` (the `--mysql-load` flag).
+    pub fn parse(text: &str) -> Option<LoadMethod> {
+        match text.to_ascii_lowercase().as_str() {
+            "auto" => Some(LoadMethod::Auto),
+            "infile" | "load-data" => Some(LoadMethod::Infile),
+            "insert" => Some(LoadMethod::Insert),
+            _ => None,
+        }
+    }
+}
+
+/// A MySQL or MariaDB database to write to.
+pub struct MySqlSink {
+    target: Target,
+    infile: bool,
+    max_packet: usize,
+}
+
+impl MySqlSink {
+    /// Connect once (so bad credentials fail at once), read `local_infile` and
+    /// `max_allowed_packet`, and choose the load method.
+    pub async fn open(url: &ConnUrl, method: LoadMethod) -> Result<MySqlSink> {
+        let target = Target::from_url(url)?;
+        let mut conn = target.connect().await?;
+        let row: Option<(Option<i64>, Option<u64>)> = conn
+            .query_first("SELECT @@GLOBAL.local_infile, @@max_allowed_packet")
+            .await
+            .map_err(|e| map_error(e, &format!("{}: reading server settings", target.shown)))?;
+        drop(conn.disconnect().await);
+        let (infile_on, max_packet) = row.unwrap_or((Some(0), Some(4 << 20)));
+        let server_infile = infile_on.unwrap_or(0) == 1;
+        let infile = match method {
+            LoadMethod::Auto => server_infile,
+            LoadMethod::Insert => false,
+            LoadMethod::Infile if server_infile => true,
+            LoadMethod::Infile => {
+                return Err(Error::config(format!(
+                    "{}: --mysql-load infile, but the server has local_infile=0; use --mysql-load insert or enable local_infile",
+                    target.shown
+                )))
+            }
+        };
+        Ok(MySqlSink {
+            target,
+            infile,
+            max_packet: max_packet.unwrap_or(4 << 20) as usize,
+        })
+    }
+
+    /// Whether writers use `LOAD DATA LOCAL INFILE` (else multi-row INSERT).
+    pub fn uses_infile(&self) -> bool {
+        self.infile
+    }
+
+    async fn session(&self) -> Result<Conn> {
+        let mut conn = self.target.connect().await?;
+        conn.query_drop("SET foreign_key_checks = 0, unique_checks = 0")
+            .await
+            .map_err(|e| map_error(e, &format!("{}: bulk-load settings", self.target.shown)))?;
+        Ok(conn)
+    }
+}
+
+#[async_trait]
+impl Sink for MySqlSink {
+    fn dialect(&self) -> Dialect {
+        Dialect::Mysql
+    }
+
+    async fn existing_tables(&self, tables: &[Table]) -> Result<Vec<String>> {
+        let mut conn = self.target.connect().await?;
+        let names: Vec<String> = conn
+            .exec(
+                "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()",
+                (),
+            )
+            .await
+            .map_err(|e| map_error(e, &format!("{}: listing tables", self.target.shown)))?;
+        drop(conn.disconnect().await);
+        Ok(tables
+            .iter()
+            .filter(|t| names.iter().any(|n| n.eq_ignore_ascii_case(&t.name)))
+            .map(|t| t.name.clone())
+            .collect())
+    }
+
+    async fn execute(&self, statements: &[String]) -> Result<()> {
+        let mut conn = self.session().await?;
+        for sql in statements {
+            if let Err(e) = conn.query_drop(sql.as_str()).await {
+                return Err(statement_error(e, sql));
+            }
+        }
+        drop(conn.disconnect().await);
+        Ok(())
+    }
+
+    async fn open_writer(
+        &self,
+        table: &Table,
+        reject_bad_rows: bool,
+    ) -> Result<Box<dyn TableWriter>> {
+        let mut conn = self.session().await?;
+        let name = table.name.clone();
+        let rows: Vec<(String, String, String, String)> = conn
+            .exec(TARGET_COLUMNS, (&name,))
+            .await
+            .map_err(|e| map_error(e, &format!("reading the columns of `{name}`")))?;
+        let mut cols = Vec::new();
+        for c in table.copied_columns() {
+            let (n, ty, nullable, extra) = rows
+                .iter()
+                .find(|r| r.0.eq_ignore_ascii_case(&c.name))
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::NotFound,
+                        format!("table `{name}` has no column `{}` in the target", c.name),
+                    )
+                })?;
+            cols.push(WriteCol::new(n.clone(), ty, nullable == "YES", extra));
+        }
+        let key: Vec<(usize, String)> = table
+            .row_key()
+            .into_iter()
+            .filter_map(|k| cols.iter().position(|c| c.name == k).map(|i| (i, k)))
+            .collect();
+        conn.query_drop("START TRANSACTION")
+            .await
+            .map_err(|e| map_error(e, &format!("loading `{name}`")))?;
+        let mode = if self.infile {
+            let (tx, rx) = mpsc::channel::<Bytes>(2);
+            conn.set_infile_handler(async move {
+                let stream = futures::stream::unfold(rx, |mut rx| async move {
+                    rx.recv().await.map(|b| (Ok(b), rx))
+                });
+                Ok(stream.boxed())
+            });
+            let sql = load_data_sql(&name, &cols);
+            let task = tokio::spawn(async move {
+                let r = conn.query_drop(sql).await;
+                let affected = conn.affected_rows();
+                (conn, r.map(|_| affected))
+            });
+            Mode::Infile {
+                tx: Some(tx),
+                task: Some(task),
+            }
+        } else {
+            Mode::Insert {
+                conn,
+                max_packet: self.max_packet,
+            }
+        };
+        Ok(Box::new(MySqlWriter {
+            table: name,
+            cols,
+            key,
+            reject: reject_bad_rows,
+            written: 0,
+            rows_seen: 0,
+            mode,
+            buf: Vec::new(),
+        }))
+    }
+
+    async fn count_rows(&self, table: &Table) -> Result<u64> {
+        let mut conn = self.target.connect().await?;
+        let n: Option<u64> = conn
+            .query_first(format!("SELECT COUNT(*) FROM {}", quote(&table.name)))
+            .await
+            .map_err(|e| map_error(e, &format!("counting rows of `{}`", table.name)))?;
+        drop(conn.disconnect().await);
+        Ok(n.unwrap_or(0))
+    }
+}
+
+/// A failed DDL statement; the foreign-key check statements of ferry-schema fail with
+/// error 1242 exactly when a row references a missing parent.
+fn statement_error(e: mysql_async::Error, sql: &str) -> Error {
+    if let (mysql_async::Error::Server(s), Some(rest)) =
+        (&e, sql.split("/* ferry:validate-fk ").nth(1))
+    {
+        if s.code == 1242 {
+            let name = rest.split(" */").next().unwrap_or("");
+            return Error::data(format!("foreign key `{name}`: some rows reference rows that do not exist in the parent table"));
+        }
+    }
+    let head: String = sql.chars().take(120).collect();
+    map_error(e, &format!("running `{head}`"))
+}
+
+fn load_data_sql(table: &str, cols: &[WriteCol]) -> String {
+    let mut targets = Vec::new();
+    let mut sets = Vec::new();
+    for (i, c) in cols.iter().enumerate() {
+        match c.sql_wrapper() {
+            Some(wrapper) => {
+                let var = format!("@v{i}");
+                targets.push(var.clone());
+                sets.push(format!(
+                    "{} = {}",
+                    quote(&c.name),
+                    wrapper.replace('?', &var)
+                ));
+            }
+            None => targets.push(quote(&c.name)),
+        }
+    }
+    let mut sql = format!(
+        "LOAD DATA LOCAL INFILE 'ferry-stream' INTO TABLE {} CHARACTER SET utf8mb4 \
+         FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({})",
+        quote(table),
+        targets.join(", ")
+    );
+    if !sets.is_empty() {
+        sql.push_str(" SET ");
+        sql.push_str(&sets.join(", "));
+    }
+    sql
+}
+
+enum Mode {
+    Infile {
+        tx: Option<mpsc::Sender<Bytes>>,
+        task: Option<JoinHandle<(Conn, std::result::Result<u64, mysql_async::Error>)>>,
+    },
+    Insert {
+        conn: Conn,
+        max_packet: usize,
+    },
+}
+
+/// Loads one table (see the module documentation).
+pub struct MySqlWriter {
+    table: String,
+    cols: Vec<WriteCol>,
+    key: Vec<(usize, String)>,
+    reject: bool,
+    written: u64,
+    rows_seen: u64,
+    mode: Mode,
+    buf: Vec<u8>,
+}
+
+impl MySqlWriter {
+    fn locator(&self, row: &[Value], batch: &Batch, i: usize) -> String {
+        let key: Vec<(usize, &str)> = self.key.iter().map(|(i, n)| (*i, n.as_str())).collect();
+        if key.is_empty() && batch.row_ids.is_empty() {
+            return format!("row {}", self.rows_seen + i as u64 + 1);
+        }
+        let _ = row;
+        batch.locator(i, &key, self.rows_seen)
+    }
+
+    fn bad(&self, batch: &Batch, i: usize, col: usize, why: String) -> Result<RejectedRow> {
+        let row = batch.row(i);
+        let locator = self.locator(row, batch, i);
+        let column = self.cols[col].name.clone();
+        if !self.reject {
+            return Err(Error::data(format!(
+                "table `{}`, column `{column}`, {locator}: {why}",
+                self.table
+            )));
+        }
+        Ok(RejectedRow {
+            locator,
+            column,
+            reason: why,
+            values: row.to_vec(),
+        })
+    }
+
+    async fn task_error(&mut self) -> Error {
+        if let Mode::Infile { tx, task } = &mut self.mode {
+            tx.take();
+            if let Some(task) = task.take() {
+                return match task.await {
+                    Ok((_, Err(e))) => map_error(e, &format!("loading `{}`", self.table)),
+                    Ok((_, Ok(_))) => {
+                        Error::other(format!("loading `{}`: the load ended early", self.table))
+                    }
+                    Err(e) => Error::other(format!("loading `{}`: {e}", self.table)),
+                };
+            }
+        }
+        Error::other(format!("loading `{}`: the load already failed", self.table))
+    }
+
+    async fn write_infile(&mut self, batch: &Batch) -> Result<WriteOutcome> {
+        let mut out = Vec::with_capacity(batch.bytes + batch.rows() * self.cols.len() * 2);
+        let mut outcome = WriteOutcome::default();
+        let mut buf = std::mem::take(&mut self.buf);
+        for i in 0..batch.rows() {
+            let row = batch.row(i);
+            let start = out.len();
+            let mut failed = None;
+            for (j, (v, col)) in row.iter().zip(&self.cols).enumerate() {
+                if j > 0 {
+                    out.push(b'\t');
+                }
+                match render(v, col, &mut buf) {
+                    Ok(Cell::Null) => out.extend_from_slice(b"\\N"),
+                    Ok(Cell::Data) => escape_into(&buf, &mut out),
+                    Err(why) => {
+                        failed = Some((j, why));
+                        break;
+                    }
+                }
+            }
+            match failed {
+                None => {
+                    out.push(b'\n');
+                    outcome.written += 1;
+                }
+                Some((j, why)) => {
+                    out.truncate(start);
+                    let r = self.bad(batch, i, j, why);
+                    self.buf = std::mem::take(&mut buf);
+                    outcome.rejected.push(r?);
+                }
+            }
+        }
+        self.buf = buf;
+        if !out.is_empty() {
+            let sent = match &self.mode {
+                Mode::Infile { tx: Some(tx), .. } => tx.send(Bytes::from(out)).await.is_ok(),
+                _ => false,
+            };
+            if !sent {
+                return Err(self.task_error().await);
+            }
+        }
+        Ok(outcome)
+    }
+
+    async fn write_insert(&mut self, batch: &Batch) -> Result<WriteOutcome> {
+        let width = self.cols.len().max(1);
+        let mut outcome = WriteOutcome::default();
+        let mut params: Vec<mysql_async::Value> = Vec::new();
+        let mut rows_in_stmt = 0usize;
+        let mut bytes_in_stmt = 0usize;
+        let max_packet = match &self.mode {
+            Mode::Insert { max_packet, .. } => *max_packet,
+            Mode::Infile { .. } => 0,
+        };
+        let budget = (max_packet / 2).max(64 << 10);
+        let mut buf = std::mem::take(&mut self.buf);
+        for i in 0..batch.rows() {
+            let row = batch.row(i);
+            let mut cells = Vec::with_capacity(width);
+            let mut failed = None;
+            let mut row_bytes = 0;
+            for (j, (v, col)) in row.iter().zip(&self.cols).enumerate() {
+                match render(v, col, &mut buf) {
+                    Ok(Cell::Null) => cells.push(mysql_async::Value::NULL),
+                    Ok(Cell::Data) => {
+                        row_bytes += buf.len() + 9;
+                        cells.push(mysql_async::Value::Bytes(buf.clone()));
+                    }
+                    Err(why) => {
+                        failed = Some((j, why));
+                        break;
+                    }
+                }
+            }
+            if let Some((j, why)) = failed {
+                let r = self.bad(batch, i, j, why);
+                self.buf = std::mem::take(&mut buf);
+                outcome.rejected.push(r?);
+                continue;
+            }
+            if rows_in_stmt > 0
+                && ((rows_in_stmt + 1) * width > MAX_PLACEHOLDERS
+                    || bytes_in_stmt + row_bytes > budget)
+            {
+                self.flush_insert(rows_in_stmt, std::mem::take(&mut params))
+                    .await?;
+                rows_in_stmt = 0;
+                bytes_in_stmt = 0;
+            }
+            params.extend(cells);
+            rows_in_stmt += 1;
+            bytes_in_stmt += row_bytes;
+            outcome.written += 1;
+        }
+        self.buf = buf;
+        if rows_in_stmt > 0 {
+            self.flush_insert(rows_in_stmt, params).await?;
+        }
+        Ok(outcome)
+    }
+
+    async fn flush_insert(&mut self, rows: usize, params: Vec<mysql_async::Value>) -> Result<()> {
+        let one: Vec<&str> = self
+            .cols
+            .iter()
+            .map(|c| c.sql_wrapper().unwrap_or("?"))
+            .collect();
+        let tuple = format!("({})", one.join(", "));
+        let names: Vec<String> = self.cols.iter().map(|c| quote(&c.name)).collect();
+        let mut sql = format!(
+            "INSERT INTO {} ({}) VALUES ",
+            quote(&self.table),
+            names.join(", ")
+        );
+        for r in 0..rows {
+            if r > 0 {
+                sql.push(',');
+            }
+            sql.push_str(&tuple);
+        }
+        let table = self.table.clone();
+        let Mode::Insert { conn, .. } = &mut self.mode else {
+            return Err(Error::other("insert on an infile writer"));
+        };
+        conn.exec_drop(sql, params)
+            .await
+            .map_err(|e| map_error(e, &format!("loading `{table}`")))
+    }
+}
+
+#[async_trait]
+impl TableWriter for MySqlWriter {
+    async fn write(&mut self, batch: Batch) -> Result<WriteOutcome> {
+        if batch.rows() == 0 {
+            return Ok(WriteOutcome::default());
+        }
+        if batch.raw.is_some() {
+            return Err(Error::other(
+                "the MySQL writer takes decoded rows, not raw chunks",
+            ));
+        }
+        let outcome = match self.mode {
+            Mode::Infile { .. } => self.write_infile(&batch).await?,
+            Mode::Insert { .. } => self.write_insert(&batch).await?,
+        };
+        self.rows_seen += batch.rows() as u64;
+        self.written += outcome.written;
+        Ok(outcome)
+    }
+
+    async fn finish(mut self: Box<Self>) -> Result<u64> {
+        let table = self.table.clone();
+        let mut conn = match std::mem::replace(
+            &mut self.mode,
+            Mode::Infile {
+                tx: None,
+                task: None,
+            },
+        ) {
+            Mode::Insert { conn, .. } => conn,
+            Mode::Infile { tx, task } => {
+                drop(tx);
+                let task = task
+                    .ok_or_else(|| Error::other(format!("loading `{table}`: no load running")))?;
+                let (conn, result) = task
+                    .await
+                    .map_err(|e| Error::other(format!("loading `{table}`: {e}")))?;
+                let affected = result.map_err(|e| map_error(e, &format!("loading `{table}`")))?;
+                if affected != self.written {
+                    return Err(Error::data(format!(
+                        "loading `{table}`: the server stored {affected} rows of {} sent",
+                        self.written
+                    )));
+                }
+                conn
+            }
+        };
+        conn.query_drop("COMMIT")
+            .await
+            .map_err(|e| map_error(e, &format!("committing `{table}`")))?;
+        drop(conn.disconnect().await);
+        Ok(self.written)
+    }
+}
