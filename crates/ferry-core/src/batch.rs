@@ -60,10 +60,8 @@ impl Batch {
     pub fn rows(&self) -> usize {
         if self.raw.is_some() {
             self.raw_rows as usize
-        } else if self.width == 0 {
-            0
         } else {
-            self.values.len() / self.width
+            self.values.len().checked_div(self.width).unwrap_or(0)
         }
     }
 

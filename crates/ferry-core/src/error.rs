@@ -155,7 +155,7 @@ mod tests {
 
     #[test]
     fn full_message_walks_the_cause_chain_once() {
-        let io = std::io::Error::new(std::io::ErrorKind::Other, "disk on fire");
+        let io = std::io::Error::other("disk on fire");
         let err = Error::other("writing reject file").with_source(io);
         assert_eq!(err.full_message(), "writing reject file: disk on fire");
         let err = err.context("table `users`");

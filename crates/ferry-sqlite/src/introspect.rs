@@ -123,7 +123,7 @@ fn table(conn: &Connection, name: &str, create_sql: &str, notes: &mut Vec<Note>)
         }
         let mut col = Column::new(col_name, declared, data_type);
         // A rowid alias is never NULL even when not declared NOT NULL.
-        col.nullable = !notnull && !rowid_alias && !(without_rowid && pk_pos > 0);
+        col.nullable = !(notnull || rowid_alias || (without_rowid && pk_pos > 0));
         col.default = default.as_deref().map(parse_default);
         col.auto_increment = rowid_alias;
         if hidden == 2 || hidden == 3 {
