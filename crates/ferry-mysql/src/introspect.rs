@@ -132,7 +132,17 @@ pub async fn introspect(conn: &mut Conn, db: &str, mariadb: bool) -> Result<Sche
             if c.data_type == DataType::Text
                 && json_cols.iter().any(|j| j.eq_ignore_ascii_case(&c.name))
             {
+                // Declared `json` again, so a MariaDB target recreates the same column check
+                // and a MySQL target a real JSON column; the separate check goes.
                 c.data_type = DataType::Json;
+                c.source_type = "json".into();
+                c.charset = None;
+                c.collation = None;
+                let name = c.name.to_ascii_lowercase();
+                t.checks.retain(|k| {
+                    k.expression.to_ascii_lowercase().replace([' ', '`'], "")
+                        != format!("json_valid({name})")
+                });
             }
         }
     }

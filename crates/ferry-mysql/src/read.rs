@@ -68,6 +68,20 @@ impl MySqlSource {
         self.shared.load(Ordering::Relaxed)
     }
 
+    /// End the snapshot: commit the readers' read-only transactions and disconnect them, so
+    /// the metadata locks they hold no longer block DDL on the source. Reading again after
+    /// this fails.
+    pub async fn close(&self) {
+        if let Some(pool) = self.snapshot.get() {
+            pool.permits.close();
+            let conns: Vec<Conn> = std::mem::take(&mut *pool.conns.lock().await);
+            for mut c in conns {
+                let _ = c.query_drop("COMMIT").await;
+                let _ = c.disconnect().await;
+            }
+        }
+    }
+
     async fn pool(&self) -> Result<&Pool> {
         self.snapshot
             .get_or_try_init(|| self.open_snapshots())

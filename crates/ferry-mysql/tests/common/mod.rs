@@ -162,6 +162,7 @@ pub async fn copy(
         }
         sink.execute(&t.ddl.reset_sequences).await?;
     }
+    source.close().await;
     Ok(out)
 }
 
