@@ -4,6 +4,33 @@ use ferry_core::{ConnUrl, Error, ErrorKind, Result};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Config, NoTls};
 
+/// How a connection is secured, from the URL's `sslmode` (and `sslrootcert`): RDS and
+/// Aurora endpoints default to `verify-full` against the bundled RDS CA bundle; other hosts
+/// default to plain TCP. `require` and `verify-ca` check the chain but not the host name;
+/// `verify-full` checks both. `sslrootcert=PATH` replaces the bundled CAs.
+pub fn tls_settings(url: &ConnUrl) -> Result<Option<ferry_tls::TlsSettings>> {
+    let host = url.host.as_deref().unwrap_or("localhost");
+    let default = if ferry_tls::is_rds_host(host) {
+        "verify-full"
+    } else {
+        "disable"
+    };
+    let mode = url.param("sslmode").unwrap_or(default);
+    let ca = match url.param("sslrootcert").or(url.param("ssl-ca")) {
+        Some(path) => ferry_tls::CaSource::File(path.into()),
+        None => ferry_tls::CaSource::RdsBundle,
+    };
+    let verify = match mode {
+        "disable" | "allow" | "prefer" => return Ok(None),
+        "require" | "verify-ca" => ferry_tls::Verify::Ca,
+        "verify-full" => ferry_tls::Verify::Full,
+        other => return Err(Error::config(format!(
+            "{url}: unknown sslmode `{other}` (disable, prefer, require, verify-ca, verify-full)"
+        ))),
+    };
+    Ok(Some(ferry_tls::TlsSettings { ca, verify }))
+}
+
 /// Build a driver config from a URL (user defaults to `postgres`, port to 5432).
 pub fn config(url: &ConnUrl) -> Result<Config> {
     let mut cfg = Config::new();
@@ -16,30 +43,38 @@ pub fn config(url: &ConnUrl) -> Result<Config> {
     cfg.dbname(url.database.as_deref().unwrap_or("postgres"));
     cfg.application_name("ferry");
     cfg.connect_timeout(std::time::Duration::from_secs(15));
-    match url.param("sslmode").unwrap_or("prefer") {
-        "disable" | "allow" | "prefer" => {}
-        other => {
-            return Err(Error::config(format!(
-                "{url}: sslmode={other} needs TLS, which this build does not provide for PostgreSQL yet"
-            )))
-        }
-    }
     Ok(cfg)
 }
 
-/// Open a connection; its background task runs on the current runtime. Errors name the
-/// server (password redacted) and say what went wrong in one line.
+/// Open a connection (with TLS when [`tls_settings`] asks for it); its background task runs
+/// on the current runtime. Errors name the server (password redacted) and say what went
+/// wrong in one line.
 pub async fn connect(url: &ConnUrl) -> Result<Client> {
-    let cfg = config(url)?;
-    let (client, connection) = cfg
-        .connect(NoTls)
-        .await
-        .map_err(|e| map_error(e).context(format!("cannot connect to {url}")))?;
-    tokio::spawn(async move {
-        // The connection ends when the client is dropped; errors surface on the client.
-        let _ = connection.await;
-    });
-    Ok(client)
+    let mut cfg = config(url)?;
+    let fail = |e: tokio_postgres::Error| map_error(e).context(format!("cannot connect to {url}"));
+    match tls_settings(url)? {
+        None => {
+            let (client, connection) = cfg.connect(NoTls).await.map_err(fail)?;
+            tokio::spawn(async move {
+                // The connection ends when the client is dropped; errors surface on the client.
+                let _ = connection.await;
+            });
+            Ok(client)
+        }
+        Some(settings) => {
+            let tls = ferry_tls::client_config(&settings)
+                .map_err(|e| Error::config(format!("{url}: TLS: {e}")))?;
+            cfg.ssl_mode(tokio_postgres::config::SslMode::Require);
+            let (client, connection) = cfg
+                .connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
+                .await
+                .map_err(fail)?;
+            tokio::spawn(async move {
+                let _ = connection.await;
+            });
+            Ok(client)
+        }
+    }
 }
 
 /// Classify a driver error into a ferry error kind, keeping the server's message (and its

@@ -178,5 +178,48 @@ async fn verify_full_and_verify_ca_against_local_postgres() {
         verify: Verify::Ca,
     };
     assert_eq!(connect(&pg, "wrong.example", &ca_only).await, Ok(true));
+
+    // The same through ferry's PostgreSQL driver, configured by URL as users write it.
+    let url = |params: &str| {
+        ferry_core::ConnUrl::parse(&format!(
+            "postgres://postgres@localhost:{}/postgres{params}",
+            pg.port
+        ))
+        .expect("url")
+    };
+    let with_ca = url(&format!(
+        "?sslmode=verify-full&sslrootcert={}",
+        ca_file.display()
+    ));
+    let client = ferry_postgres::connect(&with_ca)
+        .await
+        .expect("verify-full with the test CA");
+    let row = client
+        .query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .await
+        .expect("pg_stat_ssl");
+    assert!(
+        row.get::<_, bool>(0),
+        "the driver's connection is encrypted"
+    );
+    let err = ferry_postgres::connect(&url("?sslmode=verify-full"))
+        .await
+        .expect_err("RDS bundle");
+    assert!(
+        err.full_message().contains("certificate") || err.full_message().contains("UnknownIssuer"),
+        "{}",
+        err.full_message()
+    );
+    let plain = ferry_postgres::connect(&url(""))
+        .await
+        .expect_err("hostssl only");
+    assert!(
+        plain.full_message().contains("no encryption") || plain.full_message().contains("pg_hba"),
+        "{}",
+        plain.full_message()
+    );
     drop(pg);
 }
