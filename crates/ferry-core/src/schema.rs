@@ -285,6 +285,13 @@ pub struct Table {
     pub checks: Vec<Check>,
     /// Table comment.
     pub comment: Option<String>,
+    /// Default character set of the table (MySQL), kept for same-dialect copies so that
+    /// columns added later and the table's own metadata match the source.
+    #[serde(default)]
+    pub charset: Option<String>,
+    /// Default collation of the table (MySQL), kept for same-dialect copies.
+    #[serde(default)]
+    pub collation: Option<String>,
     /// Estimated row count (for progress; exact counts come from counting).
     pub estimated_rows: Option<u64>,
 }
@@ -301,6 +308,8 @@ impl Table {
             foreign_keys: Vec::new(),
             checks: Vec::new(),
             comment: None,
+            charset: None,
+            collation: None,
             estimated_rows: None,
         }
     }

@@ -45,6 +45,13 @@ pub async fn introspect(conn: &mut Conn, db: &str, mariadb: bool) -> Result<Sche
         let mut t = Table::new(name.clone());
         t.estimated_rows = number(&mut r, 1);
         t.comment = text(&mut r, 2).filter(|c| !c.is_empty());
+        t.collation = text(&mut r, 4);
+        // MariaDB 10.10+ lists UCA 14 collations under a short name (`uca1400_ai_ci`), so the
+        // join misses `utf8mb4_uca1400_ai_ci`; character set names never hold `_`.
+        t.charset = text(&mut r, 3).or_else(|| {
+            let co = t.collation.as_deref()?;
+            co.split_once('_').map(|(cs, _)| cs.to_string())
+        });
         tables.insert(name, t);
     }
     let mut tiny1: BTreeMap<String, Vec<String>> = BTreeMap::new();

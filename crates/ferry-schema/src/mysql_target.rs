@@ -9,10 +9,10 @@
 //!   unique keys and CHECKs come after the load in one `ALTER TABLE`, foreign keys last.
 
 use crate::expr::{is_boolean_domain_check, translate_expression};
-use crate::ident::derived_name;
+use crate::ident::{derived_name, Namer};
 use crate::rules::DeclaredType;
 use crate::{Ctx, ForeignKeyDdl, TableDdl};
-use ferry_core::{Column, DataType, DefaultValue, Dialect, Table};
+use ferry_core::{Check, Column, DataType, DefaultValue, Dialect, Table};
 use std::collections::HashSet;
 
 /// Longest index key InnoDB allows (DYNAMIC row format), in bytes.
@@ -461,8 +461,9 @@ pub(crate) fn render_table(ctx: &mut Ctx, src: &Table, tgt: &Table) -> TableDdl 
     let mut budget = ROW_VARCHAR_BUDGET;
     let mut types = Vec::new();
     let mut defs = Vec::new();
+    let column_checks = column_checks(ctx, src);
     for (s, t) in src.columns.iter().zip(&tgt.columns) {
-        let def = column_def(ctx, src, s, t, &key_cols, &mut budget);
+        let mut def = column_def(ctx, src, s, t, &key_cols, &mut budget);
         let ty = def[quote_ident(&t.name).len() + 1..]
             .split(" CHARACTER SET")
             .next()
@@ -477,6 +478,9 @@ pub(crate) fn render_table(ctx: &mut Ctx, src: &Table, tgt: &Table) -> TableDdl 
                 .unwrap_or("")
                 .to_string(),
         );
+        if let Some(expr) = column_checks.iter().find_map(|(c, e)| (*c == s.name).then_some(e)) {
+            def.push_str(&format!(" CHECK ({expr})"));
+        }
         defs.push(format!("    {def}"));
     }
     let auto_col = tgt
@@ -502,6 +506,10 @@ pub(crate) fn render_table(ctx: &mut Ctx, src: &Table, tgt: &Table) -> TableDdl 
         }
     }
     let mut late = Vec::new();
+    // Index names are per table in MySQL (foreign key names are per database), and the index
+    // backing a foreign key usually carries the key's name.
+    let mut index_names = Namer::new(64, true);
+    index_names.reserve("PRIMARY");
     for (sidx, tidx) in src.indexes.iter().zip(&tgt.indexes) {
         if sidx.predicate.is_some() {
             ctx.warn(
@@ -517,7 +525,7 @@ pub(crate) fn render_table(ctx: &mut Ctx, src: &Table, tgt: &Table) -> TableDdl 
         let Some(parts) = key_parts(ctx, src, tgt, &types, tidx) else {
             continue;
         };
-        let iname = quote_ident(&ctx.constraint_names.name(&index_name(tgt, tidx)));
+        let iname = quote_ident(&index_names.name(&index_name(tgt, tidx)));
         let kind = match tidx
             .method
             .as_deref()
@@ -558,7 +566,16 @@ pub(crate) fn render_table(ctx: &mut Ctx, src: &Table, tgt: &Table) -> TableDdl 
     }
     defs.extend(early_keys);
     let table_opts = if same_dialect(ctx) {
-        " ENGINE=InnoDB".to_string()
+        // The table default matters beyond the columns (ALTER TABLE ADD, SHOW CREATE), so a
+        // MySQL copy keeps the source's instead of taking the target database's.
+        let mut opts = " ENGINE=InnoDB".to_string();
+        if let Some(cs) = &src.charset {
+            opts.push_str(&format!(" DEFAULT CHARSET={cs}"));
+        }
+        if let Some(co) = &src.collation {
+            opts.push_str(&format!(" COLLATE={co}"));
+        }
+        opts
     } else {
         " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4".to_string()
     };
@@ -575,7 +592,7 @@ pub(crate) fn render_table(ctx: &mut Ctx, src: &Table, tgt: &Table) -> TableDdl 
     ddl.truncate.push(format!("TRUNCATE TABLE {name}"));
 
     for check in &src.checks {
-        if is_boolean_domain_check(&check.expression, src) {
+        if is_boolean_domain_check(&check.expression, src) || is_column_check(ctx, src, check) {
             continue;
         }
         match translate_expression(
@@ -619,6 +636,30 @@ pub(crate) fn render_table(ctx: &mut Ctx, src: &Table, tgt: &Table) -> TableDdl 
             .push(format!("ALTER TABLE {name} AUTO_INCREMENT = 1"));
     }
     ddl
+}
+
+/// Whether `check` is a MariaDB column-level CHECK (`amount INT CHECK (amount >= 0)`),
+/// which MariaDB names after its column. A MySQL copy declares it on the column again, so
+/// the target's catalog matches the source's.
+fn is_column_check(ctx: &Ctx, src: &Table, check: &Check) -> bool {
+    same_dialect(ctx)
+        && check
+            .name
+            .as_deref()
+            .is_some_and(|n| src.columns.iter().any(|c| c.name.eq_ignore_ascii_case(n)))
+}
+
+/// The column-level CHECKs of `src` as (source column name, expression) pairs.
+fn column_checks(ctx: &Ctx, src: &Table) -> Vec<(String, String)> {
+    src.checks
+        .iter()
+        .filter(|k| is_column_check(ctx, src, k))
+        .filter_map(|k| {
+            let name = k.name.as_deref()?;
+            let col = src.columns.iter().find(|c| c.name.eq_ignore_ascii_case(name))?;
+            Some((col.name.clone(), k.expression.clone()))
+        })
+        .collect()
 }
 
 fn same_dialect(ctx: &Ctx) -> bool {

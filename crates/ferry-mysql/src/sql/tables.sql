@@ -1,5 +1,8 @@
--- Base tables of one database, with the storage engine's row estimate.
-SELECT TABLE_NAME, TABLE_ROWS, TABLE_COMMENT
-FROM information_schema.TABLES
-WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'
-ORDER BY TABLE_NAME
+-- Base tables of one database, with the storage engine's row estimate and the table's
+-- default collation and the character set it belongs to.
+SELECT t.TABLE_NAME, t.TABLE_ROWS, t.TABLE_COMMENT, c.CHARACTER_SET_NAME, t.TABLE_COLLATION
+FROM information_schema.TABLES t
+LEFT JOIN information_schema.COLLATION_CHARACTER_SET_APPLICABILITY c
+  ON c.COLLATION_NAME = t.TABLE_COLLATION
+WHERE t.TABLE_SCHEMA = ? AND t.TABLE_TYPE = 'BASE TABLE'
+ORDER BY t.TABLE_NAME
