@@ -70,4 +70,11 @@ pub trait Source: Send + Sync {
     fn warnings(&self) -> Vec<String> {
         Vec::new()
     }
+
+    /// Release what the source holds open for its reads (a snapshot's transactions and the
+    /// locks they keep), once nothing will read from it again. Reading after `close` may
+    /// fail. The engine calls it at the end of every run, failed ones included.
+    async fn close(&self) -> Result<()> {
+        Ok(())
+    }
 }

@@ -141,9 +141,29 @@ fn table_report(plan: &TablePlan) -> TableReport {
 /// the exit code.
 pub async fn migrate(opts: &MigrateOptions, events: EventHandler) -> Result<Report> {
     let started = Instant::now();
-    let mut report = empty_report(opts);
     events(&Event::Phase("schema"));
     let source = open_source(&opts.from).await?;
+    // The source's snapshot ends whatever happened, so its locks do not outlive the run.
+    let result = migrate_from(opts, &events, &source, started).await;
+    close_source(source.as_ref(), &events).await;
+    result
+}
+
+/// Release a source at the end of a run. A failure to do so cannot change what was copied or
+/// compared, so it is reported as a warning.
+pub(crate) async fn close_source(source: &dyn Source, events: &EventHandler) {
+    if let Err(e) = source.close().await {
+        events(&Event::Warning(format!("closing the source: {e}")));
+    }
+}
+
+async fn migrate_from(
+    opts: &MigrateOptions,
+    events: &EventHandler,
+    source: &Arc<dyn Source>,
+    started: Instant,
+) -> Result<Report> {
+    let mut report = empty_report(opts);
     let sink = open_sink(&opts.to).await?;
     let translation = plan(source.as_ref(), sink.dialect(), &opts.config).await?;
     report.warnings = translation
@@ -178,12 +198,12 @@ pub async fn migrate(opts: &MigrateOptions, events: EventHandler) -> Result<Repo
     });
     let results = copy_all(
         opts,
-        &source,
+        source,
         &sink,
         &translation,
         &order,
         &existing,
-        &events,
+        events,
     )
     .await;
     for (i, r) in results.into_iter().enumerate() {
@@ -244,6 +264,7 @@ pub async fn migrate(opts: &MigrateOptions, events: EventHandler) -> Result<Repo
                 copts,
             )
             .await;
+            close_source(target.as_ref(), events).await;
         }
         report.phases.verify = verify_started.elapsed().as_secs_f64();
     }

@@ -3,7 +3,7 @@
 use crate::config::Config;
 use crate::connect::{open_sink, open_source};
 use crate::events::{Event, EventHandler};
-use crate::migrate::plan;
+use crate::migrate::{close_source, plan};
 use crate::report::{Phases, Report, RunStatus, TableReport, TableStatus, Verification};
 use ferry_core::{ConnUrl, Result, Sink, Source};
 use ferry_schema::Translation;
@@ -130,6 +130,17 @@ pub async fn verify_counts(
 pub async fn verify(opts: &VerifyOptions, events: EventHandler) -> Result<Report> {
     let started = Instant::now();
     let source = open_source(&opts.from).await?;
+    let result = verify_from(opts, &events, &source, started).await;
+    close_source(source.as_ref(), &events).await;
+    result
+}
+
+async fn verify_from(
+    opts: &VerifyOptions,
+    events: &EventHandler,
+    source: &Arc<dyn Source>,
+    started: Instant,
+) -> Result<Report> {
     let sink = open_sink(&opts.to).await?;
     let translation = plan(source.as_ref(), sink.dialect(), &opts.config).await?;
     events(&Event::Phase("verify"));
@@ -177,6 +188,7 @@ pub async fn verify(opts: &VerifyOptions, events: EventHandler) -> Result<Report
             copts,
         )
         .await;
+        close_source(target.as_ref(), events).await;
     }
     let differs = tables
         .iter()

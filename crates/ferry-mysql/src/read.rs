@@ -199,6 +199,11 @@ impl Source for MySqlSource {
         })
         .await
     }
+
+    async fn close(&self) -> Result<()> {
+        MySqlSource::close(self).await;
+        Ok(())
+    }
 }
 
 /// The SELECT for a table's copied columns and optional key range.

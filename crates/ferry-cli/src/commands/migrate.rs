@@ -3,7 +3,7 @@
 use crate::output::{self, Progress};
 use crate::Exit;
 use clap::ValueEnum;
-use ferry_core::{BatchLimits, IfExists};
+use ferry_core::{BatchLimits, Dialect, IfExists};
 use ferry_engine::{Config, MigrateOptions, OnError, RunStatus};
 use std::path::PathBuf;
 
@@ -25,6 +25,27 @@ pub enum OnErrorArg {
     Stop,
     /// Write bad rows to a reject file per table and go on.
     Reject,
+}
+
+/// How rows are loaded into a MySQL target.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum MysqlLoadArg {
+    /// `LOAD DATA LOCAL INFILE` when the server allows it, else multi-row INSERTs.
+    Auto,
+    /// Always `LOAD DATA LOCAL INFILE`; fail if the server refuses it.
+    Infile,
+    /// Always multi-row INSERTs.
+    Insert,
+}
+
+impl MysqlLoadArg {
+    fn name(self) -> &'static str {
+        match self {
+            MysqlLoadArg::Auto => "auto",
+            MysqlLoadArg::Infile => "infile",
+            MysqlLoadArg::Insert => "insert",
+        }
+    }
 }
 
 /// Options of `ferry migrate`.
@@ -69,6 +90,10 @@ pub struct Args {
     /// With `--verify content`, put differing values into the report (they may be sensitive).
     #[arg(long)]
     pub show_values: bool,
+    /// How rows go into a MySQL target (same as `?mysql-load=` on the target URL, which
+    /// this flag overrides).
+    #[arg(long, value_enum)]
+    pub mysql_load: Option<MysqlLoadArg>,
 }
 
 /// How much `ferry migrate` verifies at the end.
@@ -86,7 +111,15 @@ impl Args {
     /// The engine options these flags describe.
     pub async fn options(&self) -> anyhow::Result<MigrateOptions> {
         let from = super::resolve_url(&self.from).await?;
-        let to = super::resolve_url(&self.to).await?;
+        let mut to = super::resolve_url(&self.to).await?;
+        if let Some(load) = self.mysql_load {
+            if to.dialect() != Some(Dialect::Mysql) {
+                anyhow::bail!("--mysql-load needs a mysql:// target");
+            }
+            to.params
+                .retain(|(k, _)| k.to_ascii_lowercase().replace('_', "-") != "mysql-load");
+            to.params.push(("mysql-load".into(), load.name().into()));
+        }
         let mut opts = MigrateOptions::new(from, to);
         if let Some(path) = &self.config {
             opts.config = Config::load(path)?;

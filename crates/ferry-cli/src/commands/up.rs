@@ -50,6 +50,7 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         batch_bytes: 2 << 20,
         verify: migrate::VerifyArg::Content,
         show_values: false,
+        mysql_load: None,
     };
     let exit = migrate::run(migrate_args).await?;
     provision::print_connection(&conn, args.provision.output);
