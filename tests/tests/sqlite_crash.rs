@@ -18,11 +18,23 @@ fn big_database(path: &std::path::Path) {
     .expect("schema");
     let tx = c.transaction().expect("tx");
     {
-        let mut ins = tx.prepare("INSERT INTO events VALUES (?1, ?2, ?3, ?4)").expect("prepare");
+        let mut ins = tx
+            .prepare("INSERT INTO events VALUES (?1, ?2, ?3, ?4)")
+            .expect("prepare");
         for i in 1..=ROWS {
-            let at = format!("2024-01-{:02} 12:{:02}:{:02}", i % 28 + 1, i % 60, (i * 7) % 60);
-            ins.execute(rusqlite::params![i, format!("kind{}", i % 17), at, "x".repeat((i % 200) as usize)])
-                .expect("insert");
+            let at = format!(
+                "2024-01-{:02} 12:{:02}:{:02}",
+                i % 28 + 1,
+                i % 60,
+                (i * 7) % 60
+            );
+            ins.execute(rusqlite::params![
+                i,
+                format!("kind{}", i % 17),
+                at,
+                "x".repeat((i % 200) as usize)
+            ])
+            .expect("insert");
         }
     }
     tx.commit().expect("commit");
@@ -37,7 +49,17 @@ fn killed_mid_table_then_rerun_with_drop_is_complete() {
     let db = PgDb::new("crash");
 
     let mut child = Command::new(ferry_bin())
-        .args(["migrate", "--from", &from, "--to", &db.url, "--batch-rows", "500", "--jobs", "2"])
+        .args([
+            "migrate",
+            "--from",
+            &from,
+            "--to",
+            &db.url,
+            "--batch-rows",
+            "500",
+            "--jobs",
+            "2",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -63,12 +85,39 @@ fn killed_mid_table_then_rerun_with_drop_is_complete() {
     assert_eq!(refused.code, 2, "{}", refused.all());
 
     let json = tmp.join("r.json");
-    let rerun = ferry(&["migrate", "--from", &from, "--to", &db.url, "--if-exists", "drop", "--json", json.to_str().expect("utf8")]);
+    let rerun = ferry(&[
+        "migrate",
+        "--from",
+        &from,
+        "--to",
+        &db.url,
+        "--if-exists",
+        "drop",
+        "--json",
+        json.to_str().expect("utf8"),
+    ]);
     assert_eq!(rerun.code, 0, "{}", rerun.all());
-    assert_eq!(db.text("SELECT count(*) FROM events").as_deref(), Some(ROWS.to_string().as_str()));
-    assert_eq!(db.text("SELECT count(DISTINCT id) FROM events").as_deref(), Some(ROWS.to_string().as_str()));
-    assert_eq!(db.text("SELECT sum(length(body)) FROM events").as_deref(), Some(((0..ROWS).map(|i| (i + 1) % 200).sum::<i64>()).to_string().as_str()));
-    assert_eq!(db.text("SELECT at FROM events WHERE id = 123457").as_deref(), Some("2024-01-06 12:37:19"));
+    assert_eq!(
+        db.text("SELECT count(*) FROM events").as_deref(),
+        Some(ROWS.to_string().as_str())
+    );
+    assert_eq!(
+        db.text("SELECT count(DISTINCT id) FROM events").as_deref(),
+        Some(ROWS.to_string().as_str())
+    );
+    assert_eq!(
+        db.text("SELECT sum(length(body)) FROM events").as_deref(),
+        Some(
+            ((0..ROWS).map(|i| (i + 1) % 200).sum::<i64>())
+                .to_string()
+                .as_str()
+        )
+    );
+    assert_eq!(
+        db.text("SELECT at FROM events WHERE id = 123457")
+            .as_deref(),
+        Some("2024-01-06 12:37:19")
+    );
     let report = read_report(&json);
     assert_eq!(report["status"], "complete");
     assert_eq!(report["totals"]["rows_written"], ROWS + 2);
