@@ -120,6 +120,112 @@ impl Drop for PgDb {
     }
 }
 
+/// Admin URL of the test MariaDB with `local_infile=1` (`FERRY_TEST_MYSQL`).
+pub fn mysql_admin_url() -> String {
+    std::env::var("FERRY_TEST_MYSQL")
+        .unwrap_or_else(|_| "mysql://root:ferrytest@127.0.0.1:53309/mysql".into())
+}
+
+/// Admin URL of the test MariaDB with `local_infile=0` (`FERRY_TEST_MYSQL_NOINFILE`).
+pub fn mysql_noinfile_admin_url() -> String {
+    std::env::var("FERRY_TEST_MYSQL_NOINFILE")
+        .unwrap_or_else(|_| "mysql://root:ferrytest@127.0.0.1:53310/mysql".into())
+}
+
+/// Connect to a MySQL URL with a utf8mb4, UTC session.
+pub async fn mysql_connect(url: &str) -> mysql_async::Conn {
+    use mysql_async::prelude::Queryable;
+    let opts = mysql_async::Opts::from_url(url).expect("mysql url");
+    let opts = mysql_async::OptsBuilder::from_opts(opts).prefer_socket(false);
+    let mut c = mysql_async::Conn::new(opts).await.unwrap_or_else(|e| {
+        panic!("cannot connect to the test MariaDB (start it with scripts/servers.sh start mysql mysql-noinfile): {e}")
+    });
+    c.query_drop("SET NAMES utf8mb4, time_zone = '+00:00'")
+        .await
+        .expect("session settings");
+    c
+}
+
+/// A MySQL/MariaDB database made for one test and dropped when the value is dropped.
+pub struct MyDb {
+    /// Database name.
+    pub name: String,
+    /// URL of the database.
+    pub url: String,
+    admin: String,
+}
+
+impl MyDb {
+    /// Create a database named after `prefix` on the `local_infile=1` server.
+    pub fn new(prefix: &str) -> MyDb {
+        MyDb::on(&mysql_admin_url(), prefix)
+    }
+
+    /// Create a database named after `prefix` on the server `admin` points at.
+    pub fn on(admin: &str, prefix: &str) -> MyDb {
+        use mysql_async::prelude::Queryable;
+        let name = unique_name(prefix);
+        let sql = format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4");
+        block_on(async {
+            let mut c = mysql_connect(admin).await;
+            c.query_drop(&sql).await.expect("create database");
+            let _ = c.disconnect().await;
+        });
+        MyDb {
+            url: url_with_db(admin, &name),
+            name,
+            admin: admin.to_string(),
+        }
+    }
+
+    /// Run `f` with a connection to this database.
+    pub fn with<T>(&self, f: impl AsyncFnOnce(&mut mysql_async::Conn) -> T) -> T {
+        block_on(async {
+            let mut c = mysql_connect(&self.url).await;
+            let out = f(&mut c).await;
+            let _ = c.disconnect().await;
+            out
+        })
+    }
+
+    /// Run SQL statements (several, separated by `;`, are fine).
+    pub fn exec(&self, sql: &str) {
+        use mysql_async::prelude::Queryable;
+        self.with(async |c| {
+            c.query_drop(sql)
+                .await
+                .unwrap_or_else(|e| panic!("{}: {e}", &sql[..sql.len().min(200)]))
+        });
+    }
+
+    /// The single value of a one-row, one-column query, as text (`None` for NULL or no row).
+    pub fn text(&self, sql: &str) -> Option<String> {
+        use mysql_async::prelude::Queryable;
+        self.with(async |c| {
+            c.query_first::<Option<String>, _>(sql)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                .flatten()
+        })
+    }
+}
+
+impl Drop for MyDb {
+    fn drop(&mut self) {
+        use mysql_async::prelude::Queryable;
+        let sql = format!("DROP DATABASE IF EXISTS `{}`", self.name);
+        let admin = self.admin.clone();
+        let _ = std::thread::spawn(move || {
+            block_on(async {
+                let mut c = mysql_connect(&admin).await;
+                let _ = c.query_drop(&sql).await;
+                let _ = c.disconnect().await;
+            })
+        })
+        .join();
+    }
+}
+
 /// Path of the `ferry` binary: `FERRY_BIN`, else beside the test executable's directory.
 pub fn ferry_bin() -> PathBuf {
     if let Ok(p) = std::env::var("FERRY_BIN") {

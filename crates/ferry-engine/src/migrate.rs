@@ -196,16 +196,7 @@ async fn migrate_from(
             })
             .collect(),
     });
-    let results = copy_all(
-        opts,
-        source,
-        &sink,
-        &translation,
-        &order,
-        &existing,
-        events,
-    )
-    .await;
+    let results = copy_all(opts, source, &sink, &translation, &order, &existing, events).await;
     for (i, r) in results.into_iter().enumerate() {
         report.tables[i] = r;
     }

@@ -478,7 +478,10 @@ pub(crate) fn render_table(ctx: &mut Ctx, src: &Table, tgt: &Table) -> TableDdl 
                 .unwrap_or("")
                 .to_string(),
         );
-        if let Some(expr) = column_checks.iter().find_map(|(c, e)| (*c == s.name).then_some(e)) {
+        if let Some(expr) = column_checks
+            .iter()
+            .find_map(|(c, e)| (*c == s.name).then_some(e))
+        {
             def.push_str(&format!(" CHECK ({expr})"));
         }
         defs.push(format!("    {def}"));
@@ -656,7 +659,10 @@ fn column_checks(ctx: &Ctx, src: &Table) -> Vec<(String, String)> {
         .filter(|k| is_column_check(ctx, src, k))
         .filter_map(|k| {
             let name = k.name.as_deref()?;
-            let col = src.columns.iter().find(|c| c.name.eq_ignore_ascii_case(name))?;
+            let col = src
+                .columns
+                .iter()
+                .find(|c| c.name.eq_ignore_ascii_case(name))?;
             Some((col.name.clone(), k.expression.clone()))
         })
         .collect()
