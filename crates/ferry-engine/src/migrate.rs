@@ -458,7 +458,7 @@ async fn copy_table(
             events(&Event::TableIndexing {
                 table: name.clone(),
             });
-            sink.execute(&plan.ddl.post_load)
+            build_indexes(sink, plan)
                 .await
                 .map_err(|e| e.context(format!("table `{name}`: keys and indexes")))
         }
@@ -541,6 +541,20 @@ async fn copy_rows(
     let written = writer.finish().await?;
     report.rows_written = written;
     Ok(())
+}
+
+/// Build a table's indexes at the same time on separate connections (the server builds
+/// each with its own workers), then attach keys and add CHECKs in order.
+async fn build_indexes(sink: &dyn Sink, plan: &TablePlan) -> Result<()> {
+    let builds = plan
+        .ddl
+        .indexes
+        .iter()
+        .map(|sql| sink.execute(std::slice::from_ref(sql)));
+    for result in futures::future::join_all(builds).await {
+        result?;
+    }
+    sink.execute(&plan.ddl.post_load).await
 }
 
 /// Add every foreign key: each is added without checking existing rows first (a short

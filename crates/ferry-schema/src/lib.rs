@@ -116,7 +116,10 @@ pub struct ForeignKeyDdl {
 pub struct TableDdl {
     /// Creates the table without secondary indexes, keys or foreign keys.
     pub create: Vec<String>,
-    /// Primary key, unique keys, indexes and CHECKs, to run after the rows are in.
+    /// Index builds to run after the rows are in; independent of each other, so they may
+    /// run at the same time on separate connections.
+    pub indexes: Vec<String>,
+    /// Primary key, unique keys and CHECKs, to run in order after `indexes`.
     pub post_load: Vec<String>,
     /// Foreign keys, to run once the referenced tables are complete.
     pub foreign_keys: Vec<ForeignKeyDdl>,
@@ -179,7 +182,10 @@ impl Translation {
         );
         section(
             "after the load: keys, indexes, checks",
-            self.tables.iter().flat_map(|t| &t.ddl.post_load).collect(),
+            self.tables
+                .iter()
+                .flat_map(|t| t.ddl.indexes.iter().chain(&t.ddl.post_load))
+                .collect(),
         );
         section(
             "foreign keys",

@@ -360,16 +360,20 @@ pub(crate) fn render_table(ctx: &mut Ctx, src: &Table, tgt: &Table) -> TableDdl 
     ddl.truncate.push(format!("TRUNCATE TABLE {name}"));
 
     if !tgt.primary_key.is_empty() {
-        let pk = ctx.constraint_names.name(&format!("{}_pkey", tgt.name));
-        ddl.post_load.push(format!(
-            "ALTER TABLE {name} ADD CONSTRAINT {} PRIMARY KEY ({})",
-            quote_ident(&pk),
+        // The key's index is built like any other index (in parallel with them), then
+        // attached as the primary key, which only needs a moment's exclusive lock.
+        let pk = quote_ident(&ctx.constraint_names.name(&format!("{}_pkey", tgt.name)));
+        ddl.indexes.push(format!(
+            "CREATE UNIQUE INDEX {pk} ON {name} ({})",
             column_list(&tgt.primary_key)
+        ));
+        ddl.post_load.push(format!(
+            "ALTER TABLE {name} ADD CONSTRAINT {pk} PRIMARY KEY USING INDEX {pk}"
         ));
     }
     for (sidx, tidx) in src.indexes.iter().zip(&tgt.indexes) {
         if let Some(sql) = render_index(ctx, src, tgt, sidx, tidx) {
-            ddl.post_load.push(sql);
+            ddl.indexes.push(sql);
         }
     }
     for check in &src.checks {
