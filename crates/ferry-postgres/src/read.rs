@@ -293,6 +293,14 @@ impl Source for PgSource {
         Ok(stats)
     }
 
+    async fn close(&self) -> Result<()> {
+        // Ends the coordinator's transaction, and with it the exported snapshot.
+        self.coordinator
+            .batch_execute("COMMIT")
+            .await
+            .map_err(|e| map_error(e).context(format!("{}: ending the snapshot", self.url)))
+    }
+
     async fn count_rows(&self, table: &Table) -> Result<u64> {
         let row = self
             .coordinator

@@ -396,6 +396,7 @@ async fn raw_pass_through_loads_a_postgres_target_byte_for_byte() {
         w.finish().await.expect("finish");
     }
     for plan in &tr.tables {
+        sink.execute(&plan.ddl.indexes).await.expect("indexes");
         sink.execute(&plan.ddl.post_load).await.expect("post load");
     }
     for plan in &tr.tables {

@@ -1,0 +1,230 @@
+//! PostgreSQL -> MySQL end to end, through the `ferry` binary, against the real PostgreSQL
+//! and MariaDB of scripts/servers.sh: Chinook, the Flask-style uuid-ossp app, and every type.
+
+use ferry_tests::{ferry, read_report, repo_root, MyDb, PgDb, TempDir};
+
+fn chinook_sql() -> String {
+    let path = repo_root().join("fixtures/chinook/Chinook_PostgreSql.sql");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .filter(|l| {
+            !(l.starts_with("DROP DATABASE")
+                || l.starts_with("CREATE DATABASE")
+                || l.starts_with("\\c"))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn migrate(from: &str, to: &str) -> serde_json::Value {
+    let tmp = TempDir::new("pgmy");
+    let json = tmp.join("report.json");
+    let run = ferry(&[
+        "migrate",
+        "--from",
+        from,
+        "--to",
+        to,
+        "--json",
+        json.to_str().expect("utf8"),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let report = read_report(&json);
+    assert_eq!(report["status"], "complete", "{report}");
+    report
+}
+
+#[test]
+fn chinook_postgres_to_mysql() {
+    let src = PgDb::new("ferry_pgmy_chinook_src");
+    let dst = MyDb::new("ferry_pgmy_chinook_dst");
+    src.exec(&chinook_sql());
+    let report = migrate(&src.url, &dst.url);
+    let counts = [
+        ("album", 347),
+        ("artist", 275),
+        ("customer", 59),
+        ("employee", 8),
+        ("genre", 25),
+        ("invoice", 412),
+        ("invoice_line", 2240),
+        ("media_type", 5),
+        ("playlist", 18),
+        ("playlist_track", 8715),
+        ("track", 3503),
+    ];
+    assert_eq!(report["totals"]["rows_written"], 15607);
+    for (name, n) in counts {
+        assert_eq!(
+            dst.text(&format!("SELECT COUNT(*) FROM `{name}`"))
+                .as_deref(),
+            Some(n.to_string().as_str()),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        dst.text("SELECT total FROM invoice WHERE invoice_id = 1")
+            .as_deref(),
+        Some("1.98")
+    );
+    assert_eq!(
+        dst.text("SELECT SUM(total) FROM invoice").as_deref(),
+        Some("2328.60")
+    );
+    assert_eq!(
+        dst.text("SELECT DATE_FORMAT(invoice_date, '%Y-%m-%d %H:%i:%s') FROM invoice WHERE invoice_id = 1")
+            .as_deref(),
+        src.text("SELECT to_char(invoice_date, 'YYYY-MM-DD HH24:MI:SS') FROM invoice WHERE invoice_id = 1")
+            .as_deref()
+    );
+    assert_eq!(
+        dst.text("SELECT CONCAT(first_name, ' ', last_name) FROM customer WHERE customer_id = 1")
+            .as_deref(),
+        Some("Luís Gonçalves")
+    );
+    let fks = format!(
+        "SELECT COUNT(*) FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = '{}'",
+        dst.name
+    );
+    assert_eq!(dst.text(&fks).as_deref(), Some("11"));
+    // Text content survives byte for byte.
+    let pg = src.text("SELECT md5(string_agg(name, '|' ORDER BY track_id)) FROM track");
+    assert!(pg.is_some());
+    let my_long = dst.with(async |c| {
+        use mysql_async::prelude::Queryable;
+        c.query_drop("SET SESSION group_concat_max_len = 100000000")
+            .await
+            .expect("set");
+        c.query_first::<Option<String>, _>(
+            "SELECT MD5(GROUP_CONCAT(name ORDER BY track_id SEPARATOR '|')) FROM track",
+        )
+        .await
+        .expect("md5")
+        .flatten()
+    });
+    assert_eq!(my_long, pg);
+}
+
+const FLASK_APP: &str = r#"
+CREATE EXTENSION IF NOT EXISTS "uuid-ossp";
+CREATE TABLE users (
+    id uuid DEFAULT uuid_generate_v4() PRIMARY KEY,
+    email varchar(255) NOT NULL UNIQUE,
+    created_at TIMESTAMP DEFAULT current_timestamp NOT NULL,
+    login_count integer DEFAULT 0
+);
+CREATE TABLE posts (
+    id uuid DEFAULT uuid_generate_v4() PRIMARY KEY,
+    user_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    title text NOT NULL,
+    created_at TIMESTAMP DEFAULT current_timestamp NOT NULL,
+    views integer DEFAULT 0
+);
+INSERT INTO users (email) VALUES ('ann@example.com'), ('bob@example.com'), ('zoë@example.com');
+INSERT INTO posts (user_id, title) SELECT id, 'hello from ' || email FROM users;
+INSERT INTO posts (user_id, title) SELECT id, 'second post' FROM users WHERE email LIKE 'a%';
+"#;
+
+#[test]
+fn flask_app_postgres_to_mysql() {
+    let src = PgDb::new("ferry_pgmy_flask_src");
+    let dst = MyDb::new("ferry_pgmy_flask_dst");
+    src.exec(FLASK_APP);
+    migrate(&src.url, &dst.url);
+    let pg = src.text(
+        "SELECT string_agg(u.id || ' ' || u.email || ' ' || p.id || ' ' || p.title, '|' ORDER BY p.id::text) \
+         FROM posts p JOIN users u ON u.id = p.user_id",
+    );
+    let my = dst.text(
+        "SELECT GROUP_CONCAT(CONCAT(u.id, ' ', u.email, ' ', p.id, ' ', p.title) ORDER BY p.id SEPARATOR '|') \
+         FROM posts p JOIN users u ON u.id = p.user_id",
+    );
+    assert!(pg.as_deref().is_some_and(|s| s.contains("zoë@example.com")));
+    assert_eq!(my, pg);
+    // New rows get a generated uuid, a timestamp and a zero counter.
+    dst.exec("INSERT INTO users (email) VALUES ('new@example.com')");
+    assert_eq!(
+        dst.text("SELECT CONCAT(LENGTH(id), ' ', created_at IS NOT NULL, ' ', login_count) FROM users WHERE email = 'new@example.com'")
+            .as_deref(),
+        Some("36 1 0")
+    );
+    dst.exec("DELETE FROM users WHERE email = 'ann@example.com'");
+    assert_eq!(dst.text("SELECT COUNT(*) FROM posts").as_deref(), Some("2"));
+}
+
+#[test]
+fn every_type_postgres_to_mysql() {
+    let src = PgDb::new("ferry_pgmy_types_src");
+    let dst = MyDb::new("ferry_pgmy_types_dst");
+    let path = repo_root().join("fixtures/postgres/every_type.sql");
+    src.exec(&std::fs::read_to_string(&path).expect("fixture"));
+    // Row 2 holds NaN and Infinity, which MySQL cannot store: the default run stops and
+    // names the table, column and key; reject mode sets the row aside and loads the rest.
+    let stop = ferry(&["migrate", "--from", &src.url, "--to", &dst.url]);
+    assert_ne!(stop.code, 0, "{}", stop.all());
+    assert!(stop.all().contains("column `r`, id=2"), "{}", stop.all());
+    let dst = MyDb::new("ferry_pgmy_types_dst2");
+    let tmp = TempDir::new("pgmy_rejects");
+    let json = tmp.join("report.json");
+    let run = ferry(&[
+        "migrate",
+        "--from",
+        &src.url,
+        "--to",
+        &dst.url,
+        "--on-error",
+        "reject",
+        "--allow-rejects",
+        "--reject-dir",
+        tmp.0.to_str().expect("utf8"),
+        "--json",
+        json.to_str().expect("utf8"),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let report = read_report(&json);
+    let text = report.to_string();
+    for needle in [
+        "every_type_lower_t",
+        "every_type_flagged",
+        "n_free",
+        "interval",
+    ] {
+        assert!(text.contains(needle), "no warning about {needle}: {text}");
+    }
+    let v = |col: &str| {
+        dst.text(&format!(
+            "SELECT CAST({col} AS CHAR) FROM every_type WHERE id = 1"
+        ))
+    };
+    assert_eq!(v("flag").as_deref(), Some("1"));
+    assert_eq!(v("big").as_deref(), Some("9007199254740993"));
+    assert_eq!(v("n").as_deref(), Some("12345.678"));
+    assert_eq!(v("vc").as_deref(), Some("héllo"));
+    assert_eq!(v("t").as_deref(), Some("Zoë says \"hi\""));
+    assert_eq!(v("HEX(b)").as_deref(), Some("00FF10"));
+    assert_eq!(v("dt").as_deref(), Some("2024-02-29"));
+    assert_eq!(
+        v("tstz").as_deref(),
+        Some("2024-06-01 10:00:00.000000"),
+        "UTC"
+    );
+    assert_eq!(
+        v("u").as_deref(),
+        Some("550e8400-e29b-41d4-a716-446655440000")
+    );
+    assert_eq!(v("JSON_EXTRACT(jb, '$.b.c')").as_deref(), Some("null"));
+    assert_eq!(v("JSON_LENGTH(ints)").as_deref(), Some("3"));
+    assert_eq!(v("m").as_deref(), Some("happy"));
+    assert_eq!(v("e").as_deref(), Some("Ann@Example.com"));
+    assert_eq!(v("bits + 0").as_deref(), Some("5"));
+    assert_eq!(v("addr").as_deref(), Some("192.168.0.1/24"));
+    assert!(v("iv").is_some_and(|s| !s.is_empty()));
+    assert_eq!(
+        dst.text("SELECT COUNT(*) FROM every_type").as_deref(),
+        Some("2")
+    );
+    assert_eq!(
+        dst.text("SELECT COUNT(*) FROM warehouse").as_deref(),
+        Some("2")
+    );
+}
