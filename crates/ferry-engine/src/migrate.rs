@@ -196,7 +196,18 @@ async fn migrate_from(
             })
             .collect(),
     });
-    let results = copy_all(opts, source, &sink, &translation, &order, &existing, events).await;
+    let fks = Arc::new(ForeignKeys::new(&translation, &existing, opts.jobs));
+    let results = copy_all(
+        opts,
+        &source,
+        &sink,
+        &translation,
+        &order,
+        &existing,
+        &events,
+        &fks,
+    )
+    .await;
     for (i, r) in results.into_iter().enumerate() {
         report.tables[i] = r;
     }
@@ -206,16 +217,17 @@ async fn migrate_from(
         .tables
         .iter()
         .any(|t| t.status != TableStatus::Complete);
+    // Foreign keys started as soon as their tables were complete; wait for the rest.
+    let fk_started = Instant::now();
+    events(&Event::Phase("foreign keys"));
+    for w in fks.finish().await {
+        events(&Event::Warning(w.clone()));
+        report.warnings.push(w);
+    }
+    report.phases.foreign_keys = fk_started.elapsed().as_secs_f64();
     if failed {
         report.error = report.tables.iter().find_map(|t| t.error.clone());
     } else {
-        let fk_started = Instant::now();
-        events(&Event::Phase("foreign keys"));
-        for w in add_foreign_keys(sink.as_ref(), &translation, &existing, opts.jobs).await? {
-            events(&Event::Warning(w.clone()));
-            report.warnings.push(w);
-        }
-        report.phases.foreign_keys = fk_started.elapsed().as_secs_f64();
         let seq_started = Instant::now();
         events(&Event::Phase("sequences"));
         let seqs: Vec<String> = translation
@@ -349,6 +361,7 @@ async fn copy_all(
     order: &[usize],
     existing: &HashSet<String>,
     events: &EventHandler,
+    fks: &Arc<ForeignKeys>,
 ) -> Vec<TableReport> {
     let ctx = Arc::new(CopyCtx {
         cancel: AtomicBool::new(false),
@@ -377,13 +390,14 @@ async fn copy_all(
             Vec::new()
         };
         let done = done_tx.remove(&plan.target.name);
-        let (source, sink, events, ctx, permits, opts) = (
+        let (source, sink, events, ctx, permits, opts, fks) = (
             Arc::clone(source),
             Arc::clone(sink),
             Arc::clone(events),
             Arc::clone(&ctx),
             Arc::clone(&permits),
             opts.clone(),
+            Arc::clone(fks),
         );
         handles.push((
             i,
@@ -394,6 +408,10 @@ async fn copy_all(
                 let _permit = permits.acquire_owned().await;
                 let report =
                     copy_table(&opts, source.as_ref(), sink.as_ref(), &plan, &events, &ctx).await;
+                drop(_permit);
+                if report.status == TableStatus::Complete {
+                    fks.table_complete(&plan.target.name, &sink);
+                }
                 if let Some(done) = done {
                     let _ = done.send(true);
                 }
@@ -557,39 +575,111 @@ async fn build_indexes(sink: &dyn Sink, plan: &TablePlan) -> Result<()> {
     sink.execute(&plan.ddl.post_load).await
 }
 
-/// Add every foreign key: each is added without checking existing rows first (a short
-/// lock), then checked, several tables at once. A check that fails leaves the constraint
-/// in place for new rows and comes back as a warning naming the table and constraint.
-async fn add_foreign_keys(
-    sink: &dyn Sink,
-    t: &Translation,
-    existing: &HashSet<String>,
-    jobs: usize,
-) -> Result<Vec<String>> {
-    let fks: Vec<&ferry_schema::ForeignKeyDdl> = t
-        .tables
-        .iter()
-        .filter(|p| !existing.contains(&p.target.display_name()))
-        .flat_map(|p| &p.ddl.foreign_keys)
-        .collect();
-    let adds: Vec<String> = fks.iter().map(|fk| fk.add.clone()).collect();
-    sink.execute(&adds)
-        .await
-        .map_err(|e| e.context("adding foreign keys"))?;
-    let sem = Arc::new(Semaphore::new(jobs.max(1)));
-    let checks = fks.iter().filter_map(|fk| fk.validate.clone().map(|v| (fk.name.clone(), v))).map(|(name, sql)| {
-        let sem = Arc::clone(&sem);
-        async move {
-            let _p = sem.acquire().await;
-            sink.execute(std::slice::from_ref(&sql))
-                .await
-                .err()
-                .map(|e| format!("foreign key {name} is not valid for existing rows ({}); it is kept NOT VALID and enforced for new rows", e.message()))
+/// Foreign keys, each added as soon as its table and the table it references are
+/// complete, so most of them overlap the load of the remaining tables. Adding takes a short
+/// lock on both tables, so adds run one at a time (no lock cycles); each is added without
+/// checking existing rows, then checked, several at once. A check that fails leaves the
+/// constraint in place for new rows and comes back as a warning naming the constraint.
+pub struct ForeignKeys {
+    state: std::sync::Mutex<FkState>,
+    add_lock: Arc<tokio::sync::Mutex<()>>,
+    checks: Arc<Semaphore>,
+}
+
+struct FkState {
+    /// (child table, parent table, DDL) not started yet.
+    pending: Vec<(String, String, ferry_schema::ForeignKeyDdl)>,
+    complete: HashSet<String>,
+    running: Vec<tokio::task::JoinHandle<Option<String>>>,
+}
+
+impl ForeignKeys {
+    /// The foreign keys of every table created by this run.
+    pub fn new(t: &Translation, existing: &HashSet<String>, jobs: usize) -> Self {
+        let pending = t
+            .tables
+            .iter()
+            .filter(|p| !existing.contains(&p.target.display_name()))
+            .flat_map(|p| {
+                p.ddl
+                    .foreign_keys
+                    .iter()
+                    .map(|fk| (p.target.name.clone(), fk.ref_table.clone(), fk.clone()))
+            })
+            .collect();
+        ForeignKeys {
+            state: std::sync::Mutex::new(FkState {
+                pending,
+                complete: HashSet::new(),
+                running: Vec::new(),
+            }),
+            add_lock: Arc::new(tokio::sync::Mutex::new(())),
+            checks: Arc::new(Semaphore::new(jobs.div_ceil(2).max(1))),
         }
-    });
-    Ok(futures::future::join_all(checks)
-        .await
-        .into_iter()
-        .flatten()
-        .collect())
+    }
+
+    /// `table` is loaded and indexed: start every foreign key that now has both ends.
+    pub fn table_complete(&self, table: &str, sink: &Arc<dyn Sink>) {
+        let Ok(mut st) = self.state.lock() else {
+            return;
+        };
+        st.complete.insert(table.to_string());
+        let (ready, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut st.pending)
+            .into_iter()
+            .partition(|(child, parent, _)| {
+                st.complete.contains(child) && st.complete.contains(parent)
+            });
+        st.pending = rest;
+        for (_, _, fk) in ready {
+            let (sink, add_lock, checks) = (
+                Arc::clone(sink),
+                Arc::clone(&self.add_lock),
+                Arc::clone(&self.checks),
+            );
+            st.running.push(tokio::spawn(async move {
+                {
+                    let _one_at_a_time = add_lock.lock().await;
+                    if let Err(e) = sink.execute(std::slice::from_ref(&fk.add)).await {
+                        return Some(format!("foreign key {} could not be added: {}", fk.name, e.full_message()));
+                    }
+                }
+                let sql = fk.validate?;
+                let _permit = checks.acquire().await;
+                sink.execute(std::slice::from_ref(&sql)).await.err().map(|e| {
+                    format!(
+                        "foreign key {} is not valid for existing rows ({}); it is kept NOT VALID and enforced for new rows",
+                        fk.name,
+                        e.message()
+                    )
+                })
+            }));
+        }
+    }
+
+    /// Wait for every started foreign key; returns the warnings. Keys whose tables did not
+    /// complete are not added (the run has failed then), and each is named in a warning.
+    pub async fn finish(&self) -> Vec<String> {
+        let (running, left) = match self.state.lock() {
+            Ok(mut st) => (
+                std::mem::take(&mut st.running),
+                std::mem::take(&mut st.pending),
+            ),
+            Err(_) => (Vec::new(), Vec::new()),
+        };
+        let mut warnings: Vec<String> = left
+            .iter()
+            .map(|(child, parent, fk)| {
+                format!("foreign key {} ({child} -> {parent}) not added: a table it joins is incomplete", fk.name)
+            })
+            .collect();
+        warnings.extend(
+            futures::future::join_all(running)
+                .await
+                .into_iter()
+                .filter_map(|r| {
+                    r.unwrap_or_else(|e| Some(format!("foreign key task failed: {e}")))
+                }),
+        );
+        warnings
+    }
 }
