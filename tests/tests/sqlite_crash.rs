@@ -93,7 +93,9 @@ fn killed_mid_table_then_rerun_with_drop_is_complete() {
         &db.url,
         "--if-exists",
         "drop",
-        "--json",
+            "--verify",
+            "content",
+            "--json",
         json.to_str().expect("utf8"),
     ]);
     assert_eq!(rerun.code, 0, "{}", rerun.all());
@@ -120,5 +122,8 @@ fn killed_mid_table_then_rerun_with_drop_is_complete() {
     );
     let report = read_report(&json);
     assert_eq!(report["status"], "complete");
+    for t in report["tables"].as_array().expect("tables") {
+        assert_eq!(t["verification"]["content"], "ok", "{t}");
+    }
     assert_eq!(report["totals"]["rows_written"], ROWS + 2);
 }

@@ -65,6 +65,19 @@ pub trait Source: Send + Sync {
     /// Count the rows of `table` (exactly).
     async fn count_rows(&self, table: &Table) -> Result<u64>;
 
+    /// Whether [`ReadOptions::key_range`] is honoured, so a table may be read as several
+    /// ranges at once. A source that returns `false` always gets `key_range: None`.
+    fn supports_key_ranges(&self) -> bool {
+        false
+    }
+
+    /// The smallest and largest value of the key that [`ReadOptions::key_range`] ranges
+    /// over (SQLite: the rowid), or `None` when the table has no such key or no rows.
+    async fn key_bounds(&self, table: &Table) -> Result<Option<(i64, i64)>> {
+        let _ = table;
+        Ok(None)
+    }
+
     /// Lossy choices the source made while describing its schema (for example, a type
     /// chosen from stored values), as `table.column: message` lines. Call after `schema`.
     fn warnings(&self) -> Vec<String> {

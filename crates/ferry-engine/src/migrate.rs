@@ -500,6 +500,32 @@ async fn copy_table(
     report
 }
 
+/// Rows and bytes moved so far by all ranges of one table.
+#[derive(Default)]
+struct Moved {
+    written: std::sync::atomic::AtomicU64,
+    bytes: std::sync::atomic::AtomicU64,
+    rejected: std::sync::atomic::AtomicU64,
+}
+
+/// Tables with more rows than this are read and written as two key ranges at once (when
+/// the source can read key ranges), so a big table's load uses both a reader and a COPY
+/// session per range.
+const SPLIT_ROWS: u64 = 400_000;
+
+async fn key_ranges(source: &dyn Source, plan: &TablePlan) -> Result<Vec<Option<(i64, i64)>>> {
+    if plan.source.estimated_rows.unwrap_or(0) < SPLIT_ROWS || !source.supports_key_ranges() {
+        return Ok(vec![None]);
+    }
+    Ok(match source.key_bounds(&plan.source).await? {
+        Some((lo, hi)) if hi > lo => {
+            let mid = lo + (hi - lo) / 2;
+            vec![Some((lo, mid)), Some((mid, hi.saturating_add(1)))]
+        }
+        _ => vec![None],
+    })
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn copy_rows(
     opts: &MigrateOptions,
@@ -511,54 +537,112 @@ async fn copy_rows(
     report: &mut TableReport,
     rejects: &mut RejectFile,
 ) -> Result<()> {
+    let ranges = key_ranges(source, plan).await?;
+    let moved = Moved::default();
+    let abort = AtomicBool::new(false);
+    let rejects = std::sync::Mutex::new(rejects);
+    let runs = ranges.into_iter().map(|range| {
+        copy_range(
+            opts, source, sink, plan, events, ctx, range, &moved, &abort, &rejects,
+        )
+    });
+    let results = futures::future::join_all(runs).await;
+    if let Ok(mut r) = rejects.lock() {
+        r.finish()?;
+    }
+    report.bytes = moved.bytes.load(Ordering::SeqCst);
+    report.rows_rejected = moved.rejected.load(Ordering::SeqCst);
+    let mut writers = Vec::new();
+    for r in results {
+        let (writer, read) = r?;
+        report.rows_read += read;
+        writers.push(writer);
+    }
+    // Every range read and wrote without error: only now make them durable, so a failure
+    // in one range leaves none of this run's rows behind.
+    let mut written = 0;
+    for w in writers {
+        written += w.finish().await?;
+    }
+    report.rows_written = written;
+    Ok(())
+}
+
+/// Stream one key range (or the whole table) through its own reader and writer. Returns
+/// the unfinished writer and the rows read.
+#[allow(clippy::too_many_arguments)]
+async fn copy_range(
+    opts: &MigrateOptions,
+    source: &dyn Source,
+    sink: &dyn Sink,
+    plan: &TablePlan,
+    events: &EventHandler,
+    ctx: &CopyCtx,
+    range: Option<(i64, i64)>,
+    moved: &Moved,
+    abort: &AtomicBool,
+    rejects: &std::sync::Mutex<&mut RejectFile>,
+) -> Result<(Box<dyn ferry_core::TableWriter>, u64)> {
     let name = plan.source.display_name();
     let reject_mode = opts.on_error == OnError::Reject;
     let mut writer = sink.open_writer(&plan.target, reject_mode).await?;
-    let (tx, rx) = mpsc::channel(opts.channel_batches.max(1));
+    let (tx, mut rx) = mpsc::channel(opts.channel_batches.max(1));
     let read_opts = ReadOptions {
         limits: opts.batch,
         reject_bad_rows: reject_mode,
-        key_range: None,
+        key_range: range,
         raw_pg_copy: crate::connect::raw_pass_through(source.dialect(), sink.dialect()),
     };
     let reader = source.read_table(&plan.source, &read_opts, tx);
-    let report_ref = &mut *report;
-    let rejects_ref = &mut *rejects;
+    let write_rejects = |rows: &[ferry_core::RejectedRow]| -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        moved
+            .rejected
+            .fetch_add(rows.len() as u64, Ordering::SeqCst);
+        match rejects.lock() {
+            Ok(mut r) => r.write(rows),
+            Err(_) => Err(Error::other("reject file lock poisoned")),
+        }
+    };
     // The writer owns the receiver, so a failed writer drops it and the reader stops.
     let write = async move {
-        let (report, rejects, mut rx) = (report_ref, rejects_ref, rx);
-        while let Some(batch) = rx.recv().await {
-            if ctx.cancel.load(Ordering::SeqCst) {
-                return Err(Error::new(
-                    ErrorKind::Cancelled,
-                    format!("table `{name}`: run stopped"),
-                ));
+        let result = async {
+            while let Some(batch) = rx.recv().await {
+                if ctx.cancel.load(Ordering::SeqCst) || abort.load(Ordering::SeqCst) {
+                    return Err(Error::new(
+                        ErrorKind::Cancelled,
+                        format!("table `{name}`: run stopped"),
+                    ));
+                }
+                write_rejects(&batch.rejects)?;
+                let bytes = moved.bytes.fetch_add(batch.bytes as u64, Ordering::SeqCst)
+                    + batch.bytes as u64;
+                let outcome = writer.write(batch).await?;
+                write_rejects(&outcome.rejected)?;
+                let rows =
+                    moved.written.fetch_add(outcome.written, Ordering::SeqCst) + outcome.written;
+                events(&Event::TableProgress {
+                    table: name.clone(),
+                    rows,
+                    bytes,
+                });
             }
-            rejects.write(&batch.rejects)?;
-            report.rows_rejected += batch.rejects.len() as u64;
-            report.bytes += batch.bytes as u64;
-            let outcome = writer.write(batch).await?;
-            rejects.write(&outcome.rejected)?;
-            report.rows_rejected += outcome.rejected.len() as u64;
-            report.rows_written += outcome.written;
-            events(&Event::TableProgress {
-                table: name.clone(),
-                rows: report.rows_written,
-                bytes: report.bytes,
-            });
+            Ok(())
         }
-        Ok::<_, Error>(writer)
+        .await;
+        drop(rx);
+        result.map(|()| writer)
     };
-    // Reader and writer run together; the bounded channel is the backpressure. When the
-    // writer fails it drops the receiver, which stops the reader at its next send.
+    // Reader and writer run together; the bounded channel is the backpressure.
     let (read_result, write_result) = tokio::join!(reader, write);
-    rejects.finish()?;
+    if read_result.is_err() || write_result.is_err() {
+        abort.store(true, Ordering::SeqCst);
+    }
     let writer = write_result?;
     let stats = read_result?;
-    report.rows_read = stats.rows_read;
-    let written = writer.finish().await?;
-    report.rows_written = written;
-    Ok(())
+    Ok((writer, stats.rows_read))
 }
 
 /// Build a table's indexes at the same time on separate connections (the server builds

@@ -145,6 +145,26 @@ impl Source for SqliteSource {
             .map_err(|e| Error::other(format!("SQLite reader thread failed: {e}")))?
     }
 
+    fn supports_key_ranges(&self) -> bool {
+        true
+    }
+
+    async fn key_bounds(&self, table: &Table) -> Result<Option<(i64, i64)>> {
+        let name = table.name.clone();
+        self.with_conn(move |c| {
+            if !rowid_available(c, &name) {
+                return Ok(None);
+            }
+            let sql = format!("SELECT min(rowid), max(rowid) FROM {}", quote(&name));
+            c.query_row(&sql, [], |r| {
+                Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?))
+            })
+            .map(|(lo, hi)| lo.zip(hi))
+            .map_err(map_error)
+        })
+        .await
+    }
+
     fn warnings(&self) -> Vec<String> {
         self.notes()
             .into_iter()
