@@ -24,9 +24,11 @@ pub fn tls_settings(url: &ConnUrl) -> Result<Option<ferry_tls::TlsSettings>> {
         "disable" | "allow" | "prefer" => return Ok(None),
         "require" | "verify-ca" => ferry_tls::Verify::Ca,
         "verify-full" => ferry_tls::Verify::Full,
-        other => return Err(Error::config(format!(
+        other => {
+            return Err(Error::config(format!(
             "{url}: unknown sslmode `{other}` (disable, prefer, require, verify-ca, verify-full)"
-        ))),
+        )))
+        }
     };
     Ok(Some(ferry_tls::TlsSettings { ca, verify }))
 }
