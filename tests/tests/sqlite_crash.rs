@@ -93,9 +93,9 @@ fn killed_mid_table_then_rerun_with_drop_is_complete() {
         &db.url,
         "--if-exists",
         "drop",
-            "--verify",
-            "content",
-            "--json",
+        "--verify",
+        "content",
+        "--json",
         json.to_str().expect("utf8"),
     ]);
     assert_eq!(rerun.code, 0, "{}", rerun.all());
