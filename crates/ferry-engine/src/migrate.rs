@@ -116,7 +116,8 @@ fn empty_report(opts: &MigrateOptions) -> Report {
     }
 }
 
-fn table_report(plan: &TablePlan) -> TableReport {
+/// A table's report line before anything happened to it.
+pub(crate) fn table_report(plan: &TablePlan) -> TableReport {
     TableReport {
         table: plan.source.display_name(),
         target_table: plan.target.display_name(),

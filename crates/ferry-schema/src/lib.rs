@@ -234,6 +234,91 @@ impl Ctx {
     }
 }
 
+/// The name of an index in the target: its source name, or one derived from the table and
+/// columns for SQLite's automatic and unnamed indexes.
+pub(crate) fn index_name(tgt: &Table, idx: &ferry_core::Index) -> String {
+    if idx.name.is_empty() || idx.name.starts_with("sqlite_autoindex_") {
+        let cols: Vec<String> = idx.parts.iter().filter_map(|p| p.column.clone()).collect();
+        ident::derived_name(&tgt.name, &cols, if idx.unique { "key" } else { "idx" })
+    } else {
+        idx.name.clone()
+    }
+}
+
+/// The referenced side of a foreign key: the parent table in target terms, the target names
+/// of the referenced columns, and their source names (the parent's primary key when the
+/// source named none).
+/// `None`, with a warning naming the key, when the parent is not migrated, a column is
+/// missing, or the column counts differ.
+pub(crate) fn resolve_foreign_key(
+    ctx: &mut Ctx,
+    src: &Table,
+    sfk: &ferry_core::ForeignKey,
+    tfk: &ferry_core::ForeignKey,
+) -> Option<(Table, Vec<String>, Vec<String>)> {
+    let parent_key = match (&src.schema, sfk.ref_table.contains('.')) {
+        (Some(s), false) => format!("{s}.{}", sfk.ref_table),
+        _ => sfk.ref_table.clone(),
+    };
+    let parent_src = ctx
+        .sources
+        .get(&parent_key)
+        .or_else(|| ctx.sources.get(&sfk.ref_table))
+        .cloned();
+    let parent_tgt = ctx
+        .targets
+        .get(&parent_key)
+        .or_else(|| ctx.targets.get(&sfk.ref_table))
+        .cloned();
+    let (Some(parent_src), Some(parent_tgt)) = (parent_src, parent_tgt) else {
+        ctx.warn(
+            src,
+            None,
+            format!(
+                "foreign key to `{}` dropped: that table is not part of the migration",
+                sfk.ref_table
+            ),
+        );
+        return None;
+    };
+    let ref_src_cols = if sfk.ref_columns.is_empty() {
+        &parent_src.primary_key
+    } else {
+        &sfk.ref_columns
+    };
+    let mut ref_cols = Vec::new();
+    for c in ref_src_cols {
+        match expr::find_column(&parent_src, c) {
+            Some(i) => ref_cols.push(parent_tgt.columns[i].name.clone()),
+            None => {
+                ctx.warn(
+                    src,
+                    None,
+                    format!(
+                        "foreign key to `{}`({c}) dropped: no such column",
+                        sfk.ref_table
+                    ),
+                );
+                return None;
+            }
+        }
+    }
+    if ref_cols.is_empty() || ref_cols.len() != tfk.columns.len() {
+        ctx.warn(
+            src,
+            None,
+            format!(
+                "foreign key ({}) -> {} dropped: column counts differ",
+                sfk.columns.join(", "),
+                sfk.ref_table
+            ),
+        );
+        return None;
+    }
+    let ref_src_cols = ref_src_cols.clone();
+    Some((parent_tgt, ref_cols, ref_src_cols))
+}
+
 /// Limits and habits of a target dialect that naming needs.
 struct Naming {
     max_ident: usize,

@@ -10,6 +10,7 @@
 
 use crate::expr::{is_boolean_domain_check, translate_expression};
 use crate::ident::{derived_name, Namer};
+use crate::index_name;
 use crate::rules::DeclaredType;
 use crate::{Ctx, ForeignKeyDdl, TableDdl};
 use ferry_core::{Check, Column, DataType, DefaultValue, Dialect, Table};
@@ -672,15 +673,6 @@ fn same_dialect(ctx: &Ctx) -> bool {
     ctx.source == Dialect::Mysql
 }
 
-fn index_name(tgt: &Table, idx: &ferry_core::Index) -> String {
-    if idx.name.is_empty() || idx.name.starts_with("sqlite_autoindex_") {
-        let cols: Vec<String> = idx.parts.iter().filter_map(|p| p.column.clone()).collect();
-        derived_name(&tgt.name, &cols, if idx.unique { "key" } else { "idx" })
-    } else {
-        idx.name.clone()
-    }
-}
-
 fn render_foreign_key(
     ctx: &mut Ctx,
     src: &Table,
@@ -688,64 +680,7 @@ fn render_foreign_key(
     sfk: &ferry_core::ForeignKey,
     tfk: &ferry_core::ForeignKey,
 ) -> Option<ForeignKeyDdl> {
-    let parent_key = match (&src.schema, sfk.ref_table.contains('.')) {
-        (Some(s), false) => format!("{s}.{}", sfk.ref_table),
-        _ => sfk.ref_table.clone(),
-    };
-    let (Some(parent_src), Some(parent_tgt)) = (
-        ctx.sources
-            .get(&parent_key)
-            .or_else(|| ctx.sources.get(&sfk.ref_table))
-            .cloned(),
-        ctx.targets
-            .get(&parent_key)
-            .or_else(|| ctx.targets.get(&sfk.ref_table))
-            .cloned(),
-    ) else {
-        ctx.warn(
-            src,
-            None,
-            format!(
-                "foreign key to `{}` dropped: that table is not part of the migration",
-                sfk.ref_table
-            ),
-        );
-        return None;
-    };
-    let ref_src_cols = if sfk.ref_columns.is_empty() {
-        parent_src.primary_key.clone()
-    } else {
-        sfk.ref_columns.clone()
-    };
-    let mut ref_cols = Vec::new();
-    for c in &ref_src_cols {
-        match crate::expr::find_column(&parent_src, c) {
-            Some(i) => ref_cols.push(parent_tgt.columns[i].name.clone()),
-            None => {
-                ctx.warn(
-                    src,
-                    None,
-                    format!(
-                        "foreign key to `{}`({c}) dropped: no such column",
-                        sfk.ref_table
-                    ),
-                );
-                return None;
-            }
-        }
-    }
-    if ref_cols.is_empty() || ref_cols.len() != tfk.columns.len() {
-        ctx.warn(
-            src,
-            None,
-            format!(
-                "foreign key ({}) -> {} dropped: column counts differ",
-                sfk.columns.join(", "),
-                sfk.ref_table
-            ),
-        );
-        return None;
-    }
+    let (parent_tgt, ref_cols, _) = crate::resolve_foreign_key(ctx, src, sfk, tfk)?;
     let wanted = sfk
         .name
         .clone()
