@@ -200,12 +200,12 @@ async fn migrate_from(
     let fks = Arc::new(ForeignKeys::new(&translation, &existing, opts.jobs));
     let results = copy_all(
         opts,
-        &source,
+        source,
         &sink,
         &translation,
         &order,
         &existing,
-        &events,
+        events,
         &fks,
     )
     .await;
@@ -354,6 +354,7 @@ struct CopyCtx {
     existing: HashSet<String>,
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn copy_all(
     opts: &MigrateOptions,
     source: &Arc<dyn Source>,
