@@ -94,6 +94,13 @@ pub struct Args {
     /// this flag overrides).
     #[arg(long, value_enum)]
     pub mysql_load: Option<MysqlLoadArg>,
+    /// Connect to the target with an IAM database auth token instead of its password
+    /// (RDS/Aurora with IAM authentication on; the user needs `rds-db:connect`).
+    #[arg(long)]
+    pub iam_auth: bool,
+    /// AWS settings for `secret://` URLs and `--iam-auth`.
+    #[command(flatten)]
+    pub aws: crate::secrets::AwsArgs,
 }
 
 /// How much `ferry migrate` verifies at the end.
@@ -110,8 +117,8 @@ pub enum VerifyArg {
 impl Args {
     /// The engine options these flags describe.
     pub async fn options(&self) -> anyhow::Result<MigrateOptions> {
-        let from = super::resolve_url(&self.from).await?;
-        let mut to = super::resolve_url(&self.to).await?;
+        let (from, mut to) =
+            super::resolve_pair(&self.from, &self.to, &self.aws, self.iam_auth).await?;
         if let Some(load) = self.mysql_load {
             if to.dialect() != Some(Dialect::Mysql) {
                 anyhow::bail!("--mysql-load needs a mysql:// target");

@@ -10,6 +10,24 @@ pub mod verify;
 use anyhow::Context;
 use ferry_core::ConnUrl;
 
+/// Parse `--from`/`--to` URLs with the run's AWS flags: `secret://` references are resolved
+/// through Secrets Manager, and with `iam_auth` the target connects with an IAM auth token
+/// instead of its password.
+pub async fn resolve_pair(
+    from: &str,
+    to: &str,
+    aws: &crate::secrets::AwsArgs,
+    iam_auth: bool,
+) -> anyhow::Result<(ConnUrl, ConnUrl)> {
+    crate::secrets::set_session_defaults(aws);
+    let parse = |flag: &str, text: &str| {
+        ConnUrl::parse(text).map_err(|e| anyhow::Error::new(e).context(flag.to_string()))
+    };
+    let from = crate::secrets::resolve_with("--from", &parse("--from", from)?, aws, false).await?;
+    let to = crate::secrets::resolve_with("--to", &parse("--to", to)?, aws, iam_auth).await?;
+    Ok((from, to))
+}
+
 /// Parse a `--from`/`--to` URL. `secret://` references are resolved through Secrets Manager
 /// where this build has the AWS crate.
 pub async fn resolve_url(text: &str) -> anyhow::Result<ConnUrl> {

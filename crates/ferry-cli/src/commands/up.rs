@@ -51,6 +51,8 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         verify: migrate::VerifyArg::Content,
         show_values: false,
         mysql_load: None,
+        iam_auth: false,
+        aws: args.provision.aws.clone(),
     };
     let exit = migrate::run(migrate_args).await?;
     provision::print_connection(&conn, args.provision.output);

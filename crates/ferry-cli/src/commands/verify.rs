@@ -29,12 +29,18 @@ pub struct Args {
     /// Put differing values into the output and report (they may be sensitive).
     #[arg(long)]
     pub show_values: bool,
+    /// Connect to the target with an IAM database auth token instead of its password
+    /// (RDS/Aurora with IAM authentication on; the user needs `rds-db:connect`).
+    #[arg(long)]
+    pub iam_auth: bool,
+    /// AWS settings for `secret://` URLs and `--iam-auth`.
+    #[command(flatten)]
+    pub aws: crate::secrets::AwsArgs,
 }
 
 /// Run `ferry verify`.
 pub async fn run(args: Args) -> anyhow::Result<Exit> {
-    let from = super::resolve_url(&args.from).await?;
-    let to = super::resolve_url(&args.to).await?;
+    let (from, to) = super::resolve_pair(&args.from, &args.to, &args.aws, args.iam_auth).await?;
     let config = match &args.config {
         Some(p) => Config::load(p)?,
         None => Config::default(),
