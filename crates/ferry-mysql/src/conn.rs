@@ -69,7 +69,11 @@ impl Target {
 }
 
 /// TLS from `ssl-mode` (`DISABLED`, `PREFERRED`, `REQUIRED`, `VERIFY_CA`, `VERIFY_IDENTITY`)
-/// and `ssl-ca`, as the mysql client spells them.
+/// and `ssl-ca`, as the mysql client spells them. RDS and Aurora endpoints default to
+/// `VERIFY_IDENTITY` against the RDS CA bundle that ships inside ferry (ferry-tls); `ssl-ca`
+/// replaces the bundle. The driver's built-in roots are never trusted. `VERIFY_CA` skips the
+/// host-name check for DNS names only: mysql_async's rustls backend still matches an IP
+/// address against the certificate.
 fn ssl_opts(url: &ConnUrl) -> Result<Option<SslOpts>> {
     let mode = url
         .param("ssl-mode")
@@ -79,24 +83,35 @@ fn ssl_opts(url: &ConnUrl) -> Result<Option<SslOpts>> {
         .param("ssl-ca")
         .or(url.param("sslrootcert"))
         .map(PathBuf::from);
+    let rds = url.host.as_deref().is_some_and(ferry_tls::is_rds_host);
     let mode = match (mode.as_deref(), &ca) {
         (None, Some(_)) => "VERIFY_IDENTITY".to_string(),
+        (None, None) if rds => "VERIFY_IDENTITY".to_string(),
         (None, None) => return Ok(None),
         (Some(m), _) => m.replace('-', "_"),
     };
-    let mut opts = SslOpts::default();
-    if let Some(path) = ca {
-        if !path.exists() {
-            return Err(Error::new(
-                ErrorKind::NotFound,
-                format!("ssl-ca file {} does not exist", path.display()),
-            ));
+    let source = match ca {
+        Some(path) => {
+            if !path.exists() {
+                return Err(Error::new(
+                    ErrorKind::NotFound,
+                    format!("ssl-ca file {} does not exist", path.display()),
+                ));
+            }
+            ferry_tls::CaSource::File(path)
         }
-        opts = opts.with_root_certs(vec![path.into()]);
-    }
+        None => ferry_tls::CaSource::RdsBundle,
+    };
+    let pem = ferry_tls::ca_pem(&source).map_err(|e| Error::config(format!("TLS: {e}")))?;
+    let opts = SslOpts::default()
+        .with_root_certs(vec![pem.into()])
+        .with_disable_built_in_roots(true);
     Ok(match mode.as_str() {
         "DISABLED" | "PREFERRED" => None,
-        "REQUIRED" | "REQUIRE" => Some(opts.with_danger_accept_invalid_certs(true).with_danger_skip_domain_validation(true)),
+        "REQUIRED" | "REQUIRE" => Some(
+            opts.with_danger_accept_invalid_certs(true)
+                .with_danger_skip_domain_validation(true),
+        ),
         "VERIFY_CA" => Some(opts.with_danger_skip_domain_validation(true)),
         "VERIFY_IDENTITY" | "VERIFY_FULL" => Some(opts),
         other => {

@@ -1,0 +1,166 @@
+//! TLS to MariaDB through ferry's own connection code: a throwaway MariaDB on loopback
+//! serves a certificate from a CA this test makes. VERIFY_IDENTITY with that CA connects
+//! encrypted; the bundled RDS CAs (the default for RDS hosts) refuse it; a host the
+//! certificate does not name is refused; REQUIRED encrypts without verifying. Needs mariadbd (scripts/servers.sh installs it)
+//! and root (the server runs as `mysql`).
+
+use ferry_core::ConnUrl;
+use ferry_mysql::Target;
+use mysql_async::prelude::Queryable;
+use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct Server {
+    dir: PathBuf,
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(pid) = std::fs::read_to_string(self.dir.join("mysqld.pid")) {
+            let _ = Command::new("kill").arg(pid.trim()).status();
+            for _ in 0..100 {
+                if !Path::new(&format!("/proc/{}", pid.trim())).exists() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn sh(cmd: &mut Command) {
+    let out = cmd.output().expect("command runs");
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn certs() -> (String, String, String) {
+    let ca_key = KeyPair::generate().expect("key");
+    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "ferry mysql test CA");
+    let ca_cert = ca.self_signed(&ca_key).expect("ca");
+    let issuer = Issuer::new(ca, ca_key);
+    let key = KeyPair::generate().expect("key");
+    let server = CertificateParams::new(vec!["localhost".to_string()])
+        .expect("params")
+        .signed_by(&key, &issuer)
+        .expect("server cert");
+    (ca_cert.pem(), server.pem(), key.serialize_pem())
+}
+
+fn start(cert: &str, key: &str, ca: &str) -> Server {
+    let dir = std::env::temp_dir().join(format!("ferry-mysql-tls-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("data")).expect("dir");
+    for (name, text) in [("server.pem", cert), ("server.key", key), ("ca.pem", ca)] {
+        std::fs::write(dir.join(name), text).expect("write cert");
+    }
+    sh(Command::new("chown").args(["-R", "mysql:mysql"]).arg(&dir));
+    sh(Command::new("mariadb-install-db")
+        .args([
+            "--no-defaults",
+            "--user=mysql",
+            "--auth-root-authentication-method=normal",
+            "--skip-test-db",
+        ])
+        .arg(format!("--datadir={}", dir.join("data").display())));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let d = |f: &str| dir.join(f).display().to_string();
+    Command::new("mariadbd")
+        .args([
+            "--no-defaults",
+            "--user=mysql",
+            "--bind-address=127.0.0.1",
+            "--skip-grant-tables",
+            "--skip-name-resolve",
+        ])
+        .arg(format!("--datadir={}", d("data")))
+        .arg(format!("--port={port}"))
+        .arg(format!("--socket={}", d("mysqld.sock")))
+        .arg(format!("--pid-file={}", d("mysqld.pid")))
+        .arg(format!("--log-error={}", d("error.log")))
+        .arg(format!("--ssl-cert={}", d("server.pem")))
+        .arg(format!("--ssl-key={}", d("server.key")))
+        .arg(format!("--ssl-ca={}", d("ca.pem")))
+        .spawn()
+        .expect("mariadbd starts");
+    let server = Server { dir, port };
+    for _ in 0..300 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+            && server.dir.join("mysqld.pid").exists()
+        {
+            return server;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!(
+        "mariadbd did not start: {}",
+        std::fs::read_to_string(server.dir.join("error.log")).unwrap_or_default()
+    );
+}
+
+async fn cipher(url: &str) -> Result<String, String> {
+    let target =
+        Target::from_url(&ConnUrl::parse(url).expect("url")).map_err(|e| e.full_message())?;
+    let mut conn = target.connect().await.map_err(|e| e.full_message())?;
+    let row: Option<(String, String)> = conn
+        .query_first("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(row.map(|(_, v)| v).unwrap_or_default())
+}
+
+#[tokio::test]
+async fn verify_identity_with_a_test_ca_and_refusals() {
+    let (ca, cert, key) = certs();
+    let server = start(&cert, &key, &ca);
+    let ca_file = server.dir.join("ca.pem");
+    // The certificate names `localhost` only.
+    let by_name = format!("mysql://root@localhost:{}/mysql", server.port);
+    let by_ip = format!("mysql://root@127.0.0.1:{}/mysql", server.port);
+    let ca_param = format!("ssl-ca={}", ca_file.display());
+
+    let c = cipher(&format!("{by_name}?ssl-mode=VERIFY_IDENTITY&{ca_param}"))
+        .await
+        .expect("verify-identity with the test CA");
+    assert!(!c.is_empty(), "the connection is encrypted");
+
+    let rds = cipher(&format!("{by_name}?ssl-mode=VERIFY_IDENTITY"))
+        .await
+        .expect_err("RDS bundle");
+    assert!(
+        rds.to_lowercase().contains("certificate") || rds.contains("UnknownIssuer"),
+        "{rds}"
+    );
+
+    let name = cipher(&format!("{by_ip}?ssl-mode=VERIFY_IDENTITY&{ca_param}"))
+        .await
+        .expect_err("name mismatch");
+    assert!(
+        name.to_lowercase().contains("certificate") || name.contains("NotValidForName"),
+        "{name}"
+    );
+    // REQUIRED encrypts without checking the certificate (the mysql client's meaning).
+    let required = cipher(&format!("{by_ip}?ssl-mode=REQUIRED"))
+        .await
+        .expect("REQUIRED");
+    assert!(!required.is_empty(), "REQUIRED is encrypted");
+
+    let plain = cipher(&by_ip).await.expect("no TLS asked for");
+    assert!(
+        plain.is_empty(),
+        "plain connection when ssl-mode is not given: {plain}"
+    );
+    drop(server);
+}
