@@ -14,6 +14,7 @@ use std::process::Command;
 struct Server {
     dir: PathBuf,
     port: u16,
+    child: std::process::Child,
 }
 
 impl Drop for Server {
@@ -27,6 +28,8 @@ impl Drop for Server {
                 std::thread::sleep(std::time::Duration::from_millis(100));
             }
         }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -77,7 +80,7 @@ fn start(cert: &str, key: &str, ca: &str) -> Server {
         .expect("port")
         .port();
     let d = |f: &str| dir.join(f).display().to_string();
-    Command::new("mariadbd")
+    let child = Command::new("mariadbd")
         .args([
             "--no-defaults",
             "--user=mysql",
@@ -95,7 +98,7 @@ fn start(cert: &str, key: &str, ca: &str) -> Server {
         .arg(format!("--ssl-ca={}", d("ca.pem")))
         .spawn()
         .expect("mariadbd starts");
-    let server = Server { dir, port };
+    let server = Server { dir, port, child };
     for _ in 0..300 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
             && server.dir.join("mysqld.pid").exists()
