@@ -316,13 +316,13 @@ fn encode_typed(
                 Value::Text(s) => s.split(',').map(|p| Value::Text(p.to_string())).collect(),
                 _ => return Err(mismatch(t, value)),
             };
-            encode_array(codec, &DataType::Text, &items, buf)?;
+            encode_array(&DataType::Text, &items, buf)?;
         }
         DataType::Array(inner) => {
             let Value::Array(items) = value else {
                 return Err(mismatch(t, value));
             };
-            encode_array(codec, inner, items, buf)?;
+            encode_array(inner, items, buf)?;
         }
     }
     Ok(())
@@ -352,12 +352,7 @@ fn element_oid(t: &DataType) -> Option<u32> {
     })
 }
 
-fn encode_array(
-    codec: &ColumnCodec,
-    inner: &DataType,
-    items: &[Value],
-    buf: &mut BytesMut,
-) -> Result<(), Refusal> {
+fn encode_array(inner: &DataType, items: &[Value], buf: &mut BytesMut) -> Result<(), Refusal> {
     let oid = element_oid(inner).ok_or_else(|| format!("arrays of {inner:?} are not supported"))?;
     let len_pos = buf.len();
     buf.put_i32(0);
@@ -380,7 +375,6 @@ fn encode_array(
             encode_typed(&elem, inner, item, buf)?;
         }
     }
-    let _ = codec;
     let total = (buf.len() - len_pos - 4) as i32;
     buf[len_pos..len_pos + 4].copy_from_slice(&total.to_be_bytes());
     Ok(())

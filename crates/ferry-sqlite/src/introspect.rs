@@ -2,7 +2,7 @@
 
 use ferry_core::{Column, DataType, Error, ForeignKey, Index, IndexPart, Result, Schema, Table};
 use ferry_schema::rules::{map_type, ColumnFacts, Mapped, StoredClasses};
-use ferry_schema::sqlite::{extract_checks, has_autoincrement, parse_default, SQLITE_RULES};
+use ferry_schema::sqlite::{extract_checks, parse_default, SQLITE_RULES};
 use ferry_schema::tokens::{matching_paren, render, tokenize, Token};
 use rusqlite::Connection;
 
@@ -89,7 +89,6 @@ fn table(conn: &Connection, name: &str, create_sql: &str, notes: &mut Vec<Note>)
         .collect();
     pk.sort();
     t.primary_key = pk.into_iter().map(|(_, n)| n).collect();
-    let autoincrement = has_autoincrement(create_sql);
     for (col_name, declared, notnull, default, pk_pos, hidden) in rows {
         let rowid_alias = !without_rowid
             && pk_pos == 1
@@ -131,7 +130,6 @@ fn table(conn: &Connection, name: &str, create_sql: &str, notes: &mut Vec<Note>)
         }
         t.columns.push(col);
     }
-    let _ = autoincrement; // AUTOINCREMENT only forbids rowid reuse; identity covers it.
     t.indexes = indexes(conn, name)?;
     t.foreign_keys = foreign_keys(conn, name)?;
     t.checks = extract_checks(create_sql);
