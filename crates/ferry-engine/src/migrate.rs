@@ -459,17 +459,45 @@ async fn copy_table(
         estimated_rows: plan.source.estimated_rows,
     });
     let mut rejects = RejectFile::new(&opts.reject_dir, &plan.source);
-    let result = copy_rows(
-        opts,
-        source,
-        sink,
-        plan,
-        events,
-        ctx,
-        &mut report,
-        &mut rejects,
-    )
-    .await;
+    let mut attempt = 0;
+    let result = loop {
+        let result = copy_rows(
+            opts,
+            source,
+            sink,
+            plan,
+            events,
+            ctx,
+            &mut report,
+            &mut rejects,
+        )
+        .await;
+        match result {
+            Err(e)
+                if is_retryable(&e)
+                    && attempt < COPY_RETRIES
+                    && !ctx.cancel.load(Ordering::SeqCst) =>
+            {
+                attempt += 1;
+                let wait = std::time::Duration::from_millis(500 << attempt);
+                events(&Event::Warning(format!(
+                    "table `{name}`: {} — retrying the table ({attempt}/{COPY_RETRIES}) in {:.0} s",
+                    e.full_message(),
+                    wait.as_secs_f64()
+                )));
+                tokio::time::sleep(wait).await;
+                // Nothing of the failed attempt was made durable; empty the table anyway so a
+                // retry can never double a row.
+                let empty = ferry_schema::truncate_all(sink.dialect(), &[&plan.target]);
+                if let Err(e) = sink.execute(&empty).await {
+                    break Err(e.context(format!("table `{name}`: emptying before a retry")));
+                }
+                report = table_report(plan);
+                rejects = RejectFile::new(&opts.reject_dir, &plan.source);
+            }
+            other => break other,
+        }
+    };
     if rejects.count() > 0 {
         report.reject_file = Some(rejects.path().display().to_string());
     }
@@ -500,6 +528,16 @@ async fn copy_table(
         rows: report.rows_written,
     });
     report
+}
+
+/// How often a table's copy is tried again after a transient failure (a dropped
+/// connection, a server restart, a deadlock), with 1, 2 and 4 seconds between tries.
+const COPY_RETRIES: u32 = 3;
+
+/// Errors worth another try of the whole table: transient ones, and connection refusals
+/// while a restarting server comes back.
+fn is_retryable(e: &Error) -> bool {
+    e.kind().is_retryable() || e.kind() == ErrorKind::Connect
 }
 
 /// Rows and bytes moved so far by all ranges of one table.
@@ -554,9 +592,21 @@ async fn copy_rows(
     }
     report.bytes = moved.bytes.load(Ordering::SeqCst);
     report.rows_rejected = moved.rejected.load(Ordering::SeqCst);
+    // When one range fails the others stop as "cancelled": report the cause, not them.
+    if let Some(cause) = results
+        .iter()
+        .position(|r| r.as_ref().is_err_and(|e| e.kind() != ErrorKind::Cancelled))
+        .or_else(|| results.iter().position(Result::is_err))
+    {
+        return Err(results
+            .into_iter()
+            .nth(cause)
+            .and_then(Result::err)
+            .unwrap_or_else(|| Error::other("copy failed")));
+    }
     let mut writers = Vec::new();
-    for r in results {
-        let (writer, read) = r?;
+    for r in results.into_iter().flatten() {
+        let (writer, read) = r;
         report.rows_read += read;
         writers.push(writer);
     }
