@@ -68,6 +68,14 @@ impl Target {
     }
 }
 
+/// mysql_async builds its TLS configuration from rustls's process-wide crypto provider. A
+/// binary that links both rustls backends (the AWS SDK brings aws-lc-rs, the drivers ring)
+/// has no automatic default, and rustls would panic; pick ring, as ferry-tls does. A
+/// provider installed earlier by someone else is kept.
+fn ensure_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// TLS from `ssl-mode` (`DISABLED`, `PREFERRED`, `REQUIRED`, `VERIFY_CA`, `VERIFY_IDENTITY`)
 /// and `ssl-ca`, as the mysql client spells them. RDS and Aurora endpoints default to
 /// `VERIFY_IDENTITY` against the RDS CA bundle that ships inside ferry (ferry-tls); `ssl-ca`
@@ -75,6 +83,7 @@ impl Target {
 /// host-name check for DNS names only: mysql_async's rustls backend still matches an IP
 /// address against the certificate.
 fn ssl_opts(url: &ConnUrl) -> Result<Option<SslOpts>> {
+    ensure_crypto_provider();
     let mode = url
         .param("ssl-mode")
         .or(url.param("sslmode"))
