@@ -350,6 +350,38 @@ async fn up_provisions_migrates_and_verifies() {
         .expect("psql");
     assert_eq!(String::from_utf8_lossy(&count.stdout).trim(), "3");
 
+    // Running the same `ferry up` again finds the database and its tables, verifies every
+    // value instead of loading twice, and prints the same connection.
+    let (code, again, err) = run(ferry(&[
+        "up", "--from", &from, "--engine", "postgres", "--name", &name,
+    ])
+    .env(ferry_aws::TEST_ENDPOINT_OVERRIDE_ENV, &hostport));
+    assert_eq!(code, 0, "stdout: {again}\nstderr: {err}");
+    assert!(err.contains("verifying them against the source"), "{err}");
+    assert!(again.contains("all 1 tables match"), "{again}");
+    assert!(
+        again.contains(
+            out.lines()
+                .find(|l| l.starts_with("PG_HOST="))
+                .unwrap_or("?")
+        ),
+        "{again}"
+    );
+    let count = Command::new("psql")
+        .args([
+            target.as_str(),
+            "-At",
+            "-c",
+            "SELECT count(*) FROM customers",
+        ])
+        .output()
+        .expect("psql");
+    assert_eq!(
+        String::from_utf8_lossy(&count.stdout).trim(),
+        "3",
+        "not loaded twice"
+    );
+
     let (code, _, err) = run(&mut ferry(&[
         "teardown",
         "--name",

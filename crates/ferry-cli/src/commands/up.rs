@@ -54,7 +54,31 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         iam_auth: false,
         aws: args.provision.aws.clone(),
     };
-    let exit = migrate::run(migrate_args).await?;
+    let verify_args = super::verify::Args {
+        from: migrate_args.from.clone(),
+        to: migrate_args.to.clone(),
+        config: migrate_args.config.clone(),
+        jobs: migrate_args.jobs,
+        json: migrate_args.json.clone(),
+        content: true,
+        show_values: false,
+        iam_auth: false,
+        aws: migrate_args.aws.clone(),
+    };
+    let exit = match migrate::run(migrate_args).await {
+        // A re-run: the target already holds the tables (an earlier `ferry up` loaded
+        // them). Prove they still match the source instead of loading them again.
+        Err(e) if already_exists(&e) => {
+            eprintln!("ferry: the target already holds the tables; verifying them against the source instead of loading again");
+            super::verify::run(verify_args).await?
+        }
+        other => other?,
+    };
     provision::print_connection(&conn, args.provision.output);
     Ok(exit)
+}
+
+fn already_exists(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<ferry_core::Error>()
+        .is_some_and(|e| e.kind() == ferry_core::ErrorKind::AlreadyExists)
 }
