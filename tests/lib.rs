@@ -303,6 +303,12 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The text of a file under `fixtures/`.
+pub fn fixture(path: &str) -> String {
+    let full = repo_root().join("fixtures").join(path);
+    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
+}
+
 /// Parse a JSON report file.
 pub fn read_report(path: &std::path::Path) -> serde_json::Value {
     let text =

@@ -25,26 +25,6 @@ fn every_type_sql() -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-const FLASK_APP: &str = r#"
-CREATE EXTENSION IF NOT EXISTS "uuid-ossp";
-CREATE TABLE users (
-    id uuid DEFAULT uuid_generate_v4() PRIMARY KEY,
-    email varchar(255) NOT NULL UNIQUE,
-    created_at TIMESTAMP DEFAULT current_timestamp NOT NULL,
-    login_count integer DEFAULT 0
-);
-CREATE TABLE posts (
-    id uuid DEFAULT uuid_generate_v4() PRIMARY KEY,
-    user_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    title text NOT NULL,
-    created_at TIMESTAMP DEFAULT current_timestamp NOT NULL,
-    views integer DEFAULT 0
-);
-INSERT INTO users (email) VALUES ('ann@example.com'), ('bob@example.com'), ('zoë@example.com');
-INSERT INTO posts (user_id, title) SELECT id, 'hello from ' || email FROM users;
-INSERT INTO posts (user_id, title) SELECT id, 'second post' FROM users WHERE email LIKE 'a%';
-"#;
-
 fn migrate(from: &str, to: &str, extra: &[&str]) -> serde_json::Value {
     let tmp = TempDir::new("pgsrc");
     let json = tmp.join("report.json");
@@ -147,7 +127,7 @@ fn chinook_postgres_to_postgres() {
 fn flask_app_with_uuid_ossp_keeps_working_on_the_target() {
     let src = PgDb::new("ferry_pgsrc_flask_src");
     let dst = PgDb::new("ferry_pgsrc_flask_dst");
-    src.exec(FLASK_APP);
+    src.exec(&ferry_tests::fixture("postgres/flask_app.sql"));
 
     let schema = ferry(&["schema", "--from", &src.url, "--to-dialect", "postgres"]);
     assert_eq!(schema.code, 0, "{}", schema.all());

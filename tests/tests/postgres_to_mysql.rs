@@ -105,31 +105,11 @@ fn chinook_postgres_to_mysql() {
     assert_eq!(my_long, pg);
 }
 
-const FLASK_APP: &str = r#"
-CREATE EXTENSION IF NOT EXISTS "uuid-ossp";
-CREATE TABLE users (
-    id uuid DEFAULT uuid_generate_v4() PRIMARY KEY,
-    email varchar(255) NOT NULL UNIQUE,
-    created_at TIMESTAMP DEFAULT current_timestamp NOT NULL,
-    login_count integer DEFAULT 0
-);
-CREATE TABLE posts (
-    id uuid DEFAULT uuid_generate_v4() PRIMARY KEY,
-    user_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    title text NOT NULL,
-    created_at TIMESTAMP DEFAULT current_timestamp NOT NULL,
-    views integer DEFAULT 0
-);
-INSERT INTO users (email) VALUES ('ann@example.com'), ('bob@example.com'), ('zoë@example.com');
-INSERT INTO posts (user_id, title) SELECT id, 'hello from ' || email FROM users;
-INSERT INTO posts (user_id, title) SELECT id, 'second post' FROM users WHERE email LIKE 'a%';
-"#;
-
 #[test]
 fn flask_app_postgres_to_mysql() {
     let src = PgDb::new("ferry_pgmy_flask_src");
     let dst = MyDb::new("ferry_pgmy_flask_dst");
-    src.exec(FLASK_APP);
+    src.exec(&ferry_tests::fixture("postgres/flask_app.sql"));
     migrate(&src.url, &dst.url);
     let pg = src.text(
         "SELECT string_agg(u.id || ' ' || u.email || ' ' || p.id || ' ' || p.title, '|' ORDER BY p.id::text) \
