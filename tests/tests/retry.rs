@@ -1,5 +1,6 @@
 //! The target kills ferry's COPY session mid-load (`pg_terminate_backend`, as an operator or
-//! a failover would): the table is retried and the run ends complete, with every row once.
+//! a failover would): the chunk it was loading is retried and the run ends complete, with
+//! every row once.
 
 use ferry_tests::{ferry_bin, read_report, PgDb, TempDir};
 use rusqlite::Connection;
@@ -80,7 +81,9 @@ fn a_killed_target_session_is_retried_and_nothing_is_lost_or_doubled() {
     let status = child.wait().expect("wait");
     assert!(killed, "ferry never reported progress: {log}");
     assert!(status.success(), "{log}");
-    assert!(log.contains("retrying the table (1/3)"), "{log}");
+    // Only the killed chunk (a key range) is loaded again, not the whole table.
+    assert!(log.contains("retrying the key range ["), "{log}");
+    assert!(log.contains("(1/3)"), "{log}");
     assert_eq!(
         db.text("SELECT count(*) FROM events").as_deref(),
         Some(ROWS.to_string().as_str())
@@ -93,4 +96,8 @@ fn a_killed_target_session_is_retried_and_nothing_is_lost_or_doubled() {
     assert_eq!(report["status"], "complete");
     assert_eq!(report["tables"][0]["verification"]["content"], "ok");
     assert_eq!(report["tables"][0]["rows_written"], ROWS);
+    assert_eq!(
+        report["tables"][0]["chunks"], 2,
+        "500,000 rows in 250,000-row chunks"
+    );
 }

@@ -337,6 +337,23 @@ impl Table {
         }
     }
 
+    /// The row key's column when the key is a single integer column: the key a table can
+    /// be split on into ranges (`key >= lo AND key < hi`).
+    pub fn integer_key(&self) -> Option<String> {
+        match self.row_key().as_slice() {
+            [key] => self
+                .column(key)
+                .filter(|c| {
+                    matches!(
+                        c.data_type,
+                        DataType::Int16 | DataType::Int32 | DataType::Int64
+                    )
+                })
+                .map(|c| c.name.clone()),
+            _ => None,
+        }
+    }
+
     /// The columns of the key that identifies a row: the primary key, else the first unique
     /// index whose columns are all NOT NULL.
     pub fn row_key(&self) -> Vec<String> {

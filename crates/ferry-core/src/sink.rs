@@ -55,6 +55,19 @@ pub trait Sink: Send + Sync {
 
     /// Count the rows of `table` (exactly).
     async fn count_rows(&self, table: &Table) -> Result<u64>;
+
+    /// Run one small bookkeeping query and return its rows as text (`None` for NULL).
+    async fn query_text(&self, sql: &str) -> Result<Vec<Vec<Option<String>>>>;
+
+    /// Run `statements`, then `record` (statements that note the step as done), as one
+    /// transaction where the dialect's DDL is transactional (PostgreSQL). Elsewhere they run
+    /// one after the other, so a crash in between can leave the step done but unrecorded;
+    /// a resumed run then finds the object already there (an
+    /// [`ErrorKind::AlreadyExists`](crate::ErrorKind::AlreadyExists) error).
+    async fn execute_recorded(&self, statements: &[String], record: &[String]) -> Result<()> {
+        self.execute(statements).await?;
+        self.execute(record).await
+    }
 }
 
 /// Loads the rows of one table.
@@ -63,6 +76,8 @@ pub trait TableWriter: Send {
     /// Write one batch. An empty batch is allowed and writes nothing.
     async fn write(&mut self, batch: Batch) -> Result<WriteOutcome>;
 
-    /// Make everything written durable; returns the rows written in total.
-    async fn finish(self: Box<Self>) -> Result<u64>;
+    /// Make everything written durable; returns the rows written in total. `record` runs
+    /// in the same transaction just before it commits (ferry notes the chunk as loaded
+    /// there), so the rows and the note become durable together or not at all.
+    async fn finish(self: Box<Self>, record: &[String]) -> Result<u64>;
 }

@@ -9,6 +9,7 @@ pub mod connect;
 pub mod content;
 pub mod events;
 pub mod migrate;
+pub mod progress;
 pub mod reject;
 pub mod report;
 pub mod verify;

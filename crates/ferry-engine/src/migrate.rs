@@ -4,6 +4,7 @@
 use crate::config::Config;
 use crate::connect::{open_sink, open_source};
 use crate::events::{Event, EventHandler};
+use crate::progress::{fingerprint, plan_chunks, Chunk, Progress, State, STATE_TABLE};
 use crate::reject::RejectFile;
 use crate::report::{Phases, Report, RunStatus, TableReport, TableStatus, Verification};
 use ferry_core::{
@@ -54,6 +55,11 @@ pub struct MigrateOptions {
     pub verify_content: bool,
     /// Put differing values into the report.
     pub show_values: bool,
+    /// Continue the unfinished run recorded in the target (`--resume`).
+    pub resume: bool,
+    /// Tables with an integer key are loaded in key-range chunks of about this many rows,
+    /// each committed on its own.
+    pub chunk_rows: u64,
 }
 
 impl MigrateOptions {
@@ -75,6 +81,8 @@ impl MigrateOptions {
             verify_counts: true,
             verify_content: false,
             show_values: false,
+            resume: false,
+            chunk_rows: 250_000,
         }
     }
 }
@@ -113,6 +121,7 @@ fn empty_report(opts: &MigrateOptions) -> Report {
         totals: Default::default(),
         warnings: Vec::new(),
         error: None,
+        resumed: false,
     }
 }
 
@@ -126,6 +135,8 @@ pub(crate) fn table_report(plan: &TablePlan) -> TableReport {
         rows_written: 0,
         rows_rejected: 0,
         bytes: 0,
+        chunks: 0,
+        rows_resumed: 0,
         seconds: 0.0,
         reject_file: None,
         error: None,
@@ -167,6 +178,16 @@ async fn migrate_from(
     let mut report = empty_report(opts);
     let sink = open_sink(&opts.to).await?;
     let translation = plan(source.as_ref(), sink.dialect(), &opts.config).await?;
+    if let Some(p) = translation
+        .tables
+        .iter()
+        .find(|p| p.target.name.eq_ignore_ascii_case(STATE_TABLE))
+    {
+        return Err(Error::config(format!(
+            "table `{}` has the name ferry keeps its progress under; rename it in the config's [tables]",
+            p.source.display_name()
+        )));
+    }
     report.warnings = translation
         .warnings
         .iter()
@@ -175,7 +196,11 @@ async fn migrate_from(
     for w in &report.warnings {
         events(&Event::Warning(w.clone()));
     }
-    let existing = prepare_target(sink.as_ref(), &translation, opts.if_exists).await?;
+    let progress = Progress::new(sink.dialect());
+    let (state, existing) =
+        start_or_resume(opts, events, sink.as_ref(), &translation, &progress).await?;
+    report.resumed = state.is_some();
+    let state = Arc::new(state.unwrap_or_default());
     report.phases.schema = started.elapsed().as_secs_f64();
     report.tables = translation.tables.iter().map(table_report).collect();
 
@@ -197,14 +222,29 @@ async fn migrate_from(
             })
             .collect(),
     });
-    let fks = Arc::new(ForeignKeys::new(&translation, &existing, opts.jobs));
+    let steps = Steps {
+        progress: progress.clone(),
+        state: Arc::clone(&state),
+        resuming: report.resumed,
+    };
+    let fks = Arc::new(ForeignKeys::new(
+        &translation,
+        &existing,
+        opts.jobs,
+        steps.clone(),
+    ));
+    let ctx = Arc::new(CopyCtx {
+        cancel: AtomicBool::new(false),
+        existing: existing.clone(),
+        steps,
+    });
     let results = copy_all(
         opts,
         source,
         &sink,
         &translation,
         &order,
-        &existing,
+        &ctx,
         events,
         &fks,
     )
@@ -228,6 +268,9 @@ async fn migrate_from(
     report.phases.foreign_keys = fk_started.elapsed().as_secs_f64();
     if failed {
         report.error = report.tables.iter().find_map(|t| t.error.clone());
+        events(&Event::Warning(format!(
+            "the chunks that committed are recorded in the target's {STATE_TABLE}: run the same command with --resume to continue"
+        )));
     } else {
         let seq_started = Instant::now();
         events(&Event::Phase("sequences"));
@@ -272,6 +315,12 @@ async fn migrate_from(
         }
         report.phases.verify = verify_started.elapsed().as_secs_f64();
     }
+    if !failed {
+        // Every table is in: the record of this run has served its purpose.
+        sink.execute(&[progress.drop()])
+            .await
+            .map_err(|e| e.context("dropping ferry's progress table"))?;
+    }
 
     report.seconds = started.elapsed().as_secs_f64();
     report.compute_totals();
@@ -289,60 +338,171 @@ async fn migrate_from(
     Ok(report)
 }
 
-/// Create what the target lacks, honouring `--if-exists`. Returns the target names of
-/// tables that were kept (truncated) with their own keys, indexes and foreign keys.
-async fn prepare_target(
+/// Start a fresh run (check the target, record the plan, create the tables) or, with
+/// `--resume` and a recorded unfinished run of the same plan, pick that one up. Returns the
+/// recorded state when resuming, and the target names of tables kept with their own keys.
+async fn start_or_resume(
+    opts: &MigrateOptions,
+    events: &EventHandler,
+    sink: &dyn Sink,
+    t: &Translation,
+    progress: &Progress,
+) -> Result<(Option<State>, HashSet<String>)> {
+    let fp = fingerprint(t);
+    let prior = if opts.resume {
+        progress.load(sink).await?
+    } else {
+        None
+    };
+    if let Some(state) = prior {
+        if state.fingerprint != fp {
+            return Err(Error::config(format!(
+                "the unfinished run recorded in the target's {STATE_TABLE} created other tables or types (the source, the config or ferry changed since); start over without --resume and with --if-exists drop"
+            )));
+        }
+        let done: usize = state
+            .chunks
+            .values()
+            .map(|c| c.iter().filter(|(_, rows)| rows.is_some()).count())
+            .sum();
+        events(&Event::Warning(format!(
+            "resuming the unfinished run recorded in the target: {done} chunk(s) already loaded are kept"
+        )));
+        if !state.schema_done {
+            // The run stopped while creating tables: create them again. Tables it kept
+            // existed before it and stay; every other one of the plan is its own.
+            let mode = match state.if_exists {
+                Some(IfExists::Truncate) => IfExists::Truncate,
+                _ => IfExists::Drop,
+            };
+            create_target(sink, t, mode, &state.kept, true).await?;
+            sink.execute(&[progress.step("", "schema", 0)]).await?;
+        }
+        let kept = state.kept.clone();
+        return Ok((Some(state), kept));
+    }
+    if opts.resume {
+        events(&Event::Warning(
+            "--resume: the target records no unfinished run; starting from the beginning".into(),
+        ));
+    }
+    let existing = check_target(sink, t, opts.if_exists, progress).await?;
+    let mut kept: Vec<String> = existing.iter().cloned().collect();
+    kept.sort();
+    sink.execute(&progress.start(&fp, opts.if_exists, &kept))
+        .await
+        .map_err(|e| e.context(format!("creating ferry's progress table {STATE_TABLE}")))?;
+    create_target(sink, t, opts.if_exists, &existing, false).await?;
+    sink.execute(&[progress.step("", "schema", 0)]).await?;
+    Ok((None, existing))
+}
+
+/// Which tables of the plan the target has already, refusing them unless `--if-exists`
+/// says what to do. Reads only.
+async fn check_target(
     sink: &dyn Sink,
     t: &Translation,
     if_exists: IfExists,
+    progress: &Progress,
 ) -> Result<HashSet<String>> {
     let targets: Vec<ferry_core::Table> = t.tables.iter().map(|p| p.target.clone()).collect();
     let existing = sink.existing_tables(&targets).await?;
     if !existing.is_empty() && if_exists == IfExists::Fail {
+        let unfinished = matches!(progress.load(sink).await, Ok(Some(_)));
         return Err(Error::new(
             ErrorKind::AlreadyExists,
             format!(
-                "the target already has {} of the tables to create ({}); pass --if-exists drop to replace them or --if-exists truncate to empty them",
+                "the target already has {} of the tables to create ({}); {}",
                 existing.len(),
-                existing.join(", ")
+                existing.join(", "),
+                if unfinished {
+                    "it records an unfinished ferry run: add --resume to continue it, or pass --if-exists drop to start over"
+                } else {
+                    "pass --if-exists drop to replace them or --if-exists truncate to empty them"
+                }
             ),
         ));
     }
-    match if_exists {
-        IfExists::Drop => {
-            let drops: Vec<String> = t
-                .tables
-                .iter()
-                .rev()
-                .flat_map(|p| p.ddl.drop.clone())
-                .collect();
-            sink.execute(&drops).await?;
+    Ok(match if_exists {
+        IfExists::Drop => HashSet::new(),
+        _ => existing.into_iter().collect(),
+    })
+}
+
+/// Create what the target lacks: with `Drop`, every table of the plan anew; otherwise the
+/// `kept` tables are emptied and every other one is created. `again`: an earlier run may
+/// have created some of them (and their types) already.
+async fn create_target(
+    sink: &dyn Sink,
+    t: &Translation,
+    if_exists: IfExists,
+    kept: &HashSet<String>,
+    again: bool,
+) -> Result<()> {
+    let is_kept = |p: &TablePlan| kept.contains(&p.target.display_name());
+    let drops: Vec<String> = t
+        .tables
+        .iter()
+        .rev()
+        .filter(|p| if_exists == IfExists::Drop || (again && !is_kept(p)))
+        .flat_map(|p| p.ddl.drop.clone())
+        .collect();
+    sink.execute(&drops).await?;
+    if kept.is_empty() {
+        if if_exists == IfExists::Drop || again {
             sink.execute(&t.drop_pre).await?;
-            sink.execute(&t.pre).await?;
-            let creates: Vec<String> = t.tables.iter().flat_map(|p| p.ddl.create.clone()).collect();
-            sink.execute(&creates).await?;
-            Ok(HashSet::new())
         }
-        IfExists::Truncate | IfExists::Fail => {
-            let missing: Vec<&TablePlan> = t
-                .tables
-                .iter()
-                .filter(|p| !existing.contains(&p.target.display_name()))
-                .collect();
-            if existing.is_empty() {
-                sink.execute(&t.pre).await?;
+        sink.execute(&t.pre).await?;
+    }
+    let kept_tables: Vec<&ferry_core::Table> = t
+        .tables
+        .iter()
+        .filter(|p| is_kept(p))
+        .map(|p| &p.target)
+        .collect();
+    sink.execute(&ferry_schema::truncate_all(t.target, &kept_tables))
+        .await?;
+    let creates: Vec<String> = t
+        .tables
+        .iter()
+        .filter(|p| !is_kept(p))
+        .flat_map(|p| p.ddl.create.clone())
+        .collect();
+    sink.execute(&creates).await
+}
+
+/// What the copy needs of the run's durable progress.
+#[derive(Clone)]
+struct Steps {
+    progress: Progress,
+    /// What an earlier run recorded (empty for a fresh run).
+    state: Arc<State>,
+    /// Whether this run continues an earlier one.
+    resuming: bool,
+}
+
+impl Steps {
+    /// Run `statements` as step `n` of `table` unless an earlier run did, and record it.
+    /// When resuming, "already exists" means the earlier run did it but was stopped
+    /// before recording it (possible where DDL is not transactional, or while its server
+    /// session was still finishing): the step counts as done.
+    async fn run(
+        &self,
+        sink: &dyn Sink,
+        table: &str,
+        step: &str,
+        n: i64,
+        statements: &[String],
+    ) -> Result<()> {
+        if self.state.done(table, step, n) {
+            return Ok(());
+        }
+        let record = [self.progress.step(table, step, n)];
+        match sink.execute_recorded(statements, &record).await {
+            Err(e) if self.resuming && e.kind() == ErrorKind::AlreadyExists => {
+                sink.execute(&record).await
             }
-            let kept: Vec<&ferry_core::Table> = t
-                .tables
-                .iter()
-                .map(|p| &p.target)
-                .filter(|t| existing.contains(&t.display_name()))
-                .collect();
-            sink.execute(&ferry_schema::truncate_all(t.target, &kept))
-                .await?;
-            let creates: Vec<String> = missing.iter().flat_map(|p| p.ddl.create.clone()).collect();
-            sink.execute(&creates).await?;
-            Ok(existing.into_iter().collect())
+            other => other,
         }
     }
 }
@@ -352,6 +512,7 @@ struct CopyCtx {
     cancel: AtomicBool,
     /// Tables that existed before (truncate mode): their keys and indexes exist already.
     existing: HashSet<String>,
+    steps: Steps,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -361,14 +522,10 @@ async fn copy_all(
     sink: &Arc<dyn Sink>,
     translation: &Translation,
     order: &[usize],
-    existing: &HashSet<String>,
+    ctx: &Arc<CopyCtx>,
     events: &EventHandler,
     fks: &Arc<ForeignKeys>,
 ) -> Vec<TableReport> {
-    let ctx = Arc::new(CopyCtx {
-        cancel: AtomicBool::new(false),
-        existing: existing.clone(),
-    });
     let permits = Arc::new(Semaphore::new(opts.jobs.max(1)));
     // In truncate mode the target keeps its foreign keys, so a table waits for its parents.
     let mut done_tx: HashMap<String, watch::Sender<bool>> = HashMap::new();
@@ -381,7 +538,9 @@ async fn copy_all(
     let mut handles = Vec::new();
     for &i in order {
         let plan = translation.tables[i].clone();
-        let parents: Vec<watch::Receiver<bool>> = if opts.if_exists == IfExists::Truncate {
+        // Tables kept from before the run keep their foreign keys: a child loads after its
+        // parents.
+        let parents: Vec<watch::Receiver<bool>> = if !ctx.existing.is_empty() {
             plan.ddl
                 .foreign_keys
                 .iter()
@@ -396,7 +555,7 @@ async fn copy_all(
             Arc::clone(source),
             Arc::clone(sink),
             Arc::clone(events),
-            Arc::clone(&ctx),
+            Arc::clone(ctx),
             Arc::clone(&permits),
             opts.clone(),
             Arc::clone(fks),
@@ -454,59 +613,35 @@ async fn copy_table(
     }
     let started = Instant::now();
     let name = plan.source.display_name();
+    let target = plan.target.display_name();
     events(&Event::TableStarted {
         table: name.clone(),
         estimated_rows: plan.source.estimated_rows,
     });
     let mut rejects = RejectFile::new(&opts.reject_dir, &plan.source);
-    let mut attempt = 0;
-    let result = loop {
-        let result = copy_rows(
-            opts,
-            source,
-            sink,
-            plan,
-            events,
-            ctx,
-            &mut report,
-            &mut rejects,
-        )
-        .await;
-        match result {
-            Err(e)
-                if is_retryable(&e)
-                    && attempt < COPY_RETRIES
-                    && !ctx.cancel.load(Ordering::SeqCst) =>
-            {
-                attempt += 1;
-                let wait = std::time::Duration::from_millis(500 << attempt);
-                events(&Event::Warning(format!(
-                    "table `{name}`: {} — retrying the table ({attempt}/{COPY_RETRIES}) in {:.0} s",
-                    e.full_message(),
-                    wait.as_secs_f64()
-                )));
-                tokio::time::sleep(wait).await;
-                // Nothing of the failed attempt was made durable; empty the table anyway so a
-                // retry can never double a row.
-                let empty = ferry_schema::truncate_all(sink.dialect(), &[&plan.target]);
-                if let Err(e) = sink.execute(&empty).await {
-                    break Err(e.context(format!("table `{name}`: emptying before a retry")));
-                }
-                report = table_report(plan);
-                rejects = RejectFile::new(&opts.reject_dir, &plan.source);
-            }
-            other => break other,
-        }
-    };
+    if ctx.steps.resuming {
+        rejects.append();
+    }
+    let result = copy_chunks(
+        opts,
+        source,
+        sink,
+        plan,
+        events,
+        ctx,
+        &mut report,
+        &mut rejects,
+    )
+    .await;
     if rejects.count() > 0 {
         report.reject_file = Some(rejects.path().display().to_string());
     }
     let result = match result {
-        Ok(()) if !ctx.existing.contains(&plan.target.display_name()) => {
+        Ok(()) if !ctx.existing.contains(&target) => {
             events(&Event::TableIndexing {
                 table: name.clone(),
             });
-            build_indexes(sink, plan)
+            build_indexes(sink, plan, &ctx.steps)
                 .await
                 .map_err(|e| e.context(format!("table `{name}`: keys and indexes")))
         }
@@ -530,17 +665,17 @@ async fn copy_table(
     report
 }
 
-/// How often a table's copy is tried again after a transient failure (a dropped
+/// How often a chunk's copy is tried again after a transient failure (a dropped
 /// connection, a server restart, a deadlock), with 1, 2 and 4 seconds between tries.
 const COPY_RETRIES: u32 = 3;
 
-/// Errors worth another try of the whole table: transient ones, and connection refusals
-/// while a restarting server comes back.
+/// Errors worth another try of a chunk: transient ones, and connection refusals while a
+/// restarting server comes back.
 fn is_retryable(e: &Error) -> bool {
     e.kind().is_retryable() || e.kind() == ErrorKind::Connect
 }
 
-/// Rows and bytes moved so far by all ranges of one table.
+/// Rows and bytes moved so far.
 #[derive(Default)]
 struct Moved {
     written: std::sync::atomic::AtomicU64,
@@ -548,26 +683,56 @@ struct Moved {
     rejected: std::sync::atomic::AtomicU64,
 }
 
-/// Tables with more rows than this are read and written as two key ranges at once (when
-/// the source can read key ranges), so a big table's load uses both a reader and a COPY
-/// session per range.
-const SPLIT_ROWS: u64 = 400_000;
-
-async fn key_ranges(source: &dyn Source, plan: &TablePlan) -> Result<Vec<Option<(i64, i64)>>> {
-    if plan.source.estimated_rows.unwrap_or(0) < SPLIT_ROWS || !source.supports_key_ranges() {
-        return Ok(vec![None]);
-    }
-    Ok(match source.key_bounds(&plan.source).await? {
-        Some((lo, hi)) if hi > lo => {
-            let mid = lo + (hi - lo) / 2;
-            vec![Some((lo, mid)), Some((mid, hi.saturating_add(1)))]
+impl Moved {
+    fn add(&self, other: &Moved, sign: i8) {
+        for (mine, theirs) in [
+            (&self.written, &other.written),
+            (&self.bytes, &other.bytes),
+            (&self.rejected, &other.rejected),
+        ] {
+            let n = theirs.load(Ordering::SeqCst);
+            if sign < 0 {
+                mine.fetch_sub(n, Ordering::SeqCst);
+            } else {
+                mine.fetch_add(n, Ordering::SeqCst);
+            }
         }
-        _ => vec![None],
-    })
+    }
 }
 
+/// Chunks of one table loaded at the same time, each with its own reader and writer, so a
+/// big table's load keeps both a reader and a COPY session busy.
+const LANES: usize = 2;
+
+/// The table's chunks: as recorded by an earlier run, or planned now from the key's bounds
+/// and recorded before any is loaded.
+async fn table_chunks(
+    opts: &MigrateOptions,
+    source: &dyn Source,
+    sink: &dyn Sink,
+    plan: &TablePlan,
+    steps: &Steps,
+) -> Result<Vec<(Chunk, Option<u64>)>> {
+    let target = plan.target.display_name();
+    if let Some(recorded) = steps.state.chunks.get(&target) {
+        return Ok(recorded.clone());
+    }
+    let rows = plan.source.estimated_rows.unwrap_or(0);
+    let bounds = if rows > opts.chunk_rows && source.supports_key_ranges() {
+        source.key_bounds(&plan.source).await?
+    } else {
+        None
+    };
+    let chunks = plan_chunks(bounds, rows, opts.chunk_rows);
+    sink.execute(&steps.progress.plan_chunks(&target, &chunks))
+        .await
+        .map_err(|e| e.context("recording the table's chunks"))?;
+    Ok(chunks.into_iter().map(|c| (c, None)).collect())
+}
+
+/// Load every chunk not loaded yet, `LANES` at a time, each committed with its record.
 #[allow(clippy::too_many_arguments)]
-async fn copy_rows(
+async fn copy_chunks(
     opts: &MigrateOptions,
     source: &dyn Source,
     sink: &dyn Sink,
@@ -577,22 +742,47 @@ async fn copy_rows(
     report: &mut TableReport,
     rejects: &mut RejectFile,
 ) -> Result<()> {
-    let ranges = key_ranges(source, plan).await?;
+    let chunks = table_chunks(opts, source, sink, plan, &ctx.steps).await?;
+    report.chunks = chunks.len() as u64;
+    report.rows_resumed = chunks.iter().filter_map(|(_, rows)| *rows).sum();
+    let pending: Vec<Chunk> = chunks
+        .iter()
+        .filter(|(_, rows)| rows.is_none())
+        .map(|(c, _)| *c)
+        .collect();
     let moved = Moved::default();
+    moved.written.store(report.rows_resumed, Ordering::SeqCst);
     let abort = AtomicBool::new(false);
     let rejects = std::sync::Mutex::new(rejects);
-    let runs = ranges.into_iter().map(|range| {
-        copy_range(
-            opts, source, sink, plan, events, ctx, range, &moved, &abort, &rejects,
-        )
-    });
-    let results = futures::future::join_all(runs).await;
+    let lane = LaneCtx {
+        opts,
+        source,
+        sink,
+        plan,
+        events,
+        ctx,
+        moved: &moved,
+        abort: &abort,
+        rejects: &rejects,
+    };
+    use futures::StreamExt;
+    let results: Vec<Result<(u64, u64)>> = futures::stream::iter(pending)
+        .map(|chunk| lane.load_chunk(chunk))
+        .buffer_unordered(LANES)
+        .collect()
+        .await;
     if let Ok(mut r) = rejects.lock() {
         r.finish()?;
     }
     report.bytes = moved.bytes.load(Ordering::SeqCst);
     report.rows_rejected = moved.rejected.load(Ordering::SeqCst);
-    // When one range fails the others stop as "cancelled": report the cause, not them.
+    report.rows_read = report.rows_resumed;
+    report.rows_written = report.rows_resumed;
+    for (read, written) in results.iter().flatten() {
+        report.rows_read += read;
+        report.rows_written += written;
+    }
+    // When one chunk fails the others stop as "cancelled": report the cause, not them.
     if let Some(cause) = results
         .iter()
         .position(|r| r.as_ref().is_err_and(|e| e.kind() != ErrorKind::Cancelled))
@@ -604,111 +794,181 @@ async fn copy_rows(
             .and_then(Result::err)
             .unwrap_or_else(|| Error::other("copy failed")));
     }
-    let mut writers = Vec::new();
-    for r in results.into_iter().flatten() {
-        let (writer, read) = r;
-        report.rows_read += read;
-        writers.push(writer);
-    }
-    // Every range read and wrote without error: only now make them durable, so a failure
-    // in one range leaves none of this run's rows behind.
-    let mut written = 0;
-    for w in writers {
-        written += w.finish().await?;
-    }
-    report.rows_written = written;
     Ok(())
 }
 
-/// Stream one key range (or the whole table) through its own reader and writer. Returns
-/// the unfinished writer and the rows read.
-#[allow(clippy::too_many_arguments)]
-async fn copy_range(
-    opts: &MigrateOptions,
-    source: &dyn Source,
-    sink: &dyn Sink,
-    plan: &TablePlan,
-    events: &EventHandler,
-    ctx: &CopyCtx,
-    range: Option<(i64, i64)>,
-    moved: &Moved,
-    abort: &AtomicBool,
-    rejects: &std::sync::Mutex<&mut RejectFile>,
-) -> Result<(Box<dyn ferry_core::TableWriter>, u64)> {
-    let name = plan.source.display_name();
-    let reject_mode = opts.on_error == OnError::Reject;
-    let mut writer = sink.open_writer(&plan.target, reject_mode).await?;
-    let (tx, mut rx) = mpsc::channel(opts.channel_batches.max(1));
-    let read_opts = ReadOptions {
-        limits: opts.batch,
-        reject_bad_rows: reject_mode,
-        key_range: range,
-        raw_pg_copy: crate::connect::raw_pass_through(source.dialect(), sink.dialect()),
-    };
-    let reader = source.read_table(&plan.source, &read_opts, tx);
-    let write_rejects = |rows: &[ferry_core::RejectedRow]| -> Result<()> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        moved
-            .rejected
-            .fetch_add(rows.len() as u64, Ordering::SeqCst);
-        match rejects.lock() {
-            Ok(mut r) => r.write(rows),
-            Err(_) => Err(Error::other("reject file lock poisoned")),
-        }
-    };
-    // The writer owns the receiver, so a failed writer drops it and the reader stops.
-    let write = async move {
-        let result = async {
-            while let Some(batch) = rx.recv().await {
-                if ctx.cancel.load(Ordering::SeqCst) || abort.load(Ordering::SeqCst) {
-                    return Err(Error::new(
-                        ErrorKind::Cancelled,
-                        format!("table `{name}`: run stopped"),
-                    ));
-                }
-                write_rejects(&batch.rejects)?;
-                let bytes = moved.bytes.fetch_add(batch.bytes as u64, Ordering::SeqCst)
-                    + batch.bytes as u64;
-                let outcome = writer.write(batch).await?;
-                write_rejects(&outcome.rejected)?;
-                let rows =
-                    moved.written.fetch_add(outcome.written, Ordering::SeqCst) + outcome.written;
-                events(&Event::TableProgress {
-                    table: name.clone(),
-                    rows,
-                    bytes,
-                });
+/// What every chunk of one table shares.
+struct LaneCtx<'a> {
+    opts: &'a MigrateOptions,
+    source: &'a dyn Source,
+    sink: &'a dyn Sink,
+    plan: &'a TablePlan,
+    events: &'a EventHandler,
+    ctx: &'a CopyCtx,
+    /// The table's totals (for progress).
+    moved: &'a Moved,
+    /// Set when a chunk failed for good: the others stop.
+    abort: &'a AtomicBool,
+    rejects: &'a std::sync::Mutex<&'a mut RejectFile>,
+}
+
+impl LaneCtx<'_> {
+    /// Load one chunk and commit it with its record, trying again after transient
+    /// failures. Returns the rows read and written.
+    async fn load_chunk(&self, chunk: Chunk) -> Result<(u64, u64)> {
+        let name = self.plan.source.display_name();
+        let target = self.plan.target.display_name();
+        let mut attempt = 0;
+        loop {
+            if self.abort.load(Ordering::SeqCst) || self.ctx.cancel.load(Ordering::SeqCst) {
+                return Err(Error::new(
+                    ErrorKind::Cancelled,
+                    format!("table `{name}`: run stopped"),
+                ));
             }
-            Ok(())
+            let mine = Moved::default();
+            let result = self.copy_chunk(chunk, &mine).await;
+            let err = match result {
+                Ok(done) => return Ok(done),
+                Err(e) => e,
+            };
+            self.moved.add(&mine, -1);
+            if !is_retryable(&err)
+                || attempt >= COPY_RETRIES
+                || self.ctx.cancel.load(Ordering::SeqCst)
+            {
+                if err.kind() != ErrorKind::Cancelled {
+                    self.abort.store(true, Ordering::SeqCst);
+                }
+                return Err(err);
+            }
+            attempt += 1;
+            let wait = std::time::Duration::from_millis(500 << attempt);
+            (self.events)(&Event::Warning(format!(
+                "table `{name}`: {} — retrying {} ({attempt}/{COPY_RETRIES}) in {:.0} s",
+                err.full_message(),
+                match chunk.range() {
+                    Some((lo, hi)) => format!("the key range [{lo}, {hi})"),
+                    None => "the table".to_string(),
+                },
+                wait.as_secs_f64()
+            )));
+            tokio::time::sleep(wait).await;
+            // The failure may have come after the commit reached the server: the record,
+            // committed with the rows, tells.
+            let progress = &self.ctx.steps.progress;
+            if let Ok(Some(state)) = progress.load(self.sink).await {
+                if let Some((_, Some(rows))) = state
+                    .chunks
+                    .get(&target)
+                    .and_then(|c| c.iter().find(|(c, _)| *c == chunk))
+                {
+                    return Ok((*rows, *rows));
+                }
+            }
         }
-        .await;
-        drop(rx);
-        result.map(|()| writer)
-    };
-    // Reader and writer run together; the bounded channel is the backpressure.
-    let (read_result, write_result) = tokio::join!(reader, write);
-    if read_result.is_err() || write_result.is_err() {
-        abort.store(true, Ordering::SeqCst);
     }
-    let writer = write_result?;
-    let stats = read_result?;
-    Ok((writer, stats.rows_read))
+
+    /// Stream one chunk through its own reader and writer, then commit it with its record.
+    async fn copy_chunk(&self, chunk: Chunk, mine: &Moved) -> Result<(u64, u64)> {
+        let (opts, plan) = (self.opts, self.plan);
+        let name = plan.source.display_name();
+        let reject_mode = opts.on_error == OnError::Reject;
+        let mut writer = self.sink.open_writer(&plan.target, reject_mode).await?;
+        let (tx, mut rx) = mpsc::channel(opts.channel_batches.max(1));
+        let read_opts = ReadOptions {
+            limits: opts.batch,
+            reject_bad_rows: reject_mode,
+            key_range: chunk.range(),
+            raw_pg_copy: crate::connect::raw_pass_through(
+                self.source.dialect(),
+                self.sink.dialect(),
+            ),
+        };
+        let reader = self.source.read_table(&plan.source, &read_opts, tx);
+        let write_rejects = |rows: &[ferry_core::RejectedRow]| -> Result<()> {
+            if rows.is_empty() {
+                return Ok(());
+            }
+            let n = rows.len() as u64;
+            mine.rejected.fetch_add(n, Ordering::SeqCst);
+            self.moved.rejected.fetch_add(n, Ordering::SeqCst);
+            match self.rejects.lock() {
+                Ok(mut r) => r.write(rows),
+                Err(_) => Err(Error::other("reject file lock poisoned")),
+            }
+        };
+        // The writer owns the receiver, so a failed writer drops it and the reader stops.
+        let write = async move {
+            let result = async {
+                while let Some(batch) = rx.recv().await {
+                    if self.ctx.cancel.load(Ordering::SeqCst) || self.abort.load(Ordering::SeqCst) {
+                        return Err(Error::new(
+                            ErrorKind::Cancelled,
+                            format!("table `{name}`: run stopped"),
+                        ));
+                    }
+                    write_rejects(&batch.rejects)?;
+                    let size = batch.bytes as u64;
+                    mine.bytes.fetch_add(size, Ordering::SeqCst);
+                    let bytes = self.moved.bytes.fetch_add(size, Ordering::SeqCst) + size;
+                    let outcome = writer.write(batch).await?;
+                    write_rejects(&outcome.rejected)?;
+                    mine.written.fetch_add(outcome.written, Ordering::SeqCst);
+                    let rows = self
+                        .moved
+                        .written
+                        .fetch_add(outcome.written, Ordering::SeqCst)
+                        + outcome.written;
+                    (self.events)(&Event::TableProgress {
+                        table: name.clone(),
+                        rows,
+                        bytes,
+                    });
+                }
+                Ok(())
+            }
+            .await;
+            drop(rx);
+            result.map(|()| writer)
+        };
+        // Reader and writer run together; the bounded channel is the backpressure.
+        let (read_result, write_result) = tokio::join!(reader, write);
+        let writer = write_result?;
+        let stats = read_result?;
+        let written = mine.written.load(Ordering::SeqCst);
+        let record =
+            [self
+                .ctx
+                .steps
+                .progress
+                .chunk_done(&plan.target.display_name(), chunk, written)];
+        let committed = writer.finish(&record).await?;
+        Ok((stats.rows_read, committed))
+    }
 }
 
 /// Build a table's indexes at the same time on separate connections (the server builds
-/// each with its own workers), then attach keys and add CHECKs in order.
-async fn build_indexes(sink: &dyn Sink, plan: &TablePlan) -> Result<()> {
+/// each with its own workers), then attach keys and add CHECKs in order; each is recorded
+/// as done, so a resumed run builds only the missing ones. Ends with the table's own
+/// record: complete.
+async fn build_indexes(sink: &dyn Sink, plan: &TablePlan, steps: &Steps) -> Result<()> {
+    let table = plan.target.display_name();
     let builds = plan
         .ddl
         .indexes
         .iter()
-        .map(|sql| sink.execute(std::slice::from_ref(sql)));
+        .enumerate()
+        .map(|(i, sql)| steps.run(sink, &table, "index", i as i64, std::slice::from_ref(sql)));
     for result in futures::future::join_all(builds).await {
         result?;
     }
-    sink.execute(&plan.ddl.post_load).await
+    for (i, sql) in plan.ddl.post_load.iter().enumerate() {
+        steps
+            .run(sink, &table, "post", i as i64, std::slice::from_ref(sql))
+            .await?;
+    }
+    Ok(())
 }
 
 /// Foreign keys, each added as soon as its table and the table it references are
@@ -720,28 +980,39 @@ pub struct ForeignKeys {
     state: std::sync::Mutex<FkState>,
     add_lock: Arc<tokio::sync::Mutex<()>>,
     checks: Arc<Semaphore>,
+    steps: Steps,
 }
 
+/// A foreign key waiting for its tables: (child table, parent table, its number in the
+/// child's list, the child's display name, DDL).
+type PendingFk = (String, String, i64, String, ferry_schema::ForeignKeyDdl);
+
 struct FkState {
-    /// (child table, parent table, DDL) not started yet.
-    pending: Vec<(String, String, ferry_schema::ForeignKeyDdl)>,
+    pending: Vec<PendingFk>,
     complete: HashSet<String>,
     running: Vec<tokio::task::JoinHandle<Option<String>>>,
 }
 
 impl ForeignKeys {
-    /// The foreign keys of every table created by this run.
-    pub fn new(t: &Translation, existing: &HashSet<String>, jobs: usize) -> Self {
+    /// The foreign keys of every table created by this run that an earlier run did not
+    /// add and check already.
+    fn new(t: &Translation, existing: &HashSet<String>, jobs: usize, steps: Steps) -> Self {
         let pending = t
             .tables
             .iter()
             .filter(|p| !existing.contains(&p.target.display_name()))
             .flat_map(|p| {
-                p.ddl
-                    .foreign_keys
-                    .iter()
-                    .map(|fk| (p.target.name.clone(), fk.ref_table.clone(), fk.clone()))
+                p.ddl.foreign_keys.iter().enumerate().map(|(i, fk)| {
+                    (
+                        p.target.name.clone(),
+                        fk.ref_table.clone(),
+                        i as i64,
+                        p.target.display_name(),
+                        fk.clone(),
+                    )
+                })
             })
+            .filter(|(_, _, i, table, _)| !steps.state.done(table, "fk-valid", *i))
             .collect();
         ForeignKeys {
             state: std::sync::Mutex::new(FkState {
@@ -751,6 +1022,7 @@ impl ForeignKeys {
             }),
             add_lock: Arc::new(tokio::sync::Mutex::new(())),
             checks: Arc::new(Semaphore::new(jobs.div_ceil(2).max(1))),
+            steps,
         }
     }
 
@@ -762,26 +1034,34 @@ impl ForeignKeys {
         st.complete.insert(table.to_string());
         let (ready, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut st.pending)
             .into_iter()
-            .partition(|(child, parent, _)| {
+            .partition(|(child, parent, _, _, _)| {
                 st.complete.contains(child) && st.complete.contains(parent)
             });
         st.pending = rest;
-        for (_, _, fk) in ready {
-            let (sink, add_lock, checks) = (
+        for (_, _, i, child, fk) in ready {
+            let (sink, add_lock, checks, steps) = (
                 Arc::clone(sink),
                 Arc::clone(&self.add_lock),
                 Arc::clone(&self.checks),
+                self.steps.clone(),
             );
             st.running.push(tokio::spawn(async move {
                 {
                     let _one_at_a_time = add_lock.lock().await;
-                    if let Err(e) = sink.execute(std::slice::from_ref(&fk.add)).await {
+                    let add = std::slice::from_ref(&fk.add);
+                    if let Err(e) = steps.run(sink.as_ref(), &child, "fk", i, add).await {
                         return Some(format!("foreign key {} could not be added: {}", fk.name, e.full_message()));
                     }
                 }
-                let sql = fk.validate?;
+                let Some(sql) = fk.validate else {
+                    return steps
+                        .run(sink.as_ref(), &child, "fk-valid", i, &[])
+                        .await
+                        .err()
+                        .map(|e| e.full_message());
+                };
                 let _permit = checks.acquire().await;
-                sink.execute(std::slice::from_ref(&sql)).await.err().map(|e| {
+                steps.run(sink.as_ref(), &child, "fk-valid", i, std::slice::from_ref(&sql)).await.err().map(|e| {
                     format!(
                         "foreign key {} is not valid for existing rows ({}); it is kept NOT VALID and enforced for new rows",
                         fk.name,
@@ -804,7 +1084,7 @@ impl ForeignKeys {
         };
         let mut warnings: Vec<String> = left
             .iter()
-            .map(|(child, parent, fk)| {
+            .map(|(child, parent, _, _, fk)| {
                 format!("foreign key {} ({child} -> {parent}) not added: a table it joins is incomplete", fk.name)
             })
             .collect();

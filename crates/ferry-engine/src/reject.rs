@@ -12,6 +12,7 @@ pub struct RejectFile {
     table: String,
     out: Option<BufWriter<File>>,
     count: u64,
+    append: bool,
 }
 
 impl RejectFile {
@@ -34,7 +35,14 @@ impl RejectFile {
             table: table.display_name(),
             out: None,
             count: 0,
+            append: false,
         }
+    }
+
+    /// Keep the rows an earlier run wrote (a resumed run adds to them). Rows of a chunk
+    /// that run did not commit appear again when the chunk is loaded again.
+    pub fn append(&mut self) {
+        self.append = true;
     }
 
     /// Where the rows go.
@@ -56,12 +64,18 @@ impl RejectFile {
             if let Some(dir) = self.path.parent() {
                 std::fs::create_dir_all(dir)?;
             }
-            let file = File::create(&self.path).map_err(|e| {
-                Error::other(format!(
-                    "cannot create reject file `{}`: {e}",
-                    self.path.display()
-                ))
-            })?;
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .write(true)
+                .append(self.append)
+                .truncate(!self.append)
+                .open(&self.path)
+                .map_err(|e| {
+                    Error::other(format!(
+                        "cannot create reject file `{}`: {e}",
+                        self.path.display()
+                    ))
+                })?;
             self.out = Some(BufWriter::new(file));
         }
         let Some(out) = self.out.as_mut() else {

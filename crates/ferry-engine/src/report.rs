@@ -8,7 +8,7 @@ use serde::Serialize;
 pub enum TableStatus {
     /// Every row arrived (rejects, if any, are in the reject file).
     Complete,
-    /// The copy failed; the table holds none of this run's rows.
+    /// The copy failed; chunks that committed stay, recorded for `--resume`.
     Failed,
     /// The run stopped before this table finished.
     Cancelled,
@@ -51,6 +51,11 @@ pub struct TableReport {
     pub rows_rejected: u64,
     /// Payload bytes moved.
     pub bytes: u64,
+    /// Key-range chunks the table was loaded in, each committed on its own.
+    pub chunks: u64,
+    /// Of `rows_written`, rows an earlier run had committed (`--resume`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub rows_resumed: u64,
     /// Seconds from start of copy to indexes built.
     pub seconds: f64,
     /// Where rejected rows went.
@@ -133,6 +138,12 @@ pub struct Report {
     /// The error that stopped the run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Whether this run continued an unfinished one (`--resume`).
+    pub resumed: bool,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Report {

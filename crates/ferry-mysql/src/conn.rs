@@ -175,7 +175,10 @@ pub fn map_error(err: mysql_async::Error, context: &str) -> Error {
         mysql_async::Error::Server(s) => match s.code {
             1045 | 1044 | 1142 | 1143 | 1227 => ErrorKind::Auth,
             1049 | 1146 | 1054 => ErrorKind::NotFound,
-            1050 => ErrorKind::AlreadyExists,
+            // Table, key name, second primary key, foreign key, CHECK name already there.
+            1050 | 1061 | 1068 | 1826 | 3822 => ErrorKind::AlreadyExists,
+            // MariaDB reports a duplicate foreign key name as "Can't create table (errno: 121)".
+            1005 if s.message.contains("errno: 121") => ErrorKind::AlreadyExists,
             1205 | 1213 | 1040 | 1053 | 1927 | 2006 | 2013 => ErrorKind::Transient,
             1062 | 1048 | 1264 | 1265 | 1292 | 1366 | 1406 | 1452 | 3819 | 4025 => ErrorKind::Data,
             1005 | 1064 | 1067 | 1071 | 1074 | 1101 | 1118 | 1170 | 1215 | 1253 | 1273 | 1831 => {

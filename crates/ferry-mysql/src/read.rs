@@ -185,6 +185,33 @@ impl Source for MySqlSource {
             .await
     }
 
+    fn supports_key_ranges(&self) -> bool {
+        true
+    }
+
+    /// The bounds of a single-column integer key, read inside the snapshot.
+    async fn key_bounds(&self, table: &Table) -> Result<Option<(i64, i64)>> {
+        let Some(key) = table.integer_key() else {
+            return Ok(None);
+        };
+        let sql = format!(
+            "SELECT MIN({k}), MAX({k}) FROM {}",
+            quote(&table.name),
+            k = quote(&key)
+        );
+        let name = table.name.clone();
+        self.with_conn(move |conn| {
+            Box::pin(async move {
+                let row: Option<(Option<i64>, Option<i64>)> = conn
+                    .query_first(sql)
+                    .await
+                    .map_err(|e| map_error(e, &format!("key bounds of `{name}`")))?;
+                Ok(row.and_then(|(lo, hi)| lo.zip(hi)))
+            })
+        })
+        .await
+    }
+
     async fn count_rows(&self, table: &Table) -> Result<u64> {
         let sql = format!("SELECT COUNT(*) FROM {}", quote(&table.name));
         let name = table.name.clone();

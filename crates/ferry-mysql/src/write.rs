@@ -214,6 +214,28 @@ impl Sink for MySqlSink {
         drop(conn.disconnect().await);
         Ok(n.unwrap_or(0))
     }
+
+    async fn query_text(&self, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
+        let mut conn = self.target.connect().await?;
+        let rows: Vec<mysql_async::Row> =
+            conn.query(sql).await.map_err(|e| statement_error(e, sql))?;
+        drop(conn.disconnect().await);
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                row.unwrap()
+                    .into_iter()
+                    .map(|v| match v {
+                        mysql_async::Value::NULL => None,
+                        mysql_async::Value::Bytes(b) => {
+                            Some(String::from_utf8_lossy(&b).into_owned())
+                        }
+                        other => Some(other.as_sql(true).trim_matches('\'').to_string()),
+                    })
+                    .collect()
+            })
+            .collect())
+    }
 }
 
 /// A failed DDL statement; the foreign-key check statements of ferry-schema fail with
@@ -481,7 +503,7 @@ impl TableWriter for MySqlWriter {
         Ok(outcome)
     }
 
-    async fn finish(mut self: Box<Self>) -> Result<u64> {
+    async fn finish(mut self: Box<Self>, record: &[String]) -> Result<u64> {
         let table = self.table.clone();
         let mut conn = match std::mem::replace(
             &mut self.mode,
@@ -508,9 +530,11 @@ impl TableWriter for MySqlWriter {
                 conn
             }
         };
-        conn.query_drop("COMMIT")
-            .await
-            .map_err(|e| map_error(e, &format!("committing `{table}`")))?;
+        for sql in record.iter().map(String::as_str).chain(["COMMIT"]) {
+            conn.query_drop(sql)
+                .await
+                .map_err(|e| map_error(e, &format!("committing `{table}`")))?;
+        }
         drop(conn.disconnect().await);
         Ok(self.written)
     }

@@ -158,6 +158,29 @@ impl Source for PgSource {
         introspect(&self.coordinator, self.schemas.as_deref()).await
     }
 
+    fn supports_key_ranges(&self) -> bool {
+        true
+    }
+
+    /// The bounds of a single-column integer key, read inside the shared snapshot.
+    async fn key_bounds(&self, table: &Table) -> Result<Option<(i64, i64)>> {
+        let Some(key) = table.integer_key() else {
+            return Ok(None);
+        };
+        let client = self.snapshot_client().await?;
+        let sql = format!(
+            "SELECT min({k})::int8, max({k})::int8 FROM {}",
+            qualified(table),
+            k = quote(&key)
+        );
+        let row = client.query_one(&sql, &[]).await.map_err(|e| {
+            map_error(e).context(format!("table `{}`: key bounds", table.display_name()))
+        })?;
+        Ok(row
+            .get::<_, Option<i64>>(0)
+            .zip(row.get::<_, Option<i64>>(1)))
+    }
+
     async fn read_table(
         &self,
         table: &Table,

@@ -84,6 +84,14 @@ impl Sink for PgSink {
         reject_bad_rows: bool,
     ) -> Result<Box<dyn TableWriter>> {
         let client = self.client().await?;
+        // One transaction per writer: the rows and the caller's record of them commit
+        // together in `finish`.
+        client.batch_execute("BEGIN").await.map_err(|e| {
+            map_error(e).context(format!(
+                "table `{}`: starting a transaction",
+                table.display_name()
+            ))
+        })?;
         let columns: Vec<String> = table
             .copied_columns()
             .map(|c| format!("\"{}\"", c.name.replace('"', "\"\"")))
@@ -109,7 +117,7 @@ impl Sink for PgSink {
         let mut buf = BytesMut::with_capacity(1 << 20);
         buf.extend_from_slice(COPY_HEADER);
         Ok(Box::new(PgWriter {
-            _client: client,
+            client,
             copy: Box::pin(copy),
             encoder: RowEncoder::new(table),
             table: table.display_name(),
@@ -119,6 +127,45 @@ impl Sink for PgSink {
             written: 0,
             reject: reject_bad_rows,
         }))
+    }
+
+    async fn query_text(&self, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
+        let client = self.client().await?;
+        let messages = client
+            .simple_query(sql)
+            .await
+            .map_err(|e| map_error(e).context(statement_summary(sql)))?;
+        Ok(messages
+            .into_iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(row) => Some(
+                    (0..row.len())
+                        .map(|i| row.get(i).map(str::to_string))
+                        .collect(),
+                ),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// PostgreSQL's DDL is transactional: the statements and their record go to the server
+    /// as one query string, which runs as one implicit transaction.
+    async fn execute_recorded(&self, statements: &[String], record: &[String]) -> Result<()> {
+        if statements.is_empty() && record.is_empty() {
+            return Ok(());
+        }
+        let client = self.client().await?;
+        let sql = statements
+            .iter()
+            .chain(record)
+            .map(|s| s.trim_end().trim_end_matches(';'))
+            .collect::<Vec<_>>()
+            .join(";\n");
+        let first = statements.first().or(record.first()).map(String::as_str);
+        client
+            .batch_execute(&sql)
+            .await
+            .map_err(|e| map_error(e).context(statement_summary(first.unwrap_or(""))))
     }
 
     async fn count_rows(&self, table: &Table) -> Result<u64> {
@@ -144,7 +191,7 @@ pub fn statement_summary(sql: &str) -> String {
 
 /// Loads one table through a single `COPY ... FROM STDIN (FORMAT binary)`.
 pub struct PgWriter {
-    _client: Client,
+    client: Client,
     copy: Pin<Box<CopyInSink<Bytes>>>,
     encoder: RowEncoder,
     table: String,
@@ -198,7 +245,7 @@ impl TableWriter for PgWriter {
         Ok(outcome)
     }
 
-    async fn finish(mut self: Box<Self>) -> Result<u64> {
+    async fn finish(mut self: Box<Self>, record: &[String]) -> Result<u64> {
         self.buf.extend_from_slice(&(-1i16).to_be_bytes());
         let chunk = self.buf.split().freeze();
         self.copy
@@ -214,6 +261,12 @@ impl TableWriter for PgWriter {
                 "table `{}`: PostgreSQL reports {rows} rows copied, ferry sent {}",
                 self.table, self.written
             )));
+        }
+        for sql in record.iter().map(String::as_str).chain(["COMMIT"]) {
+            self.client
+                .batch_execute(sql)
+                .await
+                .map_err(|e| map_error(e).context(format!("table `{}`: committing", self.table)))?;
         }
         Ok(rows)
     }

@@ -90,6 +90,15 @@ pub struct Args {
     /// With `--verify content`, put differing values into the report (they may be sensitive).
     #[arg(long)]
     pub show_values: bool,
+    /// Continue the unfinished run recorded in the target (after a crash, a kill -9 or a
+    /// lost connection): loaded chunks, built indexes and added foreign keys are kept, the
+    /// rest is done. Without a recorded run it starts from the beginning.
+    #[arg(long)]
+    pub resume: bool,
+    /// Tables with a single integer key are loaded in key-range chunks of about this many
+    /// rows, each committed on its own: a resume repeats at most the chunks in flight.
+    #[arg(long, default_value_t = 250_000)]
+    pub chunk_rows: u64,
     /// How rows go into a MySQL target (same as `?mysql-load=` on the target URL, which
     /// this flag overrides).
     #[arg(long, value_enum)]
@@ -131,9 +140,13 @@ impl Args {
         if let Some(path) = &self.config {
             opts.config = Config::load(path)?;
         }
-        if self.jobs == 0 || self.batch_rows == 0 || self.batch_bytes == 0 {
-            anyhow::bail!("--jobs, --batch-rows and --batch-bytes must be at least 1");
+        if self.jobs == 0 || self.batch_rows == 0 || self.batch_bytes == 0 || self.chunk_rows == 0 {
+            anyhow::bail!(
+                "--jobs, --batch-rows, --batch-bytes and --chunk-rows must be at least 1"
+            );
         }
+        opts.resume = self.resume;
+        opts.chunk_rows = self.chunk_rows;
         opts.jobs = self.jobs;
         opts.if_exists = match self.if_exists {
             IfExistsArg::Fail => IfExists::Fail,

@@ -50,6 +50,9 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         batch_bytes: 2 << 20,
         verify: migrate::VerifyArg::Content,
         show_values: false,
+        // An interrupted `ferry up` continues where its load stopped.
+        resume: true,
+        chunk_rows: 250_000,
         mysql_load: None,
         iam_auth: false,
         aws: args.provision.aws.clone(),

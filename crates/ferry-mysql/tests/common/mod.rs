@@ -142,7 +142,7 @@ pub async fn copy(
                 let o = writer.write(batch).await?;
                 rejected += o.rejected.len();
             }
-            let n = writer.finish().await?;
+            let n = writer.finish(&[]).await?;
             Ok::<_, ferry_core::Error>((n, rejected))
         };
         let (r, w) = tokio::join!(read, write);
