@@ -1,0 +1,368 @@
+//! Crash and resume: ferry is killed (SIGKILL) at random points of a load — during the
+//! schema, the chunks of a big table, index builds, foreign keys, sequences and the count
+//! check — each in a separate run; `ferry migrate --resume` then finishes the job and
+//! `--verify content` proves the target identical to the source: no row missing, none
+//! doubled, with or without a key.
+
+use ferry_tests::{ferry, ferry_bin, read_report, MyDb, PgDb, TempDir};
+use rusqlite::Connection;
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIG: i64 = 80_000;
+const CHUNK_ROWS: &str = "10000";
+
+/// A source with a big chunked table (integer key, indexes, a foreign key), a table
+/// without any key, and a small parent table.
+fn source_database(path: &std::path::Path) {
+    let mut c = Connection::open(path).expect("sqlite");
+    c.execute_batch(
+        "CREATE TABLE owners (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+         CREATE TABLE orders (id INTEGER PRIMARY KEY, owner INTEGER NOT NULL REFERENCES owners(id),
+                              code TEXT NOT NULL, amount NUMERIC(12,2), at DATETIME NOT NULL, note TEXT);
+         CREATE INDEX orders_owner ON orders(owner);
+         CREATE INDEX orders_at ON orders(at, code);
+         CREATE UNIQUE INDEX orders_code ON orders(code);
+         CREATE TABLE readings (sensor TEXT NOT NULL, value REAL, taken DATETIME);",
+    )
+    .expect("schema");
+    let tx = c.transaction().expect("tx");
+    {
+        let mut ins = tx
+            .prepare("INSERT INTO owners VALUES (?1, ?2)")
+            .expect("prepare");
+        for i in 1..=50 {
+            ins.execute(rusqlite::params![i, format!("owner {i} 🚢")])
+                .expect("insert");
+        }
+        let mut ins = tx
+            .prepare("INSERT INTO orders VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+            .expect("prepare");
+        for i in 1..=BIG {
+            let at = format!(
+                "2024-{:02}-{:02} {:02}:{:02}:{:02}",
+                i % 12 + 1,
+                i % 28 + 1,
+                i % 24,
+                i % 60,
+                (i * 7) % 60
+            );
+            ins.execute(rusqlite::params![
+                i,
+                i % 50 + 1,
+                format!("C{i:08}"),
+                format!("{}.{:02}", i * 3, i % 100),
+                at,
+                "n".repeat((i % 90) as usize)
+            ])
+            .expect("insert");
+        }
+        let mut ins = tx
+            .prepare("INSERT INTO readings VALUES (?1, ?2, ?3)")
+            .expect("prepare");
+        for i in 0..20_000i64 {
+            // Repeated rows: a keyless table is compared as a multiset.
+            ins.execute(rusqlite::params![
+                format!("s{}", i % 7),
+                (i % 1000) as f64 / 8.0,
+                format!("2024-03-01 00:00:{:02}", i % 60)
+            ])
+            .expect("insert");
+        }
+    }
+    tx.commit().expect("commit");
+}
+
+enum Target {
+    Pg(PgDb),
+    My(MyDb),
+}
+
+impl Target {
+    fn url(&self) -> &str {
+        match self {
+            Target::Pg(d) => &d.url,
+            Target::My(d) => &d.url,
+        }
+    }
+
+    fn has_progress_table(&self) -> bool {
+        match self {
+            Target::Pg(d) => pg_has_progress(d),
+            Target::My(d) => {
+                d.text("SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '_ferry_progress'")
+                    .as_deref()
+                    == Some("1")
+            }
+        }
+    }
+}
+
+fn pg_has_progress(d: &PgDb) -> bool {
+    d.text("SELECT to_regclass('_ferry_progress') IS NOT NULL")
+        .as_deref()
+        == Some("true")
+}
+
+/// A small xorshift generator: the points are random, and the seed printed with every
+/// failure makes a run reproducible (FERRY_TEST_SEED).
+struct Rng(u64);
+
+impl Rng {
+    fn new() -> Rng {
+        let seed = std::env::var("FERRY_TEST_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as u64)
+                    .unwrap_or(1)
+                    | 1
+            });
+        Rng(seed)
+    }
+
+    fn unit(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+fn migrate_args<'a>(from: &'a str, to: &'a str) -> Vec<&'a str> {
+    vec![
+        "migrate",
+        "--from",
+        from,
+        "--to",
+        to,
+        "--jobs",
+        "2",
+        "--chunk-rows",
+        CHUNK_ROWS,
+        "--batch-rows",
+        "2000",
+    ]
+}
+
+/// Where the kills landed, judged by what the resumed run found of the big table.
+#[derive(Default, Debug)]
+struct Landed {
+    /// Kills that found ferry still running.
+    hit: usize,
+    /// ... before any chunk of the big table committed.
+    before_big: usize,
+    /// ... with some of its chunks committed.
+    mid_big: usize,
+    /// ... after all its chunks committed (indexes, foreign keys, sequences, counts).
+    after_big: usize,
+}
+
+/// Kill ferry at `points` random moments of a load into fresh targets, resume each, and
+/// prove every result identical to the source.
+fn crash_and_resume(from: &str, new_target: &dyn Fn() -> Target, points: usize) -> Landed {
+    let tmp = TempDir::new("resume");
+    let mut rng = Rng::new();
+    let seed = rng.0;
+    // How long an undisturbed run takes, so the kill points spread over all of it.
+    // An undisturbed run: its log lines mark the phases (schema, each table's copy and
+    // index build, foreign keys, sequences, counts). Each kill waits for one of those lines
+    // in its own run, then for a random part of the time to the next one, so the points
+    // follow the run's progress however busy the machine is.
+    let calibration = new_target();
+    let (status, lines) = run_logged(from, calibration.url(), None);
+    assert!(status.success(), "calibration run: {lines:?}");
+    assert!(!calibration.has_progress_table(), "a finished run drops its progress");
+    drop(calibration);
+    assert!(lines.len() >= 8, "too few log lines to aim at: {lines:?}");
+
+    let mut landed = Landed::default();
+    for k in 0..points {
+        // One point in each of `points` equal slices of the log: every phase gets some.
+        let line = ((k as f64 + rng.unit()) * lines.len() as f64 / points as f64) as usize;
+        let line = line.min(lines.len() - 1);
+        let gap = lines
+            .get(line + 1)
+            .map_or(Duration::from_millis(200), |next| next.0 - lines[line].0);
+        let wait = gap.mul_f64(rng.unit());
+        let target = new_target();
+        let (status, seen) = run_logged(from, target.url(), Some((line, wait)));
+        let running = status.signal() == Some(9);
+        if running {
+            landed.hit += 1;
+        }
+        let context = format!(
+            "seed {seed}, point {k}: {:.2} s after `{}`",
+            wait.as_secs_f64(),
+            seen.last().map_or("", |l| l.1.as_str())
+        );
+        if !running {
+            // The run ended before the kill: it must have ended complete, and there is
+            // nothing to resume.
+            assert!(status.success(), "{context}: the run failed by itself: {seen:?}");
+            let run = ferry(&["verify", "--from", from, "--to", target.url(), "--content"]);
+            assert_eq!(run.code, 0, "{context}: {}", run.all());
+            continue;
+        }
+
+        let json = tmp.join(&format!("resume-{k}.json"));
+        let mut args = migrate_args(from, target.url());
+        args.extend(["--resume", "--verify", "content", "--json"]);
+        let json_arg = json.display().to_string();
+        args.push(&json_arg);
+        let run = ferry(&args);
+        assert_eq!(run.code, 0, "{context}: resume failed: {}", run.all());
+        let report = read_report(&json);
+        assert_eq!(report["status"], "complete", "{context}: {report}");
+        for t in report["tables"].as_array().expect("tables") {
+            assert_eq!(t["verification"]["counts"], "ok", "{context}: {t}");
+            assert_eq!(t["verification"]["content"], "ok", "{context}: {t}");
+        }
+        let orders = report["tables"]
+            .as_array()
+            .and_then(|ts| {
+                ts.iter().find(|t| {
+                    t["table"]
+                        .as_str()
+                        .is_some_and(|n| n == "orders" || n.ends_with(".orders"))
+                })
+            })
+            .expect("orders in the report");
+        assert_eq!(orders["rows_written"], BIG, "{context}: {orders}");
+        assert_eq!(orders["chunks"], 8, "{context}: {orders}");
+        assert!(
+            !target.has_progress_table(),
+            "{context}: the progress table outlived the run"
+        );
+        match orders["rows_resumed"].as_i64().unwrap_or(0) {
+            0 => landed.before_big += 1,
+            BIG => landed.after_big += 1,
+            _ => landed.mid_big += 1,
+        }
+    }
+    eprintln!("kills (seed {seed}): {landed:?}");
+    landed
+}
+
+/// Run `ferry migrate` into `to`, collecting its log lines with their time since the
+/// start. With `kill: Some((n, wait))`, SIGKILL it `wait` after its line number `n`.
+fn run_logged(
+    from: &str,
+    to: &str,
+    kill: Option<(usize, Duration)>,
+) -> (std::process::ExitStatus, Vec<(Duration, String)>) {
+    let started = Instant::now();
+    let mut child = Command::new(ferry_bin())
+        .args(migrate_args(from, to))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn ferry");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            // "[    1.2s] orders: copying": keep what follows the timestamp.
+            let text = line.split_once("] ").map_or(line.as_str(), |(_, t)| t);
+            if tx.send((started.elapsed(), text.to_string())).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    while let Ok(line) = rx.recv() {
+        lines.push(line);
+        if let Some((n, wait)) = kill {
+            if lines.len() == n + 1 {
+                std::thread::sleep(wait);
+                child.kill().ok();
+                break;
+            }
+        }
+    }
+    let status = child.wait().expect("wait");
+    drop(rx);
+    let _ = reader.join();
+    (status, lines)
+}
+
+fn source(tmp: &TempDir) -> String {
+    let file = tmp.join("src.db");
+    source_database(&file);
+    format!("sqlite:{}", file.display())
+}
+
+#[test]
+fn sqlite_to_postgres_killed_at_ten_points_resumes_to_an_identical_target() {
+    let tmp = TempDir::new("resume-src");
+    let from = source(&tmp);
+    let landed = crash_and_resume(&from, &|| Target::Pg(PgDb::new("resume")), 10);
+    assert!(landed.hit >= 8, "{landed:?}");
+    // The kills landed in every part of the run: a resume kept part of the big table, and
+    // one found it loaded and went on with keys, foreign keys and the rest.
+    assert!(landed.mid_big >= 1 && landed.after_big >= 1, "{landed:?}");
+}
+
+#[test]
+fn sqlite_to_mysql_killed_mid_load_resumes_to_an_identical_target() {
+    let tmp = TempDir::new("resume-src-my");
+    let from = source(&tmp);
+    let landed = crash_and_resume(&from, &|| Target::My(MyDb::new("resume")), 4);
+    assert!(landed.hit >= 3, "{landed:?}");
+}
+
+#[test]
+fn postgres_to_postgres_killed_mid_load_resumes_to_an_identical_target() {
+    let tmp = TempDir::new("resume-src-pg");
+    let sqlite = source(&tmp);
+    // The PostgreSQL source is the SQLite source loaded by ferry.
+    let src = PgDb::new("resume_src");
+    let run = ferry(&["migrate", "--from", &sqlite, "--to", &src.url]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let landed = crash_and_resume(&src.url, &|| Target::Pg(PgDb::new("resume")), 4);
+    assert!(landed.hit >= 3, "{landed:?}");
+}
+
+#[test]
+fn resume_refuses_a_changed_plan_and_a_plain_rerun_points_to_resume() {
+    let tmp = TempDir::new("resume-refuse");
+    let from = source(&tmp);
+    let target = PgDb::new("resume_refuse");
+    // Leave an unfinished run behind: kill it once it has started loading.
+    let mut child = Command::new(ferry_bin())
+        .args(migrate_args(&from, &target.url))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn ferry");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while target
+        .text("SELECT count(*) FROM pg_tables WHERE tablename = 'orders'")
+        .as_deref()
+        != Some("1")
+    {
+        assert!(Instant::now() < deadline, "ferry never created its tables");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().ok();
+    child.wait().expect("wait");
+    assert!(pg_has_progress(&target), "the killed run left its progress");
+
+    let run = ferry(&migrate_args(&from, &target.url));
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("add --resume to continue it"), "{}", run.all());
+
+    // A different plan (one table left out by a config) is refused, not mixed in.
+    let config = tmp.join("only.toml");
+    std::fs::write(&config, "[tables]\ninclude = [\"orders\", \"owners\"]\n").expect("config");
+    let mut args = migrate_args(&from, &target.url);
+    let config_arg = config.display().to_string();
+    args.extend(["--resume", "--config", &config_arg]);
+    let run = ferry(&args);
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("start over without --resume"), "{}", run.all());
+}
