@@ -306,3 +306,122 @@ fn every_type_and_a_large_table_to_a_non_superuser_target() {
     drop(src);
     drop(role);
 }
+
+#[test]
+fn schema_option_chooses_the_source_schemas() {
+    let src = PgDb::new("ferry_pgsrc_schemas_src");
+    let dst = PgDb::new("ferry_pgsrc_schemas_dst");
+    src.exec(
+        "CREATE TABLE public.skipped (id int PRIMARY KEY);
+         INSERT INTO public.skipped VALUES (1);
+         CREATE SCHEMA app;
+         CREATE TABLE app.orders (id int PRIMARY KEY, note text);
+         INSERT INTO app.orders VALUES (1, 'a'), (2, 'b');
+         CREATE SCHEMA audit;
+         CREATE TABLE audit.log (id int PRIMARY KEY, orders_id int);
+         INSERT INTO audit.log VALUES (1, 1);",
+    );
+
+    let schema = ferry(&[
+        "schema",
+        "--from",
+        &src.url,
+        "--to-dialect",
+        "postgres",
+        "--schema",
+        "app,audit",
+    ]);
+    assert_eq!(schema.code, 0, "{}", schema.all());
+    assert!(
+        schema.stdout.contains("CREATE TABLE app.orders"),
+        "{}",
+        schema.stdout
+    );
+    assert!(
+        schema.stdout.contains("CREATE TABLE audit.log"),
+        "{}",
+        schema.stdout
+    );
+    assert!(!schema.stdout.contains("skipped"), "{}", schema.stdout);
+
+    let report = migrate(&src.url, &dst.url, &["--schema", "app"]);
+    let tables: Vec<&str> = report["tables"]
+        .as_array()
+        .expect("tables")
+        .iter()
+        .map(|t| t["table"].as_str().expect("name"))
+        .collect();
+    assert_eq!(tables, vec!["app.orders"]);
+    assert_eq!(
+        dst.text("SELECT string_agg(note, ',' ORDER BY id) FROM app.orders")
+            .as_deref(),
+        Some("a,b")
+    );
+    assert_eq!(
+        dst.text("SELECT count(*) FROM pg_tables WHERE tablename IN ('skipped', 'log')")
+            .as_deref(),
+        Some("0")
+    );
+
+    // Verify compares only the chosen schema: without --schema, the tables the target lacks
+    // make it fail.
+    let verify = ferry(&[
+        "verify", "--from", &src.url, "--to", &dst.url, "--schema", "app",
+    ]);
+    assert_eq!(verify.code, 0, "{}", verify.all());
+    let everything = ferry(&["verify", "--from", &src.url, "--to", &dst.url]);
+    assert_ne!(everything.code, 0, "{}", everything.all());
+
+    // The flag is the URL's ?schema= parameter, and replaces it.
+    let with_param = format!("{}?schema=public", src.url);
+    let schema = ferry(&[
+        "schema",
+        "--from",
+        &with_param,
+        "--to-dialect",
+        "postgres",
+        "--schema",
+        "audit",
+    ]);
+    assert_eq!(schema.code, 0, "{}", schema.all());
+    assert!(
+        schema.stdout.contains("CREATE TABLE audit.log"),
+        "{}",
+        schema.stdout
+    );
+    assert!(!schema.stdout.contains("skipped"), "{}", schema.stdout);
+
+    // An unknown schema is an error naming it, before anything is written.
+    let fresh = PgDb::new("ferry_pgsrc_schemas_none");
+    for cmd in [
+        vec![
+            "migrate", "--from", &src.url, "--to", &fresh.url, "--schema", "app,nope",
+        ],
+        vec![
+            "verify", "--from", &src.url, "--to", &fresh.url, "--schema", "nope",
+        ],
+        vec![
+            "schema",
+            "--from",
+            &src.url,
+            "--to-dialect",
+            "mysql",
+            "--schema",
+            "nope",
+        ],
+    ] {
+        let run = ferry(&cmd);
+        assert_eq!(run.code, 2, "{cmd:?}: {}", run.all());
+        assert!(
+            run.stderr.contains("no schema `nope`") && run.stderr.contains("app, audit, public"),
+            "{cmd:?}: {}",
+            run.all()
+        );
+    }
+    assert_eq!(
+        fresh
+            .text("SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')")
+            .as_deref(),
+        Some("0")
+    );
+}

@@ -62,6 +62,9 @@ impl PgSource {
                     .collect()
             })
         });
+        if let Some(wanted) = &schemas {
+            check_schemas(&coordinator, &url, wanted).await?;
+        }
         Ok(PgSource {
             url,
             coordinator,
@@ -139,6 +142,46 @@ impl PgSource {
         }
         Ok((select, wires))
     }
+}
+
+/// Fail, naming them, when some of the chosen schemas do not exist in the source database.
+async fn check_schemas(client: &Client, url: &ConnUrl, wanted: &[String]) -> Result<()> {
+    let rows = client
+        .query(
+            "SELECT s FROM unnest($1::text[]) s \
+             WHERE NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = s)",
+            &[&wanted],
+        )
+        .await
+        .map_err(|e| map_error(e).context(format!("{url}: looking up the chosen schemas")))?;
+    let missing: Vec<String> = rows
+        .iter()
+        .map(|r| format!("`{}`", r.get::<_, String>(0)))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let have: Vec<String> = client
+        .query(
+            "SELECT nspname::text FROM pg_namespace \
+             WHERE nspname NOT IN ('pg_catalog', 'information_schema') \
+               AND nspname NOT LIKE 'pg\\_toast%' AND nspname NOT LIKE 'pg\\_temp\\_%' \
+             ORDER BY 1",
+            &[],
+        )
+        .await
+        .map_err(|e| map_error(e).context(format!("{url}: listing schemas")))?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    Err(Error::new(
+        ErrorKind::NotFound,
+        format!(
+            "{url}: no schema {} in the source database (it has: {})",
+            missing.join(", "),
+            have.join(", ")
+        ),
+    ))
 }
 
 fn cancelled(table: &Table) -> Error {
