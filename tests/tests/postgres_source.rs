@@ -425,3 +425,36 @@ fn schema_option_chooses_the_source_schemas() {
         Some("0")
     );
 }
+
+#[test]
+fn arrays_of_enums_and_domains_postgres_to_postgres() {
+    let src = PgDb::new("ferry_pgsrc_udtarr_src");
+    let dst = PgDb::new("ferry_pgsrc_udtarr_dst");
+    src.exec(&ferry_tests::fixture("postgres/udt_arrays.sql"));
+    let report = migrate(&src.url, &dst.url, &["--verify", "content"]);
+    let t = table_report(&report, "app.feelings");
+    assert_eq!(t["rows_written"], 4);
+    assert_eq!(t["verification"]["content"], "ok", "{report}");
+    for q in [
+        "SELECT string_agg(x::text, '|' ORDER BY id) FROM app.feelings x",
+        "SELECT string_agg(attname || ':' || format_type(atttypid, atttypmod), ',' ORDER BY attnum) \
+         FROM pg_attribute WHERE attrelid = 'app.feelings'::regclass AND attnum > 0",
+        "SELECT moods[3]::text || cardinality(counts) || sizes[1] FROM app.feelings WHERE id = 1",
+    ] {
+        assert_eq!(dst.text(q), src.text(q), "{q}");
+    }
+    assert_eq!(
+        dst.text(
+            "SELECT string_agg(coalesce(moods::text, 'null'), '|' ORDER BY id) FROM app.feelings"
+        )
+        .as_deref(),
+        Some("{sad,NULL,happy}|{}|null|{ok}")
+    );
+    // The domains still hold on the target.
+    let bad = dst.with(async |c| {
+        c.batch_execute("INSERT INTO app.feelings (id, sizes) VALUES (9, '{0}')")
+            .await
+            .map_err(|e| e.to_string())
+    });
+    assert!(bad.is_err(), "the domain's CHECK was not recreated");
+}

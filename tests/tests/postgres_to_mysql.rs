@@ -208,3 +208,60 @@ fn every_type_postgres_to_mysql() {
         Some("2")
     );
 }
+
+#[test]
+fn arrays_of_enums_and_domains_become_json_arrays() {
+    let src = PgDb::new("ferry_pgmy_udtarr_src");
+    let dst = MyDb::new("ferry_pgmy_udtarr_dst");
+    src.exec(&ferry_tests::fixture("postgres/udt_arrays.sql"));
+    let tmp = TempDir::new("pgmy_udtarr");
+    let json = tmp.join("report.json");
+    let run = ferry(&[
+        "migrate",
+        "--from",
+        &src.url,
+        "--to",
+        &dst.url,
+        "--verify",
+        "content",
+        "--json",
+        json.to_str().expect("utf8"),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let report = read_report(&json);
+    assert_eq!(report["status"], "complete", "{report}");
+    assert_eq!(
+        report["tables"][0]["verification"]["content"], "ok",
+        "{report}"
+    );
+    assert_eq!(
+        dst.text(
+            "SELECT GROUP_CONCAT(CONCAT_WS(' ', id, COALESCE(moods, 'null'), COALESCE(counts, 'null'), \
+             COALESCE(sizes, 'null')) ORDER BY id SEPARATOR '|') FROM feelings"
+        )
+        .as_deref(),
+        Some(
+            "1 [\"sad\",null,\"happy\"] [1,null,3] [7,null,9]|2 [] [] []|3 null null null|4 [\"ok\"] [-5] [2147483647]"
+        )
+    );
+    for col in ["moods", "counts", "sizes"] {
+        assert_eq!(
+            dst.text(&format!(
+                "SELECT DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() \
+                 AND TABLE_NAME = 'feelings' AND COLUMN_NAME = '{col}'"
+            ))
+            .as_deref(),
+            // MariaDB's JSON is LONGTEXT with a JSON_VALID check.
+            Some("longtext"),
+            "{col}"
+        );
+        assert_eq!(
+            dst.text(&format!(
+                "SELECT JSON_TYPE(JSON_EXTRACT({col}, '$[0]')) FROM feelings WHERE id = 4"
+            ))
+            .as_deref(),
+            Some(if col == "moods" { "STRING" } else { "INTEGER" }),
+            "{col}"
+        );
+    }
+}

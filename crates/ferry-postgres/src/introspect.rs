@@ -189,12 +189,19 @@ fn column_from_row(
             labels: labels.clone(),
         })
     };
+    // A domain's values are its base type's (an enum's labels when it is over an enum); an
+    // array of a domain is an array of the base type.
+    let base_oid: Oid = row.get("domain_base_oid");
     let data_type = match (
         type_kind.as_str(),
         row.get::<_, Option<String>>("domain_base"),
+        row.get::<_, Option<String>>("elem_domain_base"),
     ) {
-        ("e", _) => enum_type(type_oid).unwrap_or(DataType::Text),
-        ("d", Some(base)) => map_pg_type(&base).0,
+        ("e", _, _) => enum_type(type_oid).unwrap_or(DataType::Text),
+        ("d", Some(base), _) => enum_type(base_oid).unwrap_or_else(|| map_pg_type(&base).0),
+        (_, _, Some(elem_base)) => DataType::Array(Box::new(
+            enum_type(base_oid).unwrap_or_else(|| map_pg_type(&elem_base).0),
+        )),
         _ => match enum_type(elem_oid) {
             Some(e) => DataType::Array(Box::new(e)),
             None => map_pg_type(&type_name).0,
