@@ -458,3 +458,51 @@ fn arrays_of_enums_and_domains_postgres_to_postgres() {
     });
     assert!(bad.is_err(), "the domain's CHECK was not recreated");
 }
+
+#[test]
+fn index_details_and_collations_are_kept_exactly() {
+    let src = PgDb::new("ferry_pgsrc_idx_src");
+    let dst = PgDb::new("ferry_pgsrc_idx_dst");
+    src.exec(&ferry_tests::fixture("postgres/index_details.sql"));
+    let schema = ferry(&["schema", "--from", &src.url, "--to-dialect", "postgres"]);
+    assert_eq!(schema.code, 0, "{}", schema.all());
+    assert!(
+        schema.stderr.contains("no warnings"),
+        "PG->PG loses nothing: {}",
+        schema.all()
+    );
+    let report = migrate(&src.url, &dst.url, &["--verify", "content"]);
+    assert_eq!(
+        table_report(&report, "public.docs")["verification"]["content"],
+        "ok"
+    );
+    let indexes = "SELECT string_agg(indexdef, '|' ORDER BY indexname) FROM pg_indexes WHERE tablename = 'docs'";
+    let got = dst.text(indexes);
+    assert_eq!(got, src.text(indexes));
+    for needle in [
+        "(title text_pattern_ops)",
+        "USING gin (body jsonb_path_ops)",
+        "(slug COLLATE \"C\" varchar_pattern_ops DESC NULLS LAST)",
+        "(slug) INCLUDE (score, created)",
+        "(score NULLS FIRST, created DESC)",
+        "(lower((slug)::text) COLLATE \"C\")",
+    ] {
+        assert!(
+            got.as_deref().is_some_and(|g| g.contains(needle)),
+            "{needle} missing: {got:?}"
+        );
+    }
+    let collations = "SELECT string_agg(attname || ':' || attcollation::regcollation::text, ',' ORDER BY attnum) \
+                      FROM pg_attribute WHERE attrelid = 'docs'::regclass AND attnum > 0 AND attcollation <> 0";
+    assert_eq!(dst.text(collations), src.text(collations));
+    assert_eq!(
+        dst.text(collations).as_deref(),
+        Some("title:\"C\",slug:\"default\"")
+    );
+    // The "C" collation orders by bytes: upper case first.
+    assert_eq!(
+        dst.text("SELECT string_agg(title, '' ORDER BY title) FROM docs")
+            .as_deref(),
+        Some("Bab")
+    );
+}

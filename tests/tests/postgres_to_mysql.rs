@@ -265,3 +265,65 @@ fn arrays_of_enums_and_domains_become_json_arrays() {
         );
     }
 }
+
+#[test]
+fn index_details_mysql_cannot_keep_are_warnings() {
+    let src = PgDb::new("ferry_pgmy_idx_src");
+    let dst = MyDb::new("ferry_pgmy_idx_dst");
+    src.exec(&ferry_tests::fixture("postgres/index_details.sql"));
+    let expected = [
+        "public.docs.title: collation \"C\" not carried over",
+        "index `docs_title_pattern`: operator class text_pattern_ops on `title` not carried over",
+        "index `docs_body_path`: operator class jsonb_path_ops on `body` not carried over",
+        "index `docs_body_path` method GIN not carried over",
+        "index `docs_slug_c`: operator class varchar_pattern_ops on `slug` not carried over",
+        "index `docs_slug_c`: COLLATE \"C\" on `slug` not carried over",
+        "index `docs_slug_c`: NULLS LAST on `slug` not carried over",
+        "index `docs_score_nulls`: NULLS FIRST on `score` not carried over",
+        "index `docs_slug_incl`: INCLUDE (score, created) not carried over",
+        "index `docs_lower_slug` on an expression not translated",
+    ];
+    let schema = ferry(&["schema", "--from", &src.url, "--to-dialect", "mysql"]);
+    assert_eq!(schema.code, 0, "{}", schema.all());
+    for w in expected {
+        assert!(schema.stderr.contains(w), "`{w}` not in: {}", schema.stderr);
+    }
+    let tmp = TempDir::new("pgmy_idx");
+    let json = tmp.join("report.json");
+    let run = ferry(&[
+        "migrate",
+        "--from",
+        &src.url,
+        "--to",
+        &dst.url,
+        "--verify",
+        "content",
+        "--json",
+        json.to_str().expect("utf8"),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let report = read_report(&json);
+    assert_eq!(report["status"], "complete", "{report}");
+    let warnings: Vec<&str> = report["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .map(|w| w.as_str().expect("text"))
+        .collect();
+    for w in expected {
+        assert!(
+            warnings.iter().any(|x| x.contains(w)),
+            "`{w}` not in the report: {warnings:#?}"
+        );
+    }
+    // What MySQL can keep is kept: the unique key (without its INCLUDE) and DESC.
+    assert_eq!(
+        dst.text(
+            "SELECT GROUP_CONCAT(CONCAT(INDEX_NAME, ':', COLUMN_NAME, ':', NON_UNIQUE, ':', COALESCE(COLLATION, '-')) \
+             ORDER BY INDEX_NAME, SEQ_IN_INDEX SEPARATOR ',') FROM information_schema.STATISTICS \
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'docs' AND INDEX_NAME IN ('docs_slug_incl', 'docs_score_nulls')"
+        )
+        .as_deref(),
+        Some("docs_score_nulls:score:1:A,docs_score_nulls:created:1:D,docs_slug_incl:slug:0:A")
+    );
+}

@@ -208,6 +208,18 @@ pub struct IndexPart {
     pub prefix: Option<u32>,
     /// Descending order.
     pub descending: bool,
+    /// Where NULLs sort when it is not the order's default (PostgreSQL: ascending puts them
+    /// last, descending first): `Some(true)` for `NULLS FIRST`, `Some(false)` for
+    /// `NULLS LAST`.
+    #[serde(default)]
+    pub nulls_first: Option<bool>,
+    /// A non-default operator class in the source dialect's SQL (`text_pattern_ops`,
+    /// `jsonb_path_ops`; qualified with its schema outside `pg_catalog`).
+    #[serde(default)]
+    pub opclass: Option<String>,
+    /// A collation other than the column's, in the source dialect's SQL (`"C"`).
+    #[serde(default)]
+    pub collation: Option<String>,
 }
 
 impl IndexPart {
@@ -218,6 +230,9 @@ impl IndexPart {
             expression: None,
             prefix: None,
             descending: false,
+            nulls_first: None,
+            opclass: None,
+            collation: None,
         }
     }
 }
@@ -235,6 +250,9 @@ pub struct Index {
     pub predicate: Option<String>,
     /// Index method where it is not the default (`gin`, `gist`, `FULLTEXT`, ...).
     pub method: Option<String>,
+    /// Columns stored in the index but not part of its key (PostgreSQL `INCLUDE`).
+    #[serde(default)]
+    pub include: Vec<String>,
 }
 
 /// A foreign key.
@@ -427,6 +445,7 @@ mod tests {
             unique: true,
             predicate: None,
             method: None,
+            include: Vec::new(),
         });
         assert!(t.row_key().is_empty(), "nullable unique column is no key");
         t.indexes.push(Index {
@@ -435,6 +454,7 @@ mod tests {
             unique: true,
             predicate: None,
             method: None,
+            include: Vec::new(),
         });
         assert_eq!(t.row_key(), vec!["a".to_string()]);
         t.primary_key = vec!["b".into()];

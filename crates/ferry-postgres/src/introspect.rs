@@ -287,15 +287,27 @@ fn index_from_row(row: &tokio_postgres::Row) -> Index {
     let columns: Vec<String> = row.get("columns");
     let defs: Vec<String> = row.get("part_defs");
     let descending: Vec<bool> = row.get("descending");
+    let nulls_first: Vec<bool> = row.get("nulls_first");
+    let opclasses: Vec<String> = row.get("opclasses");
+    let collations: Vec<String> = row.get("collations");
+    let some = |v: Option<&String>| v.filter(|s| !s.is_empty()).cloned();
     let parts = columns
         .iter()
         .zip(&defs)
-        .zip(descending.iter().chain(std::iter::repeat(&false)))
-        .map(|((col, def), desc)| IndexPart {
-            column: (!col.is_empty()).then(|| col.clone()),
-            expression: col.is_empty().then(|| def.clone()),
-            prefix: None,
-            descending: *desc,
+        .enumerate()
+        .map(|(k, (col, def))| {
+            let desc = descending.get(k).copied().unwrap_or(false);
+            // PostgreSQL's default: NULLs last ascending, first descending.
+            let first = nulls_first.get(k).copied().unwrap_or(desc);
+            IndexPart {
+                column: (!col.is_empty()).then(|| col.clone()),
+                expression: col.is_empty().then(|| def.clone()),
+                prefix: None,
+                descending: desc,
+                nulls_first: (first != desc).then_some(first),
+                opclass: some(opclasses.get(k)),
+                collation: some(collations.get(k)),
+            }
         })
         .collect();
     let method: String = row.get("method");
@@ -305,5 +317,6 @@ fn index_from_row(row: &tokio_postgres::Row) -> Index {
         unique: row.get("is_unique"),
         predicate: row.get("predicate"),
         method: (method != "btree").then_some(method),
+        include: row.get("include"),
     }
 }

@@ -463,6 +463,7 @@ pub fn translate(
             for part in &mut idx.parts {
                 part.column = part.column.as_ref().map(rename);
             }
+            idx.include = idx.include.iter().map(rename).collect();
         }
         for fk in &mut tgt.foreign_keys {
             fk.columns = fk.columns.iter().map(rename).collect();
