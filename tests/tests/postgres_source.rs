@@ -506,3 +506,80 @@ fn index_details_and_collations_are_kept_exactly() {
         Some("Bab")
     );
 }
+
+#[test]
+fn objects_ferry_does_not_copy_are_named_in_warnings() {
+    let src = PgDb::new("ferry_pgsrc_notcopied_src");
+    let dst = PgDb::new("ferry_pgsrc_notcopied_dst");
+    src.exec(
+        "CREATE TABLE t (id serial PRIMARY KEY, a int, p point,
+                         CONSTRAINT t_a_u UNIQUE (a) DEFERRABLE INITIALLY DEFERRED);
+         INSERT INTO t (a, p) VALUES (1, '(1,2)'), (2, NULL);
+         CREATE SEQUENCE standalone_seq;
+         CREATE VIEW v AS SELECT id, a FROM t;
+         CREATE MATERIALIZED VIEW mv AS SELECT id FROM t;
+         CREATE FUNCTION f(x int, y text) RETURNS int LANGUAGE sql AS 'SELECT 1';
+         CREATE PROCEDURE pr() LANGUAGE sql AS 'SELECT 1';
+         CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
+         CREATE TRIGGER t_stamp BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION stamp();
+         CREATE RULE v_insert AS ON INSERT TO v DO INSTEAD INSERT INTO t (a) VALUES (NEW.a);
+         ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+         CREATE POLICY positive ON t USING (a > 0);
+         CREATE TABLE m (id int, at date) PARTITION BY RANGE (at);
+         CREATE TABLE m_2024 PARTITION OF m FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+         INSERT INTO m VALUES (1, '2024-05-01');
+         CREATE TABLE booking (room int, during int4range, EXCLUDE USING gist (during WITH &&));
+         CREATE SCHEMA other;
+         CREATE VIEW other.elsewhere AS SELECT 1 AS one;",
+    );
+    let expected = [
+        "view public.v is not copied",
+        "materialized view public.mv is not copied",
+        "sequence public.standalone_seq is not copied",
+        "function public.f(x integer, y text) is not copied",
+        "function public.stamp() is not copied",
+        "procedure public.pr() is not copied",
+        "trigger t_stamp on public.t is not copied",
+        "rule v_insert on public.v is not copied",
+        "policy positive on public.t is not copied",
+        "row-level security on public.t is not enabled on the copy",
+        "partitioned table public.m is copied as a plain table",
+        "exclusion constraint booking_during_excl on public.booking is not copied",
+        "constraint t_a_u on public.t is DEFERRABLE in the source",
+        "public.t.p: type point: no type rule for this PostgreSQL type",
+        "public.booking.during: type int4range: no type rule",
+    ];
+    let schema = ferry(&[
+        "schema",
+        "--from",
+        &src.url,
+        "--to-dialect",
+        "mysql",
+        "--schema",
+        "public",
+    ]);
+    assert_eq!(schema.code, 0, "{}", schema.all());
+    for w in expected {
+        assert!(schema.stderr.contains(w), "`{w}` not in: {}", schema.stderr);
+    }
+    // Only the chosen schemas are looked at; serial sequences belong to their column.
+    for absent in ["other.elsewhere", "t_id_seq", "m_2024"] {
+        assert!(
+            !schema.stderr.contains(absent),
+            "{absent}: {}",
+            schema.stderr
+        );
+    }
+
+    let report = migrate(&src.url, &dst.url, &["--verify", "content"]);
+    let warnings = report["warnings"].to_string();
+    for w in expected {
+        assert!(warnings.contains(w), "`{w}` not in the report: {warnings}");
+    }
+    assert!(
+        warnings.contains("view other.elsewhere is not copied"),
+        "{warnings}"
+    );
+    assert_eq!(table_report(&report, "public.m")["rows_written"], 1);
+    assert_eq!(table_report(&report, "public.t")["rows_written"], 2);
+}

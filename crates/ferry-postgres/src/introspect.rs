@@ -22,6 +22,7 @@ const CONSTRAINTS_SQL: &str = include_str!("../sql/constraints.sql");
 const INDEXES_SQL: &str = include_str!("../sql/indexes.sql");
 const TYPES_SQL: &str = include_str!("../sql/types.sql");
 const EXTENSIONS_SQL: &str = include_str!("../sql/extensions.sql");
+const NOT_COPIED_SQL: &str = include_str!("../sql/not_copied.sql");
 
 /// A user type with its catalog oid, for finding the types tables use.
 struct CatalogType {
@@ -33,6 +34,17 @@ struct CatalogType {
 /// Introspect the tables of `schemas` (every non-system schema when `None`) through
 /// `client`, which should be inside the snapshot the rows are read in.
 pub async fn introspect(client: &Client, schemas: Option<&[String]>) -> Result<Schema> {
+    Ok(introspect_with_warnings(client, schemas).await?.0)
+}
+
+/// [`introspect`], with the lossy choices it made and the objects it leaves behind, as
+/// warning lines: `table.column: ...` for types without an exact neutral equivalent, and
+/// `view public.v is not copied` and the like for what ferry does not move.
+pub async fn introspect_with_warnings(
+    client: &Client,
+    schemas: Option<&[String]>,
+) -> Result<(Schema, Vec<String>)> {
+    let mut warnings = Vec::new();
     let q = |what: &'static str| move |e| map_error(e).context(format!("reading {what}"));
     let schemas: Option<Vec<String>> = schemas.map(<[String]>::to_vec);
     let table_rows = client
@@ -75,7 +87,15 @@ pub async fn introspect(client: &Client, schemas: Option<&[String]>) -> Result<S
         let elem_oid: Oid = row.get("elem_oid");
         used_types.insert(type_oid);
         used_types.insert(elem_oid);
-        let col = column_from_row(row, &enum_labels);
+        let (col, lossy) = column_from_row(row, &enum_labels);
+        if let Some(why) = lossy {
+            warnings.push(format!(
+                "{}.{}: type {}: {why} for targets other than PostgreSQL (a PostgreSQL target keeps the type)",
+                tables[ti].display_name(),
+                col.name,
+                col.source_type
+            ));
+        }
         tables[ti].columns.push(col);
     }
 
@@ -125,11 +145,27 @@ pub async fn introspect(client: &Client, schemas: Option<&[String]>) -> Result<S
         .map(|t| t.ty)
         .collect();
 
-    Ok(Schema {
-        tables,
-        extensions,
-        types,
-    })
+    for row in client
+        .query(NOT_COPIED_SQL, &[&schemas])
+        .await
+        .map_err(q("the objects ferry does not copy"))?
+    {
+        warnings.push(format!(
+            "{} {} {}",
+            row.get::<_, String>("kind"),
+            row.get::<_, String>("name"),
+            row.get::<_, String>("note")
+        ));
+    }
+
+    Ok((
+        Schema {
+            tables,
+            extensions,
+            types,
+        },
+        warnings,
+    ))
 }
 
 async fn load_types(client: &Client) -> Result<Vec<CatalogType>> {
@@ -175,10 +211,11 @@ async fn load_types(client: &Client) -> Result<Vec<CatalogType>> {
     Ok(out)
 }
 
+/// A column, and the warning of the type rule that mapped it when the mapping is lossy.
 fn column_from_row(
     row: &tokio_postgres::Row,
     enums: &HashMap<Oid, (String, Vec<String>)>,
-) -> Column {
+) -> (Column, Option<&'static str>) {
     let type_name: String = row.get("type_name");
     let type_kind: String = row.get("type_kind");
     let type_oid: Oid = row.get("type_oid");
@@ -192,19 +229,25 @@ fn column_from_row(
     // A domain's values are its base type's (an enum's labels when it is over an enum); an
     // array of a domain is an array of the base type.
     let base_oid: Oid = row.get("domain_base_oid");
+    let mut lossy = None;
+    let mut mapped = |name: &str| {
+        let (t, w) = map_pg_type(name);
+        lossy = lossy.or(w);
+        t
+    };
     let data_type = match (
         type_kind.as_str(),
         row.get::<_, Option<String>>("domain_base"),
         row.get::<_, Option<String>>("elem_domain_base"),
     ) {
         ("e", _, _) => enum_type(type_oid).unwrap_or(DataType::Text),
-        ("d", Some(base), _) => enum_type(base_oid).unwrap_or_else(|| map_pg_type(&base).0),
+        ("d", Some(base), _) => enum_type(base_oid).unwrap_or_else(|| mapped(&base)),
         (_, _, Some(elem_base)) => DataType::Array(Box::new(
-            enum_type(base_oid).unwrap_or_else(|| map_pg_type(&elem_base).0),
+            enum_type(base_oid).unwrap_or_else(|| mapped(&elem_base)),
         )),
         _ => match enum_type(elem_oid) {
             Some(e) => DataType::Array(Box::new(e)),
-            None => map_pg_type(&type_name).0,
+            None => mapped(&type_name),
         },
     };
     let mut col = Column::new(row.get::<_, String>("column_name"), type_name, data_type);
@@ -228,7 +271,7 @@ fn column_from_row(
             });
         }
     }
-    col
+    (col, lossy)
 }
 
 fn fk_action(code: &str) -> Option<String> {

@@ -9,7 +9,7 @@
 
 use crate::conn::{connect, map_error};
 use crate::decode::{decode, tuple_fields, Frame, Framer, Wire};
-use crate::introspect::introspect;
+use crate::introspect::introspect_with_warnings;
 use async_trait::async_trait;
 use bytes::{Buf, BytesMut};
 use ferry_core::{
@@ -28,6 +28,8 @@ pub struct PgSource {
     coordinator: Client,
     snapshot: String,
     schemas: Option<Vec<String>>,
+    /// What the last [`Source::schema`] call approximated or left behind.
+    warnings: std::sync::Mutex<Vec<String>>,
 }
 
 /// `"schema"."table"` for a source table.
@@ -70,6 +72,7 @@ impl PgSource {
             coordinator,
             snapshot,
             schemas,
+            warnings: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -198,7 +201,20 @@ impl Source for PgSource {
     }
 
     async fn schema(&self) -> Result<Schema> {
-        introspect(&self.coordinator, self.schemas.as_deref()).await
+        let (schema, warnings) =
+            introspect_with_warnings(&self.coordinator, self.schemas.as_deref()).await?;
+        *self
+            .warnings
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = warnings;
+        Ok(schema)
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.warnings
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     async fn read_table(
