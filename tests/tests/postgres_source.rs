@@ -583,3 +583,70 @@ fn objects_ferry_does_not_copy_are_named_in_warnings() {
     assert_eq!(table_report(&report, "public.m")["rows_written"], 1);
     assert_eq!(table_report(&report, "public.t")["rows_written"], 2);
 }
+
+#[test]
+fn extensions_the_target_role_cannot_create() {
+    let role = Role::new();
+    let src = PgDb::new("ferry_pgsrc_ext_src");
+    // sslinfo is not a trusted extension: only a superuser creates it.
+    src.exec(
+        "CREATE EXTENSION sslinfo;
+         CREATE TABLE notes (id int PRIMARY KEY, body text);
+         INSERT INTO notes VALUES (1, 'kept');",
+    );
+    let dst = role.database("ferry_pgsrc_ext_dst");
+    let report = migrate(&src.url, &dst.url, &[]);
+    let warnings = report["warnings"].to_string();
+    assert!(
+        warnings.contains("extension `sslinfo` is not created on the target (the target role cannot create it: permission denied to create extension \\\"sslinfo\\\"")
+            && warnings.contains("no copied table uses it"),
+        "{warnings}"
+    );
+    assert_eq!(dst.text("SELECT body FROM notes").as_deref(), Some("kept"));
+
+    // A table whose default calls the extension cannot be created without it: the run stops
+    // before creating anything, naming the extension and the default.
+    src.exec("CREATE TABLE conn_log (id int PRIMARY KEY, secure boolean DEFAULT ssl_is_used())");
+    let dst = role.database("ferry_pgsrc_ext_dst2");
+    let run = ferry(&["migrate", "--from", &src.url, "--to", &dst.url]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("extension `sslinfo` cannot be created on the target")
+            && run
+                .stderr
+                .contains("needed by public.conn_log: default of column secure (ssl_is_used())"),
+        "{}",
+        run.all()
+    );
+    assert_eq!(
+        dst.text("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+            .as_deref(),
+        Some("0")
+    );
+
+    // A role without CREATE on the database cannot create even a trusted extension such as
+    // uuid-ossp; the Flask app's uuid defaults need it.
+    let flask = PgDb::new("ferry_pgsrc_ext_flask");
+    flask.exec(&ferry_tests::fixture("postgres/flask_app.sql"));
+    let dst = PgDb::new("ferry_pgsrc_ext_dst3");
+    dst.exec(&format!("GRANT CREATE ON SCHEMA public TO {}", role.name));
+    let as_role = dst.url.replacen(
+        "postgres:ferrytest@",
+        &format!("{}:app-secret@", role.name),
+        1,
+    );
+    assert_ne!(as_role, dst.url);
+    let run = ferry(&["migrate", "--from", &flask.url, "--to", &as_role]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr.contains("extension `uuid-ossp` cannot be created on the target (the target role cannot create it: permission denied")
+            && run.stderr.contains("default of column id (uuid_generate_v4())"),
+        "{}",
+        run.all()
+    );
+    drop(dst);
+    drop(flask);
+    drop(src);
+    drop(role);
+}

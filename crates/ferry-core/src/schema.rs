@@ -388,6 +388,23 @@ pub struct Schema {
     /// User-defined types the tables use (PostgreSQL enums and domains), in creation order.
     #[serde(default)]
     pub types: Vec<UserType>,
+    /// What in the tables needs which extension (a column of an extension's type, a default
+    /// calling its function, an index on its operator class), for reporting an extension a
+    /// target cannot create.
+    #[serde(default)]
+    pub extension_uses: Vec<ExtensionUse>,
+}
+
+/// One thing in a table that needs an extension.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtensionUse {
+    /// The extension's name.
+    pub extension: String,
+    /// The table, as [`Table::display_name`] names it.
+    pub table: String,
+    /// What needs it, in the table: `column email (type citext)`,
+    /// `default of column id (uuid_generate_v4())`, `index docs_trgm`.
+    pub what: String,
 }
 
 /// A user-defined type that must exist on a same-dialect target before the tables.

@@ -166,7 +166,9 @@ async fn migrate_from(
 ) -> Result<Report> {
     let mut report = empty_report(opts);
     let sink = open_sink(&opts.to).await?;
-    let translation = plan(source.as_ref(), sink.dialect(), &opts.config).await?;
+    let mut translation = plan(source.as_ref(), sink.dialect(), &opts.config).await?;
+    let unavailable = sink.unavailable_extensions(&translation.extensions).await;
+    translation.without_extensions(&unavailable?)?;
     report.warnings = translation
         .warnings
         .iter()

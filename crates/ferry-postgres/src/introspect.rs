@@ -8,8 +8,8 @@
 
 use crate::conn::map_error;
 use ferry_core::{
-    Check, Column, DataType, DefaultValue, Dialect, ForeignKey, Index, IndexPart, Result, Schema,
-    Table, UserType, UserTypeKind,
+    Check, Column, DataType, DefaultValue, Dialect, ExtensionUse, ForeignKey, Index, IndexPart,
+    Result, Schema, Table, UserType, UserTypeKind,
 };
 use ferry_schema::postgres_source::{is_serial_default, map_pg_type};
 use std::collections::{HashMap, HashSet};
@@ -23,6 +23,7 @@ const INDEXES_SQL: &str = include_str!("../sql/indexes.sql");
 const TYPES_SQL: &str = include_str!("../sql/types.sql");
 const EXTENSIONS_SQL: &str = include_str!("../sql/extensions.sql");
 const NOT_COPIED_SQL: &str = include_str!("../sql/not_copied.sql");
+const EXTENSION_USES_SQL: &str = include_str!("../sql/extension_uses.sql");
 
 /// A user type with its catalog oid, for finding the types tables use.
 struct CatalogType {
@@ -145,6 +146,21 @@ pub async fn introspect_with_warnings(
         .map(|t| t.ty)
         .collect();
 
+    let extension_uses = client
+        .query(EXTENSION_USES_SQL, &[&oids])
+        .await
+        .map_err(q("what the tables need from extensions"))?
+        .iter()
+        .filter_map(|row| {
+            let ti = *by_oid.get(&row.get::<_, Oid>("table_oid"))?;
+            Some(ExtensionUse {
+                extension: row.get("extension"),
+                table: tables[ti].display_name(),
+                what: row.get("what"),
+            })
+        })
+        .collect();
+
     for row in client
         .query(NOT_COPIED_SQL, &[&schemas])
         .await
@@ -163,6 +179,7 @@ pub async fn introspect_with_warnings(
             tables,
             extensions,
             types,
+            extension_uses,
         },
         warnings,
     ))
