@@ -306,3 +306,347 @@ fn every_type_and_a_large_table_to_a_non_superuser_target() {
     drop(src);
     drop(role);
 }
+
+#[test]
+fn schema_option_chooses_the_source_schemas() {
+    let src = PgDb::new("ferry_pgsrc_schemas_src");
+    let dst = PgDb::new("ferry_pgsrc_schemas_dst");
+    src.exec(
+        "CREATE TABLE public.skipped (id int PRIMARY KEY);
+         INSERT INTO public.skipped VALUES (1);
+         CREATE SCHEMA app;
+         CREATE TABLE app.orders (id int PRIMARY KEY, note text);
+         INSERT INTO app.orders VALUES (1, 'a'), (2, 'b');
+         CREATE SCHEMA audit;
+         CREATE TABLE audit.log (id int PRIMARY KEY, orders_id int);
+         INSERT INTO audit.log VALUES (1, 1);",
+    );
+
+    let schema = ferry(&[
+        "schema",
+        "--from",
+        &src.url,
+        "--to-dialect",
+        "postgres",
+        "--schema",
+        "app,audit",
+    ]);
+    assert_eq!(schema.code, 0, "{}", schema.all());
+    assert!(
+        schema.stdout.contains("CREATE TABLE app.orders"),
+        "{}",
+        schema.stdout
+    );
+    assert!(
+        schema.stdout.contains("CREATE TABLE audit.log"),
+        "{}",
+        schema.stdout
+    );
+    assert!(!schema.stdout.contains("skipped"), "{}", schema.stdout);
+
+    let report = migrate(&src.url, &dst.url, &["--schema", "app"]);
+    let tables: Vec<&str> = report["tables"]
+        .as_array()
+        .expect("tables")
+        .iter()
+        .map(|t| t["table"].as_str().expect("name"))
+        .collect();
+    assert_eq!(tables, vec!["app.orders"]);
+    assert_eq!(
+        dst.text("SELECT string_agg(note, ',' ORDER BY id) FROM app.orders")
+            .as_deref(),
+        Some("a,b")
+    );
+    assert_eq!(
+        dst.text("SELECT count(*) FROM pg_tables WHERE tablename IN ('skipped', 'log')")
+            .as_deref(),
+        Some("0")
+    );
+
+    // Verify compares only the chosen schema: without --schema, the tables the target lacks
+    // make it fail.
+    let verify = ferry(&[
+        "verify", "--from", &src.url, "--to", &dst.url, "--schema", "app",
+    ]);
+    assert_eq!(verify.code, 0, "{}", verify.all());
+    let everything = ferry(&["verify", "--from", &src.url, "--to", &dst.url]);
+    assert_ne!(everything.code, 0, "{}", everything.all());
+
+    // The flag is the URL's ?schema= parameter, and replaces it.
+    let with_param = format!("{}?schema=public", src.url);
+    let schema = ferry(&[
+        "schema",
+        "--from",
+        &with_param,
+        "--to-dialect",
+        "postgres",
+        "--schema",
+        "audit",
+    ]);
+    assert_eq!(schema.code, 0, "{}", schema.all());
+    assert!(
+        schema.stdout.contains("CREATE TABLE audit.log"),
+        "{}",
+        schema.stdout
+    );
+    assert!(!schema.stdout.contains("skipped"), "{}", schema.stdout);
+
+    // An unknown schema is an error naming it, before anything is written.
+    let fresh = PgDb::new("ferry_pgsrc_schemas_none");
+    for cmd in [
+        vec![
+            "migrate", "--from", &src.url, "--to", &fresh.url, "--schema", "app,nope",
+        ],
+        vec![
+            "verify", "--from", &src.url, "--to", &fresh.url, "--schema", "nope",
+        ],
+        vec![
+            "schema",
+            "--from",
+            &src.url,
+            "--to-dialect",
+            "mysql",
+            "--schema",
+            "nope",
+        ],
+    ] {
+        let run = ferry(&cmd);
+        assert_eq!(run.code, 2, "{cmd:?}: {}", run.all());
+        assert!(
+            run.stderr.contains("no schema `nope`") && run.stderr.contains("app, audit, public"),
+            "{cmd:?}: {}",
+            run.all()
+        );
+    }
+    assert_eq!(
+        fresh
+            .text("SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')")
+            .as_deref(),
+        Some("0")
+    );
+}
+
+#[test]
+fn arrays_of_enums_and_domains_postgres_to_postgres() {
+    let src = PgDb::new("ferry_pgsrc_udtarr_src");
+    let dst = PgDb::new("ferry_pgsrc_udtarr_dst");
+    src.exec(&ferry_tests::fixture("postgres/udt_arrays.sql"));
+    let report = migrate(&src.url, &dst.url, &["--verify", "content"]);
+    let t = table_report(&report, "app.feelings");
+    assert_eq!(t["rows_written"], 4);
+    assert_eq!(t["verification"]["content"], "ok", "{report}");
+    for q in [
+        "SELECT string_agg(x::text, '|' ORDER BY id) FROM app.feelings x",
+        "SELECT string_agg(attname || ':' || format_type(atttypid, atttypmod), ',' ORDER BY attnum) \
+         FROM pg_attribute WHERE attrelid = 'app.feelings'::regclass AND attnum > 0",
+        "SELECT moods[3]::text || cardinality(counts) || sizes[1] FROM app.feelings WHERE id = 1",
+    ] {
+        assert_eq!(dst.text(q), src.text(q), "{q}");
+    }
+    assert_eq!(
+        dst.text(
+            "SELECT string_agg(coalesce(moods::text, 'null'), '|' ORDER BY id) FROM app.feelings"
+        )
+        .as_deref(),
+        Some("{sad,NULL,happy}|{}|null|{ok}")
+    );
+    // The domains still hold on the target.
+    let bad = dst.with(async |c| {
+        c.batch_execute("INSERT INTO app.feelings (id, sizes) VALUES (9, '{0}')")
+            .await
+            .map_err(|e| e.to_string())
+    });
+    assert!(bad.is_err(), "the domain's CHECK was not recreated");
+}
+
+#[test]
+fn index_details_and_collations_are_kept_exactly() {
+    let src = PgDb::new("ferry_pgsrc_idx_src");
+    let dst = PgDb::new("ferry_pgsrc_idx_dst");
+    src.exec(&ferry_tests::fixture("postgres/index_details.sql"));
+    let schema = ferry(&["schema", "--from", &src.url, "--to-dialect", "postgres"]);
+    assert_eq!(schema.code, 0, "{}", schema.all());
+    assert!(
+        schema.stderr.contains("no warnings"),
+        "PG->PG loses nothing: {}",
+        schema.all()
+    );
+    let report = migrate(&src.url, &dst.url, &["--verify", "content"]);
+    assert_eq!(
+        table_report(&report, "public.docs")["verification"]["content"],
+        "ok"
+    );
+    let indexes = "SELECT string_agg(indexdef, '|' ORDER BY indexname) FROM pg_indexes WHERE tablename = 'docs'";
+    let got = dst.text(indexes);
+    assert_eq!(got, src.text(indexes));
+    for needle in [
+        "(title text_pattern_ops)",
+        "USING gin (body jsonb_path_ops)",
+        "(slug COLLATE \"C\" varchar_pattern_ops DESC NULLS LAST)",
+        "(slug) INCLUDE (score, created)",
+        "(score NULLS FIRST, created DESC)",
+        "(lower((slug)::text) COLLATE \"C\")",
+    ] {
+        assert!(
+            got.as_deref().is_some_and(|g| g.contains(needle)),
+            "{needle} missing: {got:?}"
+        );
+    }
+    let collations = "SELECT string_agg(attname || ':' || attcollation::regcollation::text, ',' ORDER BY attnum) \
+                      FROM pg_attribute WHERE attrelid = 'docs'::regclass AND attnum > 0 AND attcollation <> 0";
+    assert_eq!(dst.text(collations), src.text(collations));
+    assert_eq!(
+        dst.text(collations).as_deref(),
+        Some("title:\"C\",slug:\"default\"")
+    );
+    // The "C" collation orders by bytes: upper case first.
+    assert_eq!(
+        dst.text("SELECT string_agg(title, '' ORDER BY title) FROM docs")
+            .as_deref(),
+        Some("Bab")
+    );
+}
+
+#[test]
+fn objects_ferry_does_not_copy_are_named_in_warnings() {
+    let src = PgDb::new("ferry_pgsrc_notcopied_src");
+    let dst = PgDb::new("ferry_pgsrc_notcopied_dst");
+    src.exec(
+        "CREATE TABLE t (id serial PRIMARY KEY, a int, p point,
+                         CONSTRAINT t_a_u UNIQUE (a) DEFERRABLE INITIALLY DEFERRED);
+         INSERT INTO t (a, p) VALUES (1, '(1,2)'), (2, NULL);
+         CREATE SEQUENCE standalone_seq;
+         CREATE VIEW v AS SELECT id, a FROM t;
+         CREATE MATERIALIZED VIEW mv AS SELECT id FROM t;
+         CREATE FUNCTION f(x int, y text) RETURNS int LANGUAGE sql AS 'SELECT 1';
+         CREATE PROCEDURE pr() LANGUAGE sql AS 'SELECT 1';
+         CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
+         CREATE TRIGGER t_stamp BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION stamp();
+         CREATE RULE v_insert AS ON INSERT TO v DO INSTEAD INSERT INTO t (a) VALUES (NEW.a);
+         ALTER TABLE t ENABLE ROW LEVEL SECURITY;
+         CREATE POLICY positive ON t USING (a > 0);
+         CREATE TABLE m (id int, at date) PARTITION BY RANGE (at);
+         CREATE TABLE m_2024 PARTITION OF m FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+         INSERT INTO m VALUES (1, '2024-05-01');
+         CREATE TABLE booking (room int, during int4range, EXCLUDE USING gist (during WITH &&));
+         CREATE SCHEMA other;
+         CREATE VIEW other.elsewhere AS SELECT 1 AS one;",
+    );
+    let expected = [
+        "view public.v is not copied",
+        "materialized view public.mv is not copied",
+        "sequence public.standalone_seq is not copied",
+        "function public.f(x integer, y text) is not copied",
+        "function public.stamp() is not copied",
+        "procedure public.pr() is not copied",
+        "trigger t_stamp on public.t is not copied",
+        "rule v_insert on public.v is not copied",
+        "policy positive on public.t is not copied",
+        "row-level security on public.t is not enabled on the copy",
+        "partitioned table public.m is copied as a plain table",
+        "exclusion constraint booking_during_excl on public.booking is not copied",
+        "constraint t_a_u on public.t is DEFERRABLE in the source",
+        "public.t.p: type point: no type rule for this PostgreSQL type",
+        "public.booking.during: type int4range: no type rule",
+    ];
+    let schema = ferry(&[
+        "schema",
+        "--from",
+        &src.url,
+        "--to-dialect",
+        "mysql",
+        "--schema",
+        "public",
+    ]);
+    assert_eq!(schema.code, 0, "{}", schema.all());
+    for w in expected {
+        assert!(schema.stderr.contains(w), "`{w}` not in: {}", schema.stderr);
+    }
+    // Only the chosen schemas are looked at; serial sequences belong to their column.
+    for absent in ["other.elsewhere", "t_id_seq", "m_2024"] {
+        assert!(
+            !schema.stderr.contains(absent),
+            "{absent}: {}",
+            schema.stderr
+        );
+    }
+
+    let report = migrate(&src.url, &dst.url, &["--verify", "content"]);
+    let warnings = report["warnings"].to_string();
+    for w in expected {
+        assert!(warnings.contains(w), "`{w}` not in the report: {warnings}");
+    }
+    assert!(
+        warnings.contains("view other.elsewhere is not copied"),
+        "{warnings}"
+    );
+    assert_eq!(table_report(&report, "public.m")["rows_written"], 1);
+    assert_eq!(table_report(&report, "public.t")["rows_written"], 2);
+}
+
+#[test]
+fn extensions_the_target_role_cannot_create() {
+    let role = Role::new();
+    let src = PgDb::new("ferry_pgsrc_ext_src");
+    // sslinfo is not a trusted extension: only a superuser creates it.
+    src.exec(
+        "CREATE EXTENSION sslinfo;
+         CREATE TABLE notes (id int PRIMARY KEY, body text);
+         INSERT INTO notes VALUES (1, 'kept');",
+    );
+    let dst = role.database("ferry_pgsrc_ext_dst");
+    let report = migrate(&src.url, &dst.url, &[]);
+    let warnings = report["warnings"].to_string();
+    assert!(
+        warnings.contains("extension `sslinfo` is not created on the target (the target role cannot create it: permission denied to create extension \\\"sslinfo\\\"")
+            && warnings.contains("no copied table uses it"),
+        "{warnings}"
+    );
+    assert_eq!(dst.text("SELECT body FROM notes").as_deref(), Some("kept"));
+
+    // A table whose default calls the extension cannot be created without it: the run stops
+    // before creating anything, naming the extension and the default.
+    src.exec("CREATE TABLE conn_log (id int PRIMARY KEY, secure boolean DEFAULT ssl_is_used())");
+    let dst = role.database("ferry_pgsrc_ext_dst2");
+    let run = ferry(&["migrate", "--from", &src.url, "--to", &dst.url]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("extension `sslinfo` cannot be created on the target")
+            && run
+                .stderr
+                .contains("needed by public.conn_log: default of column secure (ssl_is_used())"),
+        "{}",
+        run.all()
+    );
+    assert_eq!(
+        dst.text("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+            .as_deref(),
+        Some("0")
+    );
+
+    // A role without CREATE on the database cannot create even a trusted extension such as
+    // uuid-ossp; the Flask app's uuid defaults need it.
+    let flask = PgDb::new("ferry_pgsrc_ext_flask");
+    flask.exec(&ferry_tests::fixture("postgres/flask_app.sql"));
+    let dst = PgDb::new("ferry_pgsrc_ext_dst3");
+    dst.exec(&format!("GRANT CREATE ON SCHEMA public TO {}", role.name));
+    let as_role = dst.url.replacen(
+        "postgres:ferrytest@",
+        &format!("{}:app-secret@", role.name),
+        1,
+    );
+    assert_ne!(as_role, dst.url);
+    let run = ferry(&["migrate", "--from", &flask.url, "--to", &as_role]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr.contains("extension `uuid-ossp` cannot be created on the target (the target role cannot create it: permission denied")
+            && run.stderr.contains("default of column id (uuid_generate_v4())"),
+        "{}",
+        run.all()
+    );
+    drop(dst);
+    drop(flask);
+    drop(src);
+    drop(role);
+}

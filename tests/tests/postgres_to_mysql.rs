@@ -208,3 +208,122 @@ fn every_type_postgres_to_mysql() {
         Some("2")
     );
 }
+
+#[test]
+fn arrays_of_enums_and_domains_become_json_arrays() {
+    let src = PgDb::new("ferry_pgmy_udtarr_src");
+    let dst = MyDb::new("ferry_pgmy_udtarr_dst");
+    src.exec(&ferry_tests::fixture("postgres/udt_arrays.sql"));
+    let tmp = TempDir::new("pgmy_udtarr");
+    let json = tmp.join("report.json");
+    let run = ferry(&[
+        "migrate",
+        "--from",
+        &src.url,
+        "--to",
+        &dst.url,
+        "--verify",
+        "content",
+        "--json",
+        json.to_str().expect("utf8"),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let report = read_report(&json);
+    assert_eq!(report["status"], "complete", "{report}");
+    assert_eq!(
+        report["tables"][0]["verification"]["content"], "ok",
+        "{report}"
+    );
+    assert_eq!(
+        dst.text(
+            "SELECT GROUP_CONCAT(CONCAT_WS(' ', id, COALESCE(moods, 'null'), COALESCE(counts, 'null'), \
+             COALESCE(sizes, 'null')) ORDER BY id SEPARATOR '|') FROM feelings"
+        )
+        .as_deref(),
+        Some(
+            "1 [\"sad\",null,\"happy\"] [1,null,3] [7,null,9]|2 [] [] []|3 null null null|4 [\"ok\"] [-5] [2147483647]"
+        )
+    );
+    for col in ["moods", "counts", "sizes"] {
+        assert_eq!(
+            dst.text(&format!(
+                "SELECT DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() \
+                 AND TABLE_NAME = 'feelings' AND COLUMN_NAME = '{col}'"
+            ))
+            .as_deref(),
+            // MariaDB's JSON is LONGTEXT with a JSON_VALID check.
+            Some("longtext"),
+            "{col}"
+        );
+        assert_eq!(
+            dst.text(&format!(
+                "SELECT JSON_TYPE(JSON_EXTRACT({col}, '$[0]')) FROM feelings WHERE id = 4"
+            ))
+            .as_deref(),
+            Some(if col == "moods" { "STRING" } else { "INTEGER" }),
+            "{col}"
+        );
+    }
+}
+
+#[test]
+fn index_details_mysql_cannot_keep_are_warnings() {
+    let src = PgDb::new("ferry_pgmy_idx_src");
+    let dst = MyDb::new("ferry_pgmy_idx_dst");
+    src.exec(&ferry_tests::fixture("postgres/index_details.sql"));
+    let expected = [
+        "public.docs.title: collation \"C\" not carried over",
+        "index `docs_title_pattern`: operator class text_pattern_ops on `title` not carried over",
+        "index `docs_body_path`: operator class jsonb_path_ops on `body` not carried over",
+        "index `docs_body_path` method GIN not carried over",
+        "index `docs_slug_c`: operator class varchar_pattern_ops on `slug` not carried over",
+        "index `docs_slug_c`: COLLATE \"C\" on `slug` not carried over",
+        "index `docs_slug_c`: NULLS LAST on `slug` not carried over",
+        "index `docs_score_nulls`: NULLS FIRST on `score` not carried over",
+        "index `docs_slug_incl`: INCLUDE (score, created) not carried over",
+        "index `docs_lower_slug` on an expression not translated",
+    ];
+    let schema = ferry(&["schema", "--from", &src.url, "--to-dialect", "mysql"]);
+    assert_eq!(schema.code, 0, "{}", schema.all());
+    for w in expected {
+        assert!(schema.stderr.contains(w), "`{w}` not in: {}", schema.stderr);
+    }
+    let tmp = TempDir::new("pgmy_idx");
+    let json = tmp.join("report.json");
+    let run = ferry(&[
+        "migrate",
+        "--from",
+        &src.url,
+        "--to",
+        &dst.url,
+        "--verify",
+        "content",
+        "--json",
+        json.to_str().expect("utf8"),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let report = read_report(&json);
+    assert_eq!(report["status"], "complete", "{report}");
+    let warnings: Vec<&str> = report["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .map(|w| w.as_str().expect("text"))
+        .collect();
+    for w in expected {
+        assert!(
+            warnings.iter().any(|x| x.contains(w)),
+            "`{w}` not in the report: {warnings:#?}"
+        );
+    }
+    // What MySQL can keep is kept: the unique key (without its INCLUDE) and DESC.
+    assert_eq!(
+        dst.text(
+            "SELECT GROUP_CONCAT(CONCAT(INDEX_NAME, ':', COLUMN_NAME, ':', NON_UNIQUE, ':', COALESCE(COLLATION, '-')) \
+             ORDER BY INDEX_NAME, SEQ_IN_INDEX SEPARATOR ',') FROM information_schema.STATISTICS \
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'docs' AND INDEX_NAME IN ('docs_slug_incl', 'docs_score_nulls')"
+        )
+        .as_deref(),
+        Some("docs_score_nulls:score:1:A,docs_score_nulls:created:1:D,docs_slug_incl:slug:0:A")
+    );
+}

@@ -20,8 +20,8 @@ pub mod value;
 pub use batch::{Batch, BatchBuilder, BatchLimits, RejectedRow};
 pub use error::{Error, ErrorKind, Result};
 pub use schema::{
-    Check, Column, DataType, DefaultValue, Dialect, ForeignKey, Index, IndexPart, Schema, Table,
-    UserType, UserTypeKind,
+    Check, Column, DataType, DefaultValue, Dialect, ExtensionUse, ForeignKey, Index, IndexPart,
+    Schema, Table, UserType, UserTypeKind,
 };
 pub use sink::{IfExists, Sink, TableWriter, WriteOutcome};
 pub use source::{BatchSender, ReadOptions, ReadStats, Source};

@@ -208,6 +208,18 @@ pub struct IndexPart {
     pub prefix: Option<u32>,
     /// Descending order.
     pub descending: bool,
+    /// Where NULLs sort when it is not the order's default (PostgreSQL: ascending puts them
+    /// last, descending first): `Some(true)` for `NULLS FIRST`, `Some(false)` for
+    /// `NULLS LAST`.
+    #[serde(default)]
+    pub nulls_first: Option<bool>,
+    /// A non-default operator class in the source dialect's SQL (`text_pattern_ops`,
+    /// `jsonb_path_ops`; qualified with its schema outside `pg_catalog`).
+    #[serde(default)]
+    pub opclass: Option<String>,
+    /// A collation other than the column's, in the source dialect's SQL (`"C"`).
+    #[serde(default)]
+    pub collation: Option<String>,
 }
 
 impl IndexPart {
@@ -218,6 +230,9 @@ impl IndexPart {
             expression: None,
             prefix: None,
             descending: false,
+            nulls_first: None,
+            opclass: None,
+            collation: None,
         }
     }
 }
@@ -235,6 +250,9 @@ pub struct Index {
     pub predicate: Option<String>,
     /// Index method where it is not the default (`gin`, `gist`, `FULLTEXT`, ...).
     pub method: Option<String>,
+    /// Columns stored in the index but not part of its key (PostgreSQL `INCLUDE`).
+    #[serde(default)]
+    pub include: Vec<String>,
 }
 
 /// A foreign key.
@@ -387,6 +405,23 @@ pub struct Schema {
     /// User-defined types the tables use (PostgreSQL enums and domains), in creation order.
     #[serde(default)]
     pub types: Vec<UserType>,
+    /// What in the tables needs which extension (a column of an extension's type, a default
+    /// calling its function, an index on its operator class), for reporting an extension a
+    /// target cannot create.
+    #[serde(default)]
+    pub extension_uses: Vec<ExtensionUse>,
+}
+
+/// One thing in a table that needs an extension.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtensionUse {
+    /// The extension's name.
+    pub extension: String,
+    /// The table, as [`Table::display_name`] names it.
+    pub table: String,
+    /// What needs it, in the table: `column email (type citext)`,
+    /// `default of column id (uuid_generate_v4())`, `index docs_trgm`.
+    pub what: String,
 }
 
 /// A user-defined type that must exist on a same-dialect target before the tables.
@@ -444,6 +479,7 @@ mod tests {
             unique: true,
             predicate: None,
             method: None,
+            include: Vec::new(),
         });
         assert!(t.row_key().is_empty(), "nullable unique column is no key");
         t.indexes.push(Index {
@@ -452,6 +488,7 @@ mod tests {
             unique: true,
             predicate: None,
             method: None,
+            include: Vec::new(),
         });
         assert_eq!(t.row_key(), vec!["a".to_string()]);
         t.primary_key = vec!["b".into()];

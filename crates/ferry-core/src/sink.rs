@@ -46,6 +46,15 @@ pub trait Sink: Send + Sync {
     /// Run DDL statements in order, each on its own.
     async fn execute(&self, statements: &[String]) -> Result<()>;
 
+    /// Which of the extensions `names` (PostgreSQL) this target cannot create, each with
+    /// why (not offered by the server, or the role lacks the right). Creates nothing: the
+    /// extensions are tried in a transaction that is rolled back. Targets without
+    /// extensions have none to refuse.
+    async fn unavailable_extensions(&self, names: &[String]) -> Result<Vec<(String, String)>> {
+        let _ = names;
+        Ok(Vec::new())
+    }
+
     /// Start loading rows into `table`.
     async fn open_writer(
         &self,

@@ -113,6 +113,13 @@ pub fn canonical(v: &Value, t: &DataType, out: &mut Vec<u8>) {
             out.extend_from_slice(&iv.days.to_le_bytes());
             out.extend_from_slice(&iv.micros.to_le_bytes());
         }
+        // An array column compares as the JSON array it is on a MySQL target (`to_json` is
+        // what the MySQL writer stores), so both sides meet whichever form they read as.
+        Value::Array(items) if matches!(t, DataType::Array(_)) => canonical(
+            &Value::Json(Value::Array(items.clone()).to_json().to_string()),
+            t,
+            out,
+        ),
         Value::Array(items) => {
             out.push(12);
             let inner = match t {
@@ -563,6 +570,21 @@ mod tests {
         assert_ne!(
             bytes(&Value::Null, &DataType::Text),
             bytes(&Value::Text(String::new()), &DataType::Text)
+        );
+        // An array read from PostgreSQL meets the JSON array a MySQL target stores.
+        let ints = DataType::Array(Box::new(DataType::Int32));
+        let array = Value::Array(Box::new(vec![Value::Int(1), Value::Null, Value::Int(3)]));
+        assert_eq!(
+            bytes(&array, &ints),
+            bytes(&Value::Json("[1, null, 3]".into()), &ints)
+        );
+        assert_ne!(
+            bytes(&array, &ints),
+            bytes(&Value::Json("[1, 3]".into()), &ints)
+        );
+        assert_ne!(
+            bytes(&Value::Array(Box::default()), &ints),
+            bytes(&Value::Null, &ints)
         );
         assert_eq!(round_decimal("-9.995", 2), "-10.00");
         assert_eq!(round_decimal("0.004", 2), "0.00");

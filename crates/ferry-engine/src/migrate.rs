@@ -96,7 +96,7 @@ pub async fn plan(
     let mut schema = source.schema().await?;
     config.select(&mut schema)?;
     let mut translation = translate(&schema, source.dialect(), target, &config.overrides())?;
-    for w in source.warnings() {
+    for w in source.warnings().into_iter().rev() {
         translation.warnings.insert(
             0,
             ferry_schema::Warning {
@@ -177,7 +177,9 @@ async fn migrate_from(
 ) -> Result<Report> {
     let mut report = empty_report(opts);
     let sink = open_sink(&opts.to).await?;
-    let translation = plan(source.as_ref(), sink.dialect(), &opts.config).await?;
+    let mut translation = plan(source.as_ref(), sink.dialect(), &opts.config).await?;
+    let unavailable = sink.unavailable_extensions(&translation.extensions).await;
+    translation.without_extensions(&unavailable?)?;
     if let Some(p) = translation
         .tables
         .iter()

@@ -192,6 +192,7 @@ async fn read_indexes(
                     unique,
                     predicate: None,
                     method,
+                    include: Vec::new(),
                 },
             ));
         }
@@ -201,6 +202,9 @@ async fn read_indexes(
                 expression: None,
                 prefix,
                 descending,
+                nulls_first: None,
+                opclass: None,
+                collation: None,
             });
         }
     }

@@ -1,2 +1,3 @@
--- Extensions installed in the source database (plpgsql is always there).
-SELECT extname FROM pg_extension WHERE extname <> 'plpgsql' ORDER BY extname
+-- Extensions installed in the source database (plpgsql is always there), in the order they
+-- were created, so one an extension requires comes before it.
+SELECT extname FROM pg_extension WHERE extname <> 'plpgsql' ORDER BY oid

@@ -8,8 +8,8 @@
 
 use crate::conn::map_error;
 use ferry_core::{
-    Check, Column, DataType, DefaultValue, Dialect, ForeignKey, Index, IndexPart, Result, Schema,
-    Table, UserType, UserTypeKind,
+    Check, Column, DataType, DefaultValue, Dialect, ExtensionUse, ForeignKey, Index, IndexPart,
+    Result, Schema, Table, UserType, UserTypeKind,
 };
 use ferry_schema::postgres_source::{is_serial_default, map_pg_type};
 use std::collections::{HashMap, HashSet};
@@ -22,6 +22,8 @@ const CONSTRAINTS_SQL: &str = include_str!("../sql/constraints.sql");
 const INDEXES_SQL: &str = include_str!("../sql/indexes.sql");
 const TYPES_SQL: &str = include_str!("../sql/types.sql");
 const EXTENSIONS_SQL: &str = include_str!("../sql/extensions.sql");
+const NOT_COPIED_SQL: &str = include_str!("../sql/not_copied.sql");
+const EXTENSION_USES_SQL: &str = include_str!("../sql/extension_uses.sql");
 
 /// A user type with its catalog oid, for finding the types tables use.
 struct CatalogType {
@@ -33,6 +35,17 @@ struct CatalogType {
 /// Introspect the tables of `schemas` (every non-system schema when `None`) through
 /// `client`, which should be inside the snapshot the rows are read in.
 pub async fn introspect(client: &Client, schemas: Option<&[String]>) -> Result<Schema> {
+    Ok(introspect_with_warnings(client, schemas).await?.0)
+}
+
+/// [`introspect`], with the lossy choices it made and the objects it leaves behind, as
+/// warning lines: `table.column: ...` for types without an exact neutral equivalent, and
+/// `view public.v is not copied` and the like for what ferry does not move.
+pub async fn introspect_with_warnings(
+    client: &Client,
+    schemas: Option<&[String]>,
+) -> Result<(Schema, Vec<String>)> {
+    let mut warnings = Vec::new();
     let q = |what: &'static str| move |e| map_error(e).context(format!("reading {what}"));
     let schemas: Option<Vec<String>> = schemas.map(<[String]>::to_vec);
     let table_rows = client
@@ -75,7 +88,15 @@ pub async fn introspect(client: &Client, schemas: Option<&[String]>) -> Result<S
         let elem_oid: Oid = row.get("elem_oid");
         used_types.insert(type_oid);
         used_types.insert(elem_oid);
-        let col = column_from_row(row, &enum_labels);
+        let (col, lossy) = column_from_row(row, &enum_labels);
+        if let Some(why) = lossy {
+            warnings.push(format!(
+                "{}.{}: type {}: {why} for targets other than PostgreSQL (a PostgreSQL target keeps the type)",
+                tables[ti].display_name(),
+                col.name,
+                col.source_type
+            ));
+        }
         tables[ti].columns.push(col);
     }
 
@@ -125,11 +146,43 @@ pub async fn introspect(client: &Client, schemas: Option<&[String]>) -> Result<S
         .map(|t| t.ty)
         .collect();
 
-    Ok(Schema {
-        tables,
-        extensions,
-        types,
-    })
+    let extension_uses = client
+        .query(EXTENSION_USES_SQL, &[&oids])
+        .await
+        .map_err(q("what the tables need from extensions"))?
+        .iter()
+        .filter_map(|row| {
+            let ti = *by_oid.get(&row.get::<_, Oid>("table_oid"))?;
+            Some(ExtensionUse {
+                extension: row.get("extension"),
+                table: tables[ti].display_name(),
+                what: row.get("what"),
+            })
+        })
+        .collect();
+
+    for row in client
+        .query(NOT_COPIED_SQL, &[&schemas])
+        .await
+        .map_err(q("the objects ferry does not copy"))?
+    {
+        warnings.push(format!(
+            "{} {} {}",
+            row.get::<_, String>("kind"),
+            row.get::<_, String>("name"),
+            row.get::<_, String>("note")
+        ));
+    }
+
+    Ok((
+        Schema {
+            tables,
+            extensions,
+            types,
+            extension_uses,
+        },
+        warnings,
+    ))
 }
 
 async fn load_types(client: &Client) -> Result<Vec<CatalogType>> {
@@ -175,10 +228,11 @@ async fn load_types(client: &Client) -> Result<Vec<CatalogType>> {
     Ok(out)
 }
 
+/// A column, and the warning of the type rule that mapped it when the mapping is lossy.
 fn column_from_row(
     row: &tokio_postgres::Row,
     enums: &HashMap<Oid, (String, Vec<String>)>,
-) -> Column {
+) -> (Column, Option<&'static str>) {
     let type_name: String = row.get("type_name");
     let type_kind: String = row.get("type_kind");
     let type_oid: Oid = row.get("type_oid");
@@ -189,15 +243,28 @@ fn column_from_row(
             labels: labels.clone(),
         })
     };
+    // A domain's values are its base type's (an enum's labels when it is over an enum); an
+    // array of a domain is an array of the base type.
+    let base_oid: Oid = row.get("domain_base_oid");
+    let mut lossy = None;
+    let mut mapped = |name: &str| {
+        let (t, w) = map_pg_type(name);
+        lossy = lossy.or(w);
+        t
+    };
     let data_type = match (
         type_kind.as_str(),
         row.get::<_, Option<String>>("domain_base"),
+        row.get::<_, Option<String>>("elem_domain_base"),
     ) {
-        ("e", _) => enum_type(type_oid).unwrap_or(DataType::Text),
-        ("d", Some(base)) => map_pg_type(&base).0,
+        ("e", _, _) => enum_type(type_oid).unwrap_or(DataType::Text),
+        ("d", Some(base), _) => enum_type(base_oid).unwrap_or_else(|| mapped(&base)),
+        (_, _, Some(elem_base)) => DataType::Array(Box::new(
+            enum_type(base_oid).unwrap_or_else(|| mapped(&elem_base)),
+        )),
         _ => match enum_type(elem_oid) {
             Some(e) => DataType::Array(Box::new(e)),
-            None => map_pg_type(&type_name).0,
+            None => mapped(&type_name),
         },
     };
     let mut col = Column::new(row.get::<_, String>("column_name"), type_name, data_type);
@@ -221,7 +288,7 @@ fn column_from_row(
             });
         }
     }
-    col
+    (col, lossy)
 }
 
 fn fk_action(code: &str) -> Option<String> {
@@ -280,15 +347,27 @@ fn index_from_row(row: &tokio_postgres::Row) -> Index {
     let columns: Vec<String> = row.get("columns");
     let defs: Vec<String> = row.get("part_defs");
     let descending: Vec<bool> = row.get("descending");
+    let nulls_first: Vec<bool> = row.get("nulls_first");
+    let opclasses: Vec<String> = row.get("opclasses");
+    let collations: Vec<String> = row.get("collations");
+    let some = |v: Option<&String>| v.filter(|s| !s.is_empty()).cloned();
     let parts = columns
         .iter()
         .zip(&defs)
-        .zip(descending.iter().chain(std::iter::repeat(&false)))
-        .map(|((col, def), desc)| IndexPart {
-            column: (!col.is_empty()).then(|| col.clone()),
-            expression: col.is_empty().then(|| def.clone()),
-            prefix: None,
-            descending: *desc,
+        .enumerate()
+        .map(|(k, (col, def))| {
+            let desc = descending.get(k).copied().unwrap_or(false);
+            // PostgreSQL's default: NULLs last ascending, first descending.
+            let first = nulls_first.get(k).copied().unwrap_or(desc);
+            IndexPart {
+                column: (!col.is_empty()).then(|| col.clone()),
+                expression: col.is_empty().then(|| def.clone()),
+                prefix: None,
+                descending: desc,
+                nulls_first: (first != desc).then_some(first),
+                opclass: some(opclasses.get(k)),
+                collation: some(collations.get(k)),
+            }
         })
         .collect();
     let method: String = row.get("method");
@@ -298,5 +377,6 @@ fn index_from_row(row: &tokio_postgres::Row) -> Index {
         unique: row.get("is_unique"),
         predicate: row.get("predicate"),
         method: (method != "btree").then_some(method),
+        include: row.get("include"),
     }
 }

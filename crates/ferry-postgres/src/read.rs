@@ -9,7 +9,7 @@
 
 use crate::conn::{connect, map_error};
 use crate::decode::{decode, tuple_fields, Frame, Framer, Wire};
-use crate::introspect::introspect;
+use crate::introspect::introspect_with_warnings;
 use async_trait::async_trait;
 use bytes::{Buf, BytesMut};
 use ferry_core::{
@@ -28,6 +28,8 @@ pub struct PgSource {
     coordinator: Client,
     snapshot: String,
     schemas: Option<Vec<String>>,
+    /// What the last [`Source::schema`] call approximated or left behind.
+    warnings: std::sync::Mutex<Vec<String>>,
 }
 
 /// `"schema"."table"` for a source table.
@@ -62,11 +64,15 @@ impl PgSource {
                     .collect()
             })
         });
+        if let Some(wanted) = &schemas {
+            check_schemas(&coordinator, &url, wanted).await?;
+        }
         Ok(PgSource {
             url,
             coordinator,
             snapshot,
             schemas,
+            warnings: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -141,6 +147,46 @@ impl PgSource {
     }
 }
 
+/// Fail, naming them, when some of the chosen schemas do not exist in the source database.
+async fn check_schemas(client: &Client, url: &ConnUrl, wanted: &[String]) -> Result<()> {
+    let rows = client
+        .query(
+            "SELECT s FROM unnest($1::text[]) s \
+             WHERE NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = s)",
+            &[&wanted],
+        )
+        .await
+        .map_err(|e| map_error(e).context(format!("{url}: looking up the chosen schemas")))?;
+    let missing: Vec<String> = rows
+        .iter()
+        .map(|r| format!("`{}`", r.get::<_, String>(0)))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let have: Vec<String> = client
+        .query(
+            "SELECT nspname::text FROM pg_namespace \
+             WHERE nspname NOT IN ('pg_catalog', 'information_schema') \
+               AND nspname NOT LIKE 'pg\\_toast%' AND nspname NOT LIKE 'pg\\_temp\\_%' \
+             ORDER BY 1",
+            &[],
+        )
+        .await
+        .map_err(|e| map_error(e).context(format!("{url}: listing schemas")))?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    Err(Error::new(
+        ErrorKind::NotFound,
+        format!(
+            "{url}: no schema {} in the source database (it has: {})",
+            missing.join(", "),
+            have.join(", ")
+        ),
+    ))
+}
+
 fn cancelled(table: &Table) -> Error {
     Error::new(
         ErrorKind::Cancelled,
@@ -155,7 +201,20 @@ impl Source for PgSource {
     }
 
     async fn schema(&self) -> Result<Schema> {
-        introspect(&self.coordinator, self.schemas.as_deref()).await
+        let (schema, warnings) =
+            introspect_with_warnings(&self.coordinator, self.schemas.as_deref()).await?;
+        *self
+            .warnings
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = warnings;
+        Ok(schema)
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.warnings
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     fn supports_key_ranges(&self) -> bool {

@@ -78,6 +78,73 @@ impl Sink for PgSink {
         Ok(())
     }
 
+    /// Each missing extension is looked up in `pg_available_extensions`, then created for
+    /// real inside a transaction (under a savepoint, so one an extension requires is there
+    /// for the next) that is rolled back: whatever stops `CREATE EXTENSION` shows here.
+    async fn unavailable_extensions(&self, names: &[String]) -> Result<Vec<(String, String)>> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let client = self.client().await?;
+        let fail =
+            |e: tokio_postgres::Error| map_error(e).context("checking extensions on the target");
+        client.batch_execute("BEGIN").await.map_err(fail)?;
+        let mut out = Vec::new();
+        for name in names {
+            let row = client
+                .query_one(
+                    "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = $1), \
+                            EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = $1)",
+                    &[name],
+                )
+                .await
+                .map_err(fail)?;
+            let (installed, available): (bool, bool) = (row.get(0), row.get(1));
+            if installed {
+                continue;
+            }
+            if !available {
+                out.push((
+                    name.clone(),
+                    "the target server does not offer it: pg_available_extensions does not list it"
+                        .to_string(),
+                ));
+                continue;
+            }
+            client
+                .batch_execute("SAVEPOINT ferry_extension")
+                .await
+                .map_err(fail)?;
+            let sql = format!("CREATE EXTENSION \"{}\"", name.replace('"', "\"\""));
+            match client.batch_execute(&sql).await {
+                Ok(()) => {
+                    client
+                        .batch_execute("RELEASE SAVEPOINT ferry_extension")
+                        .await
+                }
+                Err(e) => {
+                    let why = match e.as_db_error() {
+                        Some(db) => match db.hint() {
+                            Some(h) => format!("{}; {h}", db.message()),
+                            None => db.message().to_string(),
+                        },
+                        None => e.to_string(),
+                    };
+                    out.push((
+                        name.clone(),
+                        format!("the target role cannot create it: {why}"),
+                    ));
+                    client
+                        .batch_execute("ROLLBACK TO SAVEPOINT ferry_extension")
+                        .await
+                }
+            }
+            .map_err(fail)?;
+        }
+        client.batch_execute("ROLLBACK").await.map_err(fail)?;
+        Ok(out)
+    }
+
     async fn open_writer(
         &self,
         table: &Table,

@@ -113,7 +113,8 @@ async fn introspects_and_decodes_every_type() {
     let source = PgSource::open(db.conn_url(), None).await.expect("open");
     let schema = source.schema().await.expect("schema");
 
-    assert_eq!(schema.extensions, vec!["citext", "uuid-ossp"]);
+    // In creation order, so one an extension requires comes first.
+    assert_eq!(schema.extensions, vec!["uuid-ossp", "citext"]);
     let type_names: Vec<&str> = schema.types.iter().map(|t| t.name.as_str()).collect();
     assert!(type_names.contains(&"mood") && type_names.contains(&"email"));
     assert!(type_names.contains(&"score"));
@@ -492,4 +493,96 @@ async fn every_type_translates_for_mysql_with_warnings_for_what_does_not_fit() {
     }
     drop(source);
     db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extensions_the_target_cannot_create_are_named_with_what_needs_them() {
+    let src = Db::new("pgsrc_ext_src").await;
+    let dst = Db::new("pgsrc_ext_dst").await;
+    src.client()
+        .await
+        .batch_execute(
+            "CREATE EXTENSION citext;
+             CREATE EXTENSION pg_trgm;
+             CREATE TABLE people (id int PRIMARY KEY, email citext, tags citext[], nick text);
+             CREATE INDEX people_nick_trgm ON people USING gin (nick gin_trgm_ops);
+             CREATE TABLE plain (id int PRIMARY KEY);",
+        )
+        .await
+        .expect("fixture");
+    let source = PgSource::open(src.conn_url(), None).await.expect("open");
+    let schema = source.schema().await.expect("schema");
+    let uses: Vec<String> = schema
+        .extension_uses
+        .iter()
+        .map(|u| format!("{} {}: {}", u.extension, u.table, u.what))
+        .collect();
+    assert_eq!(
+        uses,
+        vec![
+            "citext public.people: column email (type citext)",
+            "citext public.people: column tags (type citext[])",
+            "pg_trgm public.people: index people_nick_trgm",
+        ]
+    );
+
+    // The target offers citext and this role may create it; it lists no extension called
+    // ferry_no_such_extension. Nothing is created by asking.
+    let sink = PgSink::open(dst.conn_url()).await.expect("sink");
+    let names = vec![
+        "citext".to_string(),
+        "ferry_no_such_extension".to_string(),
+        "plpgsql".to_string(),
+    ];
+    let missing = sink.unavailable_extensions(&names).await.expect("check");
+    assert_eq!(missing.len(), 1, "{missing:?}");
+    assert_eq!(missing[0].0, "ferry_no_such_extension");
+    assert!(
+        missing[0]
+            .1
+            .contains("pg_available_extensions does not list it"),
+        "{missing:?}"
+    );
+    let row = dst
+        .client()
+        .await
+        .query_one(
+            "SELECT count(*) FROM pg_extension WHERE extname = 'citext'",
+            &[],
+        )
+        .await
+        .expect("query");
+    assert_eq!(row.get::<_, i64>(0), 0, "the check created citext");
+
+    // An extension nothing uses is a warning; one a table needs is an error naming both.
+    let mut tr = ferry_schema::translate(
+        &schema,
+        ferry_core::Dialect::Postgres,
+        ferry_core::Dialect::Postgres,
+        &ferry_schema::Overrides::default(),
+    )
+    .expect("translate");
+    let mut unused = tr.clone();
+    unused.extension_uses.clear();
+    unused
+        .without_extensions(&[("pg_trgm".into(), "not offered".into())])
+        .expect("an unused extension is no error");
+    assert!(!unused.pre.iter().any(|s| s.contains("pg_trgm")));
+    assert!(unused.pre.iter().any(|s| s.contains("citext")));
+    assert!(unused.warnings.iter().any(|w| {
+        w.message
+        == "extension `pg_trgm` is not created on the target (not offered); no copied table uses it"
+    }));
+    let err = tr
+        .without_extensions(&[("citext".into(), "not offered".into())])
+        .expect_err("people cannot be created without citext");
+    let text = err.to_string();
+    assert!(
+        text.contains("extension `citext` cannot be created on the target (not offered); needed by public.people: column email (type citext); public.people: column tags (type citext[])"),
+        "{text}"
+    );
+    source.close().await.expect("close");
+    drop(source);
+    src.drop_db().await;
+    dst.drop_db().await;
 }

@@ -158,6 +158,10 @@ pub struct Translation {
     pub tables: Vec<TablePlan>,
     /// Everything that was not carried over exactly.
     pub warnings: Vec<Warning>,
+    /// Extensions `pre` creates (PostgreSQL to PostgreSQL), in order.
+    pub extensions: Vec<String>,
+    /// What in the translated tables needs which of those extensions.
+    pub extension_uses: Vec<ferry_core::ExtensionUse>,
 }
 
 impl Translation {
@@ -203,6 +207,51 @@ impl Translation {
                 .collect(),
         );
         out
+    }
+
+    /// Leave out the extensions a target cannot create (`unavailable`: name and why, as
+    /// [`ferry_core::Sink::unavailable_extensions`] reports them). Each one becomes a warning
+    /// naming what needs it. When a table has a column, default, index or constraint that
+    /// needs it, the table cannot be created without it, and the error names the extension,
+    /// why it is missing and what needs it.
+    pub fn without_extensions(&mut self, unavailable: &[(String, String)]) -> Result<()> {
+        let mut fatal = Vec::new();
+        for (name, why) in unavailable {
+            let sql = postgres_source::create_extension(name);
+            self.pre.retain(|s| *s != sql);
+            self.extensions.retain(|e| e != name);
+            let uses: Vec<String> = self
+                .extension_uses
+                .iter()
+                .filter(|u| &u.extension == name)
+                .map(|u| format!("{}: {}", u.table, u.what))
+                .collect();
+            let message = if uses.is_empty() {
+                format!(
+                    "extension `{name}` is not created on the target ({why}); no copied table uses it"
+                )
+            } else {
+                format!(
+                    "extension `{name}` cannot be created on the target ({why}); needed by {}",
+                    uses.join("; ")
+                )
+            };
+            if !uses.is_empty() {
+                fatal.push(message.clone());
+            }
+            self.warnings.push(Warning {
+                table: None,
+                column: None,
+                message,
+            });
+        }
+        if fatal.is_empty() {
+            return Ok(());
+        }
+        Err(Error::schema(format!(
+            "{}; create the extension on the target as a user allowed to (or ask the server's administrator), or leave those tables out with the config file",
+            fatal.join(". ")
+        )))
     }
 
     /// The plan of the table whose source name is `name`.
@@ -463,6 +512,7 @@ pub fn translate(
             for part in &mut idx.parts {
                 part.column = part.column.as_ref().map(rename);
             }
+            idx.include = idx.include.iter().map(rename).collect();
         }
         for fk in &mut tgt.foreign_keys {
             fk.columns = fk.columns.iter().map(rename).collect();
@@ -506,6 +556,19 @@ pub fn translate(
             ddl,
         });
     }
+    // Only a PostgreSQL target of a PostgreSQL source creates the source's extensions.
+    let (extensions, extension_uses) = if source == Dialect::Postgres && target == Dialect::Postgres
+    {
+        let uses = schema
+            .extension_uses
+            .iter()
+            .filter(|u| tables.iter().any(|t| t.source.display_name() == u.table))
+            .cloned()
+            .collect();
+        (schema.extensions.clone(), uses)
+    } else {
+        (Vec::new(), Vec::new())
+    };
     Ok(Translation {
         source,
         target,
@@ -513,5 +576,7 @@ pub fn translate(
         drop_pre,
         tables,
         warnings: ctx.warnings,
+        extensions,
+        extension_uses,
     })
 }

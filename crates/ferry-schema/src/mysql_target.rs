@@ -344,8 +344,19 @@ fn column_def(
         if let Some(co) = &scol.collation {
             def.push_str(&format!(" COLLATE {co}"));
         }
-    } else if texty && tcol.data_type != DataType::Json {
-        def.push_str(" CHARACTER SET utf8mb4");
+    } else {
+        if texty && tcol.data_type != DataType::Json {
+            def.push_str(" CHARACTER SET utf8mb4");
+        }
+        if let Some(co) = &scol.collation {
+            ctx.warn(
+                src,
+                Some(&scol.name),
+                format!(
+                    "collation {co} not carried over; the column sorts and compares by the table's default collation"
+                ),
+            );
+        }
     }
     if let Some(expr) = tcol.generated.as_ref().filter(|_| same) {
         def.push_str(&format!(" AS ({expr})"));
@@ -454,6 +465,60 @@ fn key_parts(
     Some(parts.join(", "))
 }
 
+/// Warn about what a (PostgreSQL) index has that a MySQL index cannot: operator classes,
+/// per-part collations, NULLS FIRST/LAST and INCLUDE columns. The index is built without them.
+fn warn_index_details(ctx: &mut Ctx, src: &Table, idx: &ferry_core::Index) {
+    for part in &idx.parts {
+        let what = part
+            .column
+            .as_deref()
+            .or(part.expression.as_deref())
+            .unwrap_or("?");
+        if let Some(o) = &part.opclass {
+            ctx.warn(
+                src,
+                None,
+                format!(
+                    "index `{}`: operator class {o} on `{what}` not carried over; MySQL compares with the column's own rules",
+                    idx.name
+                ),
+            );
+        }
+        if let Some(c) = &part.collation {
+            ctx.warn(
+                src,
+                None,
+                format!(
+                    "index `{}`: COLLATE {c} on `{what}` not carried over; the index uses the column's collation",
+                    idx.name
+                ),
+            );
+        }
+        if let Some(first) = part.nulls_first {
+            ctx.warn(
+                src,
+                None,
+                format!(
+                    "index `{}`: NULLS {} on `{what}` not carried over; MySQL sorts NULLs first ascending and last descending",
+                    idx.name,
+                    if first { "FIRST" } else { "LAST" }
+                ),
+            );
+        }
+    }
+    if !idx.include.is_empty() {
+        ctx.warn(
+            src,
+            None,
+            format!(
+                "index `{}`: INCLUDE ({}) not carried over; the index holds only its key columns",
+                idx.name,
+                idx.include.join(", ")
+            ),
+        );
+    }
+}
+
 /// Render one table's DDL for MySQL.
 pub(crate) fn render_table(ctx: &mut Ctx, src: &Table, tgt: &Table) -> TableDdl {
     let name = quote_ident(&tgt.name);
@@ -504,6 +569,7 @@ pub(crate) fn render_table(ctx: &mut Ctx, src: &Table, tgt: &Table) -> TableDdl 
             unique: true,
             predicate: None,
             method: None,
+            include: Vec::new(),
         };
         if let Some(parts) = key_parts(ctx, src, tgt, &types, &pk) {
             defs.push(format!("    PRIMARY KEY ({parts})"));
@@ -529,6 +595,7 @@ pub(crate) fn render_table(ctx: &mut Ctx, src: &Table, tgt: &Table) -> TableDdl 
         let Some(parts) = key_parts(ctx, src, tgt, &types, tidx) else {
             continue;
         };
+        warn_index_details(ctx, src, sidx);
         let iname = quote_ident(&index_names.name(&index_name(tgt, tidx)));
         let kind = match tidx
             .method

@@ -310,6 +310,10 @@ fn column_def(ctx: &mut Ctx, src: &Table, scol: &Column, tcol: &Column) -> Strin
         type_name(&tcol.data_type)
     };
     let mut def = format!("{} {ty}", quote_ident(&tcol.name));
+    if let Some(c) = scol.collation.as_ref().filter(|_| same) {
+        // The source's own SQL (`"C"`, `public.ci`), as PostgreSQL printed it.
+        def.push_str(&format!(" COLLATE {c}"));
+    }
     if let Some(expr) = &tcol.generated {
         def.push_str(&format!(" GENERATED ALWAYS AS ({expr}) STORED"));
     } else if tcol.auto_increment
@@ -450,11 +454,25 @@ fn render_index(
             }
             (None, None) => return None,
         };
-        parts.push(if part.descending {
-            format!("{text} DESC")
-        } else {
-            text
-        });
+        let mut text = text;
+        if ctx.source == Dialect::Postgres {
+            // Collation and operator class are PostgreSQL SQL, kept verbatim.
+            if let Some(c) = &part.collation {
+                text.push_str(&format!(" COLLATE {c}"));
+            }
+            if let Some(o) = &part.opclass {
+                text.push_str(&format!(" {o}"));
+            }
+        }
+        if part.descending {
+            text.push_str(" DESC");
+        }
+        match part.nulls_first {
+            Some(true) => text.push_str(" NULLS FIRST"),
+            Some(false) => text.push_str(" NULLS LAST"),
+            None => {}
+        }
+        parts.push(text);
     }
     let mut sql = format!(
         "CREATE {}INDEX {} ON {}",
@@ -475,6 +493,9 @@ fn render_index(
         None => {}
     }
     sql.push_str(&format!(" ({})", parts.join(", ")));
+    if !tidx.include.is_empty() {
+        sql.push_str(&format!(" INCLUDE ({})", column_list(&tidx.include)));
+    }
     if let Some(pred) = &sidx.predicate {
         match translate_expression(pred, ctx.source, Dialect::Postgres, src, tgt, &|s| {
             quote_ident(s)

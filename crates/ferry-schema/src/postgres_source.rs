@@ -489,6 +489,15 @@ fn replace_value(expression: &str, column: &str) -> String {
     out
 }
 
+/// The statement that creates extension `name` on a PostgreSQL target when it is missing.
+pub fn create_extension(name: &str) -> String {
+    // Extension names like uuid-ossp always need quotes.
+    format!(
+        "CREATE EXTENSION IF NOT EXISTS \"{}\"",
+        name.replace('"', "\"\"")
+    )
+}
+
 fn qualified_type(t: &UserType) -> String {
     match &t.schema {
         Some(s) => format!("{}.{}", quote_ident(s), quote_ident(&t.name)),
@@ -517,11 +526,7 @@ pub fn render_pre(schema: &Schema) -> (Vec<String>, Vec<String>) {
         create.push(format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(s)));
     }
     for ext in &schema.extensions {
-        create.push(format!(
-            "CREATE EXTENSION IF NOT EXISTS {}",
-            // Extension names like uuid-ossp always need quotes.
-            format_args!("\"{}\"", ext.replace('"', "\"\""))
-        ));
+        create.push(create_extension(ext));
     }
     for t in &schema.types {
         let name = qualified_type(t);

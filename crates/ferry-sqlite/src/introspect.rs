@@ -210,6 +210,9 @@ fn indexes(conn: &Connection, table: &str) -> Result<Vec<Index>> {
                 },
                 prefix: None,
                 descending: desc,
+                nulls_first: None,
+                opclass: None,
+                collation: None,
             })
             .collect();
         out.push(Index {
@@ -218,6 +221,7 @@ fn indexes(conn: &Connection, table: &str) -> Result<Vec<Index>> {
             unique,
             predicate,
             method: None,
+            include: Vec::new(),
         });
     }
     Ok(out)

@@ -57,6 +57,10 @@ pub struct Args {
     /// Target URL: postgres://..., mysql://..., or secret://NAME.
     #[arg(long)]
     pub to: String,
+    /// Source schemas to copy (PostgreSQL source), comma-separated; default: every
+    /// non-system schema. Same as `?schema=` on the source URL.
+    #[arg(long, value_name = "NAME[,NAME...]")]
+    pub schema: Option<String>,
     /// TOML file saying what the migration is (tables, type overrides).
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -126,8 +130,9 @@ pub enum VerifyArg {
 impl Args {
     /// The engine options these flags describe.
     pub async fn options(&self) -> anyhow::Result<MigrateOptions> {
-        let (from, mut to) =
+        let (mut from, mut to) =
             super::resolve_pair(&self.from, &self.to, &self.aws, self.iam_auth).await?;
+        super::choose_schemas(&mut from, self.schema.as_deref())?;
         if let Some(load) = self.mysql_load {
             if to.dialect() != Some(Dialect::Mysql) {
                 anyhow::bail!("--mysql-load needs a mysql:// target");

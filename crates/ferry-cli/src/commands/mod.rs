@@ -39,3 +39,26 @@ pub async fn resolve_url(text: &str) -> anyhow::Result<ConnUrl> {
     }
     Ok(url)
 }
+
+/// Apply `--schema NAME[,NAME...]` to a source URL: the same as its `?schema=` parameter,
+/// which the flag replaces. Only a PostgreSQL source has schemas to choose from.
+pub fn choose_schemas(from: &mut ConnUrl, schemas: Option<&str>) -> anyhow::Result<()> {
+    let Some(list) = schemas else {
+        return Ok(());
+    };
+    if from.dialect() != Some(ferry_core::Dialect::Postgres) {
+        anyhow::bail!("--schema needs a postgres:// source; {from} has no schemas to choose from");
+    }
+    let names: Vec<&str> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .collect();
+    if names.is_empty() {
+        anyhow::bail!("--schema needs at least one schema name");
+    }
+    from.params
+        .retain(|(k, _)| !k.eq_ignore_ascii_case("schema"));
+    from.params.push(("schema".into(), names.join(",")));
+    Ok(())
+}

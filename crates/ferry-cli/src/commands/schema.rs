@@ -14,6 +14,10 @@ pub struct Args {
     /// Target dialect: postgres or mysql.
     #[arg(long)]
     pub to_dialect: String,
+    /// Source schemas to copy (PostgreSQL source), comma-separated; default: every
+    /// non-system schema. Same as `?schema=` on the source URL.
+    #[arg(long, value_name = "NAME[,NAME...]")]
+    pub schema: Option<String>,
     /// The migration's config file (table selection, type overrides).
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -29,7 +33,8 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
                 args.to_dialect
             )
         })?;
-    let from = super::resolve_url(&args.from).await?;
+    let mut from = super::resolve_url(&args.from).await?;
+    super::choose_schemas(&mut from, args.schema.as_deref())?;
     let config = match &args.config {
         Some(p) => Config::load(p)?,
         None => Config::default(),

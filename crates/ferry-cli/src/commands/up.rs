@@ -13,6 +13,10 @@ pub struct Args {
     /// Source URL: sqlite:PATH, postgres://..., mysql://..., or secret://NAME.
     #[arg(long)]
     pub from: String,
+    /// Source schemas to copy (PostgreSQL source), comma-separated; default: every
+    /// non-system schema. Same as `?schema=` on the source URL.
+    #[arg(long, value_name = "NAME[,NAME...]")]
+    pub schema: Option<String>,
     /// TOML file saying what the migration is (tables, type overrides).
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -39,6 +43,7 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
     let migrate_args = migrate::Args {
         from: args.from.clone(),
         to: conn.secret_url(),
+        schema: args.schema.clone(),
         config: args.config.clone(),
         jobs: args.jobs,
         json: args.json.clone(),
@@ -60,6 +65,7 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
     let verify_args = super::verify::Args {
         from: migrate_args.from.clone(),
         to: migrate_args.to.clone(),
+        schema: migrate_args.schema.clone(),
         config: migrate_args.config.clone(),
         jobs: migrate_args.jobs,
         json: migrate_args.json.clone(),

@@ -14,6 +14,10 @@ pub struct Args {
     /// Target URL.
     #[arg(long)]
     pub to: String,
+    /// Source schemas to copy (PostgreSQL source), comma-separated; default: every
+    /// non-system schema. Same as `?schema=` on the source URL.
+    #[arg(long, value_name = "NAME[,NAME...]")]
+    pub schema: Option<String>,
     /// The migration's config file (table selection, type overrides).
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -40,7 +44,9 @@ pub struct Args {
 
 /// Run `ferry verify`.
 pub async fn run(args: Args) -> anyhow::Result<Exit> {
-    let (from, to) = super::resolve_pair(&args.from, &args.to, &args.aws, args.iam_auth).await?;
+    let (mut from, to) =
+        super::resolve_pair(&args.from, &args.to, &args.aws, args.iam_auth).await?;
+    super::choose_schemas(&mut from, args.schema.as_deref())?;
     let config = match &args.config {
         Some(p) => Config::load(p)?,
         None => Config::default(),
