@@ -1,10 +1,11 @@
 //! [`MySqlSink`]: DDL, and a table writer that loads rows with `LOAD DATA LOCAL INFILE`
-//! streamed from memory when the server allows it, else with multi-row INSERTs.
+//! fed from memory (one statement per batch) when the server allows
+//! it, else with multi-row INSERTs.
 //!
-//! Every writer runs in its own session with `foreign_key_checks = 0` and
-//! `unique_checks = 0` (the bulk-load settings), inside one transaction that
+//! The writers of a table load through one session with `foreign_key_checks = 0` and
+//! `unique_checks = 0` (the bulk-load settings), inside one transaction that the last
 //! [`TableWriter::finish`] commits — a writer dropped before that leaves the table as it
-//! was. Each value is checked against the target column (read from the target's catalog)
+//! was (see `TableSession`). Each value is checked against the target column (read from the target's catalog)
 //! before it is sent, so a bad value is reported by table, column and key.
 
 use crate::conn::{map_error, Target};
@@ -20,8 +21,9 @@ use ferry_core::{
 use futures::StreamExt;
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 
 const TARGET_COLUMNS: &str = include_str!("sql/target_columns.sql");
 /// MySQL's limit on placeholders in one prepared statement.
@@ -56,6 +58,29 @@ pub struct MySqlSink {
     target: Target,
     infile: bool,
     max_packet: usize,
+    /// The load session of each table being written (see [`TableSession`]).
+    sessions: Sessions,
+}
+
+/// Load sessions by target table name.
+type Sessions = Arc<std::sync::Mutex<HashMap<String, Arc<TableSession>>>>;
+
+/// The one connection and transaction that every writer of a table loads through.
+///
+/// The engine may write a big table as two key ranges at once. Two transactions loading one
+/// InnoDB table block each other until the first commits — with `LOAD DATA` into an
+/// AUTO_INCREMENT table the AUTO-INC lock (`innodb_autoinc_lock_mode = 1`, the default),
+/// and MariaDB's bulk insert into an empty table locks the whole table — while commit waits
+/// for every range: the load stalled until the server's `net_read_timeout` or
+/// `innodb_lock_wait_timeout` ended it. So the writers of a table share one session: each
+/// sends its own statements (one per batch) in turn, the last [`TableWriter::finish`]
+/// commits, and a writer dropped unfinished makes the others fail, so nothing commits.
+struct TableSession {
+    conn: tokio::sync::Mutex<Option<Conn>>,
+    /// Columns as the target's catalog describes them, read once.
+    cols: tokio::sync::OnceCell<Vec<(String, String, String, String)>>,
+    open: AtomicUsize,
+    failed: AtomicBool,
 }
 
 impl MySqlSink {
@@ -86,6 +111,7 @@ impl MySqlSink {
             target,
             infile,
             max_packet: max_packet.unwrap_or(4 << 20) as usize,
+            sessions: Arc::default(),
         })
     }
 
@@ -142,12 +168,63 @@ impl Sink for MySqlSink {
         table: &Table,
         reject_bad_rows: bool,
     ) -> Result<Box<dyn TableWriter>> {
-        let mut conn = self.session().await?;
         let name = table.name.clone();
-        let rows: Vec<(String, String, String, String)> = conn
-            .exec(TARGET_COLUMNS, (&name,))
-            .await
-            .map_err(|e| map_error(e, &format!("reading the columns of `{name}`")))?;
+        let session = {
+            let mut map = self
+                .sessions
+                .lock()
+                .map_err(|_| Error::other("load session lock poisoned"))?;
+            let entry = map.entry(name.clone()).or_insert_with(|| {
+                Arc::new(TableSession {
+                    conn: tokio::sync::Mutex::new(None),
+                    cols: tokio::sync::OnceCell::new(),
+                    open: AtomicUsize::new(0),
+                    failed: AtomicBool::new(false),
+                })
+            });
+            entry.open.fetch_add(1, Ordering::SeqCst);
+            Arc::clone(entry)
+        };
+        // From here the writer owns a share of the session; dropping it on an error below
+        // gives the share back.
+        let mut writer = MySqlWriter {
+            table: name.clone(),
+            cols: Vec::new(),
+            key: Vec::new(),
+            reject: reject_bad_rows,
+            written: 0,
+            rows_seen: 0,
+            infile: self.infile,
+            max_packet: self.max_packet,
+            load_sql: String::new(),
+            session,
+            sessions: Arc::clone(&self.sessions),
+            finished: false,
+            buf: Vec::new(),
+        };
+        let rows = {
+            let mut guard = writer.session.conn.lock().await;
+            if guard.is_none() {
+                let mut conn = self.session().await?;
+                conn.query_drop("START TRANSACTION")
+                    .await
+                    .map_err(|e| map_error(e, &format!("loading `{name}`")))?;
+                *guard = Some(conn);
+            }
+            let conn = guard
+                .as_mut()
+                .ok_or_else(|| Error::other("no load session"))?;
+            writer
+                .session
+                .cols
+                .get_or_try_init(|| async {
+                    conn.exec(TARGET_COLUMNS, (&name,))
+                        .await
+                        .map_err(|e| map_error(e, &format!("reading the columns of `{name}`")))
+                })
+                .await?
+                .clone()
+        };
         let mut cols = Vec::new();
         for c in table.copied_columns() {
             let (n, ty, nullable, extra) = rows
@@ -161,48 +238,14 @@ impl Sink for MySqlSink {
                 })?;
             cols.push(WriteCol::new(n.clone(), ty, nullable == "YES", extra));
         }
-        let key: Vec<(usize, String)> = table
+        writer.key = table
             .row_key()
             .into_iter()
             .filter_map(|k| cols.iter().position(|c| c.name == k).map(|i| (i, k)))
             .collect();
-        conn.query_drop("START TRANSACTION")
-            .await
-            .map_err(|e| map_error(e, &format!("loading `{name}`")))?;
-        let mode = if self.infile {
-            let (tx, rx) = mpsc::channel::<Bytes>(2);
-            conn.set_infile_handler(async move {
-                let stream = futures::stream::unfold(rx, |mut rx| async move {
-                    rx.recv().await.map(|b| (Ok(b), rx))
-                });
-                Ok(stream.boxed())
-            });
-            let sql = load_data_sql(&name, &cols);
-            let task = tokio::spawn(async move {
-                let r = conn.query_drop(sql).await;
-                let affected = conn.affected_rows();
-                (conn, r.map(|_| affected))
-            });
-            Mode::Infile {
-                tx: Some(tx),
-                task: Some(task),
-            }
-        } else {
-            Mode::Insert {
-                conn,
-                max_packet: self.max_packet,
-            }
-        };
-        Ok(Box::new(MySqlWriter {
-            table: name,
-            cols,
-            key,
-            reject: reject_bad_rows,
-            written: 0,
-            rows_seen: 0,
-            mode,
-            buf: Vec::new(),
-        }))
+        writer.load_sql = load_data_sql(&name, &cols);
+        writer.cols = cols;
+        Ok(Box::new(writer))
     }
 
     async fn count_rows(&self, table: &Table) -> Result<u64> {
@@ -261,16 +304,10 @@ fn load_data_sql(table: &str, cols: &[WriteCol]) -> String {
     sql
 }
 
-enum Mode {
-    Infile {
-        tx: Option<mpsc::Sender<Bytes>>,
-        task: Option<JoinHandle<(Conn, std::result::Result<u64, mysql_async::Error>)>>,
-    },
-    Insert {
-        conn: Conn,
-        max_packet: usize,
-    },
-}
+/// Bytes of LOAD DATA input handed to the driver at a time. The driver copies each piece
+/// into a packet buffer (and keeps up to 128 such buffers pooled for the life of the
+/// process), so the pieces stay small whatever the batch size.
+const INFILE_PIECE: usize = 256 << 10;
 
 /// Loads one table (see the module documentation).
 pub struct MySqlWriter {
@@ -280,7 +317,13 @@ pub struct MySqlWriter {
     reject: bool,
     written: u64,
     rows_seen: u64,
-    mode: Mode,
+    /// One `LOAD DATA LOCAL INFILE` statement per batch (else multi-row INSERTs).
+    infile: bool,
+    max_packet: usize,
+    load_sql: String,
+    session: Arc<TableSession>,
+    sessions: Sessions,
+    finished: bool,
     buf: Vec<u8>,
 }
 
@@ -312,20 +355,26 @@ impl MySqlWriter {
         })
     }
 
-    async fn task_error(&mut self) -> Error {
-        if let Mode::Infile { tx, task } = &mut self.mode {
-            tx.take();
-            if let Some(task) = task.take() {
-                return match task.await {
-                    Ok((_, Err(e))) => map_error(e, &format!("loading `{}`", self.table)),
-                    Ok((_, Ok(_))) => {
-                        Error::other(format!("loading `{}`: the load ended early", self.table))
-                    }
-                    Err(e) => Error::other(format!("loading `{}`: {e}", self.table)),
-                };
+    /// Give this writer's share of the table's session back; the last share out removes
+    /// the session (dropping an uncommitted connection rolls it back). Returns the session
+    /// when this was the last share.
+    fn release(&mut self) -> Option<Arc<TableSession>> {
+        if self.finished {
+            return None;
+        }
+        self.finished = true;
+        if self.session.open.fetch_sub(1, Ordering::SeqCst) != 1 {
+            return None;
+        }
+        if let Ok(mut map) = self.sessions.lock() {
+            if map
+                .get(&self.table)
+                .is_some_and(|s| Arc::ptr_eq(s, &self.session))
+            {
+                map.remove(&self.table);
             }
         }
-        Error::other(format!("loading `{}`: the load already failed", self.table))
+        Some(Arc::clone(&self.session))
     }
 
     async fn write_infile(&mut self, batch: &Batch) -> Result<WriteOutcome> {
@@ -363,14 +412,30 @@ impl MySqlWriter {
             }
         }
         self.buf = buf;
-        if !out.is_empty() {
-            let sent = match &self.mode {
-                Mode::Infile { tx: Some(tx), .. } => tx.send(Bytes::from(out)).await.is_ok(),
-                _ => false,
-            };
-            if !sent {
-                return Err(self.task_error().await);
-            }
+        if outcome.written == 0 {
+            return Ok(outcome);
+        }
+        let data = Bytes::from(out);
+        let mut guard = self.session.conn.lock().await;
+        let conn = guard
+            .as_mut()
+            .ok_or_else(|| Error::other(format!("loading `{}`: no session", self.table)))?;
+        conn.set_infile_handler(async move {
+            let pieces: Vec<_> = (0..data.len())
+                .step_by(INFILE_PIECE)
+                .map(|at| Ok(data.slice(at..(at + INFILE_PIECE).min(data.len()))))
+                .collect();
+            Ok(futures::stream::iter(pieces).boxed())
+        });
+        conn.query_drop(self.load_sql.as_str())
+            .await
+            .map_err(|e| map_error(e, &format!("loading `{}`", self.table)))?;
+        let stored = conn.affected_rows();
+        if stored != outcome.written {
+            return Err(Error::data(format!(
+                "loading `{}`: the server stored {stored} rows of {} sent",
+                self.table, outcome.written
+            )));
         }
         Ok(outcome)
     }
@@ -381,10 +446,7 @@ impl MySqlWriter {
         let mut params: Vec<mysql_async::Value> = Vec::new();
         let mut rows_in_stmt = 0usize;
         let mut bytes_in_stmt = 0usize;
-        let max_packet = match &self.mode {
-            Mode::Insert { max_packet, .. } => *max_packet,
-            Mode::Infile { .. } => 0,
-        };
+        let max_packet = self.max_packet;
         let budget = (max_packet / 2).max(64 << 10);
         let mut buf = std::mem::take(&mut self.buf);
         for i in 0..batch.rows() {
@@ -452,9 +514,10 @@ impl MySqlWriter {
             sql.push_str(&tuple);
         }
         let table = self.table.clone();
-        let Mode::Insert { conn, .. } = &mut self.mode else {
-            return Err(Error::other("insert on an infile writer"));
-        };
+        let mut guard = self.session.conn.lock().await;
+        let conn = guard
+            .as_mut()
+            .ok_or_else(|| Error::other(format!("loading `{table}`: no session")))?;
         conn.exec_drop(sql, params)
             .await
             .map_err(|e| map_error(e, &format!("loading `{table}`")))
@@ -472,9 +535,19 @@ impl TableWriter for MySqlWriter {
                 "the MySQL writer takes decoded rows, not raw chunks",
             ));
         }
-        let outcome = match self.mode {
-            Mode::Infile { .. } => self.write_infile(&batch).await?,
-            Mode::Insert { .. } => self.write_insert(&batch).await?,
+        if self.session.failed.load(Ordering::SeqCst) {
+            return Err(Error::new(
+                ErrorKind::Cancelled,
+                format!(
+                    "loading `{}`: another writer of the table failed",
+                    self.table
+                ),
+            ));
+        }
+        let outcome = if self.infile {
+            self.write_infile(&batch).await?
+        } else {
+            self.write_insert(&batch).await?
         };
         self.rows_seen += batch.rows() as u64;
         self.written += outcome.written;
@@ -483,35 +556,38 @@ impl TableWriter for MySqlWriter {
 
     async fn finish(mut self: Box<Self>) -> Result<u64> {
         let table = self.table.clone();
-        let mut conn = match std::mem::replace(
-            &mut self.mode,
-            Mode::Infile {
-                tx: None,
-                task: None,
-            },
-        ) {
-            Mode::Insert { conn, .. } => conn,
-            Mode::Infile { tx, task } => {
-                drop(tx);
-                let task = task
-                    .ok_or_else(|| Error::other(format!("loading `{table}`: no load running")))?;
-                let (conn, result) = task
-                    .await
-                    .map_err(|e| Error::other(format!("loading `{table}`: {e}")))?;
-                let affected = result.map_err(|e| map_error(e, &format!("loading `{table}`")))?;
-                if affected != self.written {
-                    return Err(Error::data(format!(
-                        "loading `{table}`: the server stored {affected} rows of {} sent",
-                        self.written
-                    )));
-                }
-                conn
-            }
+        let Some(session) = self.release() else {
+            // Another writer of the table commits, with these rows.
+            return if self.session.failed.load(Ordering::SeqCst) {
+                Err(Error::other(format!(
+                    "loading `{table}`: another writer of the table failed"
+                )))
+            } else {
+                Ok(self.written)
+            };
         };
+        if session.failed.load(Ordering::SeqCst) {
+            return Err(Error::other(format!(
+                "loading `{table}`: another writer of the table failed"
+            )));
+        }
+        let conn = session.conn.lock().await.take();
+        let mut conn =
+            conn.ok_or_else(|| Error::other(format!("loading `{table}`: no session")))?;
         conn.query_drop("COMMIT")
             .await
             .map_err(|e| map_error(e, &format!("committing `{table}`")))?;
         drop(conn.disconnect().await);
         Ok(self.written)
+    }
+}
+
+impl Drop for MySqlWriter {
+    fn drop(&mut self) {
+        if !self.finished {
+            // Unfinished: the table's transaction must not commit.
+            self.session.failed.store(true, Ordering::SeqCst);
+            self.release();
+        }
     }
 }
