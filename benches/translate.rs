@@ -40,6 +40,7 @@ fn schema(tables: usize) -> Schema {
             unique: false,
             predicate: None,
             method: None,
+            include: Vec::new(),
         });
         if t > 0 {
             table.foreign_keys.push(ForeignKey {

@@ -176,7 +176,10 @@ fn crash_and_resume(from: &str, new_target: &dyn Fn() -> Target, points: usize) 
     let calibration = new_target();
     let (status, lines) = run_logged(from, calibration.url(), None);
     assert!(status.success(), "calibration run: {lines:?}");
-    assert!(!calibration.has_progress_table(), "a finished run drops its progress");
+    assert!(
+        !calibration.has_progress_table(),
+        "a finished run drops its progress"
+    );
     drop(calibration);
     assert!(lines.len() >= 8, "too few log lines to aim at: {lines:?}");
 
@@ -203,7 +206,10 @@ fn crash_and_resume(from: &str, new_target: &dyn Fn() -> Target, points: usize) 
         if !running {
             // The run ended before the kill: it must have ended complete, and there is
             // nothing to resume.
-            assert!(status.success(), "{context}: the run failed by itself: {seen:?}");
+            assert!(
+                status.success(),
+                "{context}: the run failed by itself: {seen:?}"
+            );
             let run = ferry(&["verify", "--from", from, "--to", target.url(), "--content"]);
             assert_eq!(run.code, 0, "{context}: {}", run.all());
             continue;
@@ -354,7 +360,11 @@ fn resume_refuses_a_changed_plan_and_a_plain_rerun_points_to_resume() {
 
     let run = ferry(&migrate_args(&from, &target.url));
     assert_ne!(run.code, 0);
-    assert!(run.stderr.contains("add --resume to continue it"), "{}", run.all());
+    assert!(
+        run.stderr.contains("add --resume to continue it"),
+        "{}",
+        run.all()
+    );
 
     // A different plan (one table left out by a config) is refused, not mixed in.
     let config = tmp.join("only.toml");
@@ -364,5 +374,9 @@ fn resume_refuses_a_changed_plan_and_a_plain_rerun_points_to_resume() {
     args.extend(["--resume", "--config", &config_arg]);
     let run = ferry(&args);
     assert_ne!(run.code, 0);
-    assert!(run.stderr.contains("start over without --resume"), "{}", run.all());
+    assert!(
+        run.stderr.contains("start over without --resume"),
+        "{}",
+        run.all()
+    );
 }

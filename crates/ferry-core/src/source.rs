@@ -78,6 +78,19 @@ pub trait Source: Send + Sync {
         Ok(None)
     }
 
+    /// The length in characters (Unicode code points) of the longest value stored in each of
+    /// `columns` of `table`, in order; `None` where the column holds no value. Sizes
+    /// `varchar(n)` for text columns a MySQL target must index whole. The default measures
+    /// nothing (every entry `None`).
+    async fn max_char_lengths(
+        &self,
+        table: &Table,
+        columns: &[String],
+    ) -> Result<Vec<Option<u64>>> {
+        let _ = table;
+        Ok(vec![None; columns.len()])
+    }
+
     /// Lossy choices the source made while describing its schema (for example, a type
     /// chosen from stored values), as `table.column: message` lines. Call after `schema`.
     fn warnings(&self) -> Vec<String> {

@@ -8,6 +8,7 @@ pub mod config;
 pub mod connect;
 pub mod content;
 pub mod events;
+mod measure;
 pub mod migrate;
 pub mod progress;
 pub mod reject;

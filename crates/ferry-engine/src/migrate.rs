@@ -95,7 +95,9 @@ pub async fn plan(
 ) -> Result<Translation> {
     let mut schema = source.schema().await?;
     config.select(&mut schema)?;
-    let mut translation = translate(&schema, source.dialect(), target, &config.overrides())?;
+    let (overrides, sized) = crate::measure::key_overrides(source, &schema, target, config).await?;
+    let mut translation = translate(&schema, source.dialect(), target, &overrides)?;
+    translation.warnings.extend(sized);
     for w in source.warnings().into_iter().rev() {
         translation.warnings.insert(
             0,

@@ -179,7 +179,14 @@ pub fn map_error(err: mysql_async::Error, context: &str) -> Error {
             1050 | 1061 | 1068 | 1826 | 3822 => ErrorKind::AlreadyExists,
             // MariaDB reports a duplicate foreign key name as "Can't create table (errno: 121)".
             1005 if s.message.contains("errno: 121") => ErrorKind::AlreadyExists,
-            1205 | 1213 | 1040 | 1053 | 1927 | 2006 | 2013 => ErrorKind::Transient,
+            // Lock wait timeout, deadlock, too many connections, server shutdown, net read or
+            // write interrupted/failed, connection killed (ER_CONNECTION_KILLED), client
+            // disconnected for inactivity (MySQL 8), and the client-side "gone away" (2006)
+            // and "lost connection" (2013) codes should a server relay them: another try on
+            // a new connection may succeed.
+            1205 | 1213 | 1040 | 1053 | 1158 | 1159 | 1160 | 1161 | 1927 | 4031 | 2006 | 2013 => {
+                ErrorKind::Transient
+            }
             1062 | 1048 | 1264 | 1265 | 1292 | 1366 | 1406 | 1452 | 3819 | 4025 => ErrorKind::Data,
             1005 | 1064 | 1067 | 1071 | 1074 | 1101 | 1118 | 1170 | 1215 | 1253 | 1273 | 1831 => {
                 ErrorKind::Schema
@@ -213,4 +220,85 @@ pub async fn is_mariadb(conn: &mut Conn) -> Result<bool> {
     Ok(v.unwrap_or_default()
         .to_ascii_lowercase()
         .contains("mariadb"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(code: u16, message: &str) -> mysql_async::Error {
+        mysql_async::Error::Server(mysql_async::ServerError {
+            code,
+            message: message.into(),
+            state: "HY000".into(),
+        })
+    }
+
+    fn io(kind: std::io::ErrorKind) -> mysql_async::Error {
+        mysql_async::Error::from(std::io::Error::from(kind))
+    }
+
+    /// A lost connection must come out transient, so the engine retries the table.
+    #[test]
+    fn a_lost_connection_is_transient() {
+        for (err, what) in [
+            (server(1927, "Connection was killed"), "KILL"),
+            (server(1053, "Server shutdown in progress"), "shutdown"),
+            (server(2006, "MySQL server has gone away"), "gone away"),
+            (
+                server(2013, "Lost connection to server during query"),
+                "lost",
+            ),
+            (
+                server(1158, "Got an error reading communication packets"),
+                "net read",
+            ),
+            (server(1213, "Deadlock found"), "deadlock"),
+            (io(std::io::ErrorKind::ConnectionReset), "reset"),
+            (io(std::io::ErrorKind::BrokenPipe), "broken pipe"),
+            (io(std::io::ErrorKind::UnexpectedEof), "eof"),
+            (
+                mysql_async::Error::Driver(mysql_async::DriverError::ConnectionClosed),
+                "closed",
+            ),
+        ] {
+            let e = map_error(err, "loading `t`");
+            assert_eq!(e.kind(), ErrorKind::Transient, "{what}: {e}");
+            assert!(e.kind().is_retryable(), "{what}");
+            assert!(e.to_string().starts_with("loading `t`: "), "{e}");
+        }
+    }
+
+    #[test]
+    fn bad_data_and_bad_schema_are_not_retried() {
+        let dup = map_error(server(1062, "Duplicate entry '1' for key 'PRIMARY'"), "t");
+        assert_eq!(dup.kind(), ErrorKind::Data);
+        assert!(dup
+            .to_string()
+            .contains("MySQL error 1062: Duplicate entry"));
+        assert_eq!(
+            map_error(server(1064, "syntax"), "t").kind(),
+            ErrorKind::Schema
+        );
+        assert!(!map_error(server(1317, "interrupted"), "t")
+            .kind()
+            .is_retryable());
+    }
+
+    /// A real refused connection (a loopback port nobody listens on: bound, then closed).
+    #[tokio::test]
+    async fn a_refused_connection_is_a_connect_error_without_the_password() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let url =
+            ConnUrl::parse(&format!("mysql://root:Sup3r-secret@127.0.0.1:{port}/db")).expect("url");
+        let target = Target::from_url(&url).expect("target");
+        let e = target.connect().await.expect_err("nobody listens");
+        assert_eq!(e.kind(), ErrorKind::Connect, "{e}");
+        let text = e.to_string();
+        assert!(text.contains("connection refused"), "{text}");
+        assert!(!text.contains("Sup3r-secret"), "{text}");
+    }
 }

@@ -1,11 +1,16 @@
 //! [`MySqlSink`]: DDL, and a table writer that loads rows with `LOAD DATA LOCAL INFILE`
-//! streamed from memory when the server allows it, else with multi-row INSERTs.
+//! fed from memory (one statement per batch) when the server allows
+//! it, else with multi-row INSERTs.
 //!
-//! Every writer runs in its own session with `foreign_key_checks = 0` and
+//! Each writer loads through its own session with `foreign_key_checks = 0` and
 //! `unique_checks = 0` (the bulk-load settings), inside one transaction that
-//! [`TableWriter::finish`] commits — a writer dropped before that leaves the table as it
-//! was. Each value is checked against the target column (read from the target's catalog)
-//! before it is sent, so a bad value is reported by table, column and key.
+//! [`TableWriter::finish`] commits together with the caller's record — a writer dropped
+//! before that leaves the table as it was. One statement per batch: the AUTO-INC lock that
+//! `LOAD DATA` into an AUTO_INCREMENT table holds to the end of its statement
+//! (`innodb_autoinc_lock_mode = 1`) is held for one batch, not a whole chunk, so two
+//! chunks of a table load side by side. Each value is checked against the target column
+//! (read from the target's catalog) before it is sent, so a bad value is reported by
+//! table, column and key.
 
 use crate::conn::{map_error, Target};
 use crate::introspect::quote;
@@ -20,8 +25,6 @@ use ferry_core::{
 use futures::StreamExt;
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
 const TARGET_COLUMNS: &str = include_str!("sql/target_columns.sql");
 /// MySQL's limit on placeholders in one prepared statement.
@@ -142,12 +145,28 @@ impl Sink for MySqlSink {
         table: &Table,
         reject_bad_rows: bool,
     ) -> Result<Box<dyn TableWriter>> {
-        let mut conn = self.session().await?;
         let name = table.name.clone();
+        let mut conn = self.session().await?;
         let rows: Vec<(String, String, String, String)> = conn
             .exec(TARGET_COLUMNS, (&name,))
             .await
             .map_err(|e| map_error(e, &format!("reading the columns of `{name}`")))?;
+        conn.query_drop("START TRANSACTION")
+            .await
+            .map_err(|e| map_error(e, &format!("loading `{name}`")))?;
+        let mut writer = MySqlWriter {
+            table: name.clone(),
+            cols: Vec::new(),
+            key: Vec::new(),
+            reject: reject_bad_rows,
+            written: 0,
+            rows_seen: 0,
+            infile: self.infile,
+            max_packet: self.max_packet,
+            load_sql: String::new(),
+            conn,
+            buf: Vec::new(),
+        };
         let mut cols = Vec::new();
         for c in table.copied_columns() {
             let (n, ty, nullable, extra) = rows
@@ -161,58 +180,14 @@ impl Sink for MySqlSink {
                 })?;
             cols.push(WriteCol::new(n.clone(), ty, nullable == "YES", extra));
         }
-        let key: Vec<(usize, String)> = table
+        writer.key = table
             .row_key()
             .into_iter()
             .filter_map(|k| cols.iter().position(|c| c.name == k).map(|i| (i, k)))
             .collect();
-        conn.query_drop("START TRANSACTION")
-            .await
-            .map_err(|e| map_error(e, &format!("loading `{name}`")))?;
-        let mode = if self.infile {
-            let (tx, rx) = mpsc::channel::<Bytes>(2);
-            conn.set_infile_handler(async move {
-                let stream = futures::stream::unfold(rx, |mut rx| async move {
-                    rx.recv().await.map(|b| (Ok(b), rx))
-                });
-                Ok(stream.boxed())
-            });
-            let sql = load_data_sql(&name, &cols);
-            let task = tokio::spawn(async move {
-                let r = conn.query_drop(sql).await;
-                let affected = conn.affected_rows();
-                (conn, r.map(|_| affected))
-            });
-            Mode::Infile {
-                tx: Some(tx),
-                task: Some(task),
-            }
-        } else {
-            Mode::Insert {
-                conn,
-                max_packet: self.max_packet,
-            }
-        };
-        Ok(Box::new(MySqlWriter {
-            table: name,
-            cols,
-            key,
-            reject: reject_bad_rows,
-            written: 0,
-            rows_seen: 0,
-            mode,
-            buf: Vec::new(),
-        }))
-    }
-
-    async fn count_rows(&self, table: &Table) -> Result<u64> {
-        let mut conn = self.target.connect().await?;
-        let n: Option<u64> = conn
-            .query_first(format!("SELECT COUNT(*) FROM {}", quote(&table.name)))
-            .await
-            .map_err(|e| map_error(e, &format!("counting rows of `{}`", table.name)))?;
-        drop(conn.disconnect().await);
-        Ok(n.unwrap_or(0))
+        writer.load_sql = load_data_sql(&name, &cols);
+        writer.cols = cols;
+        Ok(Box::new(writer))
     }
 
     async fn query_text(&self, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
@@ -235,6 +210,16 @@ impl Sink for MySqlSink {
                     .collect()
             })
             .collect())
+    }
+
+    async fn count_rows(&self, table: &Table) -> Result<u64> {
+        let mut conn = self.target.connect().await?;
+        let n: Option<u64> = conn
+            .query_first(format!("SELECT COUNT(*) FROM {}", quote(&table.name)))
+            .await
+            .map_err(|e| map_error(e, &format!("counting rows of `{}`", table.name)))?;
+        drop(conn.disconnect().await);
+        Ok(n.unwrap_or(0))
     }
 }
 
@@ -283,16 +268,10 @@ fn load_data_sql(table: &str, cols: &[WriteCol]) -> String {
     sql
 }
 
-enum Mode {
-    Infile {
-        tx: Option<mpsc::Sender<Bytes>>,
-        task: Option<JoinHandle<(Conn, std::result::Result<u64, mysql_async::Error>)>>,
-    },
-    Insert {
-        conn: Conn,
-        max_packet: usize,
-    },
-}
+/// Bytes of LOAD DATA input handed to the driver at a time. The driver copies each piece
+/// into a packet buffer (and keeps up to 128 such buffers pooled for the life of the
+/// process), so the pieces stay small whatever the batch size.
+const INFILE_PIECE: usize = 256 << 10;
 
 /// Loads one table (see the module documentation).
 pub struct MySqlWriter {
@@ -302,7 +281,12 @@ pub struct MySqlWriter {
     reject: bool,
     written: u64,
     rows_seen: u64,
-    mode: Mode,
+    /// One `LOAD DATA LOCAL INFILE` statement per batch (else multi-row INSERTs).
+    infile: bool,
+    max_packet: usize,
+    load_sql: String,
+    /// The writer's session, inside its transaction.
+    conn: Conn,
     buf: Vec<u8>,
 }
 
@@ -332,22 +316,6 @@ impl MySqlWriter {
             reason: why,
             values: row.to_vec(),
         })
-    }
-
-    async fn task_error(&mut self) -> Error {
-        if let Mode::Infile { tx, task } = &mut self.mode {
-            tx.take();
-            if let Some(task) = task.take() {
-                return match task.await {
-                    Ok((_, Err(e))) => map_error(e, &format!("loading `{}`", self.table)),
-                    Ok((_, Ok(_))) => {
-                        Error::other(format!("loading `{}`: the load ended early", self.table))
-                    }
-                    Err(e) => Error::other(format!("loading `{}`: {e}", self.table)),
-                };
-            }
-        }
-        Error::other(format!("loading `{}`: the load already failed", self.table))
     }
 
     async fn write_infile(&mut self, batch: &Batch) -> Result<WriteOutcome> {
@@ -385,14 +353,27 @@ impl MySqlWriter {
             }
         }
         self.buf = buf;
-        if !out.is_empty() {
-            let sent = match &self.mode {
-                Mode::Infile { tx: Some(tx), .. } => tx.send(Bytes::from(out)).await.is_ok(),
-                _ => false,
-            };
-            if !sent {
-                return Err(self.task_error().await);
-            }
+        if outcome.written == 0 {
+            return Ok(outcome);
+        }
+        let data = Bytes::from(out);
+        let conn = &mut self.conn;
+        conn.set_infile_handler(async move {
+            let pieces: Vec<_> = (0..data.len())
+                .step_by(INFILE_PIECE)
+                .map(|at| Ok(data.slice(at..(at + INFILE_PIECE).min(data.len()))))
+                .collect();
+            Ok(futures::stream::iter(pieces).boxed())
+        });
+        conn.query_drop(self.load_sql.as_str())
+            .await
+            .map_err(|e| map_error(e, &format!("loading `{}`", self.table)))?;
+        let stored = conn.affected_rows();
+        if stored != outcome.written {
+            return Err(Error::data(format!(
+                "loading `{}`: the server stored {stored} rows of {} sent",
+                self.table, outcome.written
+            )));
         }
         Ok(outcome)
     }
@@ -403,10 +384,7 @@ impl MySqlWriter {
         let mut params: Vec<mysql_async::Value> = Vec::new();
         let mut rows_in_stmt = 0usize;
         let mut bytes_in_stmt = 0usize;
-        let max_packet = match &self.mode {
-            Mode::Insert { max_packet, .. } => *max_packet,
-            Mode::Infile { .. } => 0,
-        };
+        let max_packet = self.max_packet;
         let budget = (max_packet / 2).max(64 << 10);
         let mut buf = std::mem::take(&mut self.buf);
         for i in 0..batch.rows() {
@@ -474,10 +452,8 @@ impl MySqlWriter {
             sql.push_str(&tuple);
         }
         let table = self.table.clone();
-        let Mode::Insert { conn, .. } = &mut self.mode else {
-            return Err(Error::other("insert on an infile writer"));
-        };
-        conn.exec_drop(sql, params)
+        self.conn
+            .exec_drop(sql, params)
             .await
             .map_err(|e| map_error(e, &format!("loading `{table}`")))
     }
@@ -494,48 +470,29 @@ impl TableWriter for MySqlWriter {
                 "the MySQL writer takes decoded rows, not raw chunks",
             ));
         }
-        let outcome = match self.mode {
-            Mode::Infile { .. } => self.write_infile(&batch).await?,
-            Mode::Insert { .. } => self.write_insert(&batch).await?,
+        let outcome = if self.infile {
+            self.write_infile(&batch).await?
+        } else {
+            self.write_insert(&batch).await?
         };
         self.rows_seen += batch.rows() as u64;
         self.written += outcome.written;
         Ok(outcome)
     }
 
-    async fn finish(mut self: Box<Self>, record: &[String]) -> Result<u64> {
-        let table = self.table.clone();
-        let mut conn = match std::mem::replace(
-            &mut self.mode,
-            Mode::Infile {
-                tx: None,
-                task: None,
-            },
-        ) {
-            Mode::Insert { conn, .. } => conn,
-            Mode::Infile { tx, task } => {
-                drop(tx);
-                let task = task
-                    .ok_or_else(|| Error::other(format!("loading `{table}`: no load running")))?;
-                let (conn, result) = task
-                    .await
-                    .map_err(|e| Error::other(format!("loading `{table}`: {e}")))?;
-                let affected = result.map_err(|e| map_error(e, &format!("loading `{table}`")))?;
-                if affected != self.written {
-                    return Err(Error::data(format!(
-                        "loading `{table}`: the server stored {affected} rows of {} sent",
-                        self.written
-                    )));
-                }
-                conn
-            }
-        };
+    async fn finish(self: Box<Self>, record: &[String]) -> Result<u64> {
+        let MySqlWriter {
+            table,
+            written,
+            mut conn,
+            ..
+        } = *self;
         for sql in record.iter().map(String::as_str).chain(["COMMIT"]) {
             conn.query_drop(sql)
                 .await
                 .map_err(|e| map_error(e, &format!("committing `{table}`")))?;
         }
         drop(conn.disconnect().await);
-        Ok(self.written)
+        Ok(written)
     }
 }

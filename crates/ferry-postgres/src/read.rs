@@ -383,6 +383,31 @@ impl Source for PgSource {
             .map_err(|e| map_error(e).context(format!("{}: ending the snapshot", self.url)))
     }
 
+    async fn max_char_lengths(
+        &self,
+        table: &Table,
+        columns: &[String],
+    ) -> Result<Vec<Option<u64>>> {
+        if columns.is_empty() {
+            return Ok(Vec::new());
+        }
+        // char_length counts characters, as MySQL's varchar(n) does.
+        let list: Vec<String> = columns
+            .iter()
+            .map(|c| format!("max(char_length({}::text))::int8", quote(c)))
+            .collect();
+        let sql = format!("SELECT {} FROM {}", list.join(", "), qualified(table));
+        let row = self.coordinator.query_one(&sql, &[]).await.map_err(|e| {
+            map_error(e).context(format!(
+                "table `{}`: measuring the longest text values",
+                table.display_name()
+            ))
+        })?;
+        Ok((0..columns.len())
+            .map(|i| row.get::<_, Option<i64>>(i).map(|v| v.max(0) as u64))
+            .collect())
+    }
+
     async fn count_rows(&self, table: &Table) -> Result<u64> {
         let row = self
             .coordinator

@@ -17,9 +17,9 @@ use ferry_core::{Check, Column, DataType, DefaultValue, Dialect, Table};
 use std::collections::HashSet;
 
 /// Longest index key InnoDB allows (DYNAMIC row format), in bytes.
-const MAX_KEY_BYTES: u32 = 3072;
+pub const MAX_KEY_BYTES: u32 = 3072;
 /// Bytes per character in utf8mb4.
-const UTF8MB4: u32 = 4;
+pub const UTF8MB4: u32 = 4;
 /// `varchar(n)` given to a text column that a primary or unique key needs whole, when the
 /// config gives no length.
 pub const DEFAULT_KEY_VARCHAR: u32 = 255;
@@ -143,9 +143,10 @@ fn whole_key_columns(tgt: &Table) -> HashSet<String> {
 }
 
 /// The columns of a schema that MySQL can only index with a length: text and blob columns
-/// used by a primary key, unique key or index. The engine may measure their longest stored
-/// value and pass `varchar(n)` through the config's `[columns]` overrides; without that,
-/// key columns get `varchar(255)` and other indexed columns an index prefix.
+/// used by a primary key, unique key or index. The engine measures the longest stored value
+/// of the text ones and passes `varchar(n)` through the `[columns]` overrides when it fits
+/// [`key_char_limit`]; a text column left as text gets an index prefix (a warning says so
+/// for keys), a blob key column `varbinary(255)`.
 pub fn columns_needing_length(table: &Table) -> Vec<String> {
     let mut used: Vec<String> = table.primary_key.clone();
     for idx in &table.indexes {
@@ -160,6 +161,24 @@ pub fn columns_needing_length(table: &Table) -> Vec<String> {
         }
     }
     out
+}
+
+/// The most characters of `column` that every index of `table` using it (primary key
+/// included) can hold whole in utf8mb4: an index part of a longer `varchar` gets a prefix.
+/// `None` when no index uses the column.
+pub fn key_char_limit(table: &Table, column: &str) -> Option<u32> {
+    let pk = (!table.primary_key.is_empty()).then_some(table.primary_key.len());
+    let parts = table.indexes.iter().filter_map(|i| {
+        i.parts
+            .iter()
+            .any(|p| p.column.as_deref() == Some(column) && p.prefix.is_none())
+            .then_some(i.parts.len())
+    });
+    pk.filter(|_| table.primary_key.iter().any(|c| c == column))
+        .into_iter()
+        .chain(parts)
+        .map(|n| MAX_KEY_BYTES / UTF8MB4 / (n.max(1) as u32))
+        .min()
 }
 
 /// The fractional-seconds precision of a declared `datetime(n)`/`timestamp(n)`/`time(n)`.
@@ -289,19 +308,18 @@ fn column_type(
     {
         return scol.source_type.clone();
     }
-    if needs_key_length(&tcol.data_type) && key_cols.contains(&tcol.name) {
+    // A text key column arrives here as text only when its longest value is too long for a
+    // whole-column key (the engine sized the others as varchar): it stays text and the key
+    // covers a prefix (key_parts warns). Blobs are not measured.
+    if tcol.data_type == DataType::Bytes && key_cols.contains(&tcol.name) {
         ctx.warn(
             src,
             Some(&scol.name),
             format!(
-                "a key needs this column whole, so it becomes varchar({DEFAULT_KEY_VARCHAR}) (or varbinary); longer values are refused — set a length in the config's [columns] to change it"
+                "a key needs this column whole, so it becomes varbinary({DEFAULT_KEY_VARCHAR}); longer values are refused — set a length in the config's [columns] to change it"
             ),
         );
-        return if tcol.data_type == DataType::Bytes {
-            format!("varbinary({DEFAULT_KEY_VARCHAR})")
-        } else {
-            format!("varchar({DEFAULT_KEY_VARCHAR})")
-        };
+        return format!("varbinary({DEFAULT_KEY_VARCHAR})");
     }
     if let Some(w) = type_warning(&tcol.data_type) {
         ctx.warn(src, Some(&scol.name), w);
@@ -867,6 +885,85 @@ mod tests {
         assert_eq!(type_name(&DataType::Set(vec!["x".into()])), "set('x')");
         assert_eq!(type_name(&DataType::Bit(3)), "bit(3)");
         assert_eq!(type_name(&DataType::Interval), "varchar(64)");
+    }
+
+    fn keyed_table() -> Table {
+        let mut t = Table::new("t");
+        for c in ["a", "b", "c"] {
+            t.columns.push(Column::new(c, "TEXT", DataType::Text));
+        }
+        t.columns.push(Column::new("d", "BLOB", DataType::Bytes));
+        t.primary_key = vec!["a".into()];
+        t.indexes.push(ferry_core::Index {
+            name: "t_bc".into(),
+            parts: vec![
+                ferry_core::IndexPart::column("b"),
+                ferry_core::IndexPart::column("c"),
+            ],
+            unique: true,
+            predicate: None,
+            method: None,
+            include: Vec::new(),
+        });
+        t.indexes.push(ferry_core::Index {
+            name: "t_c".into(),
+            parts: vec![ferry_core::IndexPart::column("c")],
+            unique: false,
+            predicate: None,
+            method: None,
+            include: Vec::new(),
+        });
+        t
+    }
+
+    #[test]
+    fn key_limits_are_shared_by_the_parts_of_a_key() {
+        let t = keyed_table();
+        assert_eq!(key_char_limit(&t, "a"), Some(768));
+        assert_eq!(key_char_limit(&t, "b"), Some(384));
+        // The tightest index that uses the column decides.
+        assert_eq!(key_char_limit(&t, "c"), Some(384));
+        assert_eq!(key_char_limit(&t, "d"), None);
+        assert_eq!(columns_needing_length(&t), vec!["a", "b", "c"]);
+    }
+
+    #[test]
+    fn text_left_in_a_key_stays_text_with_a_prefix() {
+        let mut t = keyed_table();
+        t.indexes.push(ferry_core::Index {
+            name: "t_d".into(),
+            parts: vec![ferry_core::IndexPart::column("d")],
+            unique: true,
+            predicate: None,
+            method: None,
+            include: Vec::new(),
+        });
+        let schema = ferry_core::Schema {
+            tables: vec![t],
+            ..Default::default()
+        };
+        let tr = crate::translate(
+            &schema,
+            Dialect::Sqlite,
+            Dialect::Mysql,
+            &crate::Overrides::default(),
+        )
+        .expect("translates");
+        let ddl = &tr.tables[0].ddl;
+        let create = &ddl.create[0];
+        assert!(create.contains("`a` longtext"), "{create}");
+        assert!(create.contains("PRIMARY KEY (`a`(768))"), "{create}");
+        assert!(create.contains("`d` varbinary(255)"), "{create}");
+        let post = ddl.post_load.join("\n");
+        assert!(post.contains("`t_bc` (`b`(384), `c`(384))"), "{post}");
+        assert!(post.contains("`t_c` (`c`(768))"), "{post}");
+        let warnings: Vec<String> = tr.warnings.iter().map(ToString::to_string).collect();
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.starts_with("t.a: unique index `PRIMARY` can only cover the first 768")),
+            "{warnings:?}"
+        );
     }
 
     #[test]

@@ -165,6 +165,35 @@ impl Source for SqliteSource {
         .await
     }
 
+    async fn max_char_lengths(
+        &self,
+        table: &Table,
+        columns: &[String],
+    ) -> Result<Vec<Option<u64>>> {
+        if columns.is_empty() {
+            return Ok(Vec::new());
+        }
+        // length() of text counts characters; a value stored as a number or a blob in a
+        // text column is measured as the text the reader makes of it.
+        let list: Vec<String> = columns
+            .iter()
+            .map(|c| format!("max(length(CAST({} AS TEXT)))", quote(c)))
+            .collect();
+        let sql = format!("SELECT {} FROM {}", list.join(", "), quote(&table.name));
+        let n = columns.len();
+        let name = table.name.clone();
+        self.with_conn(move |c| {
+            c.query_row(&sql, [], |r| {
+                (0..n)
+                    .map(|i| Ok(r.get::<_, Option<i64>>(i)?.map(|v| v.max(0) as u64)))
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .map_err(map_error)
+        })
+        .await
+        .map_err(|e| e.context(format!("table `{name}`: measuring the longest text values")))
+    }
+
     fn warnings(&self) -> Vec<String> {
         self.notes()
             .into_iter()
