@@ -841,10 +841,20 @@ impl LaneCtx<'_> {
                 || attempt >= COPY_RETRIES
                 || self.ctx.cancel.load(Ordering::SeqCst)
             {
-                if err.kind() != ErrorKind::Cancelled {
-                    self.abort.store(true, Ordering::SeqCst);
+                if err.kind() == ErrorKind::Cancelled {
+                    return Err(err);
                 }
-                return Err(err);
+                self.abort.store(true, Ordering::SeqCst);
+                // Name the table when the driver's message does not (a refused connection).
+                let named = err.message().contains(&format!("`{name}`"))
+                    || err
+                        .message()
+                        .contains(&format!("`{}`", self.plan.target.name));
+                return Err(if named {
+                    err
+                } else {
+                    err.context(format!("table `{name}`"))
+                });
             }
             attempt += 1;
             let wait = std::time::Duration::from_millis(500 << attempt);
