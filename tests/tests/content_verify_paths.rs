@@ -58,7 +58,7 @@ const SNAKE: Names = Names {
 const NOTES: &str = "INSERT INTO notes VALUES ('same', 1, '2024-01-01 00:00:00'), ('same', 1, '2024-01-01 00:00:00'), ('other', 2, NULL)";
 
 enum Db {
-    Sqlite(TempDir, String),
+    Sqlite { _dir: TempDir, url: String },
     Pg(PgDb),
     My(MyDb),
 }
@@ -66,7 +66,7 @@ enum Db {
 impl Db {
     fn url(&self) -> String {
         match self {
-            Db::Sqlite(_, url) => url.clone(),
+            Db::Sqlite { url, .. } => url.clone(),
             Db::Pg(d) => d.url.clone(),
             Db::My(d) => d.url.clone(),
         }
@@ -113,7 +113,7 @@ impl Db {
                 pid = n.playlist_id,
                 tid = n.track_id,
             )),
-            Db::Sqlite(..) => unreachable!("SQLite is never a target"),
+            Db::Sqlite { .. } => unreachable!("SQLite is never a target"),
         }
     }
 }
@@ -132,7 +132,7 @@ fn sqlite_chinook() -> Db {
     ))
     .expect("keyless table");
     let url = format!("sqlite:{}", file.display());
-    Db::Sqlite(tmp, url)
+    Db::Sqlite { _dir: tmp, url }
 }
 
 /// A fixture script without its own database switching.
