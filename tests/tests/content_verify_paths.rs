@@ -74,45 +74,42 @@ impl Db {
 
     /// Corrupt the copy: one of each kind.
     fn corrupt(&self, n: &Names) {
+        let (q, second, dup): (fn(&str) -> String, &str, &str) = match self {
+            Db::Pg(_) => (
+                |s| format!("\"{s}\""),
+                "interval '1 second'",
+                "SELECT * FROM notes WHERE body = 'other'",
+            ),
+            // MySQL cannot select from the table it inserts into without a derived table.
+            Db::My(_) => (
+                |s| format!("`{s}`"),
+                "INTERVAL 1 SECOND",
+                "SELECT * FROM (SELECT * FROM notes WHERE body = 'other') AS o",
+            ),
+            Db::Sqlite { .. } => unreachable!("SQLite is never a target"),
+        };
+        let sql = format!(
+            "UPDATE {a} SET {nm} = 'AC/DD' WHERE {aid} = 1;
+             UPDATE {i} SET {idt} = {idt} + {second} WHERE {iid} = 5;
+             UPDATE {il} SET {up} = {up} - 0.01 WHERE {ilid} = 1;
+             DELETE FROM {pt} WHERE {pid} = 1 AND {tid} = 3402;
+             INSERT INTO notes {dup};",
+            a = q(n.artist),
+            nm = q(n.name),
+            aid = q(n.artist_id),
+            i = q(n.invoice),
+            idt = q(n.invoice_date),
+            iid = q(n.invoice_id),
+            il = q(n.invoice_line),
+            up = q(n.unit_price),
+            ilid = q(n.invoice_line_id),
+            pt = q(n.playlist_track),
+            pid = q(n.playlist_id),
+            tid = q(n.track_id),
+        );
         match self {
-            Db::Pg(d) => d.exec(&format!(
-                "UPDATE \"{a}\" SET \"{nm}\" = 'AC/DD' WHERE \"{aid}\" = 1;
-                 UPDATE \"{i}\" SET \"{idt}\" = \"{idt}\" + interval '1 second' WHERE \"{iid}\" = 5;
-                 UPDATE \"{il}\" SET \"{up}\" = \"{up}\" - 0.01 WHERE \"{ilid}\" = 1;
-                 DELETE FROM \"{pt}\" WHERE \"{pid}\" = 1 AND \"{tid}\" = 3402;
-                 INSERT INTO notes SELECT * FROM notes WHERE body = 'other';",
-                a = n.artist,
-                nm = n.name,
-                aid = n.artist_id,
-                i = n.invoice,
-                idt = n.invoice_date,
-                iid = n.invoice_id,
-                il = n.invoice_line,
-                up = n.unit_price,
-                ilid = n.invoice_line_id,
-                pt = n.playlist_track,
-                pid = n.playlist_id,
-                tid = n.track_id,
-            )),
-            Db::My(d) => d.exec(&format!(
-                "UPDATE `{a}` SET `{nm}` = 'AC/DD' WHERE `{aid}` = 1;
-                 UPDATE `{i}` SET `{idt}` = `{idt}` + INTERVAL 1 SECOND WHERE `{iid}` = 5;
-                 UPDATE `{il}` SET `{up}` = `{up}` - 0.01 WHERE `{ilid}` = 1;
-                 DELETE FROM `{pt}` WHERE `{pid}` = 1 AND `{tid}` = 3402;
-                 INSERT INTO notes SELECT * FROM (SELECT * FROM notes WHERE body = 'other') AS o;",
-                a = n.artist,
-                nm = n.name,
-                aid = n.artist_id,
-                i = n.invoice,
-                idt = n.invoice_date,
-                iid = n.invoice_id,
-                il = n.invoice_line,
-                up = n.unit_price,
-                ilid = n.invoice_line_id,
-                pt = n.playlist_track,
-                pid = n.playlist_id,
-                tid = n.track_id,
-            )),
+            Db::Pg(d) => d.exec(&sql),
+            Db::My(d) => d.exec(&sql),
             Db::Sqlite { .. } => unreachable!("SQLite is never a target"),
         }
     }

@@ -688,18 +688,14 @@ struct Moved {
 }
 
 impl Moved {
-    fn add(&self, other: &Moved, sign: i8) {
+    /// Take back what a failed attempt had counted.
+    fn subtract(&self, attempt: &Moved) {
         for (mine, theirs) in [
-            (&self.written, &other.written),
-            (&self.bytes, &other.bytes),
-            (&self.rejected, &other.rejected),
+            (&self.written, &attempt.written),
+            (&self.bytes, &attempt.bytes),
+            (&self.rejected, &attempt.rejected),
         ] {
-            let n = theirs.load(Ordering::SeqCst);
-            if sign < 0 {
-                mine.fetch_sub(n, Ordering::SeqCst);
-            } else {
-                mine.fetch_add(n, Ordering::SeqCst);
-            }
+            mine.fetch_sub(theirs.load(Ordering::SeqCst), Ordering::SeqCst);
         }
     }
 }
@@ -836,7 +832,7 @@ impl LaneCtx<'_> {
                 Ok(done) => return Ok(done),
                 Err(e) => e,
             };
-            self.moved.add(&mine, -1);
+            self.moved.subtract(&mine);
             if !is_retryable(&err)
                 || attempt >= COPY_RETRIES
                 || self.ctx.cancel.load(Ordering::SeqCst)
