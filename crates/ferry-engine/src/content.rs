@@ -238,6 +238,16 @@ fn round_decimal(text: &str, scale: usize) -> String {
     }
 }
 
+/// A second row hash for the multiset sums, from the first through a bijective mixer
+/// (splitmix64's finalizer): two multisets with equal counts and equal sums of `h` rarely
+/// also have equal sums of `remix(h)`, and it costs no second pass over the row.
+fn remix(h: u64) -> u64 {
+    let mut z = h ^ 0x9e37_79b9_7f4a_7c15;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
 fn hash_bytes(salt: u8, bytes: &[u8]) -> u64 {
     let mut h = DefaultHasher::new();
     h.write_u8(salt);
@@ -254,42 +264,74 @@ struct RowHashes {
 
 struct Hashing {
     types: Vec<DataType>,
+    /// Positions of the key's columns, in key order.
     key: Vec<usize>,
+    /// Whether each column is part of the key.
+    is_key: Vec<bool>,
+    /// For a key column: the index of its span among the row's key spans (column order).
+    key_span: Vec<usize>,
     buf: Vec<u8>,
+    /// Byte ranges of the key columns in `buf`, in column order.
+    spans: Vec<(usize, usize)>,
 }
 
 impl Hashing {
     fn new(table: &Table) -> Self {
         let cols: Vec<&ferry_core::Column> = table.copied_columns().collect();
-        let key = table
+        let key: Vec<usize> = table
             .row_key()
             .iter()
             .filter_map(|k| cols.iter().position(|c| c.name == *k))
             .collect();
+        let is_key: Vec<bool> = (0..cols.len()).map(|i| key.contains(&i)).collect();
+        let key_span = is_key
+            .iter()
+            .scan(0, |n, &k| {
+                let at = *n;
+                *n += usize::from(k);
+                Some(at)
+            })
+            .collect();
         Hashing {
             types: cols.iter().map(|c| c.data_type.clone()).collect(),
             key,
+            is_key,
+            key_span,
             buf: Vec::with_capacity(256),
+            spans: Vec::new(),
         }
     }
 
     fn row(&mut self, row: &[Value]) -> RowHashes {
+        // One pass over the row's canonical bytes; the key's bytes are hashed from where
+        // they lie in that buffer, so nothing is encoded or allocated twice.
         self.buf.clear();
-        for (v, t) in row.iter().zip(&self.types) {
+        self.spans.clear();
+        for (i, (v, t)) in row.iter().zip(&self.types).enumerate() {
+            let start = self.buf.len();
             canonical(v, t, &mut self.buf);
+            if self.is_key[i] {
+                self.spans.push((start, self.buf.len()));
+            }
         }
         let h1 = hash_bytes(1, &self.buf);
-        let h2 = hash_bytes(2, &self.buf);
         let key = if self.key.is_empty() {
             h1
         } else {
-            let mut kb = Vec::with_capacity(32);
+            let mut h = DefaultHasher::new();
+            h.write_u8(3);
+            // In key order, which may differ from column order.
             for &k in &self.key {
-                canonical(&row[k], &self.types[k], &mut kb);
+                let (a, b) = self.spans[self.key_span[k]];
+                h.write(&self.buf[a..b]);
             }
-            hash_bytes(3, &kb)
+            h.finish()
         };
-        RowHashes { key, h1, h2 }
+        RowHashes {
+            key,
+            h1,
+            h2: remix(h1),
+        }
     }
 
     fn column_hashes(&mut self, row: &[Value]) -> Vec<u64> {
