@@ -88,6 +88,43 @@ impl Target {
         }
     }
 
+    fn text(&self, sql: &str) -> Option<String> {
+        match self {
+            Target::Pg(d) => d.text(sql),
+            Target::My(d) => d.text(sql),
+        }
+    }
+
+    /// What a resume will find of the big table: its rows in the target must be exactly
+    /// the rows of the chunks recorded as done (they commit together), and no chunk may
+    /// hold more than half of `--chunk-rows`, so the two in flight at the kill — all a
+    /// resume repeats — hold at most `--chunk-rows` rows.
+    fn check_recorded_chunks(&self, context: &str) {
+        if !self.has_progress_table() {
+            return;
+        }
+        let num = |sql: &str| -> i64 {
+            self.text(sql)
+                .and_then(|t| t.parse().ok())
+                .unwrap_or_else(|| panic!("{context}: {sql}"))
+        };
+        let chunks = "FROM _ferry_progress WHERE step = 'chunk' AND tbl LIKE '%orders'";
+        if num(&format!("SELECT count(*) {chunks}")) == 0 {
+            return;
+        }
+        let limit: i64 = CHUNK_ROWS.parse().expect("chunk rows");
+        let widest = num(&format!("SELECT max(hi - lo) {chunks}"));
+        assert!(widest <= limit / 2, "{context}: a chunk of {widest} keys");
+        let recorded = num(&format!(
+            "SELECT COALESCE(sum(rows_done), 0) {chunks} AND done = 1"
+        ));
+        let present = num("SELECT count(*) FROM orders");
+        assert_eq!(
+            present, recorded,
+            "{context}: rows in the target vs rows of chunks recorded as done"
+        );
+    }
+
     fn has_progress_table(&self) -> bool {
         match self {
             Target::Pg(d) => pg_has_progress(d),
@@ -215,6 +252,7 @@ fn crash_and_resume(from: &str, new_target: &dyn Fn() -> Target, points: usize) 
             continue;
         }
 
+        target.check_recorded_chunks(&context);
         let json = tmp.join(&format!("resume-{k}.json"));
         let mut args = migrate_args(from, target.url());
         args.extend(["--resume", "--verify", "content", "--json"]);
@@ -239,7 +277,8 @@ fn crash_and_resume(from: &str, new_target: &dyn Fn() -> Target, points: usize) 
             })
             .expect("orders in the report");
         assert_eq!(orders["rows_written"], BIG, "{context}: {orders}");
-        assert_eq!(orders["chunks"], 8, "{context}: {orders}");
+        // 80,000 keys in pieces of half of --chunk-rows (10,000).
+        assert_eq!(orders["chunks"], 16, "{context}: {orders}");
         assert!(
             !target.has_progress_table(),
             "{context}: the progress table outlived the run"
@@ -378,5 +417,105 @@ fn resume_refuses_a_changed_plan_and_a_plain_rerun_points_to_resume() {
         run.stderr.contains("start over without --resume"),
         "{}",
         run.all()
+    );
+}
+
+/// In reject mode, a chunk that is loaded again (after a kill) must not list its rejected
+/// rows twice: the reject file after the resume names every bad row exactly once, and the
+/// report's count of rejects covers both runs, so source = written + rejected still holds.
+#[test]
+fn rejected_rows_are_listed_once_after_a_kill_and_resume() {
+    let tmp = TempDir::new("resume-rejects");
+    let file = tmp.join("src.db");
+    source_database(&file);
+    // A NUL in `note` every 4,000 rows: at least one bad row in each chunk.
+    let bad: Vec<i64> = (1..=BIG).filter(|i| i % 4000 == 0).collect();
+    Connection::open(&file)
+        .expect("sqlite")
+        .execute(
+            "UPDATE orders SET note = 'bad' || char(0) || 'value' WHERE id % 4000 = 0",
+            [],
+        )
+        .expect("update");
+    let from = format!("sqlite:{}", file.display());
+    let target = PgDb::new("resume_rejects");
+    let dir = tmp.join("rejects");
+    let dir_arg = dir.display().to_string();
+    let mut args = migrate_args(&from, &target.url);
+    args.extend(["--on-error", "reject", "--reject-dir", &dir_arg]);
+
+    let mut child = Command::new(ferry_bin())
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn ferry");
+    // Kill it once some, but not all, of the big table's chunks have committed.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let done_sql = "SELECT count(*) FROM _ferry_progress WHERE step = 'chunk' AND done = 1 \
+         AND tbl LIKE '%orders'";
+    loop {
+        let done: i64 = if pg_has_progress(&target) {
+            target
+                .text(done_sql)
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(0)
+        } else {
+            0
+        };
+        if done >= 2 {
+            break;
+        }
+        assert!(
+            child.try_wait().expect("try_wait").is_none(),
+            "ferry finished before two chunks were seen"
+        );
+        assert!(Instant::now() < deadline, "no chunk committed in time");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().ok();
+    child.wait().expect("wait");
+
+    let json = tmp.join("resumed.json");
+    let json_arg = json.display().to_string();
+    args.extend(["--resume", "--allow-rejects", "--json", &json_arg]);
+    let run = ferry(&args);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let report = read_report(&json);
+    let orders = report["tables"]
+        .as_array()
+        .and_then(|ts| ts.iter().find(|t| t["table"] == "orders"))
+        .expect("orders")
+        .clone();
+    let resumed = orders["rows_resumed"].as_i64().expect("rows_resumed");
+    assert!(resumed > 0 && resumed < BIG, "killed mid-table: {orders}");
+    assert_eq!(orders["rows_rejected"], bad.len(), "{orders}");
+    assert_eq!(orders["rows_written"], BIG - bad.len() as i64, "{orders}");
+    assert_eq!(orders["verification"]["counts"], "ok", "{orders}");
+
+    let text = std::fs::read_to_string(dir.join("orders.reject.jsonl")).expect("reject file");
+    let mut listed: Vec<i64> = text
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("json line");
+            v["row"]["id"].as_i64().expect("id")
+        })
+        .collect();
+    let lines = listed.len();
+    listed.sort_unstable();
+    listed.dedup();
+    assert_eq!(lines, listed.len(), "a rejected row listed twice");
+    assert_eq!(listed, bad);
+    // No part files are left once the table is complete.
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .expect("reject dir")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".part"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert_eq!(
+        target.text("SELECT count(*) FROM orders").as_deref(),
+        Some((BIG - bad.len() as i64).to_string().as_str())
     );
 }

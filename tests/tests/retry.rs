@@ -97,7 +97,7 @@ fn a_killed_target_session_is_retried_and_nothing_is_lost_or_doubled() {
     assert_eq!(report["tables"][0]["verification"]["content"], "ok");
     assert_eq!(report["tables"][0]["rows_written"], ROWS);
     assert_eq!(
-        report["tables"][0]["chunks"], 2,
-        "500,000 rows in 250,000-row chunks"
+        report["tables"][0]["chunks"], 4,
+        "500,000 rows in chunks of half the default --chunk-rows (250,000)"
     );
 }

@@ -622,22 +622,9 @@ async fn copy_table(
         table: name.clone(),
         estimated_rows: plan.source.estimated_rows,
     });
-    let mut rejects = RejectFile::new(&opts.reject_dir, &plan.source);
-    if ctx.steps.resuming {
-        rejects.append();
-    }
-    let result = copy_chunks(
-        opts,
-        source,
-        sink,
-        plan,
-        events,
-        ctx,
-        &mut report,
-        &mut rejects,
-    )
-    .await;
-    if rejects.count() > 0 {
+    let rejects = RejectFile::new(&opts.reject_dir, &plan.source);
+    let result = copy_chunks(opts, source, sink, plan, events, ctx, &mut report, &rejects).await;
+    if report.rows_rejected > 0 {
         report.reject_file = Some(rejects.path().display().to_string());
     }
     let result = match result {
@@ -684,7 +671,6 @@ fn is_retryable(e: &Error) -> bool {
 struct Moved {
     written: std::sync::atomic::AtomicU64,
     bytes: std::sync::atomic::AtomicU64,
-    rejected: std::sync::atomic::AtomicU64,
 }
 
 impl Moved {
@@ -693,7 +679,6 @@ impl Moved {
         for (mine, theirs) in [
             (&self.written, &attempt.written),
             (&self.bytes, &attempt.bytes),
-            (&self.rejected, &attempt.rejected),
         ] {
             mine.fetch_sub(theirs.load(Ordering::SeqCst), Ordering::SeqCst);
         }
@@ -701,7 +686,10 @@ impl Moved {
 }
 
 /// Chunks of one table loaded at the same time, each with its own reader and writer, so a
-/// big table's load keeps both a reader and a COPY session busy.
+/// big table's load keeps both a reader and a COPY session busy. A table bigger than
+/// `--chunk-rows` is cut into pieces of `chunk_rows / LANES` rows, so the rows of a table
+/// that are loaded but not yet committed never pass `--chunk-rows`: that is all a resume
+/// can have to repeat.
 const LANES: usize = 2;
 
 /// The table's chunks: as recorded by an earlier run, or planned now from the key's bounds
@@ -723,7 +711,8 @@ async fn table_chunks(
     } else {
         None
     };
-    let chunks = plan_chunks(bounds, rows, opts.chunk_rows);
+    let piece = (opts.chunk_rows / LANES as u64).max(1);
+    let chunks = plan_chunks(bounds, rows, piece);
     sink.execute(&steps.progress.plan_chunks(&target, &chunks))
         .await
         .map_err(|e| e.context("recording the table's chunks"))?;
@@ -740,7 +729,7 @@ async fn copy_chunks(
     events: &EventHandler,
     ctx: &CopyCtx,
     report: &mut TableReport,
-    rejects: &mut RejectFile,
+    rejects: &RejectFile,
 ) -> Result<()> {
     let chunks = table_chunks(opts, source, sink, plan, &ctx.steps).await?;
     report.chunks = chunks.len() as u64;
@@ -753,7 +742,6 @@ async fn copy_chunks(
     let moved = Moved::default();
     moved.written.store(report.rows_resumed, Ordering::SeqCst);
     let abort = AtomicBool::new(false);
-    let rejects = std::sync::Mutex::new(rejects);
     let lane = LaneCtx {
         opts,
         source,
@@ -766,16 +754,31 @@ async fn copy_chunks(
         rejects: &rejects,
     };
     use futures::StreamExt;
-    let results: Vec<Result<(u64, u64)>> = futures::stream::iter(pending)
-        .map(|chunk| lane.load_chunk(chunk))
+    let loaded_now = !pending.is_empty();
+    let lane = &lane;
+    let (loaded, results): (Vec<Chunk>, Vec<Result<(u64, u64)>>) = futures::stream::iter(pending)
+        .map(|chunk| async move { (chunk, lane.load_chunk(chunk).await) })
         .buffer_unordered(LANES)
-        .collect()
-        .await;
-    if let Ok(mut r) = rejects.lock() {
-        r.finish()?;
-    }
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .unzip();
+    // The reject file holds the rows rejected by every committed chunk, this run's and
+    // an earlier one's, in key order.
+    let committed: Vec<Chunk> = chunks
+        .iter()
+        .filter(|(c, rows)| {
+            rows.is_some()
+                || loaded
+                    .iter()
+                    .zip(&results)
+                    .any(|(l, r)| l == c && r.is_ok())
+        })
+        .map(|(c, _)| *c)
+        .collect();
+    let complete = committed.len() == chunks.len();
+    report.rows_rejected = rejects.assemble(&committed, complete, loaded_now)?;
     report.bytes = moved.bytes.load(Ordering::SeqCst);
-    report.rows_rejected = moved.rejected.load(Ordering::SeqCst);
     report.rows_read = report.rows_resumed;
     report.rows_written = report.rows_resumed;
     for (read, written) in results.iter().flatten() {
@@ -809,7 +812,7 @@ struct LaneCtx<'a> {
     moved: &'a Moved,
     /// Set when a chunk failed for good: the others stop.
     abort: &'a AtomicBool,
-    rejects: &'a std::sync::Mutex<&'a mut RejectFile>,
+    rejects: &'a RejectFile,
 }
 
 impl LaneCtx<'_> {
@@ -896,18 +899,7 @@ impl LaneCtx<'_> {
             ),
         };
         let reader = self.source.read_table(&plan.source, &read_opts, tx);
-        let write_rejects = |rows: &[ferry_core::RejectedRow]| -> Result<()> {
-            if rows.is_empty() {
-                return Ok(());
-            }
-            let n = rows.len() as u64;
-            mine.rejected.fetch_add(n, Ordering::SeqCst);
-            self.moved.rejected.fetch_add(n, Ordering::SeqCst);
-            match self.rejects.lock() {
-                Ok(mut r) => r.write(rows),
-                Err(_) => Err(Error::other("reject file lock poisoned")),
-            }
-        };
+        let mut rejects = self.rejects.part(chunk)?;
         // The writer owns the receiver, so a failed writer drops it and the reader stops.
         let write = async move {
             let result = async {
@@ -918,12 +910,12 @@ impl LaneCtx<'_> {
                             format!("table `{name}`: run stopped"),
                         ));
                     }
-                    write_rejects(&batch.rejects)?;
+                    rejects.write(&batch.rejects)?;
                     let size = batch.bytes as u64;
                     mine.bytes.fetch_add(size, Ordering::SeqCst);
                     let bytes = self.moved.bytes.fetch_add(size, Ordering::SeqCst) + size;
                     let outcome = writer.write(batch).await?;
-                    write_rejects(&outcome.rejected)?;
+                    rejects.write(&outcome.rejected)?;
                     mine.written.fetch_add(outcome.written, Ordering::SeqCst);
                     let rows = self
                         .moved
@@ -940,12 +932,14 @@ impl LaneCtx<'_> {
             }
             .await;
             drop(rx);
-            result.map(|()| writer)
+            result.map(|()| (writer, rejects))
         };
         // Reader and writer run together; the bounded channel is the backpressure.
         let (read_result, write_result) = tokio::join!(reader, write);
-        let writer = write_result?;
+        let (writer, mut rejects) = write_result?;
         let stats = read_result?;
+        // The chunk's rejected rows are on disk before the chunk commits.
+        rejects.sync()?;
         let written = mine.written.load(Ordering::SeqCst);
         let record =
             [self

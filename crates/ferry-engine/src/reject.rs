@@ -1,24 +1,30 @@
 //! Reject files: one JSON line per row that could not be moved, enough to reload it by hand.
+//!
+//! A table's rows are loaded in chunks, each committed on its own, and a chunk may be tried
+//! again (after a transient error, or by a resumed run). So the rows a chunk rejects go to a
+//! part file of that chunk, started afresh by every attempt and synced before the chunk
+//! commits. The table's reject file is put together from the parts of the committed chunks,
+//! in key order: a row rejected by an attempt that did not commit never appears, and one
+//! rejected by a committed chunk appears once, however many runs it took.
 
+use crate::progress::Chunk;
 use ferry_core::{Error, RejectedRow, Result, Table};
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-/// Appends rejected rows of one table to `<dir>/<table>.reject.jsonl`, created on first use.
+/// The reject file of one table, `<dir>/<table>.reject.jsonl`, and its chunks' parts.
 pub struct RejectFile {
-    path: PathBuf,
+    dir: PathBuf,
+    stem: String,
     columns: Vec<String>,
     table: String,
-    out: Option<BufWriter<File>>,
-    count: u64,
-    append: bool,
 }
 
 impl RejectFile {
-    /// A reject file for `table` under `dir`.
+    /// The reject file for `table` under `dir`.
     pub fn new(dir: &Path, table: &Table) -> Self {
-        let safe: String = table
+        let stem: String = table
             .display_name()
             .chars()
             .map(|c| {
@@ -30,81 +36,153 @@ impl RejectFile {
             })
             .collect();
         RejectFile {
-            path: dir.join(format!("{safe}.reject.jsonl")),
+            dir: dir.to_path_buf(),
+            stem,
             columns: table.copied_columns().map(|c| c.name.clone()).collect(),
             table: table.display_name(),
-            out: None,
-            count: 0,
-            append: false,
         }
     }
 
-    /// Keep the rows an earlier run wrote (a resumed run adds to them). Rows of a chunk
-    /// that run did not commit appear again when the chunk is loaded again.
-    pub fn append(&mut self) {
-        self.append = true;
-    }
-
     /// Where the rows go.
-    pub fn path(&self) -> &Path {
-        &self.path
+    pub fn path(&self) -> PathBuf {
+        self.dir.join(format!("{}.reject.jsonl", self.stem))
     }
 
-    /// Rows written so far.
-    pub fn count(&self) -> u64 {
-        self.count
+    fn part_path(&self, chunk: Chunk) -> PathBuf {
+        self.dir.join(format!(
+            ".{}.reject.{}-{}.part",
+            self.stem, chunk.lo, chunk.hi
+        ))
     }
 
+    /// A fresh part for one attempt at `chunk`: whatever an earlier attempt wrote is gone.
+    pub fn part(&self, chunk: Chunk) -> Result<RejectPart<'_>> {
+        let path = self.part_path(chunk);
+        remove_if_there(&path)?;
+        Ok(RejectPart {
+            file: self,
+            path,
+            out: None,
+        })
+    }
+
+    /// Put the reject file together from the parts of `chunks` (all committed), in order,
+    /// and return how many rows it holds. With `complete` (every chunk of the table is
+    /// committed) the parts are removed afterwards; otherwise they stay for a resume.
+    /// Without parts, a run that `loaded` chunks rejected nothing (a reject file left by an
+    /// earlier run is removed), and one that loaded none keeps the file an earlier run
+    /// assembled.
+    pub fn assemble(&self, chunks: &[Chunk], complete: bool, loaded: bool) -> Result<u64> {
+        let path = self.path();
+        let parts: Vec<PathBuf> = chunks
+            .iter()
+            .map(|c| self.part_path(*c))
+            .filter(|p| p.exists())
+            .collect();
+        if parts.is_empty() {
+            if loaded {
+                remove_if_there(&path)?;
+                return Ok(0);
+            }
+            return match File::open(&path) {
+                Ok(f) => Ok(BufReader::new(f).split(b'\n').count() as u64),
+                Err(_) => Ok(0),
+            };
+        }
+        let tmp = self.dir.join(format!(".{}.reject.jsonl.tmp", self.stem));
+        let mut out = BufWriter::new(create(&tmp)?);
+        let mut count = 0u64;
+        for part in &parts {
+            let reader = BufReader::new(File::open(part)?);
+            for line in reader.split(b'\n') {
+                let line = line?;
+                if line.is_empty() {
+                    continue;
+                }
+                out.write_all(&line)?;
+                out.write_all(b"\n")?;
+                count += 1;
+            }
+        }
+        out.flush()?;
+        out.get_ref().sync_all()?;
+        drop(out);
+        // The finished file replaces the old one in one step: a crash leaves either.
+        std::fs::rename(&tmp, &path)?;
+        if complete {
+            for part in &parts {
+                remove_if_there(part)?;
+            }
+        }
+        Ok(count)
+    }
+
+    fn line(&self, r: &RejectedRow) -> serde_json::Value {
+        let mut row = serde_json::Map::new();
+        for (name, v) in self.columns.iter().zip(&r.values) {
+            row.insert(name.clone(), v.to_json());
+        }
+        serde_json::json!({
+            "table": self.table,
+            "locator": r.locator,
+            "column": r.column,
+            "reason": r.reason,
+            "row": row,
+        })
+    }
+}
+
+/// The rejected rows of one attempt at one chunk.
+pub struct RejectPart<'a> {
+    file: &'a RejectFile,
+    path: PathBuf,
+    out: Option<BufWriter<File>>,
+}
+
+impl RejectPart<'_> {
     /// Append rows.
     pub fn write(&mut self, rows: &[RejectedRow]) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
         }
         if self.out.is_none() {
-            if let Some(dir) = self.path.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .write(true)
-                .append(self.append)
-                .truncate(!self.append)
-                .open(&self.path)
-                .map_err(|e| {
-                    Error::other(format!(
-                        "cannot create reject file `{}`: {e}",
-                        self.path.display()
-                    ))
-                })?;
-            self.out = Some(BufWriter::new(file));
+            std::fs::create_dir_all(&self.file.dir)?;
+            self.out = Some(BufWriter::new(create(&self.path)?));
         }
         let Some(out) = self.out.as_mut() else {
             return Ok(());
         };
         for r in rows {
-            let mut row = serde_json::Map::new();
-            for (name, v) in self.columns.iter().zip(&r.values) {
-                row.insert(name.clone(), v.to_json());
-            }
-            let line = serde_json::json!({
-                "table": self.table,
-                "locator": r.locator,
-                "column": r.column,
-                "reason": r.reason,
-                "row": row,
-            });
-            writeln!(out, "{line}")?;
-            self.count += 1;
+            writeln!(out, "{}", self.file.line(r))?;
         }
         Ok(())
     }
 
-    /// Flush to disk.
-    pub fn finish(&mut self) -> Result<()> {
+    /// Make the part durable; called before the chunk commits.
+    pub fn sync(&mut self) -> Result<()> {
         if let Some(out) = self.out.as_mut() {
             out.flush()?;
             out.get_ref().sync_all()?;
         }
         Ok(())
+    }
+}
+
+fn create(path: &Path) -> Result<File> {
+    File::create(path).map_err(|e| {
+        Error::other(format!(
+            "cannot create reject file `{}`: {e}",
+            path.display()
+        ))
+    })
+}
+
+fn remove_if_there(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::other(format!(
+            "cannot remove `{}`: {e}",
+            path.display()
+        ))),
+        _ => Ok(()),
     }
 }
