@@ -751,7 +751,7 @@ async fn copy_chunks(
         ctx,
         moved: &moved,
         abort: &abort,
-        rejects: &rejects,
+        rejects,
     };
     use futures::StreamExt;
     let loaded_now = !pending.is_empty();
