@@ -9,9 +9,12 @@
 //! differ are read again and narrowed to the exact keys and columns.
 
 use crate::report::Verification;
-use ferry_core::{BatchLimits, DataType, Error, ReadOptions, Result, Source, Table, Value};
+use ferry_core::{
+    BatchLimits, DataType, Dialect, Error, ReadOptions, Result, Source, Table, Value,
+};
 use std::collections::{HashMap, HashSet};
 use std::hash::{DefaultHasher, Hasher};
+use std::sync::Arc;
 use tokio::sync::mpsc;
 
 /// Most differing buckets read again to name rows.
@@ -346,17 +349,195 @@ impl Hashing {
     }
 }
 
-/// Stream one side of a table through `visit`.
+/// How rows are hashed: decoded to values and normalized (every pair of dialects), or,
+/// between two PostgreSQL databases whose columns have the same types, straight from the
+/// binary COPY bytes. The same-dialect copy forwards those bytes undecoded, so a correct
+/// copy reads back byte for byte; hashing them skips decoding every value on both sides.
+/// The key still hashes to the same bucket in both modes, so a differing bucket is
+/// narrowed down with decoded values either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Decoded,
+    PgBinary,
+}
+
+impl Mode {
+    fn choose(
+        source: Dialect,
+        target: Dialect,
+        src: &Table,
+        tgt: &Table,
+        opts: &ContentOptions,
+    ) -> Mode {
+        let same_types = src
+            .copied_columns()
+            .map(|c| &c.data_type)
+            .eq(tgt.copied_columns().map(|c| &c.data_type));
+        let keys_readable = src.row_key().iter().all(|k| {
+            src.copied_columns()
+                .find(|c| c.name == *k)
+                .is_some_and(|c| RawKey::of(&c.data_type).is_some())
+        });
+        if crate::connect::raw_pass_through(source, target)
+            && same_types
+            && keys_readable
+            && !opts.show_values
+        {
+            Mode::PgBinary
+        } else {
+            Mode::Decoded
+        }
+    }
+}
+
+/// A key column read from PostgreSQL's binary form into the bytes `canonical` gives its
+/// decoded value.
+#[derive(Debug, Clone, Copy)]
+enum RawKey {
+    Int,
+    Text,
+    Uuid,
+}
+
+impl RawKey {
+    fn of(t: &DataType) -> Option<RawKey> {
+        match t {
+            DataType::Int16 | DataType::Int32 | DataType::Int64 => Some(RawKey::Int),
+            DataType::Text | DataType::VarChar(_) => Some(RawKey::Text),
+            DataType::Uuid => Some(RawKey::Uuid),
+            _ => None,
+        }
+    }
+
+    fn canonical(self, field: Option<&[u8]>, out: &mut Vec<u8>) -> Result<()> {
+        let Some(b) = field else {
+            out.push(0);
+            return Ok(());
+        };
+        let bad = || Error::other("unexpected binary key value in COPY data");
+        match self {
+            RawKey::Int => {
+                let i = match b.len() {
+                    2 => i64::from(i16::from_be_bytes([b[0], b[1]])),
+                    4 => i64::from(i32::from_be_bytes(b.try_into().map_err(|_| bad())?)),
+                    8 => i64::from_be_bytes(b.try_into().map_err(|_| bad())?),
+                    _ => return Err(bad()),
+                };
+                canonical(&Value::Int(i), &DataType::Int64, out);
+            }
+            RawKey::Text => {
+                out.push(5);
+                out.extend_from_slice(&(b.len() as u64).to_le_bytes());
+                out.extend_from_slice(b);
+            }
+            RawKey::Uuid => {
+                if b.len() != 16 {
+                    return Err(bad());
+                }
+                out.push(10);
+                out.extend_from_slice(b);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Hashes of binary COPY tuples: the row hash over the tuple's bytes, the key hash over
+/// the key's canonical bytes (as [`Hashing::row`] makes them).
+struct RawHashing {
+    /// (position among the copied columns, how to read it), in key order.
+    key: Vec<(usize, RawKey)>,
+    /// Positions of array columns: their binary form names the element type's OID, which
+    /// differs between databases for enums and domains, so those four bytes are not hashed.
+    arrays: Vec<usize>,
+    buf: Vec<u8>,
+    row_buf: Vec<u8>,
+}
+
+impl RawHashing {
+    fn new(table: &Table) -> Self {
+        let cols: Vec<&ferry_core::Column> = table.copied_columns().collect();
+        let key = table
+            .row_key()
+            .iter()
+            .filter_map(|k| {
+                let i = cols.iter().position(|c| c.name == *k)?;
+                Some((i, RawKey::of(&cols[i].data_type)?))
+            })
+            .collect();
+        let arrays = cols
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| matches!(c.data_type, DataType::Array(_)))
+            .map(|(i, _)| i)
+            .collect();
+        RawHashing {
+            key,
+            arrays,
+            buf: Vec::with_capacity(64),
+            row_buf: Vec::new(),
+        }
+    }
+
+    fn row(&mut self, tuple: &[u8]) -> Result<RowHashes> {
+        let h1 = if self.arrays.is_empty() {
+            hash_bytes(1, tuple)
+        } else {
+            self.row_buf.clear();
+            self.row_buf.extend_from_slice(tuple);
+            let base = tuple.as_ptr() as usize;
+            for (i, field) in ferry_postgres::decode::tuple_fields(tuple).enumerate() {
+                if let (true, Some(f)) = (self.arrays.contains(&i), field) {
+                    // ndim, has-nulls flag, then the element type's OID.
+                    let at = f.as_ptr() as usize - base;
+                    if f.len() >= 12 {
+                        self.row_buf[at + 8..at + 12].fill(0);
+                    }
+                }
+            }
+            hash_bytes(1, &self.row_buf)
+        };
+        let key = if self.key.is_empty() {
+            h1
+        } else {
+            let mut h = DefaultHasher::new();
+            h.write_u8(3);
+            for &(i, how) in &self.key {
+                self.buf.clear();
+                let field = ferry_postgres::decode::tuple_fields(tuple).nth(i).flatten();
+                how.canonical(field, &mut self.buf)?;
+                h.write(&self.buf);
+            }
+            h.finish()
+        };
+        Ok(RowHashes {
+            key,
+            h1,
+            h2: remix(h1),
+        })
+    }
+}
+
+/// One row as a scan hands it over: decoded values, or a binary COPY tuple.
+enum RowRef<'a> {
+    Values(&'a [Value]),
+    Tuple(&'a [u8]),
+}
+
+/// Stream one side of a table through `visit`, decoded or (in [`Mode::PgBinary`]) as
+/// binary COPY tuples.
 async fn scan(
     source: &dyn Source,
     table: &Table,
     batch: BatchLimits,
-    mut visit: impl FnMut(&[Value]),
+    mode: Mode,
+    mut visit: impl FnMut(RowRef<'_>) -> Result<()>,
 ) -> Result<u64> {
     let (tx, mut rx) = mpsc::channel(2);
     let opts = ReadOptions {
         limits: batch,
         reject_bad_rows: true,
+        raw_pg_copy: mode == Mode::PgBinary,
         ..ReadOptions::default()
     };
     let reader = source.read_table(table, &opts, tx);
@@ -364,15 +545,23 @@ async fn scan(
         let mut rows = 0u64;
         let mut rejected = 0u64;
         while let Some(b) = rx.recv().await {
+            if let Some(raw) = &b.raw {
+                for tuple in ferry_postgres::decode::tuples(raw) {
+                    visit(RowRef::Tuple(tuple))?;
+                    rows += 1;
+                }
+            }
             for row in b.iter_rows() {
-                visit(row);
+                visit(RowRef::Values(row))?;
                 rows += 1;
             }
             rejected += b.rejects.len() as u64;
         }
-        (rows, rejected)
+        Ok::<_, Error>((rows, rejected))
     };
-    let (read, (rows, rejected)) = tokio::join!(reader, consume);
+    let (read, consumed) = tokio::join!(reader, consume);
+    // A failed visit drops the receiver, which stops the reader: report the visit's error.
+    let (rows, rejected) = consumed?;
     read?;
     if rejected > 0 {
         return Err(Error::data(format!(
@@ -383,20 +572,44 @@ async fn scan(
     Ok(rows)
 }
 
+/// Both kinds of row hashing, as the mode says.
+struct Hashers {
+    decoded: Hashing,
+    raw: RawHashing,
+}
+
+impl Hashers {
+    fn new(table: &Table) -> Self {
+        Hashers {
+            decoded: Hashing::new(table),
+            raw: RawHashing::new(table),
+        }
+    }
+
+    fn row(&mut self, row: &RowRef<'_>) -> Result<RowHashes> {
+        match row {
+            RowRef::Values(v) => Ok(self.decoded.row(v)),
+            RowRef::Tuple(t) => self.raw.row(t),
+        }
+    }
+}
+
 async fn bucket_sums(
-    source: &dyn Source,
-    table: &Table,
+    source: Arc<dyn Source>,
+    table: Table,
     n: usize,
     batch: BatchLimits,
+    mode: Mode,
 ) -> Result<Vec<Bucket>> {
-    let mut hashing = Hashing::new(table);
+    let mut hashing = Hashers::new(&table);
     let mut buckets = vec![Bucket::default(); n];
-    scan(source, table, batch, |row| {
-        let h = hashing.row(row);
+    scan(source.as_ref(), &table, batch, mode, |row| {
+        let h = hashing.row(&row)?;
         let b = &mut buckets[(h.key % n as u64) as usize];
         b.rows += 1;
         b.sum1 = b.sum1.wrapping_add(h.h1);
         b.sum2 = b.sum2.wrapping_add(h.h2);
+        Ok(())
     })
     .await?;
     Ok(buckets)
@@ -405,22 +618,39 @@ async fn bucket_sums(
 /// One side's rows of the differing buckets: key text -> (row hash, column hashes, values).
 type Narrowed = HashMap<String, (u64, Vec<u64>, Vec<Value>, u64)>;
 
+/// Read one side again and keep the rows of the `wanted` buckets. A keyed table is read
+/// decoded (its key lands in the same bucket in both modes), so rows are named by key and
+/// columns; a keyless table is read in the mode its buckets were summed in, and its rows
+/// are named by row hash.
 async fn narrow(
     source: &dyn Source,
     table: &Table,
     n: usize,
     wanted: &HashSet<usize>,
     batch: BatchLimits,
+    mode: Mode,
 ) -> Result<Narrowed> {
-    let mut hashing = Hashing::new(table);
+    let mut hashing = Hashers::new(table);
     let names: Vec<String> = table.copied_columns().map(|c| c.name.clone()).collect();
-    let key_idx = hashing.key.clone();
+    let key_idx = hashing.decoded.key.clone();
+    let mode = if key_idx.is_empty() {
+        mode
+    } else {
+        Mode::Decoded
+    };
     let mut out: Narrowed = HashMap::new();
-    scan(source, table, batch, |row| {
-        let h = hashing.row(row);
+    scan(source, table, batch, mode, |row| {
+        let h = hashing.row(&row)?;
         if !wanted.contains(&((h.key % n as u64) as usize)) {
-            return;
+            return Ok(());
         }
+        let RowRef::Values(row) = row else {
+            let entry = out
+                .entry(format!("row hash {:016x}", h.h1))
+                .or_insert_with(|| (h.h1, Vec::new(), Vec::new(), 0));
+            entry.3 += 1;
+            return Ok(());
+        };
         let label = if key_idx.is_empty() {
             format!("row hash {:016x}", h.h1)
         } else {
@@ -436,11 +666,12 @@ async fn narrow(
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let cols = hashing.column_hashes(row);
+        let cols = hashing.decoded.column_hashes(row);
         let entry = out
             .entry(label)
             .or_insert_with(|| (h.h1, cols, row.to_vec(), 0));
         entry.3 += 1;
+        Ok(())
     })
     .await?;
     Ok(out)
@@ -448,8 +679,8 @@ async fn narrow(
 
 /// Compare every value of one table; fills `v.content` and `v.differences`.
 pub async fn compare_table(
-    source: &dyn Source,
-    target: &dyn Source,
+    source: &Arc<dyn Source>,
+    target: &Arc<dyn Source>,
     src_table: &Table,
     tgt_table: &Table,
     opts: ContentOptions,
@@ -457,11 +688,23 @@ pub async fn compare_table(
 ) -> Result<()> {
     let estimate = src_table.estimated_rows.unwrap_or(0);
     let n = (estimate / 1024).clamp(16, 1 << 20) as usize;
-    let (s, t) = tokio::join!(
-        bucket_sums(source, src_table, n, opts.batch),
-        bucket_sums(target, tgt_table, n, opts.batch)
+    let mode = Mode::choose(
+        source.dialect(),
+        target.dialect(),
+        src_table,
+        tgt_table,
+        &opts,
     );
-    let (s, t) = (s?, t?);
+    // Each side reads, decodes and hashes in its own task, so the two sides (and the
+    // tables compared at once) spread over every core.
+    let side = |s: &Arc<dyn Source>, t: &Table| {
+        tokio::spawn(bucket_sums(Arc::clone(s), t.clone(), n, opts.batch, mode))
+    };
+    let (s, t) = tokio::join!(side(source, src_table), side(target, tgt_table));
+    let joined = |r: std::result::Result<Result<Vec<Bucket>>, tokio::task::JoinError>| {
+        r.map_err(|e| Error::other(format!("content hashing stopped: {e}")))?
+    };
+    let (s, t) = (joined(s)?, joined(t)?);
     let differing: Vec<usize> = (0..n).filter(|&i| s[i] != t[i]).collect();
     if differing.is_empty() {
         v.content = "ok".into();
@@ -474,8 +717,8 @@ pub async fn compare_table(
         .take(MAX_NARROWED_BUCKETS)
         .collect();
     let (ns, nt) = tokio::join!(
-        narrow(source, src_table, n, &wanted, opts.batch),
-        narrow(target, tgt_table, n, &wanted, opts.batch)
+        narrow(source.as_ref(), src_table, n, &wanted, opts.batch, mode),
+        narrow(target.as_ref(), tgt_table, n, &wanted, opts.batch, mode)
     );
     let (ns, mut nt) = (ns?, nt?);
     let names: Vec<String> = tgt_table.copied_columns().map(|c| c.name.clone()).collect();
@@ -630,5 +873,48 @@ mod tests {
         );
         assert_eq!(round_decimal("-9.995", 2), "-10.00");
         assert_eq!(round_decimal("0.004", 2), "0.00");
+    }
+
+    /// A key read from binary COPY bytes lands in the same bucket as the same key decoded,
+    /// so a bucket found by byte hashing is narrowed down by decoded values.
+    #[test]
+    fn binary_keys_hash_like_decoded_keys() {
+        let raw = |how: RawKey, field: Option<&[u8]>| {
+            let mut b = Vec::new();
+            how.canonical(field, &mut b).expect("key");
+            b
+        };
+        assert_eq!(
+            raw(RawKey::Int, Some(&(-7i16).to_be_bytes())),
+            bytes(&Value::Int(-7), &DataType::Int16)
+        );
+        assert_eq!(
+            raw(RawKey::Int, Some(&123_456i32.to_be_bytes())),
+            bytes(&Value::Int(123_456), &DataType::Int32)
+        );
+        assert_eq!(
+            raw(RawKey::Int, Some(&i64::MIN.to_be_bytes())),
+            bytes(&Value::Int(i64::MIN), &DataType::Int64)
+        );
+        assert_eq!(
+            raw(RawKey::Text, Some("naïve 🚢".as_bytes())),
+            bytes(&Value::Text("naïve 🚢".into()), &DataType::VarChar(20))
+        );
+        let u = [7u8; 16];
+        assert_eq!(
+            raw(RawKey::Uuid, Some(&u)),
+            bytes(&Value::Uuid(u), &DataType::Uuid)
+        );
+        assert_eq!(
+            raw(RawKey::Text, None),
+            bytes(&Value::Null, &DataType::Text)
+        );
+        assert!(RawKey::Int
+            .canonical(Some(&[1, 2, 3]), &mut Vec::new())
+            .is_err());
+        assert!(
+            RawKey::of(&DataType::Char(3)).is_none(),
+            "char keys are trimmed"
+        );
     }
 }

@@ -307,8 +307,8 @@ async fn migrate_from(
                 batch: opts.batch,
             };
             crate::verify::verify_content(
-                source.as_ref(),
-                target.as_ref(),
+                source,
+                &target,
                 &translation,
                 &mut report.tables,
                 opts.jobs,

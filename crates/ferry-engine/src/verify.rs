@@ -31,8 +31,8 @@ pub struct VerifyOptions {
 /// Compare every value of every table (see [`crate::content`]) and record the outcome.
 /// Tables whose rows were rejected are skipped: their difference is the reject file.
 pub async fn verify_content(
-    source: &dyn Source,
-    target: &dyn Source,
+    source: &Arc<dyn Source>,
+    target: &Arc<dyn Source>,
     translation: &Translation,
     tables: &mut [TableReport],
     jobs: usize,
@@ -168,8 +168,8 @@ async fn verify_from(
             batch: Default::default(),
         };
         verify_content(
-            source.as_ref(),
-            target.as_ref(),
+            source,
+            &target,
             &translation,
             &mut tables,
             opts.jobs,

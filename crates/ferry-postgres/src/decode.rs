@@ -356,24 +356,37 @@ impl Framer {
         if buf.len() < 2 {
             return Ok(Frame::Incomplete);
         }
-        let fields = i16::from_be_bytes([buf[0], buf[1]]);
-        if fields == -1 {
+        if i16::from_be_bytes([buf[0], buf[1]]) == -1 {
             self.finished = true;
             return Ok(Frame::Skip(2));
         }
-        let mut pos = 2usize;
-        for _ in 0..fields.max(0) {
-            if buf.len() < pos + 4 {
-                return Ok(Frame::Incomplete);
-            }
-            let n = i32::from_be_bytes([buf[pos], buf[pos + 1], buf[pos + 2], buf[pos + 3]]);
-            pos += 4 + n.max(0) as usize;
-            if buf.len() < pos {
-                return Ok(Frame::Incomplete);
-            }
-        }
-        Ok(Frame::Tuple(pos))
+        Ok(tuple_len(buf).map_or(Frame::Incomplete, Frame::Tuple))
     }
+}
+
+/// The length of the tuple at the start of `buf` (field count included), `None` when
+/// `buf` does not hold all of it.
+fn tuple_len(buf: &[u8]) -> Option<usize> {
+    let fields = i16::from_be_bytes([*buf.first()?, *buf.get(1)?]);
+    let mut pos = 2usize;
+    for _ in 0..fields.max(0) {
+        let n = i32::from_be_bytes(buf.get(pos..pos + 4)?.try_into().ok()?);
+        pos += 4 + n.max(0) as usize;
+        if buf.len() < pos {
+            return None;
+        }
+    }
+    Some(pos)
+}
+
+/// The complete tuples of a raw batch (as the reader's raw mode sends them), one by one.
+pub fn tuples(mut chunk: &[u8]) -> impl Iterator<Item = &[u8]> {
+    std::iter::from_fn(move || {
+        let n = tuple_len(chunk)?;
+        let (tuple, rest) = chunk.split_at(n);
+        chunk = rest;
+        Some(tuple)
+    })
 }
 
 /// The fields of one complete tuple: `None` for NULL.
