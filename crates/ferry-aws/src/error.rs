@@ -103,24 +103,25 @@ impl AwsError {
         R: std::fmt::Debug + Send + Sync + 'static,
     {
         match &err {
-            SdkError::ServiceError(service) => {
-                let e = service.err();
-                let code = e.code().unwrap_or("Unknown").to_string();
-                let message = e.message().unwrap_or("no message").to_string();
-                if THROTTLING.contains(&code.as_str()) {
-                    AwsError::Throttled { operation, code }
-                } else {
-                    AwsError::Api {
-                        operation,
-                        code,
-                        message,
-                    }
-                }
-            }
+            SdkError::ServiceError(service) => AwsError::answered(operation, service.err()),
             _ => AwsError::Transport {
                 operation,
                 detail: one_line(&DisplayErrorContext(&err).to_string()),
             },
+        }
+    }
+
+    /// AWS's error answer to `operation` (its code and message), throttling or not.
+    pub(crate) fn answered(operation: &'static str, e: &impl ProvideErrorMetadata) -> AwsError {
+        let code = e.code().unwrap_or("Unknown").to_string();
+        if THROTTLING.contains(&code.as_str()) {
+            AwsError::Throttled { operation, code }
+        } else {
+            AwsError::Api {
+                operation,
+                code,
+                message: e.message().unwrap_or("no message").to_string(),
+            }
         }
     }
 

@@ -11,7 +11,7 @@ use crate::requests::{self, Setting};
 use crate::secret::{read_secret, RdsSecret};
 use crate::spec::ProvisionSpec;
 use aws_sdk_rds::client::Waiters;
-use aws_sdk_rds::error::DisplayErrorContext;
+use aws_sdk_rds::error::{DisplayErrorContext, ProvideErrorMetadata};
 use ferry_core::url::Secret;
 use std::fmt;
 use std::time::Duration;
@@ -436,6 +436,7 @@ impl Run<'_> {
         bounded(
             self.wait.timeout,
             &what,
+            "DescribeDBInstances",
             waiting(self.progress, what.clone(), fut),
         )
         .await
@@ -452,20 +453,25 @@ impl Run<'_> {
         bounded(
             self.wait.timeout,
             &what,
+            "DescribeDBClusters",
             waiting(self.progress, what.clone(), fut),
         )
         .await
     }
 }
 
-/// Await an SDK waiter for at most `timeout`, mapping its failure to one line.
-pub(crate) async fn bounded<T, E: std::error::Error + 'static>(
+/// Await an SDK waiter that polls `operation` for at most `timeout`, mapping its failure to
+/// one line. A poll that AWS answered with an error (after the SDK's retries), such as
+/// throttling, is reported as that call's error.
+pub(crate) async fn bounded<T, E: std::error::Error + ProvideErrorMetadata + 'static>(
     timeout: Duration,
     what: &str,
+    operation: &'static str,
     fut: impl std::future::Future<Output = std::result::Result<T, E>>,
 ) -> Result<()> {
     match tokio::time::timeout(timeout, fut).await {
         Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) if e.code().is_some() => Err(AwsError::answered(operation, &e)),
         Ok(Err(e)) => Err(AwsError::Api {
             operation: "wait",
             code: "WaiterFailed".into(),

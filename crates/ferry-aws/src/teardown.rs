@@ -85,7 +85,13 @@ pub async fn teardown(
             .db_cluster_identifier(&db.id)
             .wait(wait.timeout + Duration::from_secs(60));
         let what = format!("DB cluster {} to be deleted", db.id);
-        bounded(wait.timeout, &what, waiting(progress, what.clone(), fut)).await?;
+        bounded(
+            wait.timeout,
+            &what,
+            "DescribeDBClusters",
+            waiting(progress, what.clone(), fut),
+        )
+        .await?;
     }
     if d.instance.is_some() || d.cluster.is_some() {
         out.final_snapshot.clone_from(&spec.final_snapshot);
@@ -209,5 +215,11 @@ async fn wait_instance_deleted(
         .db_instance_identifier(id)
         .wait(wait.timeout + Duration::from_secs(60));
     let what = format!("DB instance {id} to be deleted");
-    bounded(wait.timeout, &what, waiting(progress, what.clone(), fut)).await
+    bounded(
+        wait.timeout,
+        &what,
+        "DescribeDBInstances",
+        waiting(progress, what.clone(), fut),
+    )
+    .await
 }

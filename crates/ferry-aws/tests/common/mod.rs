@@ -9,6 +9,8 @@ use ferry_aws::{endpoint_is_loopback, AwsClients, AwsOptions};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Once;
 
+pub mod throttle;
+
 /// The emulator's endpoint; panics unless it is on loopback.
 pub fn endpoint() -> String {
     let url = std::env::var("FERRY_TEST_AWS_ENDPOINT")
@@ -65,6 +67,22 @@ pub async fn clients() -> AwsClients {
             endpoint()
         );
     }
+    c
+}
+
+/// Clients whose every call goes to `url` (e.g. a [`throttle::ThrottleProxy`] in front of
+/// moto), with the emulator's dummy credentials. Sends nothing: the first call is the test's.
+pub async fn clients_at(url: &str) -> AwsClients {
+    assert!(
+        endpoint_is_loopback(url),
+        "refusing to run: {url} is not a loopback address"
+    );
+    let opts = AwsOptions {
+        endpoint_url: Some(url.to_string()),
+        ..options()
+    };
+    let c = AwsClients::connect(&opts).await.expect("clients");
+    assert_eq!(c.endpoint_url(), Some(url));
     c
 }
 
