@@ -3,7 +3,8 @@
 //! a target role that is not a superuser.
 
 use ferry_tests::{
-    block_on, ferry, pg_admin_url, pg_connect, read_report, repo_root, unique_name, PgDb, TempDir,
+    block_on, ferry, pg_admin_url, pg_connect, read_report, repo_root, unique_name, MyDb, PgDb,
+    TempDir,
 };
 
 /// The Chinook PostgreSQL script without the lines that create and switch databases.
@@ -582,6 +583,66 @@ fn objects_ferry_does_not_copy_are_named_in_warnings() {
     );
     assert_eq!(table_report(&report, "public.m")["rows_written"], 1);
     assert_eq!(table_report(&report, "public.t")["rows_written"], 2);
+}
+
+/// A parent with plain inheritance children: each table is copied with its own rows, so the
+/// children's rows are not copied twice (once through the parent), on both targets and
+/// through the chunked read of a big parent.
+#[test]
+fn inheritance_parents_are_copied_without_their_childrens_rows() {
+    let src = PgDb::new("ferry_pgsrc_inherit_src");
+    src.exec(
+        "CREATE TABLE cities (id bigint PRIMARY KEY, name text NOT NULL);
+         CREATE TABLE capitals (state text NOT NULL) INHERITS (cities);
+         INSERT INTO cities SELECT g, 'city ' || g FROM generate_series(1, 3000) g;
+         INSERT INTO capitals SELECT g, 'capital ' || g, 'S' || g
+             FROM generate_series(100001, 100040) g;
+         ANALYZE;",
+    );
+    assert_eq!(
+        src.text("SELECT count(*) FROM cities").as_deref(),
+        Some("3040"),
+        "the parent's own scan includes the children"
+    );
+    let pg = PgDb::new("ferry_pgsrc_inherit_dst");
+    let my = MyDb::new("ferry_pgsrc_inherit");
+    for to in [pg.url.as_str(), my.url.as_str()] {
+        // Chunks of 1,000 rows: the key-range reads and bounds see the parent's rows only.
+        let report = migrate(
+            &src.url,
+            to,
+            &["--verify", "content", "--chunk-rows", "1000"],
+        );
+        assert_eq!(
+            table_report(&report, "public.cities")["rows_written"],
+            3000,
+            "{to}"
+        );
+        assert_eq!(
+            table_report(&report, "public.capitals")["rows_written"],
+            40,
+            "{to}"
+        );
+        for t in report["tables"].as_array().expect("tables") {
+            assert_eq!(t["verification"]["counts"], "ok", "{t}");
+            assert_eq!(t["verification"]["content"], "ok", "{t}");
+        }
+        let warnings = report["warnings"].to_string();
+        assert!(
+            warnings.contains("inheritance of public.capitals from public.cities is not kept"),
+            "{warnings}"
+        );
+    }
+    assert_eq!(
+        pg.text("SELECT count(*) FROM cities WHERE id > 100000")
+            .as_deref(),
+        Some("0")
+    );
+    assert_eq!(
+        my.text("SELECT CAST(count(*) AS CHAR) FROM capitals WHERE state LIKE 'S%'")
+            .as_deref(),
+        Some("40")
+    );
 }
 
 #[test]

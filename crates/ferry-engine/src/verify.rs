@@ -167,15 +167,7 @@ async fn verify_from(
             show_values: opts.show_values,
             batch: Default::default(),
         };
-        verify_content(
-            source,
-            &target,
-            &translation,
-            &mut tables,
-            opts.jobs,
-            copts,
-        )
-        .await;
+        verify_content(source, &target, &translation, &mut tables, opts.jobs, copts).await;
         close_source(target.as_ref(), events).await;
     }
     let differs = tables

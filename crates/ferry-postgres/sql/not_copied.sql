@@ -1,8 +1,8 @@
 -- What ferry does not copy from the chosen schemas (NULL: every non-system schema), as
 -- (kind, name, what happens) rows for the run's warnings: views, materialized views, foreign
 -- tables, sequences no column owns, functions and procedures, triggers, rules, row-level
--- security and its policies, exclusion constraints, deferrable constraints, and partitioned
--- tables (copied as plain tables). Objects an extension owns come with the extension.
+-- security and its policies, exclusion constraints, deferrable constraints, partitioned
+-- tables (copied as plain tables) and plain inheritance (each table copied on its own). Objects an extension owns come with the extension.
 WITH ns AS (
     SELECT oid, nspname FROM pg_namespace
     WHERE nspname NOT IN ('pg_catalog', 'information_schema')
@@ -31,6 +31,13 @@ SELECT kind, name, note FROM (
     SELECT 'partitioned table', name,
            'is copied as a plain table holding every partition''s rows; its partitions are not recreated'
     FROM rel WHERE relkind = 'p'
+    UNION ALL
+    SELECT 'inheritance', 'of ' || child.name || ' from ' || parent.name,
+           'is not kept: each is copied as a table of its own, with its own rows'
+    FROM pg_inherits i
+    JOIN rel child ON child.oid = i.inhrelid
+    JOIN rel parent ON parent.oid = i.inhparent
+    WHERE child.relkind = 'r' AND parent.relkind = 'r'
     UNION ALL
     SELECT 'row-level security', 'on ' || name, 'is not enabled on the copy'
     FROM rel WHERE relrowsecurity AND relkind IN ('r', 'p')

@@ -37,6 +37,26 @@ fn qualified(table: &Table) -> String {
     crate::write::qualified(table)
 }
 
+/// What a read of `table` selects from: the table's own rows (`ONLY`), so a parent with
+/// plain inheritance children does not hand over its children's rows, which are copied
+/// as tables of their own. A partitioned table keeps its rows in its partitions, which
+/// are not copied on their own: it is read whole.
+async fn rows_of(client: &Client, table: &Table) -> Result<String> {
+    let name = qualified(table);
+    let row = client
+        .query_one(
+            "SELECT relkind = 'p' FROM pg_class WHERE oid = $1::text::regclass",
+            &[&name],
+        )
+        .await
+        .map_err(|e| map_error(e).context(format!("table `{}`", table.display_name())))?;
+    Ok(if row.get::<_, bool>(0) {
+        name
+    } else {
+        format!("ONLY {name}")
+    })
+}
+
 fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
@@ -229,7 +249,7 @@ impl Source for PgSource {
         let client = self.snapshot_client().await?;
         let sql = format!(
             "SELECT min({k})::int8, max({k})::int8 FROM {}",
-            qualified(table),
+            rows_of(&client, table).await?,
             k = quote(&key)
         );
         let row = client.query_one(&sql, &[]).await.map_err(|e| {
@@ -254,7 +274,8 @@ impl Source for PgSource {
         } else {
             self.plan_columns(&client, table).await?
         };
-        let mut sql = format!("SELECT {} FROM {}", select.join(", "), qualified(table));
+        let from = rows_of(&client, table).await?;
+        let mut sql = format!("SELECT {} FROM {from}", select.join(", "));
         if let Some((lo, hi)) = options.key_range {
             let key = table.row_key();
             let [key] = key.as_slice() else {
@@ -396,7 +417,8 @@ impl Source for PgSource {
             .iter()
             .map(|c| format!("max(char_length({}::text))::int8", quote(c)))
             .collect();
-        let sql = format!("SELECT {} FROM {}", list.join(", "), qualified(table));
+        let from = rows_of(&self.coordinator, table).await?;
+        let sql = format!("SELECT {} FROM {from}", list.join(", "));
         let row = self.coordinator.query_one(&sql, &[]).await.map_err(|e| {
             map_error(e).context(format!(
                 "table `{}`: measuring the longest text values",
@@ -411,7 +433,13 @@ impl Source for PgSource {
     async fn count_rows(&self, table: &Table) -> Result<u64> {
         let row = self
             .coordinator
-            .query_one(&format!("SELECT count(*) FROM {}", qualified(table)), &[])
+            .query_one(
+                &format!(
+                    "SELECT count(*) FROM {}",
+                    rows_of(&self.coordinator, table).await?
+                ),
+                &[],
+            )
             .await
             .map_err(|e| map_error(e).context(format!("counting `{}`", table.display_name())))?;
         Ok(row.get::<_, i64>(0) as u64)
