@@ -4,7 +4,7 @@
 //! provisioning code hands every service message through [`AwsError::scrub`] with the
 //! password it holds before the message can leave the crate.
 
-use aws_sdk_rds::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_rds::error::{ProvideErrorMetadata, SdkError};
 use ferry_core::url::Secret;
 
 /// A failure of an AWS operation or of the input that asked for it.
@@ -106,7 +106,7 @@ impl AwsError {
             SdkError::ServiceError(service) => AwsError::answered(operation, service.err()),
             _ => AwsError::Transport {
                 operation,
-                detail: one_line(&DisplayErrorContext(&err).to_string()),
+                detail: causes(&err),
             },
         }
     }
@@ -169,6 +169,22 @@ impl AwsError {
 }
 
 /// Collapse a multi-line error chain into one line.
+/// An error and its causes on one line (`dispatch failure: io error: ... Connection
+/// refused`), each cause once, without the SDK's debug dump of the request.
+pub(crate) fn causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = one_line(&e.to_string());
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let text = one_line(&cause.to_string());
+        if !text.is_empty() && !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        next = cause.source();
+    }
+    out
+}
+
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }

@@ -11,7 +11,7 @@ use crate::requests::{self, Setting};
 use crate::secret::{read_secret, RdsSecret};
 use crate::spec::ProvisionSpec;
 use aws_sdk_rds::client::Waiters;
-use aws_sdk_rds::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_rds::error::ProvideErrorMetadata;
 use ferry_core::url::Secret;
 use std::fmt;
 use std::time::Duration;
@@ -475,14 +475,7 @@ pub(crate) async fn bounded<T, E: std::error::Error + ProvideErrorMetadata + 'st
         Ok(Err(e)) => Err(AwsError::Api {
             operation: "wait",
             code: "WaiterFailed".into(),
-            message: format!(
-                "{what}: {}",
-                DisplayErrorContext(&e)
-                    .to_string()
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            ),
+            message: format!("{what}: {}", crate::error::causes(&e)),
         }),
         Err(_) => Err(AwsError::Timeout {
             what: what.to_string(),

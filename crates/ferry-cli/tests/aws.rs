@@ -239,6 +239,23 @@ fn bad_input_gives_one_line_and_exit_2() {
     assert!(err.contains("no AWS credentials"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(!err.contains("panicked"));
+    // An endpoint nobody listens on (loopback port 1): the causes, not the SDK's dump.
+    let (code, _, err) = run(&mut ferry(&[
+        "provision",
+        "--engine",
+        "mysql",
+        "--name",
+        "x",
+        "--endpoint-url",
+        "http://127.0.0.1:1",
+    ]));
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("DescribeSecret: dispatch failure") && err.contains("Connection refused"),
+        "{err}"
+    );
+    assert!(!err.contains("DispatchFailure {"), "a debug dump: {err}");
 }
 
 /// The local PostgreSQL of `scripts/servers.sh` (`FERRY_TEST_PG`), as (host:port, admin URL).
