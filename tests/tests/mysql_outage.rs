@@ -8,6 +8,8 @@
 //!   scripts/servers.sh does, stopped by its PID) is shut down while ferry loads into it. The
 //!   run fails with a one-line error, a non-zero exit and a report naming the incomplete
 //!   table, and nothing prints the password.
+//! - The same server restarts mid-load: the chunks whose sessions it dropped are retried
+//!   once it is back, and the run ends complete with every row once, content verified.
 
 use ferry_tests::{
     block_on, ferry_bin, mysql_connect, mysql_noinfile_admin_url, read_report, MyDb, TempDir,
@@ -180,17 +182,11 @@ impl Throwaway {
 
     fn start() -> Throwaway {
         let dir = TempDir::new("ferry_throwaway_mariadb");
-        let data = dir.join("data");
-        // mariadbd runs as root only when told so; as another user it runs as that user.
-        let root = std::os::unix::fs::MetadataExt::uid(
-            &std::fs::metadata("/proc/self").expect("/proc/self"),
-        ) == 0;
-        let user: &[&str] = if root { &["--user=root"] } else { &[] };
         let install = Command::new("mariadb-install-db")
             .args(["--no-defaults", "--auth-root-authentication-method=normal"])
             .args(["--skip-test-db"])
-            .args(user)
-            .arg(format!("--datadir={}", data.display()))
+            .args(Self::user())
+            .arg(format!("--datadir={}", dir.join("data").display()))
             .output()
             .expect("mariadb-install-db (Debian's mariadb-server; scripts/servers.sh installs it)");
         assert!(
@@ -203,10 +199,40 @@ impl Throwaway {
             .expect("free port")
             .port();
         let socket = dir.join("mysqld.sock");
-        let server = Command::new("mariadbd")
+        let server = Self::launch(&dir, port, &socket);
+        let mut me = Throwaway {
+            server,
+            port,
+            socket,
+            _dir: dir,
+        };
+        me.wait_until_up(&format!(
+            "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1'; \
+             ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY '{}'; \
+             GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION; \
+             CREATE DATABASE outage CHARACTER SET utf8mb4;",
+            Self::PASSWORD
+        ));
+        me
+    }
+
+    /// mariadbd runs as root only when told so; as another user it runs as that user.
+    fn user() -> &'static [&'static str] {
+        let root = std::os::unix::fs::MetadataExt::uid(
+            &std::fs::metadata("/proc/self").expect("/proc/self"),
+        ) == 0;
+        if root {
+            &["--user=root"]
+        } else {
+            &[]
+        }
+    }
+
+    fn launch(dir: &TempDir, port: u16, socket: &Path) -> Child {
+        Command::new("mariadbd")
             .args(["--no-defaults"])
-            .args(user)
-            .arg(format!("--datadir={}", data.display()))
+            .args(Self::user())
+            .arg(format!("--datadir={}", dir.join("data").display()))
             .arg(format!("--port={port}"))
             .arg(format!("--socket={}", socket.display()))
             .arg(format!("--pid-file={}", dir.join("mysqld.pid").display()))
@@ -225,26 +251,17 @@ impl Throwaway {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("start mariadbd");
-        let mut me = Throwaway {
-            server,
-            port,
-            socket,
-            _dir: dir,
-        };
-        let grant = format!(
-            "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1'; \
-             ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY '{}'; \
-             GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION; \
-             CREATE DATABASE outage CHARACTER SET utf8mb4;",
-            Self::PASSWORD
-        );
+            .expect("start mariadbd")
+    }
+
+    /// Wait until the server answers `sql` on its socket.
+    fn wait_until_up(&mut self, sql: &str) {
         let started = Instant::now();
         loop {
-            if let Ok(Some(status)) = me.server.try_wait() {
+            if let Ok(Some(status)) = self.server.try_wait() {
                 panic!("mariadbd exited at start: {status}");
             }
-            if me.socket.exists() && me.socket_sql(&grant) {
+            if self.socket.exists() && self.socket_sql(sql) {
                 break;
             }
             assert!(
@@ -253,7 +270,14 @@ impl Throwaway {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        me
+    }
+
+    /// Shut the server down and start it again on the same data and port (a restart, as
+    /// a managed database does for maintenance or a failover).
+    fn restart(&mut self) {
+        self.shut_down();
+        self.server = Self::launch(&self._dir, self.port, &self.socket);
+        self.wait_until_up("SELECT 1");
     }
 
     /// Run SQL as root over the server's socket; whether it worked.
@@ -373,4 +397,56 @@ fn a_target_that_goes_away_mid_load_fails_clearly_and_names_the_table() {
         elapsed < Duration::from_secs(60),
         "took {elapsed:?}:\n{log}"
     );
+}
+
+#[test]
+fn a_target_that_restarts_mid_load_is_retried_to_a_complete_run() {
+    let mut server = Throwaway::start();
+    let tmp = TempDir::new("my_restart");
+    let from = sqlite_source(&tmp);
+    let json = tmp.join("r.json");
+    let to = server.url();
+    let out = tmp.join("out.txt");
+    let mut child = spawn_migrate(&from, &to, &json, &out);
+    let stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut log = String::new();
+    let mut restarted = false;
+    for line in stderr.lines() {
+        let line = line.expect("line");
+        log.push_str(&line);
+        log.push('\n');
+        if !restarted && is_progress(&line) {
+            let loading = block_on(async {
+                let mut c = mysql_connect(&to).await;
+                let id = loading_session(&mut c, "outage").await;
+                let _ = c.disconnect().await;
+                id
+            });
+            assert!(loading.is_some(), "no loading session:\n{log}");
+            server.restart();
+            restarted = true;
+        }
+    }
+    let status = child.wait().expect("wait");
+    assert!(restarted, "ferry never reported progress:\n{log}");
+    assert!(status.success(), "{log}");
+    assert!(log.contains("retrying"), "the restart cost a retry:\n{log}");
+    assert!(!log.contains(Throwaway::PASSWORD), "{log}");
+    let report = read_report(&json);
+    assert_eq!(report["status"], "complete", "{report}");
+    let t = &report["tables"][0];
+    assert_eq!(t["rows_written"], ROWS, "{report}");
+    assert_eq!(t["verification"]["counts"], "ok", "{report}");
+    assert_eq!(t["verification"]["content"], "ok", "{report}");
+    let (rows, distinct) = block_on(async {
+        let mut c = mysql_connect(&to).await;
+        let counts: (i64, i64) = c
+            .query_first("SELECT COUNT(*), COUNT(DISTINCT id) FROM events")
+            .await
+            .expect("count")
+            .expect("a row");
+        let _ = c.disconnect().await;
+        counts
+    });
+    assert_eq!((rows, distinct), (ROWS, ROWS), "every row once");
 }
