@@ -50,6 +50,7 @@ fn schema(tables: usize) -> Schema {
                 ref_columns: vec!["col_0".into()],
                 on_delete: None,
                 on_update: None,
+                enforced: false,
             });
         }
         s.tables.push(table);

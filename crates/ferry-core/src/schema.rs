@@ -271,6 +271,11 @@ pub struct ForeignKey {
     pub on_delete: Option<String>,
     /// `ON UPDATE` action as SQL, `None` for NO ACTION.
     pub on_update: Option<String>,
+    /// Whether the source database enforces the key on every row it holds (a validated
+    /// PostgreSQL constraint, an InnoDB foreign key; not SQLite, which enforces nothing
+    /// unless a connection asks): rows read from one consistent snapshot then satisfy it.
+    #[serde(default)]
+    pub enforced: bool,
 }
 
 /// A CHECK constraint in its source dialect's SQL.

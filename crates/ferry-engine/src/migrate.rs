@@ -575,7 +575,7 @@ async fn copy_all(
                     copy_table(&opts, source.as_ref(), sink.as_ref(), &plan, &events, &ctx).await;
                 drop(_permit);
                 if report.status == TableStatus::Complete {
-                    fks.table_complete(&plan.target.name, &sink);
+                    fks.table_complete(&plan.target.name, report.rows_rejected, &sink);
                 }
                 if let Some(done) = done {
                     let _ = done.send(true);
@@ -994,6 +994,8 @@ type PendingFk = (String, String, i64, String, ferry_schema::ForeignKeyDdl);
 struct FkState {
     pending: Vec<PendingFk>,
     complete: HashSet<String>,
+    /// Complete tables some of whose rows were rejected.
+    lossy: HashSet<String>,
     running: Vec<tokio::task::JoinHandle<Option<String>>>,
 }
 
@@ -1022,6 +1024,7 @@ impl ForeignKeys {
             state: std::sync::Mutex::new(FkState {
                 pending,
                 complete: HashSet::new(),
+                lossy: HashSet::new(),
                 running: Vec::new(),
             }),
             add_lock: Arc::new(tokio::sync::Mutex::new(())),
@@ -1030,19 +1033,28 @@ impl ForeignKeys {
         }
     }
 
-    /// `table` is loaded and indexed: start every foreign key that now has both ends.
-    pub fn table_complete(&self, table: &str, sink: &Arc<dyn Sink>) {
+    /// `table` is loaded and indexed (with `rejected` of its rows left out): start every
+    /// foreign key that now has both ends.
+    pub fn table_complete(&self, table: &str, rejected: u64, sink: &Arc<dyn Sink>) {
         let Ok(mut st) = self.state.lock() else {
             return;
         };
         st.complete.insert(table.to_string());
+        if rejected > 0 {
+            st.lossy.insert(table.to_string());
+        }
         let (ready, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut st.pending)
             .into_iter()
             .partition(|(child, parent, _, _, _)| {
                 st.complete.contains(child) && st.complete.contains(parent)
             });
         st.pending = rest;
-        for (_, _, i, child, fk) in ready {
+        for (_, parent, i, child, mut fk) in ready {
+            // A key the source enforced holds for rows that all arrived: checking it again
+            // matters only when rows of the referenced table were rejected.
+            if fk.trusted && !st.lossy.contains(&parent) {
+                fk.validate = None;
+            }
             let (sink, add_lock, checks, steps) = (
                 Arc::clone(sink),
                 Arc::clone(&self.add_lock),
@@ -1067,7 +1079,7 @@ impl ForeignKeys {
                 let _permit = checks.acquire().await;
                 steps.run(sink.as_ref(), &child, "fk-valid", i, std::slice::from_ref(&sql)).await.err().map(|e| {
                     format!(
-                        "foreign key {} is not valid for existing rows ({}); it is kept NOT VALID and enforced for new rows",
+                        "foreign key {} is not valid for existing rows ({}); the constraint stays, enforced for new rows only",
                         fk.name,
                         e.message()
                     )

@@ -250,6 +250,8 @@ async fn read_foreign_keys(
                     ref_columns: vec![ref_column],
                     on_delete,
                     on_update,
+                    // Listed foreign keys are InnoDB's, which it checks on every write.
+                    enforced: true,
                 },
             )),
         }

@@ -224,12 +224,13 @@ impl Sink for MySqlSink {
 }
 
 /// A failed DDL statement; the foreign-key check statements of ferry-schema fail with
-/// error 1242 exactly when a row references a missing parent.
+/// error 1172 (two rows selected into one variable) exactly when a row references a
+/// missing parent.
 fn statement_error(e: mysql_async::Error, sql: &str) -> Error {
     if let (mysql_async::Error::Server(s), Some(rest)) =
         (&e, sql.split("/* ferry:validate-fk ").nth(1))
     {
-        if s.code == 1242 {
+        if s.code == 1172 {
             let name = rest.split(" */").next().unwrap_or("");
             return Error::data(format!("foreign key `{name}`: some rows reference rows that do not exist in the parent table"));
         }

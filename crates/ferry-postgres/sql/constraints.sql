@@ -15,7 +15,8 @@ SELECT con.conrelid AS table_oid,
        con.confupdtype::text AS on_update,
        con.confdeltype::text AS on_delete,
        CASE WHEN con.contype = 'c' THEN pg_get_expr(con.conbin, con.conrelid) END AS check_expr,
-       con.conindid AS index_oid
+       con.conindid AS index_oid,
+       con.convalidated AS validated
 FROM pg_constraint con
 LEFT JOIN pg_class rc ON rc.oid = con.confrelid
 LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace

@@ -328,6 +328,8 @@ fn add_constraint(table: &mut Table, row: &tokio_postgres::Row) {
                 ref_columns: row.get("ref_columns"),
                 on_delete: fk_action(&row.get::<_, String>("on_delete")),
                 on_update: fk_action(&row.get::<_, String>("on_update")),
+                // NOT VALID constraints may have rows that break them.
+                enforced: row.get("validated"),
             });
         }
         "c" => {

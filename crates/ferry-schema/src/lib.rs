@@ -109,6 +109,10 @@ pub struct ForeignKeyDdl {
     pub add: String,
     /// Checks existing rows, when `add` did not.
     pub validate: Option<String>,
+    /// `validate` only matters when rows of the referenced table were rejected: the source
+    /// enforced the key on the rows it had, all of which arrived (MySQL targets, where
+    /// `add` checks nothing; a PostgreSQL target validates the constraint regardless).
+    pub trusted: bool,
 }
 
 /// The DDL of one table, by phase.

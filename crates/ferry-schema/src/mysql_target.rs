@@ -796,7 +796,10 @@ fn render_foreign_key(
     // MySQL adds foreign keys without checking rows only when foreign_key_checks=0 (which
     // ferry's sink sets; with checks on InnoDB would copy the whole table). Rows from another
     // MySQL server already satisfied the key; rows from other dialects are checked by a
-    // statement that fails (error 1242) when an orphan exists — the sink names the key.
+    // statement that fails (error 1172: two rows selected INTO one variable) when an orphan
+    // exists — the sink names the key —
+    // unless the source enforced the key (`trusted`) and none of the parent's rows was
+    // rejected (the engine decides that after the load).
     let validate = if same_dialect(ctx) {
         None
     } else {
@@ -812,7 +815,7 @@ fn render_foreign_key(
             .map(|c| format!("c.{} IS NOT NULL", quote_ident(c)))
             .collect();
         Some(format!(
-            "DO /* ferry:validate-fk {} */ (SELECT 1 FROM (SELECT 1 UNION ALL SELECT 2) AS two WHERE EXISTS (SELECT 1 FROM {} AS c WHERE {} AND NOT EXISTS (SELECT 1 FROM {} AS p WHERE {})))",
+            "SELECT /* ferry:validate-fk {} */ 1 FROM (SELECT 1 UNION ALL SELECT 2) AS two WHERE EXISTS (SELECT 1 FROM {} AS c WHERE {} AND NOT EXISTS (SELECT 1 FROM {} AS p WHERE {})) INTO @ferry_fk",
             raw_name.replace("*/", ""),
             quote_ident(&tgt.name),
             not_null.join(" AND "),
@@ -825,6 +828,7 @@ fn render_foreign_key(
         ref_table: parent_tgt.name.clone(),
         add,
         validate,
+        trusted: sfk.enforced,
     })
 }
 

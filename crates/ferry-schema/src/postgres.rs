@@ -581,6 +581,7 @@ fn render_foreign_key(
             qualified(tgt)
         )),
         add,
+        trusted: false,
     })
 }
 

@@ -316,6 +316,8 @@ fn foreign_keys(conn: &Connection, table: &str) -> Result<Vec<ForeignKey>> {
                     ref_columns: to.into_iter().collect(),
                     on_delete: action(on_delete),
                     on_update: action(on_update),
+                    // SQLite checks foreign keys only on connections that ask for it.
+                    enforced: false,
                 },
             )),
         }
