@@ -276,6 +276,9 @@ async fn read_rows(
     let mut builder = BatchBuilder::new(codecs.len(), options.limits);
     let mut stats = ReadStats::default();
     let mut row_no: u64 = 0;
+    // Reused for every row: a row's values are decoded here first, and reach the batch only
+    // when all of them decoded (a bad row goes to the rejects whole).
+    let mut decoded: Vec<Value> = Vec::with_capacity(codecs.len());
     while let Some(row) = result
         .next()
         .await
@@ -283,19 +286,15 @@ async fn read_rows(
     {
         row_no += 1;
         stats.rows_read += 1;
-        let mut cells: Vec<Option<Vec<u8>>> = row
-            .unwrap_raw()
-            .into_iter()
-            .map(|v| match v {
-                Some(mysql_async::Value::Bytes(b)) => Some(b),
-                Some(mysql_async::Value::NULL) | None => None,
-                Some(other) => Some(other.as_sql(true).into_bytes()),
-            })
-            .collect();
+        let mut cells = row.unwrap_raw().into_iter().map(|v| match v {
+            Some(mysql_async::Value::Bytes(b)) => Some(b),
+            Some(mysql_async::Value::NULL) | None => None,
+            Some(other) => Some(other.as_sql(true).into_bytes()),
+        });
+        decoded.clear();
         let mut failure: Option<(usize, String)> = None;
-        let mut decoded: Vec<Value> = Vec::with_capacity(codecs.len());
         for (i, (name, codec)) in codecs.iter().enumerate() {
-            match codec.decode(cells[i].take()) {
+            match codec.decode(cells.next().flatten()) {
                 Ok(v) => decoded.push(v),
                 Err(Bad::ZeroDate) if codec.nullable => decoded.push(Value::Null),
                 Err(Bad::ZeroDate) => {
@@ -310,15 +309,15 @@ async fn read_rows(
         }
         match failure {
             None => {
-                for v in decoded {
+                for v in decoded.drain(..) {
                     builder.push(v);
                 }
             }
             Some((i, why)) => {
                 // Cells before `i` were decoded, `i` was consumed, those after are raw.
-                let mut values = decoded;
+                let mut values = std::mem::take(&mut decoded);
                 values.push(Value::Null);
-                values.extend(cells.drain(i + 1..).map(|c| match c {
+                values.extend(cells.map(|c| match c {
                     None => Value::Null,
                     Some(b) => match String::from_utf8(b) {
                         Ok(s) => Value::Text(s),
