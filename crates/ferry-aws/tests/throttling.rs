@@ -31,6 +31,30 @@ fn of(log: &[Seen], service: Service) -> Vec<Seen> {
 }
 
 /// Remove whatever ferry made under `name`, straight through moto.
+/// Provision `engine` through a proxy applying `rules`, expecting it to fail; returns the
+/// proxy, the clients that went through it, the spec and the error.
+async fn provision_throttled(
+    rules: Vec<Rule>,
+    prefix: &str,
+    engine: Engine,
+) -> (ThrottleProxy, AwsClients, ProvisionSpec, AwsError) {
+    let proxy = ThrottleProxy::start(&endpoint(), rules);
+    let c = clients_at(proxy.url()).await;
+    let spec = ProvisionSpec::new(unique(prefix), engine);
+    let err = provision(&c, &spec, &WaitOptions::default(), &Quiet)
+        .await
+        .expect_err("throttled");
+    (proxy, c, spec, err)
+}
+
+/// `operation` was tried as often as the SDK tries (more than once), and throttled each time.
+fn assert_retried_to_exhaustion(proxy: &ThrottleProxy, c: &AwsClients, operation: &str) {
+    let (attempts, throttled) = proxy.attempts(operation);
+    assert!(attempts > 1, "the SDK retried: {:?}", proxy.log());
+    assert_eq!(attempts, max_attempts(c), "{:?}", proxy.log());
+    assert_eq!(throttled, attempts);
+}
+
 async fn cleanup(name: &str) {
     let td = TeardownSpec {
         name: name.to_string(),
@@ -155,13 +179,13 @@ async fn secret_resolution_absorbs_throttling() {
 /// with `Throttled` naming the call, and the password (already in the secret) stays hidden.
 #[tokio::test]
 async fn create_instance_throttled_every_time_fails_with_throttled() {
-    let proxy = ThrottleProxy::start(&endpoint(), vec![Rule::every("CreateDBInstance")]);
-    let c = clients_at(proxy.url()).await;
-    let name = unique("tthrci");
-    let spec = ProvisionSpec::new(&name, Engine::Mysql);
-    let err = provision(&c, &spec, &WaitOptions::default(), &Quiet)
-        .await
-        .expect_err("throttled");
+    let (proxy, c, spec, err) = provision_throttled(
+        vec![Rule::every("CreateDBInstance")],
+        "tthrci",
+        Engine::Mysql,
+    )
+    .await;
+    let name = spec.name.clone();
     let moto = clients().await;
     let secret = read_secret(&moto, &spec.secret_name())
         .await
@@ -172,10 +196,7 @@ async fn create_instance_throttled_every_time_fails_with_throttled() {
         "Throttling",
         Some(secret.password.expose()),
     );
-    let (attempts, throttled) = proxy.attempts("CreateDBInstance");
-    assert!(attempts > 1, "the SDK retried: {:?}", proxy.log());
-    assert_eq!(attempts, max_attempts(&c), "{:?}", proxy.log());
-    assert_eq!(throttled, attempts);
+    assert_retried_to_exhaustion(&proxy, &c, "CreateDBInstance");
     assert!(find_instance(&moto, &name).await.expect("d").is_none());
     cleanup(&name).await;
 }
@@ -184,19 +205,15 @@ async fn create_instance_throttled_every_time_fails_with_throttled() {
 /// with the JSON protocol's code, and nothing created.
 #[tokio::test]
 async fn random_password_throttled_every_time_fails_with_throttled() {
-    let proxy = ThrottleProxy::start(&endpoint(), vec![Rule::every("GetRandomPassword")]);
-    let c = clients_at(proxy.url()).await;
-    let name = unique("tthrpw");
-    let spec = ProvisionSpec::new(&name, Engine::Postgres);
-    let err = provision(&c, &spec, &WaitOptions::default(), &Quiet)
-        .await
-        .expect_err("throttled");
+    let (proxy, c, spec, err) = provision_throttled(
+        vec![Rule::every("GetRandomPassword")],
+        "tthrpw",
+        Engine::Postgres,
+    )
+    .await;
     assert_throttled(&err, "GetRandomPassword", "ThrottlingException", None);
-    let (attempts, throttled) = proxy.attempts("GetRandomPassword");
-    assert!(attempts > 1, "the SDK retried: {:?}", proxy.log());
-    assert_eq!(attempts, max_attempts(&c), "{:?}", proxy.log());
-    assert_eq!(throttled, attempts);
-    assert!(discover(&clients().await, &name, None)
+    assert_retried_to_exhaustion(&proxy, &c, "GetRandomPassword");
+    assert!(discover(&clients().await, &spec.name, None)
         .await
         .expect("discover")
         .is_empty());
@@ -239,16 +256,13 @@ async fn secret_resolution_throttled_every_time_fails_with_throttled() {
 /// error, so the advice to run again (which resumes) is given.
 #[tokio::test]
 async fn throttled_waiter_fails_with_throttled() {
-    let proxy = ThrottleProxy::start(
-        &endpoint(),
+    let (proxy, c, spec, err) = provision_throttled(
         vec![Rule::every_after("DescribeDBInstances", "CreateDBInstance")],
-    );
-    let c = clients_at(proxy.url()).await;
-    let name = unique("tthrw");
-    let spec = ProvisionSpec::new(&name, Engine::Postgres);
-    let err = provision(&c, &spec, &WaitOptions::default(), &Quiet)
-        .await
-        .expect_err("throttled");
+        "tthrw",
+        Engine::Postgres,
+    )
+    .await;
+    let name = spec.name.clone();
     let moto = clients().await;
     let secret = read_secret(&moto, &spec.secret_name())
         .await

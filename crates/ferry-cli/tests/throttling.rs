@@ -7,85 +7,19 @@
 #[path = "../../ferry-aws/tests/common/throttle.rs"]
 mod throttle;
 
-use std::process::{Command, Output};
+mod common;
+
+use common::{endpoint as moto, moto_clients, run, unique};
+use std::process::Command;
 use throttle::{Rule, Service, ThrottleProxy};
 
-/// moto's endpoint; refuses anything but loopback.
-fn moto() -> String {
-    let url = std::env::var("FERRY_TEST_AWS_ENDPOINT")
-        .unwrap_or_else(|_| "http://127.0.0.1:55500".to_string());
-    assert!(
-        ferry_aws::endpoint_is_loopback(&url),
-        "refusing to run: FERRY_TEST_AWS_ENDPOINT={url} is not a loopback address"
-    );
-    url
-}
-
-/// `ferry` with dummy credentials, no instance metadata, no user config, and every AWS call
-/// sent to `endpoint` (given both as AWS_ENDPOINT_URL and as --endpoint-url).
+/// `ferry` with every AWS call sent to `endpoint` (given both as AWS_ENDPOINT_URL and as
+/// --endpoint-url), without backtraces.
 fn ferry(endpoint: &str, args: &[&str]) -> Command {
-    assert!(ferry_aws::endpoint_is_loopback(endpoint), "{endpoint}");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferry"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("AWS_") || key == ferry_aws::TEST_ENDPOINT_OVERRIDE_ENV {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent/ferry-test")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/ferry-test")
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_REGION", "us-east-1")
-        .env("RUST_BACKTRACE", "0")
-        .args(args)
+    let mut cmd = common::ferry_via(endpoint, args);
+    cmd.env("RUST_BACKTRACE", "0")
         .args(["--endpoint-url", endpoint]);
     cmd
-}
-
-fn run(cmd: &mut Command) -> (i32, String, String) {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = cmd.output().expect("ferry runs");
-    (
-        status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&stdout).into_owned(),
-        String::from_utf8_lossy(&stderr).into_owned(),
-    )
-}
-
-fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!("{prefix}-{}-{}", std::process::id(), nanos % 1_000_000)
-}
-
-static ENV: std::sync::Once = std::sync::Once::new();
-
-/// In-process clients straight to moto (not through the proxy), to set up and inspect.
-async fn moto_clients() -> ferry_aws::AwsClients {
-    ENV.call_once(|| {
-        // Set once, before this process builds a client; the children get their
-        // environment explicitly from `ferry()`.
-        std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
-        std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
-        std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
-        std::env::set_var("AWS_CONFIG_FILE", "/nonexistent/ferry-test");
-        std::env::set_var("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/ferry-test");
-    });
-    let opts = ferry_aws::AwsOptions {
-        region: Some("us-east-1".into()),
-        profile: None,
-        endpoint_url: Some(moto()),
-    };
-    ferry_aws::AwsClients::connect(&opts)
-        .await
-        .expect("clients")
 }
 
 /// The one-line advice ferry gives for a throttled call.

@@ -163,9 +163,14 @@ fn text(s: &str, t: &DataType, out: &mut Vec<u8>) {
     } else {
         s
     };
+    text_bytes(s.as_bytes(), out);
+}
+
+/// The canonical bytes of text (already trimmed as its type asks).
+fn text_bytes(s: &[u8], out: &mut Vec<u8>) {
     out.push(5);
     out.extend_from_slice(&(s.len() as u64).to_le_bytes());
-    out.extend_from_slice(s.as_bytes());
+    out.extend_from_slice(s);
 }
 
 /// Decimal text rounded half away from zero to the column's scale, trailing zeros dropped.
@@ -425,11 +430,7 @@ impl RawKey {
                 };
                 canonical(&Value::Int(i), &DataType::Int64, out);
             }
-            RawKey::Text => {
-                out.push(5);
-                out.extend_from_slice(&(b.len() as u64).to_le_bytes());
-                out.extend_from_slice(b);
-            }
+            RawKey::Text => text_bytes(b, out),
             RawKey::Uuid => {
                 if b.len() != 16 {
                     return Err(bad());
