@@ -9,6 +9,7 @@
 //!
 //! This crate does no I/O.
 
+pub mod default_fit;
 pub mod expr;
 pub mod ident;
 pub mod mysql;

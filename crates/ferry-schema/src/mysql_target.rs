@@ -9,6 +9,7 @@
 //!   unique keys and CHECKs come after the load in one `ALTER TABLE`, foreign keys last.
 
 use crate::expr::{is_boolean_domain_check, translate_expression};
+use crate::default_fit;
 use crate::ident::{derived_name, Namer};
 use crate::index_name;
 use crate::rules::DeclaredType;
@@ -186,6 +187,8 @@ fn fsp(ty: &str) -> u32 {
     DeclaredType::parse(ty).args.first().copied().unwrap_or(0)
 }
 
+/// The MySQL `DEFAULT` clause of `col` (declared as `ty`), or `None` with a warning when
+/// the default does not fit the column: MySQL refuses such a `CREATE TABLE` (error 1067).
 fn render_default(
     ctx: &mut Ctx,
     src: &Table,
@@ -195,6 +198,7 @@ fn render_default(
 ) -> Option<String> {
     let d = DeclaredType::parse(ty);
     let base = d.base.as_str();
+    let same = ctx.source == Dialect::Mysql;
     let is_time = matches!(base, "DATETIME" | "TIMESTAMP");
     let is_blobby = matches!(
         base,
@@ -211,16 +215,14 @@ fn render_default(
         col.data_type,
         DataType::Text | DataType::Json | DataType::Bytes
     );
-    let is_num = matches!(
-        col.data_type,
-        DataType::Bool
-            | DataType::Int16
-            | DataType::Int32
-            | DataType::Int64
-            | DataType::Float32
-            | DataType::Float64
-            | DataType::Decimal { .. }
-    );
+    let is_temporal = is_time
+        || matches!(base, "DATE" | "TIME")
+        || matches!(
+            col.data_type,
+            DataType::Date | DataType::Time | DataType::Timestamp | DataType::TimestampTz
+        );
+    let is_texty = col.data_type.is_text_like() || col.data_type == DataType::Uuid;
+    let is_num = default_fit::is_numeric(&col.data_type);
     let wrap = |s: String| if is_blobby { format!("({s})") } else { s };
     let now = |p: u32| {
         if p > 0 {
@@ -228,6 +230,10 @@ fn render_default(
         } else {
             "CURRENT_TIMESTAMP".to_string()
         }
+    };
+    let drop = |ctx: &mut Ctx, why: &str| {
+        let shown = default_fit::shown(default);
+        unsupported(ctx, src, col, &format!("default {shown} {why}"))
     };
     Some(match default {
         DefaultValue::Null => {
@@ -238,50 +244,108 @@ fn render_default(
             }
         }
         DefaultValue::Bool(b) if is_num => u8::from(*b).to_string(),
-        DefaultValue::Bool(b) => wrap(quote_literal(if *b { "1" } else { "0" })),
-        DefaultValue::Number(n) if is_num => n.clone(),
-        DefaultValue::Number(n) => wrap(quote_literal(n)),
-        DefaultValue::Text(s) if col.data_type == DataType::Bool => {
-            match s.to_ascii_lowercase().as_str() {
-                "1" | "t" | "true" | "y" | "yes" => "1".into(),
-                "0" | "f" | "false" | "n" | "no" => "0".into(),
-                _ => return unsupported(ctx, src, col, "default text is not a boolean"),
+        DefaultValue::Bool(b) if is_texty || is_blobby => {
+            wrap(quote_literal(if *b { "1" } else { "0" }))
+        }
+        DefaultValue::Number(n) if base == "BIT" => match n.parse::<u64>() {
+            Ok(v) if d.args.first().is_none_or(|w| *w >= 64 || v >> w == 0) => {
+                format!("b'{v:b}'")
+            }
+            _ => return drop(ctx, "does not fit the bit column"),
+        },
+        // Another MySQL server accepted these for the same declared type.
+        DefaultValue::Number(n) | DefaultValue::Text(n) if same && is_num => {
+            match ferry_core::value::canonical_decimal(n) {
+                Some(v) => v,
+                None => return drop(ctx, "is not a number"),
             }
         }
-        DefaultValue::Text(s) if is_num => match ferry_core::value::canonical_decimal(s) {
-            Some(n) => n,
-            None => return unsupported(ctx, src, col, "default text is not a number"),
+        DefaultValue::Number(n) | DefaultValue::Text(n) if same => wrap(quote_literal(n)),
+        DefaultValue::Number(n) if is_num => match default_fit::number(n, &col.data_type) {
+            Ok(n) => n,
+            Err(why) => return drop(ctx, &why),
         },
-        DefaultValue::Text(s) => wrap(quote_literal(s)),
+        DefaultValue::Number(n) if (is_texty || is_blobby) && !is_temporal => {
+            if !fits_length(col, n) {
+                return drop(ctx, &format!("is longer than {ty}"));
+            }
+            wrap(quote_literal(n))
+        }
+        DefaultValue::Text(s) if col.data_type == DataType::Bool => {
+            match default_fit::boolean_text(s) {
+                Some(b) => u8::from(b).to_string(),
+                None => return drop(ctx, "is not a boolean"),
+            }
+        }
+        DefaultValue::Text(s) if is_num => match default_fit::number(s, &col.data_type) {
+            Ok(n) => n,
+            Err(why) => return drop(ctx, &why),
+        },
+        DefaultValue::Text(s) if is_temporal => {
+            if default_fit::is_zero_date(s) {
+                return drop(ctx, "is a zero date, which only MySQL stores");
+            }
+            match default_fit::temporal(s, &col.data_type) {
+                Ok(v) => quote_literal(&v),
+                Err(why) => return drop(ctx, &why),
+            }
+        }
+        DefaultValue::Text(s) => match &col.data_type {
+            DataType::Enum { labels, .. } if !labels.contains(s) => {
+                return drop(ctx, "is not one of the enum's values")
+            }
+            DataType::Set(labels) => match default_fit::set_members(s, labels) {
+                Ok(_) => quote_literal(s),
+                Err(why) => return drop(ctx, &why),
+            },
+            DataType::Uuid if ferry_core::value::parse_uuid(s).is_none() => {
+                return drop(ctx, "is not a UUID")
+            }
+            DataType::Bit(_) | DataType::Array(_) | DataType::Interval => {
+                return drop(ctx, &format!("does not fit a {ty} column"))
+            }
+            _ if !fits_length(col, s) => return drop(ctx, &format!("is longer than {ty}")),
+            _ => wrap(quote_literal(s)),
+        },
         DefaultValue::CurrentTimestamp if is_time => now(fsp(ty)),
         DefaultValue::CurrentTimestamp | DefaultValue::CurrentDate if base == "DATE" => {
             "(CURRENT_DATE)".into()
         }
         DefaultValue::CurrentDate if is_time => "(CURRENT_DATE)".into(),
         DefaultValue::CurrentTime if base == "TIME" => "(CURRENT_TIME)".into(),
+        // Text columns get the time as SQLite and PostgreSQL targets write it (UTC).
+        DefaultValue::CurrentTimestamp if is_texty || is_blobby => {
+            "(DATE_FORMAT(UTC_TIMESTAMP(), '%Y-%m-%d %H:%i:%s'))".into()
+        }
+        DefaultValue::CurrentDate if is_texty || is_blobby => {
+            "(DATE_FORMAT(UTC_DATE(), '%Y-%m-%d'))".into()
+        }
+        DefaultValue::CurrentTime if is_texty || is_blobby => {
+            "(DATE_FORMAT(UTC_TIME(), '%H:%i:%s'))".into()
+        }
         DefaultValue::UnixEpoch if is_num => "(UNIX_TIMESTAMP())".into(),
-        DefaultValue::GenerateUuid if !is_num => "(UUID())".into(),
+        DefaultValue::GenerateUuid if is_texty || is_blobby => "(UUID())".into(),
         DefaultValue::Expression {
             dialect: Dialect::Mysql,
             sql,
-        } if ctx.source == Dialect::Mysql => format!("({sql})"),
-        DefaultValue::Expression { sql, .. } => {
-            return unsupported(
-                ctx,
-                src,
-                col,
-                &format!("default `{sql}` has no MySQL equivalent"),
-            )
+        } if same => format!("({sql})"),
+        DefaultValue::Expression { sql, dialect } => {
+            match default_fit::portable_expression(sql, *dialect, Dialect::Mysql, &col.data_type)
+            {
+                Some(expr) => format!("({expr})"),
+                None => return drop(ctx, "has no MySQL equivalent"),
+            }
         }
-        other => {
-            return unsupported(
-                ctx,
-                src,
-                col,
-                &format!("default {other:?} does not fit a {ty} column"),
-            )
-        }
+        _ => return drop(ctx, &format!("does not fit a {ty} column")),
     })
+}
+
+/// Whether text `s` fits the declared length of a `varchar(n)`/`char(n)` column.
+fn fits_length(col: &Column, s: &str) -> bool {
+    match col.data_type {
+        DataType::VarChar(n) | DataType::Char(n) => s.chars().count() <= n as usize,
+        _ => true,
+    }
 }
 
 fn unsupported(ctx: &mut Ctx, src: &Table, col: &Column, why: &str) -> Option<String> {

@@ -1,5 +1,6 @@
 //! PostgreSQL as a target: types, defaults, and DDL by load phase.
 
+use crate::default_fit;
 use crate::expr::{is_boolean_domain_check, translate_expression};
 use crate::ident::derived_name;
 use crate::index_name;
@@ -199,6 +200,8 @@ pub(crate) fn render_types(_ctx: &mut Ctx, pairs: &[(Table, Table)]) -> (Vec<Str
     (create, drop)
 }
 
+/// The PostgreSQL `DEFAULT` expression of `col`, or `None` with a warning when the default
+/// does not fit the column (PostgreSQL checks literal defaults at `CREATE TABLE`).
 fn render_default(
     ctx: &mut Ctx,
     src: &Table,
@@ -206,40 +209,78 @@ fn render_default(
     default: &DefaultValue,
 ) -> Option<String> {
     let t = &col.data_type;
-    let is_num = matches!(
+    let is_num = default_fit::is_numeric(t) && *t != DataType::Bool;
+    let is_temporal = matches!(
         t,
-        DataType::Int16
-            | DataType::Int32
-            | DataType::Int64
-            | DataType::Float32
-            | DataType::Float64
-            | DataType::Decimal { .. }
+        DataType::Date | DataType::Time | DataType::Timestamp | DataType::TimestampTz
     );
+    let drop = |ctx: &mut Ctx, why: &str| {
+        let shown = default_fit::shown(default);
+        unsupported(ctx, src, col, &format!("default {shown} {why}"))
+    };
     let utc_now = "(CURRENT_TIMESTAMP AT TIME ZONE 'UTC')";
     let out = match (default, t) {
         (DefaultValue::Null, _) => return None,
         (DefaultValue::Bool(b), DataType::Bool) => b.to_string(),
         (DefaultValue::Bool(b), _) if is_num => u8::from(*b).to_string(),
-        (DefaultValue::Number(n), DataType::Bool) if n == "0" || n == "1" => (n == "1").to_string(),
-        (DefaultValue::Number(n), _) if is_num => n.clone(),
+        (DefaultValue::Number(n), DataType::Bool) => match default_fit::number(n, t) {
+            Ok(n) => (n == "1").to_string(),
+            Err(why) => return drop(ctx, &why),
+        },
+        (DefaultValue::Number(n), DataType::Bit(w)) => match n.parse::<u64>() {
+            Ok(v) if *w >= 64 || v >> w == 0 => format!("B'{v:b}'"),
+            _ => return drop(ctx, "does not fit the bit column"),
+        },
+        (DefaultValue::Number(n) | DefaultValue::Text(n), _) if is_num => {
+            match default_fit::number(n, t) {
+                Ok(n) => n,
+                Err(why) => return drop(ctx, &why),
+            }
+        }
         (DefaultValue::Number(n), DataType::Text | DataType::VarChar(_) | DataType::Char(_)) => {
+            if !fits_length(t, n) {
+                return drop(ctx, &format!("is longer than {}", type_name(t)));
+            }
             quote_literal(n)
         }
-        (DefaultValue::Text(s), DataType::Bool) => match s.to_ascii_lowercase().as_str() {
-            "1" | "t" | "true" | "y" | "yes" => "true".into(),
-            "0" | "f" | "false" | "n" | "no" => "false".into(),
-            _ => return unsupported(ctx, src, col, "default text is not a boolean"),
+        (DefaultValue::Text(s), DataType::Bool) => match default_fit::boolean_text(s) {
+            Some(b) => b.to_string(),
+            None => return drop(ctx, "is not a boolean"),
         },
-        (DefaultValue::Text(s), _) if is_num => match ferry_core::value::canonical_decimal(s) {
-            Some(n) => n,
-            None => return unsupported(ctx, src, col, "default text is not a number"),
-        },
-        (DefaultValue::Text(s), DataType::Timestamp | DataType::TimestampTz | DataType::Date) => {
-            if ferry_core::time::parse_timestamp(s).is_none() {
-                return unsupported(ctx, src, col, "default text is not a date or timestamp");
+        (DefaultValue::Text(s), _) if is_temporal => {
+            if default_fit::is_zero_date(s) {
+                return drop(ctx, "is a zero date, which only MySQL stores");
             }
-            quote_literal(s)
+            match default_fit::temporal(s, t) {
+                Ok(v) => quote_literal(&v),
+                Err(why) => return drop(ctx, &why),
+            }
         }
+        (DefaultValue::Text(s), DataType::Enum { labels, .. }) if !labels.contains(s) => {
+            return drop(ctx, "is not one of the enum's values")
+        }
+        (DefaultValue::Text(s), DataType::Set(labels)) => {
+            match default_fit::set_members(s, labels) {
+                Ok(members) if members.is_empty() => "'{}'::text[]".into(),
+                Ok(members) => {
+                    let items: Vec<String> = members.iter().map(|m| quote_literal(m)).collect();
+                    format!("ARRAY[{}]::text[]", items.join(", "))
+                }
+                Err(why) => return drop(ctx, &why),
+            }
+        }
+        (DefaultValue::Text(s), DataType::Uuid) if ferry_core::value::parse_uuid(s).is_none() => {
+            return drop(ctx, "is not a UUID")
+        }
+        (DefaultValue::Text(s), DataType::VarChar(_) | DataType::Char(_))
+            if !fits_length(t, s) =>
+        {
+            return drop(ctx, &format!("is longer than {}", type_name(t)))
+        }
+        (
+            DefaultValue::Text(_),
+            DataType::Bit(_) | DataType::Interval | DataType::Array(_) | DataType::Bytes,
+        ) => return drop(ctx, &format!("does not fit a {} column", type_name(t))),
         (DefaultValue::Text(s), _) => quote_literal(s),
         (DefaultValue::CurrentTimestamp, DataType::Timestamp) => utc_now.into(),
         (DefaultValue::CurrentTimestamp, DataType::TimestampTz) => "CURRENT_TIMESTAMP".into(),
@@ -273,24 +314,23 @@ fn render_default(
             },
             _,
         ) if ctx.source == Dialect::Postgres => sql.clone(),
-        (DefaultValue::Expression { sql, .. }, _) => {
-            return unsupported(
-                ctx,
-                src,
-                col,
-                &format!("default `{sql}` has no PostgreSQL equivalent"),
-            )
+        (DefaultValue::Expression { sql, dialect }, _) => {
+            match default_fit::portable_expression(sql, *dialect, Dialect::Postgres, t) {
+                Some(expr) => expr,
+                None => return drop(ctx, "has no PostgreSQL equivalent"),
+            }
         }
-        (other, _) => {
-            return unsupported(
-                ctx,
-                src,
-                col,
-                &format!("default {other:?} does not fit a {} column", type_name(t)),
-            )
-        }
+        _ => return drop(ctx, &format!("does not fit a {} column", type_name(t))),
     };
     Some(out)
+}
+
+/// Whether text `s` fits the declared length of a `varchar(n)`/`char(n)` type.
+fn fits_length(t: &DataType, s: &str) -> bool {
+    match t {
+        DataType::VarChar(n) | DataType::Char(n) => s.chars().count() <= *n as usize,
+        _ => true,
+    }
 }
 
 fn unsupported(ctx: &mut Ctx, src: &Table, col: &Column, why: &str) -> Option<String> {

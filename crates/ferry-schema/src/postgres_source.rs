@@ -306,6 +306,26 @@ fn is_now(tokens: &[Token]) -> bool {
     }
 }
 
+/// `'now'::timestamp`, `('now'::text)::date`, `'today'::date`: PostgreSQL's special date/time
+/// input strings cast to a date/time type mean the current date or time.
+fn special_time_literal(tokens: &[Token], cast: Option<&str>) -> Option<DefaultValue> {
+    let [Token::Str(s)] = tokens else {
+        return None;
+    };
+    let ty = cast?.rsplit("::").next()?.trim();
+    let word = s.trim().to_ascii_lowercase();
+    let timestamp = ty.starts_with("timestamp");
+    let date = ty == "date";
+    let time = !timestamp && ty.starts_with("time");
+    Some(match word.as_str() {
+        "now" if timestamp => DefaultValue::CurrentTimestamp,
+        "now" | "today" if date => DefaultValue::CurrentDate,
+        "today" if timestamp => DefaultValue::CurrentDate,
+        "now" if time => DefaultValue::CurrentTime,
+        _ => return None,
+    })
+}
+
 fn is_utc(t: &[Token]) -> bool {
     let t = unwrap_parens(t);
     let t = strip_cast(t).map_or(t, |(e, _)| e);
@@ -333,6 +353,9 @@ pub fn parse_default(text: &str) -> DefaultValue {
     }
     if is_now(tokens) {
         return DefaultValue::CurrentTimestamp;
+    }
+    if let Some(d) = special_time_literal(tokens, cast.as_deref()) {
+        return d;
     }
     let numeric_cast = cast
         .as_deref()
@@ -654,6 +677,35 @@ mod tests {
             DefaultValue::CurrentTimestamp
         );
         assert_eq!(parse_default("CURRENT_DATE"), DefaultValue::CurrentDate);
+        // The "now"/"today" family in every form pg_get_expr prints.
+        for now in [
+            "'now'::timestamp without time zone",
+            "'now'::timestamp(0) with time zone",
+            "transaction_timestamp()",
+            "LOCALTIMESTAMP",
+            "LOCALTIMESTAMP(2)",
+            "statement_timestamp()",
+        ] {
+            assert_eq!(parse_default(now), DefaultValue::CurrentTimestamp, "{now}");
+        }
+        for today in [
+            "('now'::text)::date",
+            "'now'::text::date",
+            "'today'::date",
+            "('today'::text)::date",
+        ] {
+            assert_eq!(parse_default(today), DefaultValue::CurrentDate, "{today}");
+        }
+        assert_eq!(
+            parse_default("'today'::timestamp without time zone"),
+            DefaultValue::CurrentDate
+        );
+        assert_eq!(
+            parse_default("'now'::time without time zone"),
+            DefaultValue::CurrentTime
+        );
+        // The word itself, as text, stays text.
+        assert_eq!(parse_default("'now'::text"), DefaultValue::Text("now".into()));
         assert_eq!(
             parse_default("uuid_generate_v4()"),
             DefaultValue::GenerateUuid
