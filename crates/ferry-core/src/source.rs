@@ -24,6 +24,11 @@ pub struct ReadOptions {
     /// instead of decoded values. Only set when the sink is PostgreSQL and every copied
     /// column keeps its source type verbatim; sources that cannot do it ignore the flag.
     pub raw_pg_copy: bool,
+    /// MySQL -> MySQL: zero and partial dates (`0000-00-00 00:00:00`, `2024-00-00`) arrive as
+    /// [`crate::Value::Text`] exactly as stored, for a MySQL sink that stores them as they
+    /// are. Otherwise a zero date becomes NULL in a nullable column and is a bad value in a
+    /// NOT NULL one. Sources other than MySQL ignore the flag.
+    pub keep_zero_dates: bool,
 }
 
 /// What one table read did.

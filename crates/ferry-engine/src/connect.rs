@@ -58,3 +58,8 @@ fn unresolved(url: &ConnUrl) -> Error {
 pub fn raw_pass_through(source: Dialect, target: Dialect) -> bool {
     source == Dialect::Postgres && target == Dialect::Postgres
 }
+
+/// Whether values may keep what only MySQL stores (zero and partial dates): MySQL to MySQL.
+pub fn mysql_to_mysql(source: Dialect, target: Dialect) -> bool {
+    source == Dialect::Mysql && target == Dialect::Mysql
+}

@@ -364,6 +364,8 @@ impl Hashing {
 enum Mode {
     Decoded,
     PgBinary,
+    /// Decoded, MySQL on both sides: zero dates compare as the text they are stored as.
+    MysqlExact,
 }
 
 impl Mode {
@@ -389,6 +391,8 @@ impl Mode {
             && !opts.show_values
         {
             Mode::PgBinary
+        } else if crate::connect::mysql_to_mysql(source, target) {
+            Mode::MysqlExact
         } else {
             Mode::Decoded
         }
@@ -539,6 +543,7 @@ async fn scan(
         limits: batch,
         reject_bad_rows: true,
         raw_pg_copy: mode == Mode::PgBinary,
+        keep_zero_dates: mode == Mode::MysqlExact,
         ..ReadOptions::default()
     };
     let reader = source.read_table(table, &opts, tx);
@@ -634,7 +639,7 @@ async fn narrow(
     let mut hashing = Hashers::new(table);
     let names: Vec<String> = table.copied_columns().map(|c| c.name.clone()).collect();
     let key_idx = hashing.decoded.key.clone();
-    let mode = if key_idx.is_empty() {
+    let mode = if key_idx.is_empty() || mode != Mode::PgBinary {
         mode
     } else {
         Mode::Decoded

@@ -897,6 +897,10 @@ impl LaneCtx<'_> {
                 self.source.dialect(),
                 self.sink.dialect(),
             ),
+            keep_zero_dates: crate::connect::mysql_to_mysql(
+                self.source.dialect(),
+                self.sink.dialect(),
+            ),
         };
         let reader = self.source.read_table(&plan.source, &read_opts, tx);
         let mut rejects = self.rejects.part(chunk)?;

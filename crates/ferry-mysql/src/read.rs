@@ -257,7 +257,10 @@ async fn read_rows(
         .map(|c| {
             (
                 c.name.clone(),
-                ReadCodec::new(&c.source_type, c.data_type.clone(), c.nullable),
+                ReadCodec {
+                    keep_zero_dates: options.keep_zero_dates,
+                    ..ReadCodec::new(&c.source_type, c.data_type.clone(), c.nullable)
+                },
             )
         })
         .collect();

@@ -17,6 +17,9 @@ pub struct ReadCodec {
     pub base: String,
     /// Whether NULL is allowed (zero dates become NULL only then).
     pub nullable: bool,
+    /// Zero and partial dates decode to their text as stored (MySQL -> MySQL) instead of
+    /// [`Bad::ZeroDate`].
+    pub keep_zero_dates: bool,
 }
 
 /// Why a cell could not be converted.
@@ -35,6 +38,7 @@ impl ReadCodec {
             data_type,
             base: DeclaredType::parse(column_type).base,
             nullable,
+            keep_zero_dates: false,
         }
     }
 
@@ -106,6 +110,11 @@ impl ReadCodec {
                 Value::Bytes(raw.get(4..).unwrap_or_default().to_vec())
             }
             DataType::Bytes | DataType::Bit(_) => Value::Bytes(raw),
+            DataType::Date | DataType::Timestamp | DataType::TimestampTz
+                if self.keep_zero_dates && is_zero_date(&raw) =>
+            {
+                Value::Text(text(raw)?)
+            }
             DataType::Date => match parse_datetime(&raw)? {
                 (d, 0) => Value::Date(d),
                 _ => return Err(Bad::Invalid("date has a time part".into())),
@@ -178,6 +187,15 @@ pub fn parse_datetime(raw: &[u8]) -> Result<(i32, i64), Bad> {
         0
     };
     Ok((days, micros))
+}
+
+/// Whether `raw` is a well-formed MySQL zero or partial date (`0000-00-00`,
+/// `2024-00-00 00:00:00`, `2024-05-00 10:11:12.5`): year, month or day zero, the rest valid.
+pub fn is_zero_date(raw: &[u8]) -> bool {
+    parse_datetime(raw) == Err(Bad::ZeroDate)
+        && raw[5..7] <= b"12"[..]
+        && raw[8..10] <= b"31"[..]
+        && (raw.len() == 10 || (raw[10] == b' ' && parse_time(&raw[11..]).is_some()))
 }
 
 /// `[-]H+:MM:SS[.ffffff]` into signed microseconds (MySQL TIME spans ±838 hours).
@@ -393,6 +411,16 @@ pub fn render(v: &Value, col: &WriteCol, buf: &mut Vec<u8>) -> Result<Cell, Stri
                 return Err(format!("{n} is not a YEAR (1901-2155)"));
             }
             let _ = write!(buf, "{n}");
+        }
+        // A zero date read from another MySQL server goes back as it was; the session's
+        // sql_mode (no NO_ZERO_DATE/NO_ZERO_IN_DATE) lets the server store it.
+        "DATE" | "DATETIME" | "TIMESTAMP"
+            if matches!(v, Value::Text(s) if is_zero_date(s.as_bytes())
+                && (base != "DATE" || s.len() == 10)) =>
+        {
+            if let Value::Text(s) = v {
+                buf.extend_from_slice(s.as_bytes());
+            }
         }
         "DATE" => {
             let days = match v {
@@ -660,6 +688,18 @@ mod tests {
         assert_eq!(c.decode(Some(vec![1])), Ok(Value::Bool(true)));
         let c = codec("date", DataType::Date, true);
         assert_eq!(c.decode(Some(b"0000-00-00".to_vec())), Err(Bad::ZeroDate));
+        let keep = ReadCodec {
+            keep_zero_dates: true,
+            ..c.clone()
+        };
+        assert_eq!(
+            keep.decode(Some(b"2024-00-00".to_vec())),
+            Ok(Value::Text("2024-00-00".into()))
+        );
+        assert!(is_zero_date(b"0000-00-00 00:00:00.000"));
+        assert!(!is_zero_date(b"2024-13-00"));
+        assert!(!is_zero_date(b"2024-01-01"));
+        assert!(!is_zero_date(b"0000-00-00 10:99"));
         assert_eq!(c.decode(Some(b"2020-00-15".to_vec())), Err(Bad::ZeroDate));
         assert_eq!(c.decode(Some(b"1970-01-02".to_vec())), Ok(Value::Date(1)));
         let c = codec("datetime(6)", DataType::Timestamp, true);

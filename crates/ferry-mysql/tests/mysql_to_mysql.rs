@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{checksum, copy, infile_url, noinfile_url, show_create, TestDb};
+use common::{checksum, copy, copy_with, infile_url, noinfile_url, show_create, TestDb};
 use ferry_core::{Batch, ConnUrl, ErrorKind, Sink, Table, Value};
 use ferry_mysql::{LoadMethod, MySqlSink, MySqlSource};
 use mysql_async::prelude::Queryable;
@@ -148,7 +148,54 @@ async fn every_type_through_insert_on_a_server_without_local_infile() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn zero_dates_become_null_or_stop_the_run() {
+async fn zero_dates_copy_exactly_between_mysql_servers() {
+    let src = TestDb::create(&infile_url(), "zeroexact").await;
+    src.run(
+        "SET SESSION sql_mode = '';
+         CREATE TABLE z (id INT PRIMARY KEY, d DATE NOT NULL DEFAULT '0000-00-00',
+           dt DATETIME(3) NOT NULL DEFAULT '0000-00-00 00:00:00.000', ts TIMESTAMP NULL, dn DATE NULL);
+         INSERT INTO z VALUES (1, '0000-00-00', '0000-00-00 00:00:00', '0000-00-00 00:00:00', '2024-00-00'),
+           (2, '2024-05-00', '2020-00-15 10:11:12.345', NULL, '2024-07-00'),
+           (3, '2020-01-02', '2020-01-02 03:04:05.500', '2021-01-01 00:00:00', NULL);",
+    )
+    .await;
+    for method in [LoadMethod::Infile, LoadMethod::Insert] {
+        let dst = TestDb::create(&infile_url(), "zeroexactdst").await;
+        let copied = copy(&src.url, &dst.url, method, false)
+            .await
+            .expect("zero dates copy as they are");
+        assert_eq!(copied, vec![("z".to_string(), 3, 0)]);
+        let sql = "SELECT id, CAST(d AS CHAR), CAST(dt AS CHAR), CAST(ts AS CHAR), CAST(dn AS CHAR) FROM z ORDER BY id";
+        type Row = (i32, String, String, Option<String>, Option<String>);
+        let mut a = src.conn().await;
+        let want: Vec<Row> = a.query(sql).await.expect("source rows");
+        let mut b = dst.conn().await;
+        let got: Vec<Row> = b.query(sql).await.expect("target rows");
+        assert_eq!(got, want, "{method:?}");
+        assert_eq!(got[0].1, "0000-00-00");
+        assert_eq!(got[1].2, "2020-00-15 10:11:12.345");
+        // The defaults came along too: a row without those columns gets the zero dates.
+        b.query_drop("SET SESSION sql_mode = ''; INSERT INTO z (id) VALUES (9)")
+            .await
+            .expect("insert with defaults");
+        let row: Option<(String, String)> = b
+            .query_first("SELECT CAST(d AS CHAR), CAST(dt AS CHAR) FROM z WHERE id = 9")
+            .await
+            .expect("row");
+        assert_eq!(
+            row,
+            Some(("0000-00-00".into(), "0000-00-00 00:00:00.000".into()))
+        );
+        drop(a.disconnect().await);
+        drop(b.disconnect().await);
+        dst.drop_db().await;
+    }
+    src.drop_db().await;
+}
+
+/// What a reader for another target does: NULL where allowed, else a bad value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zero_dates_become_null_or_stop_the_run_for_other_targets() {
     let src = TestDb::create(&infile_url(), "zero").await;
     let dst = TestDb::create(&infile_url(), "zerodst").await;
     src.run(
@@ -157,7 +204,7 @@ async fn zero_dates_become_null_or_stop_the_run() {
          INSERT INTO z VALUES (1, '0000-00-00', '2020-00-15 00:00:00'), (2, '2020-01-02', '2020-01-02 03:04:05');",
     )
     .await;
-    copy(&src.url, &dst.url, LoadMethod::Auto, false)
+    copy_with(&src.url, &dst.url, LoadMethod::Auto, false, false)
         .await
         .expect("nullable zero dates load");
     let mut c = dst.conn().await;
@@ -171,7 +218,7 @@ async fn zero_dates_become_null_or_stop_the_run() {
 
     src.run("SET SESSION sql_mode = ''; CREATE TABLE zn (id INT PRIMARY KEY, d DATE NOT NULL); INSERT INTO zn VALUES (7, '2021-01-01'), (8, '0000-00-00');").await;
     let dst = TestDb::create(&infile_url(), "zerodst").await;
-    let err = copy(&src.url, &dst.url, LoadMethod::Auto, false)
+    let err = copy_with(&src.url, &dst.url, LoadMethod::Auto, false, false)
         .await
         .expect_err("NOT NULL zero date stops");
     assert_eq!(err.kind(), ErrorKind::Data);
@@ -182,7 +229,7 @@ async fn zero_dates_become_null_or_stop_the_run() {
     );
     dst.drop_db().await;
     let dst = TestDb::create(&infile_url(), "zerodst").await;
-    let copied = copy(&src.url, &dst.url, LoadMethod::Auto, true)
+    let copied = copy_with(&src.url, &dst.url, LoadMethod::Auto, true, false)
         .await
         .expect("reject mode goes on");
     assert!(

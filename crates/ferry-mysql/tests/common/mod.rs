@@ -106,13 +106,25 @@ impl TestDb {
     }
 }
 
-/// Copy every table from `from` to `to` (MySQL -> MySQL) through the public traits; returns
-/// rows written per table, or the first error.
+/// Copy every table from `from` to `to` (MySQL -> MySQL) through the public traits, zero
+/// dates kept as the engine keeps them; returns rows written per table, or the first error.
 pub async fn copy(
     from: &ConnUrl,
     to: &ConnUrl,
     method: LoadMethod,
     reject: bool,
+) -> ferry_core::Result<Vec<(String, u64, usize)>> {
+    copy_with(from, to, method, reject, true).await
+}
+
+/// [`copy`], choosing whether the reader keeps zero dates (`false`: what a reader for a
+/// target other than MySQL does).
+pub async fn copy_with(
+    from: &ConnUrl,
+    to: &ConnUrl,
+    method: LoadMethod,
+    reject: bool,
+    keep_zero_dates: bool,
 ) -> ferry_core::Result<Vec<(String, u64, usize)>> {
     let source = MySqlSource::open(from, 2).await?;
     let sink = MySqlSink::open(to, method).await?;
@@ -131,6 +143,7 @@ pub async fn copy(
                 max_bytes: 1 << 20,
             },
             reject_bad_rows: reject,
+            keep_zero_dates,
             ..ReadOptions::default()
         };
         let mut writer = sink.open_writer(&t.target, reject).await?;
