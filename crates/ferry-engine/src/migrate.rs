@@ -642,7 +642,11 @@ async fn copy_table(
         Ok(()) => report.status = TableStatus::Complete,
         Err(e) if e.kind() == ErrorKind::Cancelled => report.status = TableStatus::Cancelled,
         Err(e) => {
-            ctx.cancel.store(true, Ordering::SeqCst);
+            // In reject mode every table is attempted: one table's failure (a key that does
+            // not build, say) is reported with its cause and the others go on.
+            if opts.on_error != OnError::Reject {
+                ctx.cancel.store(true, Ordering::SeqCst);
+            }
             report.status = TableStatus::Failed;
             report.error = Some(e.full_message());
         }

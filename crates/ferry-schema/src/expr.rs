@@ -16,8 +16,9 @@ fn function_name(name: &str, to: Dialect) -> Option<&'static str> {
     Some(match (name.to_ascii_lowercase().as_str(), to) {
         ("length" | "char_length", Dialect::Mysql) => "CHAR_LENGTH",
         ("length" | "char_length", _) => "length",
-        ("lower", _) => "lower",
-        ("upper", _) => "upper",
+        // MariaDB prints lower()/upper() in defaults and CHECKs as lcase()/ucase().
+        ("lower" | "lcase", _) => "lower",
+        ("upper" | "ucase", _) => "upper",
         ("abs", _) => "abs",
         ("trim", _) => "trim",
         ("ltrim", _) => "ltrim",

@@ -365,6 +365,9 @@ pub fn parse_default(
     if lower == "curdate()" || lower == "current_date" || lower == "current_date()" {
         return Some(DefaultValue::CurrentDate);
     }
+    if lower == "uuid()" {
+        return Some(DefaultValue::GenerateUuid);
+    }
     let expression = || DefaultValue::Expression {
         dialect: Dialect::Mysql,
         sql: trimmed.to_string(),
@@ -589,8 +592,13 @@ mod tests {
             parse_default(Some("current_timestamp(6)"), true, "", &DataType::Timestamp),
             Some(DefaultValue::CurrentTimestamp)
         );
-        assert!(matches!(
+        // uuid() means a new random UUID wherever it goes.
+        assert_eq!(
             parse_default(Some("uuid()"), true, "", &text),
+            Some(DefaultValue::GenerateUuid)
+        );
+        assert!(matches!(
+            parse_default(Some("rand()"), true, "", &text),
             Some(DefaultValue::Expression { .. })
         ));
         assert_eq!(parse_default(None, true, "", &text), None);

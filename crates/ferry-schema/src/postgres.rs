@@ -228,7 +228,8 @@ fn render_default(
             Err(why) => return drop(ctx, &why),
         },
         (DefaultValue::Number(n), DataType::Bit(w)) => match n.parse::<u64>() {
-            Ok(v) if *w >= 64 || v >> w == 0 => format!("B'{v:b}'"),
+            // MySQL's bit(n) values arrive as n bits: the default gets the same width.
+            Ok(v) if *w >= 64 || v >> w == 0 => format!("B'{v:0width$b}'", width = *w as usize),
             _ => return drop(ctx, "does not fit the bit column"),
         },
         (DefaultValue::Number(n) | DefaultValue::Text(n), _) if is_num => {

@@ -259,7 +259,16 @@ fn strip_cast(tokens: &[Token]) -> Option<(&[Token], String)> {
             Token::LParen => depth += 1,
             Token::RParen => depth = depth.saturating_sub(1),
             Token::Op(op) if op == "::" && depth == 0 => {
-                let ty: Vec<String> = tokens[i + 1..]
+                // `'a'::text || 'b'::text` is no cast of the whole expression.
+                let rest = &tokens[i + 1..];
+                if rest.iter().any(|t| match t {
+                    Token::Str(_) | Token::Blob(_) => true,
+                    Token::Op(o) => !matches!(o.as_str(), "::" | "[" | "]" | "[]" | "."),
+                    _ => false,
+                }) {
+                    return None;
+                }
+                let ty: Vec<String> = rest
                     .iter()
                     .map(|t| match t {
                         Token::Word(w) | Token::Quoted(w) => w.to_ascii_lowercase(),
@@ -704,6 +713,11 @@ mod tests {
             parse_default("'now'::time without time zone"),
             DefaultValue::CurrentTime
         );
+        // A cast inside an expression is no cast of the whole.
+        assert!(matches!(
+            parse_default("('a'::text || 'b'::text)"),
+            DefaultValue::Expression { .. }
+        ));
         // The word itself, as text, stays text.
         assert_eq!(parse_default("'now'::text"), DefaultValue::Text("now".into()));
         assert_eq!(

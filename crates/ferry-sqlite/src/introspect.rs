@@ -121,8 +121,10 @@ fn table(conn: &Connection, name: &str, create_sql: &str, notes: &mut Vec<Note>)
             });
         }
         let mut col = Column::new(col_name, declared, data_type);
-        // A rowid alias is never NULL even when not declared NOT NULL.
-        col.nullable = !(notnull || rowid_alias || (without_rowid && pk_pos > 0));
+        // A rowid alias is never NULL even when not declared NOT NULL. Other PRIMARY KEY
+        // columns of rowid tables may hold NULL in SQLite, but the target's key cannot: they
+        // are NOT NULL there, and the reader stops (or rejects) a row holding NULL in one.
+        col.nullable = !(notnull || rowid_alias || pk_pos > 0);
         col.default = default.as_deref().map(parse_default);
         col.auto_increment = rowid_alias;
         if hidden == 2 || hidden == 3 {

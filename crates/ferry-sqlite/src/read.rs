@@ -224,6 +224,16 @@ fn read_blocking(
         .copied_columns()
         .map(|c| (c.name.as_str(), &c.data_type))
         .collect();
+    // SQLite itself keeps NULL out of NOT NULL columns, but not out of PRIMARY KEY columns
+    // (other than INTEGER PRIMARY KEY), which the introspection declares NOT NULL.
+    let not_null: Vec<Option<&'static str>> = table
+        .copied_columns()
+        .map(|c| match (c.nullable, table.primary_key.contains(&c.name)) {
+            (true, _) => None,
+            (false, true) => Some("NULL in a PRIMARY KEY column (SQLite allows it, the target's key does not)"),
+            (false, false) => Some("NULL in a NOT NULL column"),
+        })
+        .collect();
     let has_rowid = rowid_available(&conn, &table.name);
     let select_list: Vec<String> = columns.iter().map(|(n, _)| quote(n)).collect();
     let mut sql = format!(
@@ -267,6 +277,10 @@ fn read_blocking(
         let mut bad: Option<(usize, String)> = None;
         for (i, (_, t)) in columns.iter().enumerate() {
             let v = row.get_ref(i + offset).map_err(map_error)?;
+            if let (rusqlite::types::ValueRef::Null, Some(why)) = (v, not_null[i]) {
+                bad = Some((i, why.to_string()));
+                break;
+            }
             match convert(v, t) {
                 Ok(value) => builder.push(value),
                 Err(reason) => {

@@ -1,0 +1,556 @@
+//! Issue 13: defaults, SET and zero dates on every source -> target path, SQLite's NULL
+//! keys, and one bad table never sinking the rest in reject mode.
+//!
+//! The defaults matrix: each source fixture (`fixtures/fidelity/<source>.sql`) has a table
+//! `defaults` whose row 1 the source filled with its own defaults. After `ferry migrate`, the
+//! test inserts row 2 on the target with only its key, so the target's defaults fill it, and
+//! compares the two rows column by column in the target's own terms: every default either
+//! carries over with the same meaning (time-based ones within a tolerance) or is dropped with
+//! a warning quoting the user's SQL. Which ones are dropped is fixed per path by the column
+//! names' prefixes (see [`expected_dropped`]).
+//!
+//! The golden DDL of each path (`fixtures/expected/fidelity.<source>.<target>.sql`) is
+//! compared, never written, unless `FERRY_UPDATE_GOLDEN=1` asks for it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use ferry_tests::{
+    block_on, ferry, fixture, mysql_connect, read_report, repo_root, MyDb, PgDb, TempDir,
+};
+use mysql_async::prelude::Queryable;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Src {
+    Sqlite,
+    Mysql,
+    Postgres,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tgt {
+    Postgres,
+    Mysql,
+}
+
+impl Src {
+    fn name(self) -> &'static str {
+        match self {
+            Src::Sqlite => "sqlite",
+            Src::Mysql => "mysql",
+            Src::Postgres => "postgres",
+        }
+    }
+}
+
+impl Tgt {
+    fn name(self) -> &'static str {
+        match self {
+            Tgt::Postgres => "postgres",
+            Tgt::Mysql => "mysql",
+        }
+    }
+}
+
+/// A source database loaded from its fixture; kept alive for the test.
+enum Source {
+    /// The directory holding the file (removed with it), and the URL.
+    Sqlite { _dir: TempDir, url: String },
+    Mysql(MyDb),
+    Postgres(PgDb),
+}
+
+impl Source {
+    fn load(src: Src) -> Source {
+        let sql = fixture(&format!("fidelity/{}.sql", src.name()));
+        match src {
+            Src::Sqlite => {
+                let tmp = TempDir::new("fidelity_sqlite");
+                let path = tmp.join("source.db");
+                let c = rusqlite::Connection::open(&path).expect("sqlite");
+                c.execute_batch(&sql).expect("sqlite fixture");
+                let url = format!("sqlite:{}", path.display());
+                Source::Sqlite { _dir: tmp, url }
+            }
+            Src::Mysql => {
+                let db = MyDb::new("fidelity_src");
+                db.exec(&sql);
+                Source::Mysql(db)
+            }
+            Src::Postgres => {
+                let db = PgDb::new("fidelity_src");
+                db.exec(&sql);
+                Source::Postgres(db)
+            }
+        }
+    }
+
+    fn url(&self) -> &str {
+        match self {
+            Source::Sqlite { url, .. } => url,
+            Source::Mysql(db) => &db.url,
+            Source::Postgres(db) => &db.url,
+        }
+    }
+}
+
+/// A target database for one path.
+enum Target {
+    Mysql(MyDb),
+    Postgres(PgDb),
+}
+
+impl Target {
+    fn new(tgt: Tgt) -> Target {
+        match tgt {
+            Tgt::Mysql => Target::Mysql(MyDb::new("fidelity_dst")),
+            Tgt::Postgres => Target::Postgres(PgDb::new("fidelity_dst")),
+        }
+    }
+
+    fn url(&self) -> &str {
+        match self {
+            Target::Mysql(db) => &db.url,
+            Target::Postgres(db) => &db.url,
+        }
+    }
+
+    fn exec(&self, sql: &str) {
+        match self {
+            Target::Mysql(db) => db.exec(sql),
+            Target::Postgres(db) => db.exec(sql),
+        }
+    }
+
+    /// Column names of `table` in order, and the rows as text (NULL as `None`), by key.
+    fn rows(&self, table: &str) -> (Vec<String>, Vec<Vec<Option<String>>>) {
+        match self {
+            Target::Postgres(db) => db.with(async |c| {
+                let cols: Vec<String> = c
+                    .query(
+                        "SELECT column_name::text FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position",
+                        &[&table],
+                    )
+                    .await
+                    .expect("columns")
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect();
+                let list: Vec<String> = cols.iter().map(|c| format!("\"{c}\"::text")).collect();
+                let rows = c
+                    .query(
+                        &format!("SELECT {} FROM \"{table}\" ORDER BY 1", list.join(", ")),
+                        &[],
+                    )
+                    .await
+                    .expect("rows");
+                let rows = rows
+                    .iter()
+                    .map(|r| (0..cols.len()).map(|i| r.get(i)).collect())
+                    .collect();
+                (cols, rows)
+            }),
+            Target::Mysql(db) => db.with(async |c| {
+                let cols: Vec<String> = c
+                    .exec(
+                        "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+                        (table,),
+                    )
+                    .await
+                    .expect("columns");
+                let list: Vec<String> = cols
+                    .iter()
+                    .map(|c| format!("CAST(`{c}` AS CHAR)"))
+                    .collect();
+                let rows: Vec<mysql_async::Row> = c
+                    .query(format!(
+                        "SELECT {} FROM `{table}` ORDER BY 1",
+                        list.join(", ")
+                    ))
+                    .await
+                    .expect("rows");
+                let rows = rows
+                    .into_iter()
+                    .map(|r| {
+                        (0..cols.len())
+                            .map(|i| r.get::<Option<String>, _>(i).flatten())
+                            .collect()
+                    })
+                    .collect();
+                (cols, rows)
+            }),
+        }
+    }
+}
+
+/// Whether the default of `column` is expected to be dropped (with a warning) on this path.
+fn expected_dropped(src: Src, tgt: Tgt, column: &str) -> bool {
+    let same = matches!((src, tgt), (Src::Mysql, Tgt::Mysql) | (Src::Postgres, Tgt::Postgres));
+    if same {
+        return false;
+    }
+    column.starts_with("x_")
+        || column.starts_with("z_")
+        || (tgt == Tgt::Mysql && column.starts_with("to_mysql_x_"))
+}
+
+/// Seconds since the epoch of the leading `YYYY-MM-DD[ HH:MM:SS]` of a value.
+fn seconds(text: &str) -> i64 {
+    let head: String = text.chars().take(19).collect();
+    let parsed = ferry_core::time::parse_timestamp(&head.replace('T', " "))
+        .unwrap_or_else(|| panic!("`{text}` is not a timestamp"));
+    parsed.micros / 1_000_000
+}
+
+/// Run `ferry migrate` for one path and check every default of table `defaults`.
+fn defaults_path(src: Src, tgt: Tgt) {
+    let source = Source::load(src);
+    let target = Target::new(tgt);
+    let tmp = TempDir::new("fidelity_report");
+    let json = tmp.join("report.json");
+    let run = ferry(&[
+        "migrate",
+        "--from",
+        source.url(),
+        "--to",
+        target.url(),
+        "--json",
+        json.to_str().expect("utf8"),
+    ]);
+    let path = format!("{} -> {}", src.name(), tgt.name());
+    assert_eq!(run.code, 0, "{path}: {}", run.all());
+    let report = read_report(&json);
+    let warnings: Vec<String> = report["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .map(|w| w.as_str().unwrap_or_default().to_string())
+        .collect();
+    for w in &warnings {
+        for debug in ["Number(", "Text(", "Expression {", "CurrentTimestamp", "Bool("] {
+            assert!(
+                !w.contains(debug),
+                "{path}: a warning shows Rust debug text: {w}"
+            );
+        }
+    }
+    target.exec("INSERT INTO defaults (id) VALUES (2)");
+    let (cols, rows) = target.rows("defaults");
+    assert_eq!(rows.len(), 2, "{path}");
+    let (copied, fresh) = (&rows[0], &rows[1]);
+    let mut checked = 0;
+    for (i, col) in cols.iter().enumerate().skip(1) {
+        let warned = warnings
+            .iter()
+            .find(|w| w.contains(&format!("defaults.{col}: default ")));
+        if expected_dropped(src, tgt, col) {
+            let w = warned.unwrap_or_else(|| {
+                panic!("{path}: the default of `{col}` should be dropped with a warning: {warnings:?}")
+            });
+            assert!(w.ends_with("the default was not carried over"), "{path}: {w}");
+            assert_eq!(fresh[i], None, "{path}: `{col}` has no default on the target");
+            continue;
+        }
+        assert!(
+            warned.is_none(),
+            "{path}: the default of `{col}` should carry over: {warned:?}"
+        );
+        let (a, b) = (&copied[i], &fresh[i]);
+        if col.starts_with("now_") || col.starts_with("today_") {
+            let (a, b) = (
+                a.as_deref().unwrap_or_else(|| panic!("{path}: `{col}` copied NULL")),
+                b.as_deref().unwrap_or_else(|| panic!("{path}: `{col}` got no default")),
+            );
+            let tolerance = if col.starts_with("now_") { 600 } else { 86_400 };
+            assert!(
+                (seconds(a) - seconds(b)).abs() <= tolerance,
+                "{path}: `{col}`: source's default {a}, target's {b}"
+            );
+        } else if col.starts_with("uuid_") {
+            let b = b.as_deref().unwrap_or_else(|| panic!("{path}: `{col}` got no UUID"));
+            assert_eq!(b.len(), 36, "{path}: `{col}` = {b}");
+            assert_ne!(a.as_deref(), Some(b), "{path}: `{col}` is generated anew");
+        } else {
+            assert_eq!(
+                a, b,
+                "{path}: `{col}`: the source's default arrived as {a:?}, the target's default gives {b:?}"
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 15, "{path}: only {checked} defaults carried over");
+}
+
+#[test]
+fn defaults_sqlite_to_postgres() {
+    defaults_path(Src::Sqlite, Tgt::Postgres);
+}
+
+#[test]
+fn defaults_sqlite_to_mysql() {
+    defaults_path(Src::Sqlite, Tgt::Mysql);
+}
+
+#[test]
+fn defaults_mysql_to_postgres() {
+    defaults_path(Src::Mysql, Tgt::Postgres);
+}
+
+#[test]
+fn defaults_mysql_to_mysql() {
+    defaults_path(Src::Mysql, Tgt::Mysql);
+}
+
+#[test]
+fn defaults_postgres_to_postgres() {
+    defaults_path(Src::Postgres, Tgt::Postgres);
+}
+
+#[test]
+fn defaults_postgres_to_mysql() {
+    defaults_path(Src::Postgres, Tgt::Mysql);
+}
+
+/// `ferry schema` of one path against its golden file: DDL, then the warnings.
+fn golden_path(src: Src, tgt: Tgt) {
+    let source = Source::load(src);
+    let run = ferry(&[
+        "schema",
+        "--from",
+        source.url(),
+        "--to-dialect",
+        tgt.name(),
+    ]);
+    let path = format!("{} -> {}", src.name(), tgt.name());
+    assert_eq!(run.code, 0, "{path}: {}", run.all());
+    let got = format!("{}{}", run.stdout, run.stderr);
+    let golden = repo_root().join(format!(
+        "fixtures/expected/fidelity.{}.{}.sql",
+        src.name(),
+        tgt.name()
+    ));
+    if std::env::var_os("FERRY_UPDATE_GOLDEN").is_some() {
+        std::fs::write(&golden, &got).expect("write golden");
+        panic!(
+            "{}: written (FERRY_UPDATE_GOLDEN is set); review it and run again without it",
+            golden.display()
+        );
+    }
+    let want = std::fs::read_to_string(&golden).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (FERRY_UPDATE_GOLDEN=1 writes it)",
+            golden.display()
+        )
+    });
+    assert!(
+        got == want,
+        "{path}: `ferry schema` output differs from {}; review and rerun with FERRY_UPDATE_GOLDEN=1\n--- got\n{got}",
+        golden.display()
+    );
+}
+
+#[test]
+fn golden_ddl_sqlite_to_postgres() {
+    golden_path(Src::Sqlite, Tgt::Postgres);
+}
+
+#[test]
+fn golden_ddl_sqlite_to_mysql() {
+    golden_path(Src::Sqlite, Tgt::Mysql);
+}
+
+#[test]
+fn golden_ddl_mysql_to_postgres() {
+    golden_path(Src::Mysql, Tgt::Postgres);
+}
+
+#[test]
+fn golden_ddl_mysql_to_mysql() {
+    golden_path(Src::Mysql, Tgt::Mysql);
+}
+
+#[test]
+fn golden_ddl_postgres_to_postgres() {
+    golden_path(Src::Postgres, Tgt::Postgres);
+}
+
+#[test]
+fn golden_ddl_postgres_to_mysql() {
+    golden_path(Src::Postgres, Tgt::Mysql);
+}
+
+/// SQLite lets a PRIMARY KEY column that is not INTEGER PRIMARY KEY hold NULL.
+fn null_key_database(path: &std::path::Path) {
+    let c = rusqlite::Connection::open(path).expect("sqlite");
+    c.execute_batch(
+        "CREATE TABLE items (id integer auto_increment primary key, name TEXT);
+         INSERT INTO items VALUES (1, 'a'), (NULL, 'null key'), (3, 'c');
+         CREATE TABLE pairs (a TEXT, b INTEGER, PRIMARY KEY (a, b));
+         INSERT INTO pairs VALUES ('x', 1), ('y', NULL);",
+    )
+    .expect("fill");
+}
+
+#[test]
+fn sqlite_null_keys_stop_the_run_or_go_to_the_reject_file() {
+    let tmp = TempDir::new("nullkey");
+    let file = tmp.join("nullkey.db");
+    null_key_database(&file);
+    let from = format!("sqlite:{}", file.display());
+
+    let db = PgDb::new("nullkey_stop");
+    let stop = ferry(&["migrate", "--from", &from, "--to", &db.url, "--jobs", "1"]);
+    assert_eq!(stop.code, 2, "{}", stop.all());
+    let out = stop.all();
+    assert!(
+        out.contains("table `items`, column `id`, rowid 2: NULL in a PRIMARY KEY column")
+            || out.contains("table `pairs`, column `b`, rowid 2: NULL in a PRIMARY KEY column"),
+        "{out}"
+    );
+    assert!(!out.contains("contains null values"), "{out}");
+
+    for target in [Target::new(Tgt::Postgres), Target::new(Tgt::Mysql)] {
+        let rejects = tmp.join("rejects");
+        let json = tmp.join("reject.json");
+        let run = ferry(&[
+            "migrate",
+            "--from",
+            &from,
+            "--to",
+            target.url(),
+            "--on-error",
+            "reject",
+            "--reject-dir",
+            rejects.to_str().expect("utf8"),
+            "--json",
+            json.to_str().expect("utf8"),
+        ]);
+        assert_eq!(run.code, 1, "{}", run.all());
+        let report = read_report(&json);
+        assert_eq!(report["status"], "incomplete", "{}", run.all());
+        for (table, column) in [("items", "id"), ("pairs", "b")] {
+            let t = report["tables"]
+                .as_array()
+                .expect("tables")
+                .iter()
+                .find(|t| t["table"] == table)
+                .expect("table")
+                .clone();
+            assert_eq!(t["status"], "complete", "{t}");
+            assert_eq!(t["rows_rejected"], 1, "{t}");
+            let line = std::fs::read_to_string(rejects.join(format!("{table}.reject.jsonl")))
+                .expect("reject file");
+            let line: serde_json::Value =
+                serde_json::from_str(line.lines().next().expect("one line")).expect("json");
+            assert_eq!(line["locator"], "rowid 2", "{line}");
+            assert_eq!(line["column"], column, "{line}");
+            assert_eq!(line["row"][column], serde_json::Value::Null, "{line}");
+        }
+        let (_, items) = target.rows("items");
+        assert_eq!(items.len(), 2);
+        let _ = std::fs::remove_dir_all(&rejects);
+    }
+}
+
+#[test]
+fn in_reject_mode_one_failed_table_does_not_stop_the_others() {
+    // `a` and `A` differ in SQLite but are the same in MySQL's case-insensitive collation:
+    // the unique key of `tags` cannot be built on the target.
+    let tmp = TempDir::new("onefails");
+    let file = tmp.join("onefails.db");
+    let c = rusqlite::Connection::open(&file).expect("sqlite");
+    let mut sql = String::from(
+        "CREATE TABLE tags (id INTEGER PRIMARY KEY, name VARCHAR(20) UNIQUE);
+         INSERT INTO tags VALUES (1, 'a'), (2, 'A');",
+    );
+    for t in ["t1", "t2", "t3", "t4"] {
+        sql.push_str(&format!(
+            "CREATE TABLE {t} (id INTEGER PRIMARY KEY, v TEXT);
+             INSERT INTO {t} VALUES (1, 'one'), (2, 'two');"
+        ));
+    }
+    c.execute_batch(&sql).expect("fill");
+    drop(c);
+    let from = format!("sqlite:{}", file.display());
+    let db = MyDb::new("onefails");
+    let json = tmp.join("report.json");
+    let run = ferry(&[
+        "migrate",
+        "--from",
+        &from,
+        "--to",
+        &db.url,
+        "--jobs",
+        "1",
+        "--on-error",
+        "reject",
+        "--reject-dir",
+        tmp.join("rejects").to_str().expect("utf8"),
+        "--json",
+        json.to_str().expect("utf8"),
+    ]);
+    assert_ne!(run.code, 0, "not everything arrived: {}", run.all());
+    let report = read_report(&json);
+    for t in report["tables"].as_array().expect("tables") {
+        if t["table"] == "tags" {
+            assert_eq!(t["status"], "failed", "{t}");
+            let err = t["error"].as_str().unwrap_or_default();
+            assert!(err.contains("tags") && err.contains("Duplicate"), "{err}");
+        } else {
+            assert_eq!(t["status"], "complete", "{t}: {}", run.all());
+            assert_eq!(t["rows_written"], 2, "{t}");
+        }
+    }
+    assert!(run.stdout.contains("FAILED"), "{}", run.stdout);
+}
+
+#[test]
+fn mysql_to_mysql_zero_dates_arrive_and_verify_by_content() {
+    let src = MyDb::new("zero_src");
+    src.exec(
+        "SET SESSION sql_mode = '';
+         CREATE TABLE z (id INT PRIMARY KEY, d DATE NOT NULL, dt DATETIME NOT NULL, dn DATE NULL);
+         INSERT INTO z VALUES (1, '0000-00-00', '0000-00-00 00:00:00', '2024-00-00'),
+                              (2, '2024-05-00', '2024-01-02 03:04:05', NULL);",
+    );
+    let dst = MyDb::new("zero_dst");
+    let run = ferry(&[
+        "migrate", "--from", &src.url, "--to", &dst.url, "--verify", "content",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let verify = ferry(&["verify", "--from", &src.url, "--to", &dst.url, "--content"]);
+    assert_eq!(verify.code, 0, "{}", verify.all());
+    let rows = dst.with(async |c| {
+        let rows: Vec<(i32, String, String, Option<String>)> = c
+            .query("SELECT id, CAST(d AS CHAR), CAST(dt AS CHAR), CAST(dn AS CHAR) FROM z ORDER BY id")
+            .await
+            .expect("rows");
+        rows
+    });
+    assert_eq!(
+        rows,
+        vec![
+            (
+                1,
+                "0000-00-00".to_string(),
+                "0000-00-00 00:00:00".to_string(),
+                Some("2024-00-00".to_string())
+            ),
+            (
+                2,
+                "2024-05-00".to_string(),
+                "2024-01-02 03:04:05".to_string(),
+                None
+            ),
+        ]
+    );
+    // A changed zero date is a content difference.
+    block_on(async {
+        let mut c = mysql_connect(&dst.url).await;
+        c.query_drop("SET SESSION sql_mode = ''; UPDATE z SET d = '0000-01-00' WHERE id = 1")
+            .await
+            .expect("update");
+        let _ = c.disconnect().await;
+    });
+    let verify = ferry(&["verify", "--from", &src.url, "--to", &dst.url, "--content"]);
+    assert_ne!(verify.code, 0, "{}", verify.all());
+}
