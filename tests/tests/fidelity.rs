@@ -54,7 +54,10 @@ impl Tgt {
 /// A source database loaded from its fixture; kept alive for the test.
 enum Source {
     /// The directory holding the file (removed with it), and the URL.
-    Sqlite { _dir: TempDir, url: String },
+    Sqlite {
+        _dir: TempDir,
+        url: String,
+    },
     Mysql(MyDb),
     Postgres(PgDb),
 }
@@ -184,7 +187,10 @@ impl Target {
 
 /// Whether the default of `column` is expected to be dropped (with a warning) on this path.
 fn expected_dropped(src: Src, tgt: Tgt, column: &str) -> bool {
-    let same = matches!((src, tgt), (Src::Mysql, Tgt::Mysql) | (Src::Postgres, Tgt::Postgres));
+    let same = matches!(
+        (src, tgt),
+        (Src::Mysql, Tgt::Mysql) | (Src::Postgres, Tgt::Postgres)
+    );
     if same {
         return false;
     }
@@ -207,12 +213,16 @@ fn defaults_path(src: Src, tgt: Tgt) {
     let target = Target::new(tgt);
     let tmp = TempDir::new("fidelity_report");
     let json = tmp.join("report.json");
+    let config = tmp.join("only_defaults.toml");
+    std::fs::write(&config, "[tables]\ninclude = [\"defaults\"]\n").expect("config");
     let run = ferry(&[
         "migrate",
         "--from",
         source.url(),
         "--to",
         target.url(),
+        "--config",
+        config.to_str().expect("utf8"),
         "--json",
         json.to_str().expect("utf8"),
     ]);
@@ -226,7 +236,13 @@ fn defaults_path(src: Src, tgt: Tgt) {
         .map(|w| w.as_str().unwrap_or_default().to_string())
         .collect();
     for w in &warnings {
-        for debug in ["Number(", "Text(", "Expression {", "CurrentTimestamp", "Bool("] {
+        for debug in [
+            "Number(",
+            "Text(",
+            "Expression {",
+            "CurrentTimestamp",
+            "Bool(",
+        ] {
             assert!(
                 !w.contains(debug),
                 "{path}: a warning shows Rust debug text: {w}"
@@ -244,10 +260,18 @@ fn defaults_path(src: Src, tgt: Tgt) {
             .find(|w| w.contains(&format!("defaults.{col}: default ")));
         if expected_dropped(src, tgt, col) {
             let w = warned.unwrap_or_else(|| {
-                panic!("{path}: the default of `{col}` should be dropped with a warning: {warnings:?}")
+                panic!(
+                    "{path}: the default of `{col}` should be dropped with a warning: {warnings:?}"
+                )
             });
-            assert!(w.ends_with("the default was not carried over"), "{path}: {w}");
-            assert_eq!(fresh[i], None, "{path}: `{col}` has no default on the target");
+            assert!(
+                w.ends_with("the default was not carried over"),
+                "{path}: {w}"
+            );
+            assert_eq!(
+                fresh[i], None,
+                "{path}: `{col}` has no default on the target"
+            );
             continue;
         }
         assert!(
@@ -257,8 +281,10 @@ fn defaults_path(src: Src, tgt: Tgt) {
         let (a, b) = (&copied[i], &fresh[i]);
         if col.starts_with("now_") || col.starts_with("today_") {
             let (a, b) = (
-                a.as_deref().unwrap_or_else(|| panic!("{path}: `{col}` copied NULL")),
-                b.as_deref().unwrap_or_else(|| panic!("{path}: `{col}` got no default")),
+                a.as_deref()
+                    .unwrap_or_else(|| panic!("{path}: `{col}` copied NULL")),
+                b.as_deref()
+                    .unwrap_or_else(|| panic!("{path}: `{col}` got no default")),
             );
             let tolerance = if col.starts_with("now_") { 600 } else { 86_400 };
             assert!(
@@ -266,7 +292,9 @@ fn defaults_path(src: Src, tgt: Tgt) {
                 "{path}: `{col}`: source's default {a}, target's {b}"
             );
         } else if col.starts_with("uuid_") {
-            let b = b.as_deref().unwrap_or_else(|| panic!("{path}: `{col}` got no UUID"));
+            let b = b
+                .as_deref()
+                .unwrap_or_else(|| panic!("{path}: `{col}` got no UUID"));
             assert_eq!(b.len(), 36, "{path}: `{col}` = {b}");
             assert_ne!(a.as_deref(), Some(b), "{path}: `{col}` is generated anew");
         } else {
@@ -277,7 +305,10 @@ fn defaults_path(src: Src, tgt: Tgt) {
         }
         checked += 1;
     }
-    assert!(checked >= 15, "{path}: only {checked} defaults carried over");
+    assert!(
+        checked >= 15,
+        "{path}: only {checked} defaults carried over"
+    );
 }
 
 #[test]
@@ -313,13 +344,7 @@ fn defaults_postgres_to_mysql() {
 /// `ferry schema` of one path against its golden file: DDL, then the warnings.
 fn golden_path(src: Src, tgt: Tgt) {
     let source = Source::load(src);
-    let run = ferry(&[
-        "schema",
-        "--from",
-        source.url(),
-        "--to-dialect",
-        tgt.name(),
-    ]);
+    let run = ferry(&["schema", "--from", source.url(), "--to-dialect", tgt.name()]);
     let path = format!("{} -> {}", src.name(), tgt.name());
     assert_eq!(run.code, 0, "{path}: {}", run.all());
     let got = format!("{}{}", run.stdout, run.stderr);
@@ -521,7 +546,9 @@ fn mysql_to_mysql_zero_dates_arrive_and_verify_by_content() {
     assert_eq!(verify.code, 0, "{}", verify.all());
     let rows = dst.with(async |c| {
         let rows: Vec<(i32, String, String, Option<String>)> = c
-            .query("SELECT id, CAST(d AS CHAR), CAST(dt AS CHAR), CAST(dn AS CHAR) FROM z ORDER BY id")
+            .query(
+                "SELECT id, CAST(d AS CHAR), CAST(dt AS CHAR), CAST(dn AS CHAR) FROM z ORDER BY id",
+            )
             .await
             .expect("rows");
         rows
@@ -553,4 +580,165 @@ fn mysql_to_mysql_zero_dates_arrive_and_verify_by_content() {
     });
     let verify = ferry(&["verify", "--from", &src.url, "--to", &dst.url, "--content"]);
     assert_ne!(verify.code, 0, "{}", verify.all());
+}
+
+/// The value a row of table `edge` holds (see the fixtures), checked in the target's text.
+fn edge_value_arrived(id: i64, row: &[Option<String>]) -> Result<(), String> {
+    let (f, n, t, d) = (&row[1], &row[2], &row[3], &row[4]);
+    let float = || -> f64 {
+        let s = f.as_deref().unwrap_or("NULL");
+        s.parse::<f64>()
+            .unwrap_or_else(|_| panic!("row {id}: `{s}` is not a float"))
+    };
+    let ok = match id {
+        1 => float() == 0.0 && float().is_sign_negative(),
+        2 => float() == f64::INFINITY,
+        3 => float() == f64::NEG_INFINITY,
+        4 => float().is_nan(),
+        5 => n.as_deref() == Some("NaN"),
+        6 => t.as_deref() == Some(""),
+        7 => t.as_deref() == Some("x".repeat(100_000).as_str()),
+        8 => t.as_deref() == Some("🚢 naïve 𝄞"),
+        9 => d.as_deref() == Some("0000-00-00"),
+        10 => d.as_deref() == Some("2024-00-00"),
+        11 => float() == 1.5,
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "row {id} changed: f={f:?} n={n:?} d={d:?} t={:?}",
+            t.as_deref().map(|s| s.chars().take(40).collect::<String>())
+        ))
+    }
+}
+
+/// Copy table `edge` on one path in reject mode: every row arrives exactly, or is in the
+/// reject file naming its key and column; `rejected` lists the ids expected there, `nulled`
+/// the zero dates that arrive as NULL in a nullable column of a target other than MySQL (as
+/// the README documents).
+fn edge_path(src: Src, tgt: Tgt, rejected: &[i64], nulled: &[i64]) {
+    let source = Source::load(src);
+    let target = Target::new(tgt);
+    let tmp = TempDir::new("fidelity_edge");
+    let rejects = tmp.join("rejects");
+    let json = tmp.join("report.json");
+    let config = tmp.join("only_edge.toml");
+    std::fs::write(&config, "[tables]\ninclude = [\"edge\"]\n").expect("config");
+    let run = ferry(&[
+        "migrate",
+        "--from",
+        source.url(),
+        "--to",
+        target.url(),
+        "--config",
+        config.to_str().expect("utf8"),
+        "--on-error",
+        "reject",
+        "--reject-dir",
+        rejects.to_str().expect("utf8"),
+        "--json",
+        json.to_str().expect("utf8"),
+    ]);
+    let path = format!("{} -> {}", src.name(), tgt.name());
+    let want_code = if rejected.is_empty() { 0 } else { 1 };
+    assert_eq!(run.code, want_code, "{path}: {}", run.all());
+    let (_, rows) = target.rows("edge");
+    let mut arrived = Vec::new();
+    for row in &rows {
+        let id: i64 = row[0].as_deref().and_then(|s| s.parse().ok()).expect("id");
+        if nulled.contains(&id) {
+            assert_eq!(row[4], None, "{path}: zero date of row {id}");
+            arrived.push(id);
+            continue;
+        }
+        if let Err(why) = edge_value_arrived(id, row) {
+            panic!("{path}: {why}");
+        }
+        arrived.push(id);
+    }
+    let lines: Vec<serde_json::Value> = std::fs::read_dir(&rejects)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter(|e| e.file_name().to_string_lossy().contains("edge"))
+                .flat_map(|e| {
+                    std::fs::read_to_string(e.path())
+                        .expect("reject file")
+                        .lines()
+                        .map(|l| serde_json::from_str(l).expect("json line"))
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut rejected_ids = Vec::new();
+    for l in &lines {
+        let locator = l["locator"].as_str().unwrap_or_default();
+        let id: i64 = locator
+            .trim_start_matches("id=")
+            .trim_start_matches("rowid ")
+            .parse()
+            .unwrap_or_else(|_| panic!("{path}: the reject names no key: {l}"));
+        assert!(
+            ["f", "n", "t", "d"].contains(&l["column"].as_str().unwrap_or_default()),
+            "{path}: {l}"
+        );
+        assert!(
+            !l["reason"].as_str().unwrap_or_default().is_empty(),
+            "{path}: {l}"
+        );
+        rejected_ids.push(id);
+    }
+    rejected_ids.sort_unstable();
+    assert_eq!(
+        rejected_ids, rejected,
+        "{path}: rejected rows; arrived {arrived:?}"
+    );
+    let total = arrived.len() + rejected_ids.len();
+    let source_rows = read_report(&json)["tables"]
+        .as_array()
+        .expect("tables")
+        .iter()
+        .find(|t| {
+            t["target_table"]
+                .as_str()
+                .is_some_and(|n| n == "edge" || n.ends_with(".edge"))
+        })
+        .map(|t| t["rows_read"].as_u64().unwrap_or(0))
+        .expect("edge in the report");
+    assert_eq!(
+        total as u64, source_rows,
+        "{path}: every row arrived or was rejected"
+    );
+}
+
+#[test]
+fn edge_values_sqlite_to_postgres() {
+    edge_path(Src::Sqlite, Tgt::Postgres, &[], &[]);
+}
+
+#[test]
+fn edge_values_sqlite_to_mysql() {
+    edge_path(Src::Sqlite, Tgt::Mysql, &[2, 3], &[]);
+}
+
+#[test]
+fn edge_values_mysql_to_postgres() {
+    edge_path(Src::Mysql, Tgt::Postgres, &[], &[9, 10]);
+}
+
+#[test]
+fn edge_values_mysql_to_mysql() {
+    edge_path(Src::Mysql, Tgt::Mysql, &[], &[]);
+}
+
+#[test]
+fn edge_values_postgres_to_postgres() {
+    edge_path(Src::Postgres, Tgt::Postgres, &[], &[]);
+}
+
+#[test]
+fn edge_values_postgres_to_mysql() {
+    edge_path(Src::Postgres, Tgt::Mysql, &[2, 3, 4, 5], &[]);
 }

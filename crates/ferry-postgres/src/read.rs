@@ -300,6 +300,17 @@ impl Source for PgSource {
         let mut stats = ReadStats::default();
         let width = table.copied_columns().count();
         let names: Vec<&str> = table.copied_columns().map(|c| c.name.as_str()).collect();
+        let key: Vec<usize> = table
+            .row_key()
+            .iter()
+            .filter_map(|k| names.iter().position(|n| n == k))
+            .collect();
+        let shape = RowShape {
+            wires: &wires,
+            names: &names,
+            key: &key,
+            table: &name,
+        };
         let mut builder = BatchBuilder::new(width, options.limits);
         // Raw mode: complete tuples collect at the front of `pending` up to `raw_end`.
         let mut raw_end = 0usize;
@@ -350,12 +361,10 @@ impl Source for PgSource {
                         stats.rows_read += 1;
                         decode_row(
                             &pending[..n],
-                            &wires,
-                            &names,
+                            &shape,
                             &mut builder,
                             options.reject_bad_rows,
                             stats.rows_read,
-                            &name,
                         )?;
                         pending.advance(n);
                         if builder.is_full() {
@@ -446,16 +455,44 @@ impl Source for PgSource {
     }
 }
 
+/// What decoding a table's tuples needs to know about its columns.
+struct RowShape<'a> {
+    wires: &'a [Wire],
+    names: &'a [&'a str],
+    /// Positions of the row key's columns (a bad row is named by its key).
+    key: &'a [usize],
+    table: &'a str,
+}
+
+/// `id=5` from the row's key values, else `row N` (also when the bad value is in the key).
+fn locate(shape: &RowShape<'_>, values: &[Value], failed: usize, row_number: u64) -> String {
+    if shape.key.is_empty() || shape.key.contains(&failed) {
+        return format!("row {row_number}");
+    }
+    shape
+        .key
+        .iter()
+        .map(|&k| {
+            let v = match values.get(k) {
+                Some(Value::Text(s)) => s.chars().take(64).collect::<String>(),
+                Some(other) => other.to_json().to_string().trim_matches('"').to_string(),
+                None => "?".into(),
+            };
+            format!("{}={v}", shape.names.get(k).copied().unwrap_or("?"))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Decode one tuple into the builder, or reject it (reject mode) or fail (stop mode).
 fn decode_row(
     tuple: &[u8],
-    wires: &[Wire],
-    names: &[&str],
+    shape: &RowShape<'_>,
     builder: &mut BatchBuilder,
     reject: bool,
     row_number: u64,
-    table: &str,
 ) -> Result<()> {
+    let (wires, names, table) = (shape.wires, shape.names, shape.table);
     let mut failure = None;
     for (i, field) in tuple_fields(tuple).enumerate() {
         let Some(w) = wires.get(i) else { break };
@@ -475,22 +512,23 @@ fn decode_row(
         return Ok(());
     };
     builder.discard_partial_row();
-    let column = names.get(column).copied().unwrap_or("?").to_string();
-    if !reject {
-        return Err(Error::data(format!(
-            "table `{table}`, column `{column}`, row {row_number}: {reason}"
-        )));
-    }
-    // The values that did decode, to help reload the row by hand.
-    let values = tuple_fields(tuple)
+    // The values that did decode, to name the row by its key and reload it by hand.
+    let values: Vec<Value> = tuple_fields(tuple)
         .zip(wires)
         .map(|(f, w)| match f {
             None => Value::Null,
             Some(b) => decode(w, b).unwrap_or(Value::Null),
         })
         .collect();
+    let locator = locate(shape, &values, column, row_number);
+    let column = names.get(column).copied().unwrap_or("?").to_string();
+    if !reject {
+        return Err(Error::data(format!(
+            "table `{table}`, column `{column}`, {locator}: {reason}"
+        )));
+    }
     builder.reject(RejectedRow {
-        locator: format!("row {row_number}"),
+        locator,
         column,
         reason,
         values,

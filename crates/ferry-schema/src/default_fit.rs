@@ -45,16 +45,15 @@ pub fn is_numeric(t: &DataType) -> bool {
 /// whole and in range, decimals within their precision, booleans 0 or 1.
 pub fn number(text: &str, t: &DataType) -> Result<String, String> {
     let n = canonical_decimal(text).ok_or_else(|| "is not a number".to_string())?;
-    let (int_part, frac) = n.trim_start_matches('-').split_once('.').unwrap_or((
-        n.trim_start_matches('-'),
-        "",
-    ));
+    let (int_part, frac) = n
+        .trim_start_matches('-')
+        .split_once('.')
+        .unwrap_or((n.trim_start_matches('-'), ""));
     let whole = || -> Result<i128, String> {
         if !frac.is_empty() {
             return Err("is not a whole number".into());
         }
-        n.parse::<i128>()
-            .map_err(|_| "is out of range".to_string())
+        n.parse::<i128>().map_err(|_| "is out of range".to_string())
     };
     let range = |lo: i128, hi: i128, name: &str| -> Result<String, String> {
         let v = whole()?;
@@ -175,7 +174,13 @@ pub fn portable_expression(sql: &str, from: Dialect, to: Dialect, t: &DataType) 
 /// to text and integer types change nothing another dialect needs, so they go.
 fn without_text_casts(tokens: Vec<Token>) -> Vec<Token> {
     const CASTS: &[&str] = &[
-        "text", "varchar", "character", "integer", "bigint", "smallint", "numeric",
+        "text",
+        "varchar",
+        "character",
+        "integer",
+        "bigint",
+        "smallint",
+        "numeric",
     ];
     let mut out = Vec::with_capacity(tokens.len());
     let mut i = 0;

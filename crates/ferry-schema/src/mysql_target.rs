@@ -8,8 +8,8 @@
 //!   later would rebuild the table, and AUTO_INCREMENT needs a key); secondary indexes,
 //!   unique keys and CHECKs come after the load in one `ALTER TABLE`, foreign keys last.
 
-use crate::expr::{is_boolean_domain_check, translate_expression};
 use crate::default_fit;
+use crate::expr::{is_boolean_domain_check, translate_expression};
 use crate::ident::{derived_name, Namer};
 use crate::index_name;
 use crate::rules::DeclaredType;
@@ -330,8 +330,7 @@ fn render_default(
             sql,
         } if same => format!("({sql})"),
         DefaultValue::Expression { sql, dialect } => {
-            match default_fit::portable_expression(sql, *dialect, Dialect::Mysql, &col.data_type)
-            {
+            match default_fit::portable_expression(sql, *dialect, Dialect::Mysql, &col.data_type) {
                 Some(expr) => format!("({expr})"),
                 None => return drop(ctx, "has no MySQL equivalent"),
             }

@@ -273,9 +273,7 @@ fn render_default(
         (DefaultValue::Text(s), DataType::Uuid) if ferry_core::value::parse_uuid(s).is_none() => {
             return drop(ctx, "is not a UUID")
         }
-        (DefaultValue::Text(s), DataType::VarChar(_) | DataType::Char(_))
-            if !fits_length(t, s) =>
-        {
+        (DefaultValue::Text(s), DataType::VarChar(_) | DataType::Char(_)) if !fits_length(t, s) => {
             return drop(ctx, &format!("is longer than {}", type_name(t)))
         }
         (

@@ -719,7 +719,10 @@ mod tests {
             DefaultValue::Expression { .. }
         ));
         // The word itself, as text, stays text.
-        assert_eq!(parse_default("'now'::text"), DefaultValue::Text("now".into()));
+        assert_eq!(
+            parse_default("'now'::text"),
+            DefaultValue::Text("now".into())
+        );
         assert_eq!(
             parse_default("uuid_generate_v4()"),
             DefaultValue::GenerateUuid

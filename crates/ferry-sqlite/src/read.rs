@@ -228,11 +228,15 @@ fn read_blocking(
     // (other than INTEGER PRIMARY KEY), which the introspection declares NOT NULL.
     let not_null: Vec<Option<&'static str>> = table
         .copied_columns()
-        .map(|c| match (c.nullable, table.primary_key.contains(&c.name)) {
-            (true, _) => None,
-            (false, true) => Some("NULL in a PRIMARY KEY column (SQLite allows it, the target's key does not)"),
-            (false, false) => Some("NULL in a NOT NULL column"),
-        })
+        .map(
+            |c| match (c.nullable, table.primary_key.contains(&c.name)) {
+                (true, _) => None,
+                (false, true) => Some(
+                    "NULL in a PRIMARY KEY column (SQLite allows it, the target's key does not)",
+                ),
+                (false, false) => Some("NULL in a NOT NULL column"),
+            },
+        )
         .collect();
     let has_rowid = rowid_available(&conn, &table.name);
     let select_list: Vec<String> = columns.iter().map(|(n, _)| quote(n)).collect();
