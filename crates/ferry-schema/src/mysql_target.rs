@@ -1033,6 +1033,55 @@ mod tests {
         );
     }
 
+    /// Issue 13's examples: defaults MySQL would refuse are dropped with a warning quoting
+    /// them; "today" written the PostgreSQL way becomes CURRENT_DATE.
+    #[test]
+    fn defaults_that_do_not_fit_are_dropped_and_today_translates() {
+        let mut t = Table::new("t");
+        let mut c = Column::new("created", "DATETIME", DataType::Timestamp);
+        c.default = Some(crate::sqlite::parse_default("0"));
+        t.columns.push(c);
+        let mut c = Column::new("day", "date", DataType::Date);
+        c.nullable = false;
+        c.default = Some(crate::postgres_source::parse_default("('now'::text)::date"));
+        t.columns.push(c);
+        let mut c = Column::new("perms", "set", DataType::Set(vec!["read".into()]));
+        c.default = Some(DefaultValue::Text("write".into()));
+        t.columns.push(c);
+        let schema = ferry_core::Schema {
+            tables: vec![t],
+            ..Default::default()
+        };
+        let tr = crate::translate(
+            &schema,
+            Dialect::Sqlite,
+            Dialect::Mysql,
+            &crate::Overrides::default(),
+        )
+        .expect("translates");
+        let create = &tr.tables[0].ddl.create[0];
+        assert!(create.contains("`created` datetime(6),"), "{create}");
+        assert!(
+            create.contains("`day` date NOT NULL DEFAULT (CURRENT_DATE)"),
+            "{create}"
+        );
+        assert!(!create.contains("DEFAULT 'write'"), "{create}");
+        let warnings: Vec<String> = tr.warnings.iter().map(ToString::to_string).collect();
+        assert!(
+            warnings.contains(
+                &"t.created: default 0 does not fit a datetime(6) column; the default was not carried over"
+                    .to_string()
+            ),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.starts_with("t.perms: default 'write' member `write`")),
+            "{warnings:?}"
+        );
+    }
+
     #[test]
     fn literals_and_identifiers_quote() {
         assert_eq!(quote_ident("a`b"), "`a``b`");
