@@ -309,6 +309,17 @@ pub fn write_json(path: &Path, report: &Report) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Refuse, before the run starts, a `--json` path the report could not replace (a symlink,
+/// someone else's file), so that no run's report is lost at its end.
+pub fn check_json_path(path: Option<&Path>) -> anyhow::Result<()> {
+    match path {
+        Some(p) if !json_to_stdout(Some(p)) => {
+            Ok(ferry_engine::files::check_replaceable(p, "JSON report", is_report)?)
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Whether `path` holds a report ferry wrote: a JSON object with `ferry_version`.
 fn is_report(path: &Path) -> bool {
     let Ok(file) = std::fs::File::open(path) else {

@@ -95,7 +95,7 @@ pub async fn plan(
 ) -> Result<Translation> {
     let mut schema = source.schema().await?;
     config.select(&mut schema)?;
-    refuse_unsupported(&mut schema)?;
+    refuse_unsupported(&mut schema, config)?;
     let (overrides, sized) = crate::measure::key_overrides(source, &schema, target, config).await?;
     let mut translation = translate(&schema, source.dialect(), target, &overrides)?;
     translation.warnings.extend(sized);
@@ -112,16 +112,16 @@ pub async fn plan(
     Ok(translation)
 }
 
-/// Drop the tables that belong to a table the config excluded (an SQLite virtual table's
-/// shadow tables), then refuse any table ferry cannot copy that is still selected.
-fn refuse_unsupported(schema: &mut ferry_core::Schema) -> Result<()> {
-    let kept: std::collections::HashSet<String> =
-        schema.tables.iter().map(|t| t.name.clone()).collect();
+/// Drop the tables that belong to a table the config left out (an SQLite virtual table's
+/// shadow tables), unless the config names them itself, then refuse any table ferry cannot
+/// copy that is still selected.
+fn refuse_unsupported(schema: &mut ferry_core::Schema, config: &Config) -> Result<()> {
+    let kept: HashSet<String> = schema.tables.iter().map(|t| t.name.clone()).collect();
     schema.tables.retain(|t| {
         t.unsupported
             .as_ref()
             .and_then(|u| u.belongs_to.as_ref())
-            .is_none_or(|owner| kept.contains(owner))
+            .is_none_or(|owner| kept.contains(owner) || config.tables.include.contains(&t.name))
     });
     match schema
         .tables

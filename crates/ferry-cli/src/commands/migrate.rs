@@ -189,6 +189,7 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
 /// Run `ferry migrate` with its summary on `summary` (`ferry up` keeps stdout for the
 /// connection).
 pub async fn run_to(args: Args, summary: Channel) -> anyhow::Result<Exit> {
+    output::check_json_path(args.json.as_deref())?;
     let opts = args.options().await?;
     let progress = Progress::new();
     let report = ferry_engine::migrate(&opts, progress.handler()).await;

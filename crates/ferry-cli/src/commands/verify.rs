@@ -56,6 +56,7 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
 /// Run `ferry verify` with its table on `summary`. A table that cannot be read on either
 /// side (a missing grant) fails the run (exit 2) with the cause, rather than "differs".
 pub async fn run_to(args: Args, summary: Channel) -> anyhow::Result<Exit> {
+    output::check_json_path(args.json.as_deref())?;
     let (mut from, to) =
         super::resolve_pair(&args.from, &args.to, &args.aws, args.iam_auth).await?;
     super::choose_schemas(&mut from, args.schema.as_deref())?;
