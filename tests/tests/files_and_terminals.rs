@@ -71,12 +71,11 @@ fn reject_file_and_report_are_private_and_replace_only_their_own() {
     std::fs::write(&report, "my notes\n").expect("write");
     let run = migrate(&["--if-exists", "drop"]);
     assert_eq!(run.code, 2, "{}", run.all());
-    assert!(
-        run.stderr.contains("not one ferry wrote"),
-        "{}",
-        run.stderr
+    assert!(run.stderr.contains("not one ferry wrote"), "{}", run.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&report).expect("read"),
+        "my notes\n"
     );
-    assert_eq!(std::fs::read_to_string(&report).expect("read"), "my notes\n");
     std::fs::remove_file(&report).expect("rm");
 
     // A symlink where the reject file goes: refused before any row moves; the file the link
@@ -99,11 +98,7 @@ fn reject_file_and_report_are_private_and_replace_only_their_own() {
     std::fs::write(&reject_file, "not a reject line\n").expect("write");
     let run = migrate(&["--if-exists", "drop"]);
     assert_eq!(run.code, 2, "{}", run.all());
-    assert!(
-        run.stderr.contains("not one ferry wrote"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("not one ferry wrote"), "{}", run.stderr);
     assert_eq!(
         std::fs::read_to_string(&reject_file).expect("read"),
         "not a reject line\n"
@@ -124,7 +119,11 @@ fn json_dash_puts_the_report_alone_on_stdout() {
     assert_eq!(run.code, 0, "{}", run.all());
     let v: serde_json::Value = serde_json::from_str(&run.stdout).expect("stdout is only JSON");
     assert_eq!(v["tables"][0]["rows_written"], 2);
-    assert!(run.stderr.contains("TOTAL"), "summary on stderr: {}", run.stderr);
+    assert!(
+        run.stderr.contains("TOTAL"),
+        "summary on stderr: {}",
+        run.stderr
+    );
     assert!(!dir.join("-").exists() && !std::path::Path::new("-").exists());
 
     let run = ferry(&["verify", "--from", &from, "--to", &db.url, "--json", "-"]);

@@ -50,7 +50,10 @@ fn sqlite_views_and_triggers_are_named_in_the_warnings() {
     assert_eq!(run.code, 0, "{}", run.all());
     let v = ferry_tests::read_report(&report);
     let warnings = v["warnings"].to_string();
-    assert!(warnings.contains("view \\\"recent\\\" is not copied"), "{warnings}");
+    assert!(
+        warnings.contains("view \\\"recent\\\" is not copied"),
+        "{warnings}"
+    );
 }
 
 #[test]
@@ -204,7 +207,9 @@ impl Drop for Role {
         let _ = std::thread::spawn(move || {
             block_on(async {
                 let c = pg_connect(&pg_admin_url()).await;
-                let _ = c.batch_execute(&format!("DROP ROLE IF EXISTS \"{name}\"")).await;
+                let _ = c
+                    .batch_execute(&format!("DROP ROLE IF EXISTS \"{name}\""))
+                    .await;
             })
         })
         .join();
@@ -232,7 +237,10 @@ fn an_unreadable_table_fails_verify_with_its_cause() {
     let db = PgDb::new("ferry_noread");
     let run = ferry(&["migrate", "--from", &from, "--to", &db.url]);
     assert_eq!(run.code, 0, "{}", run.all());
-    db.exec(&format!("REVOKE ALL ON secrets FROM PUBLIC; GRANT CONNECT ON DATABASE \"{}\" TO \"{}\"", db.name, role.name));
+    db.exec(&format!(
+        "REVOKE ALL ON secrets FROM PUBLIC; GRANT CONNECT ON DATABASE \"{}\" TO \"{}\"",
+        db.name, role.name
+    ));
     for content in [false, true] {
         let to = role.url(&db);
         let mut args = vec!["verify", "--from", &from, "--to", &to];
@@ -293,8 +301,10 @@ fn a_missing_mysql_grant_is_named() {
     db.exec(&format!("DROP USER '{user}'@'%'"));
     assert_eq!(run.code, 2, "{}", run.all());
     assert!(
-        run.stderr
-            .contains(&format!("grant it with GRANT CREATE ON `{}`.* TO '{user}'@", db.name)),
+        run.stderr.contains(&format!(
+            "grant it with GRANT CREATE ON `{}`.* TO '{user}'@",
+            db.name
+        )),
         "{}",
         run.stderr
     );

@@ -150,8 +150,7 @@ async fn checked(c: &AwsClients, spec: &TeardownSpec) -> Result<Deployment> {
         if d.instance.as_ref().filter(live).is_some() && db_snapshot_exists(c, snap).await? {
             return Err(snapshot_taken(snap));
         }
-        if d.cluster.as_ref().filter(live).is_some() && cluster_snapshot_exists(c, snap).await?
-        {
+        if d.cluster.as_ref().filter(live).is_some() && cluster_snapshot_exists(c, snap).await? {
             return Err(snapshot_taken(snap));
         }
     }

@@ -6,8 +6,8 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -180,8 +180,17 @@ fn status_text(s: TableStatus) -> &'static str {
 
 /// Print the per-table summary of a migration on `out`.
 pub fn print_summary(r: &Report, out: Channel) {
-    let names: Vec<String> = r.tables.iter().map(|t| clean(&t.table).into_owned()).collect();
-    let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(5).max(5);
+    let names: Vec<String> = r
+        .tables
+        .iter()
+        .map(|t| clean(&t.table).into_owned())
+        .collect();
+    let width = names
+        .iter()
+        .map(|n| n.chars().count())
+        .max()
+        .unwrap_or(5)
+        .max(5);
     out.line(&format!(
         "{:<width$}  {:>12}  {:>12}  {:>9}  {:>8}  {:>8}  {:>8}  status",
         "table", "read", "written", "rejected", "seconds", "counts", "content"
@@ -244,8 +253,17 @@ pub fn print_summary(r: &Report, out: Channel) {
 
 /// Print a verification table on `out`.
 pub fn print_verify(r: &Report, out: Channel) {
-    let names: Vec<String> = r.tables.iter().map(|t| clean(&t.table).into_owned()).collect();
-    let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(5).max(5);
+    let names: Vec<String> = r
+        .tables
+        .iter()
+        .map(|t| clean(&t.table).into_owned())
+        .collect();
+    let width = names
+        .iter()
+        .map(|n| n.chars().count())
+        .max()
+        .unwrap_or(5)
+        .max(5);
     out.line(&format!(
         "{:<width$}  {:>12}  {:>12}  {:>8}  {:>8}",
         "table", "source", "target", "counts", "content"
@@ -313,9 +331,11 @@ pub fn write_json(path: &Path, report: &Report) -> anyhow::Result<()> {
 /// someone else's file), so that no run's report is lost at its end.
 pub fn check_json_path(path: Option<&Path>) -> anyhow::Result<()> {
     match path {
-        Some(p) if !json_to_stdout(Some(p)) => {
-            Ok(ferry_engine::files::check_replaceable(p, "JSON report", is_report)?)
-        }
+        Some(p) if !json_to_stdout(Some(p)) => Ok(ferry_engine::files::check_replaceable(
+            p,
+            "JSON report",
+            is_report,
+        )?),
         _ => Ok(()),
     }
 }
@@ -413,7 +433,9 @@ impl Channel {
             Channel::Stderr => std::io::stderr().lock().write_all(text.as_bytes()),
         };
         if let Err(e) = written {
-            if e.kind() != std::io::ErrorKind::BrokenPipe && !WRITE_FAILED.swap(true, Ordering::SeqCst) {
+            if e.kind() != std::io::ErrorKind::BrokenPipe
+                && !WRITE_FAILED.swap(true, Ordering::SeqCst)
+            {
                 let _ = writeln!(std::io::stderr(), "ferry: cannot write the output: {e}");
             }
         }

@@ -284,7 +284,8 @@ async fn up_provisions_migrates_and_verifies() {
     for line in out.lines() {
         assert!(
             line.split_once('=').is_some_and(|(k, _)| !k.is_empty()
-                && k.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')),
+                && k.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')),
             "not an env line: {line:?} in {out}"
         );
     }

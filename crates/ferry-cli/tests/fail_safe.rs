@@ -73,7 +73,9 @@ async fn up_with_a_bad_source_creates_nothing() {
     assert!(!missing.exists());
     let c = moto_clients().await;
     assert_eq!(
-        find_secret(&c, &format!("ferry/{name}")).await.expect("describe"),
+        find_secret(&c, &format!("ferry/{name}"))
+            .await
+            .expect("describe"),
         None,
         "no secret"
     );

@@ -139,7 +139,10 @@ mod tests {
         let err = replace_private(&link, "JSON report", |_| true, fill).expect_err("a link");
         assert!(err.to_string().contains("symbolic link"), "{err}");
         assert_eq!(std::fs::read(&victim).expect("read"), b"keep");
-        assert!(create_private(&link).is_err(), "create_new never follows a link");
+        assert!(
+            create_private(&link).is_err(),
+            "create_new never follows a link"
+        );
         assert_eq!(std::fs::read(&victim).expect("read"), b"keep");
         let _ = std::fs::remove_dir_all(&d);
     }

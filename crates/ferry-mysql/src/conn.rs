@@ -236,7 +236,9 @@ fn grant_hint(message: &str) -> Option<String> {
         Some((db, _)) => format!("{db}`"),
         None => "<database>".to_string(),
     };
-    Some(format!("grant it with GRANT {privilege} ON {database}.* TO {user}"))
+    Some(format!(
+        "grant it with GRANT {privilege} ON {database}.* TO {user}"
+    ))
 }
 
 #[cfg(test)]
@@ -336,4 +338,3 @@ mod tests {
         assert!(!text.contains("Sup3r-secret"), "{text}");
     }
 }
-

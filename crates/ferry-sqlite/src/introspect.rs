@@ -47,7 +47,8 @@ pub fn schema(conn: &Connection) -> Result<(Schema, Vec<Note>)> {
         .collect::<rusqlite::Result<_>>()
         .map_err(sql_err)?;
     let is_virtual = |sql: &str| {
-        tokenize(sql).is_some_and(|t| t.len() > 1 && t[0].is_word("CREATE") && t[1].is_word("VIRTUAL"))
+        tokenize(sql)
+            .is_some_and(|t| t.len() > 1 && t[0].is_word("CREATE") && t[1].is_word("VIRTUAL"))
     };
     let virtuals: Vec<String> = tables
         .iter()
@@ -68,7 +69,11 @@ pub fn schema(conn: &Connection) -> Result<(Schema, Vec<Note>)> {
             // The longest virtual table name that, with `_`, starts the shadow table's name.
             let owner = virtuals
                 .iter()
-                .filter(|v| name.len() > v.len() + 1 && name.starts_with(v.as_str()) && name[v.len()..].starts_with('_'))
+                .filter(|v| {
+                    name.len() > v.len() + 1
+                        && name.starts_with(v.as_str())
+                        && name[v.len()..].starts_with('_')
+                })
                 .max_by_key(|v| v.len())
                 .cloned();
             let reason = match &owner {
@@ -76,7 +81,10 @@ pub fn schema(conn: &Connection) -> Result<(Schema, Vec<Note>)> {
                 None => "is a shadow table of a virtual table: exclude it in the config's [tables]".into(),
             };
             let mut t = Table::new(name);
-            t.unsupported = Some(Unsupported { reason, belongs_to: owner });
+            t.unsupported = Some(Unsupported {
+                reason,
+                belongs_to: owner,
+            });
             schema.tables.push(t);
         } else {
             schema
@@ -112,7 +120,11 @@ pub fn not_copied(conn: &Connection) -> Result<Vec<String>> {
             let name: String = r.get(1)?;
             let table: String = r.get(2)?;
             Ok(if kind == "trigger" {
-                format!("trigger {} on {} is not copied", quote(&name), quote(&table))
+                format!(
+                    "trigger {} on {} is not copied",
+                    quote(&name),
+                    quote(&table)
+                )
             } else {
                 format!("{kind} {} is not copied", quote(&name))
             })

@@ -203,10 +203,9 @@ pub async fn run_to(args: Args, summary: Channel) -> anyhow::Result<Exit> {
         RunStatus::Complete => Exit::Ok,
         RunStatus::Incomplete
             if args.allow_rejects
-                && report
-                    .tables
-                    .iter()
-                    .all(|t| t.verification.counts == "ok" || t.verification.counts == "skipped") =>
+                && report.tables.iter().all(|t| {
+                    t.verification.counts == "ok" || t.verification.counts == "skipped"
+                }) =>
         {
             Exit::Ok
         }

@@ -1,8 +1,8 @@
 //! `ferry provision`: create the Secrets Manager secret, then the RDS instance or Aurora
 //! cluster, wait, and print the connection as env lines or JSON.
 
-use crate::secrets::AwsArgs;
 use crate::output::Channel;
+use crate::secrets::AwsArgs;
 use crate::Exit;
 use anyhow::Context;
 use ferry_aws::{AwsClients, Engine, Event, ProvisionSpec, ServerlessRange, WaitOptions};
