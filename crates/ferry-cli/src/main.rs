@@ -6,6 +6,7 @@
 mod commands;
 mod output;
 mod secrets;
+mod terminal;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

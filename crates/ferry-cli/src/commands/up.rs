@@ -1,6 +1,7 @@
 //! `ferry up`: check the source, provision the target, migrate the source into it through
-//! its `secret://` reference, verify, and end with the env lines (alone on stdout). Each step is the same code as its own
-//! command, so `up` can be run again after an interruption.
+//! its `secret://` reference, verify, and end with the env lines (alone on stdout). Each
+//! step is the same code as its own command, so `up` can be run again after an
+//! interruption.
 
 use crate::commands::{migrate, provision};
 use crate::output::Channel;
