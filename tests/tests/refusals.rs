@@ -258,6 +258,15 @@ fn an_unreadable_table_fails_verify_with_its_cause() {
         assert!(!run.stdout.contains("differs"), "{}", run.stdout);
         assert!(!run.all().contains(&role.password), "password shown");
     }
+    // A table the target lacks is a difference (exit 1), not a failure to read.
+    let empty = PgDb::new("ferry_noread_empty");
+    let run = ferry(&["verify", "--from", &from, "--to", &empty.url]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stdout.contains("1 of 1 tables differ"),
+        "{}",
+        run.stdout
+    );
     drop(db);
 }
 

@@ -70,3 +70,17 @@ impl Channel {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_and_direction_overrides_are_escaped() {
+        assert!(matches!(clean("plain name é"), Cow::Borrowed(_)));
+        assert_eq!(
+            clean("a\u{1b}[2J\nFORGED\r\t\u{7f}\u{202e}z"),
+            "a\\u{1b}[2J\\nFORGED\\r\\t\\u{7f}\\u{202e}z"
+        );
+    }
+}

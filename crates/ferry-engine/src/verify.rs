@@ -65,9 +65,14 @@ pub async fn verify_content(
                 crate::content::compare_table(source, target, &p.source, &p.target, opts, &mut v)
                     .await
             {
-                // Not a difference: the table could not be read (a missing grant, a lost
-                // connection), which makes the run fail rather than report a mismatch.
-                v.content = UNREADABLE.into();
+                // A table missing on one side differs; one that could not be read (a missing
+                // grant, a lost connection) makes the run fail rather than report a mismatch.
+                v.content = if e.kind() == ferry_core::ErrorKind::NotFound {
+                    "differs"
+                } else {
+                    UNREADABLE
+                }
+                .into();
                 v.differences.push(format!(
                     "content could not be compared: {}",
                     e.full_message()
@@ -128,7 +133,17 @@ pub async fn verify_counts(
                 }
             }
             (s, t) => {
-                v.counts = UNREADABLE.into();
+                // A table missing on one side is a difference; one that is there but cannot
+                // be read (a missing grant, a lost connection) fails the run.
+                let missing = |r: &Result<u64>| {
+                    r.as_ref()
+                        .is_err_and(|e| e.kind() == ferry_core::ErrorKind::NotFound)
+                };
+                v.counts = if missing(&s) || missing(&t) {
+                    "differs".into()
+                } else {
+                    UNREADABLE.into()
+                };
                 for (side, e) in [("source", s.err()), ("target", t.err())] {
                     if let Some(e) = e {
                         v.differences
