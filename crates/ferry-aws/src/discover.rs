@@ -3,7 +3,7 @@
 
 use crate::client::AwsClients;
 use crate::error::{AwsError, Result};
-use crate::spec::{reader_id, secret_name, writer_id, TAG_NAME};
+use crate::spec::{reader_id, secret_name, writer_id, TAG_MANAGED, TAG_NAME};
 use aws_sdk_rds::types::{DbCluster, DbInstance};
 
 /// An RDS DB instance or Aurora DB cluster as found.
@@ -106,8 +106,11 @@ impl SecretState {
     }
 }
 
+/// Both of ferry's tags: `ferry:managed-by = ferry` and `ferry:name = NAME`. A resource
+/// with only one of them (someone copied a tag, or named theirs alike) is not ferry's.
 fn owned(tags: &[(String, String)], name: &str) -> bool {
-    tags.iter().any(|(k, v)| k == TAG_NAME && v == name)
+    let has = |key: &str, value: &str| tags.iter().any(|(k, v)| k == key && v == value);
+    has(TAG_NAME, name) && has(TAG_MANAGED, "ferry")
 }
 
 /// Everything that exists under one ferry name.

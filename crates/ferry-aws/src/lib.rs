@@ -28,4 +28,4 @@ pub use secret::{
     resolve_secret_url, resolve_secret_url_with, RdsSecret, TEST_ENDPOINT_OVERRIDE_ENV,
 };
 pub use spec::{Engine, ProvisionSpec, ServerlessRange};
-pub use teardown::{teardown, TeardownSpec, TornDown};
+pub use teardown::{plan_teardown, teardown, TeardownSpec, TornDown};

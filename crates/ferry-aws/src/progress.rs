@@ -46,6 +46,13 @@ pub enum Event {
         /// Identifier.
         id: String,
     },
+    /// Deletion protection was turned back on after a failed teardown step.
+    ProtectionOn {
+        /// Resource kind.
+        kind: &'static str,
+        /// Identifier.
+        id: String,
+    },
     /// A delete call was sent.
     Deleting {
         /// Resource kind.
@@ -72,6 +79,9 @@ impl fmt::Display for Event {
             Event::SecretUpdated { name } => write!(f, "wrote host and port into secret {name}"),
             Event::ProtectionOff { kind, id } => {
                 write!(f, "turned deletion protection off on {kind} {id}")
+            }
+            Event::ProtectionOn { kind, id } => {
+                write!(f, "turned deletion protection back on on {kind} {id}")
             }
             Event::Deleting { kind, id } => write!(f, "deleting {kind} {id}"),
         }

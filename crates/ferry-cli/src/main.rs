@@ -6,6 +6,7 @@
 mod commands;
 mod output;
 mod secrets;
+mod terminal;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -70,9 +71,11 @@ fn main() -> ExitCode {
         }
     });
     match result {
+        // The output could not be written (not a closed pipe, which ends quietly).
+        Ok(_) if output::write_failed() => ExitCode::from(Exit::Failed as u8),
         Ok(exit) => ExitCode::from(exit as u8),
         Err(err) => {
-            eprintln!("ferry: {}", output::error_line(&err));
+            output::Channel::Stderr.line(&format!("ferry: {}", output::error_line(&err)));
             ExitCode::from(Exit::Failed as u8)
         }
     }

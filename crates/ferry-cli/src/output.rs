@@ -1,6 +1,7 @@
 //! Everything the terminal shows: progress bars (or log lines when stderr is not a
 //! terminal), the summary table, the JSON report, and error lines.
 
+pub use crate::terminal::{clean, write_failed, Channel};
 use ferry_engine::{Event, EventHandler, Report, TableStatus};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::HashMap;
@@ -63,11 +64,15 @@ impl Progress {
 
 impl Inner {
     fn log(&self, msg: &str) {
-        let line = format!("[{:>7.1}s] {msg}", self.started.elapsed().as_secs_f64());
+        let line = format!(
+            "[{:>7.1}s] {}",
+            self.started.elapsed().as_secs_f64(),
+            clean(msg)
+        );
         if self.tty {
             let _ = self.multi.println(line);
         } else {
-            eprintln!("{line}");
+            Channel::Stderr.text(&format!("{line}\n"));
         }
     }
 
@@ -99,7 +104,7 @@ impl Inner {
                         .multi
                         .add(ProgressBar::new(estimated_rows.unwrap_or(0).max(1)));
                     bar.set_style(style("{prefix:>20} [{bar:30}] {human_pos}/{human_len} rows {per_sec} eta {eta} {msg}"));
-                    bar.set_prefix(short(table));
+                    bar.set_prefix(short(&clean(table)));
                     if let Ok(mut bars) = self.bars.lock() {
                         bars.insert(table.clone(), bar);
                     }
@@ -172,23 +177,27 @@ fn status_text(s: TableStatus) -> &'static str {
     }
 }
 
-/// Print the per-table summary of a migration to stdout.
-pub fn print_summary(r: &Report) {
-    let width = r
+/// Print the per-table summary of a migration on `out`.
+pub fn print_summary(r: &Report, out: Channel) {
+    let names: Vec<String> = r
         .tables
         .iter()
-        .map(|t| t.table.chars().count())
+        .map(|t| clean(&t.table).into_owned())
+        .collect();
+    let width = names
+        .iter()
+        .map(|n| n.chars().count())
         .max()
         .unwrap_or(5)
         .max(5);
-    println!(
+    out.line(&format!(
         "{:<width$}  {:>12}  {:>12}  {:>9}  {:>8}  {:>8}  {:>8}  status",
         "table", "read", "written", "rejected", "seconds", "counts", "content"
-    );
-    for t in &r.tables {
-        println!(
+    ));
+    for (t, name) in r.tables.iter().zip(&names) {
+        out.line(&format!(
             "{:<width$}  {:>12}  {:>12}  {:>9}  {:>8.2}  {:>8}  {:>8}  {}",
-            t.table,
+            name,
             t.rows_read,
             t.rows_written,
             t.rows_rejected,
@@ -196,10 +205,10 @@ pub fn print_summary(r: &Report) {
             t.verification.counts,
             t.verification.content,
             status_text(t.status)
-        );
+        ));
     }
     let tt = &r.totals;
-    println!(
+    out.line(&format!(
         "{:<width$}  {:>12}  {:>12}  {:>9}  {:>8.2}  ({:.0} rows/s, {:.1} MB/s)",
         "TOTAL",
         tt.rows_read,
@@ -208,20 +217,20 @@ pub fn print_summary(r: &Report) {
         r.seconds,
         tt.rows_per_second,
         tt.mb_per_second
-    );
+    ));
     for t in r.tables.iter().filter(|t| t.reject_file.is_some()) {
-        println!(
+        out.line(&format!(
             "rejected rows of {}: {}",
             t.table,
             t.reject_file.as_deref().unwrap_or("")
-        );
+        ));
     }
     for t in &r.tables {
         for d in &t.verification.differences {
-            println!("{}: {d}", t.table);
+            out.line(&format!("{}: {d}", t.table));
         }
         if let Some(e) = &t.error {
-            println!("{}: {e}", t.table);
+            out.line(&format!("{}: {e}", t.table));
         }
     }
     let incomplete: Vec<&str> = r
@@ -231,61 +240,115 @@ pub fn print_summary(r: &Report) {
         .map(|t| t.table.as_str())
         .collect();
     if !incomplete.is_empty() {
-        println!("incomplete tables: {}", incomplete.join(", "));
+        out.line(&format!("incomplete tables: {}", incomplete.join(", ")));
     }
     if !r.warnings.is_empty() {
-        println!(
+        out.line(&format!(
             "{} warning(s); see the log above or the JSON report",
             r.warnings.len()
-        );
+        ));
     }
 }
 
-/// Print a verification table to stdout.
-pub fn print_verify(r: &Report) {
-    let width = r
+/// Print a verification table on `out`.
+pub fn print_verify(r: &Report, out: Channel) {
+    let names: Vec<String> = r
         .tables
         .iter()
-        .map(|t| t.table.chars().count())
+        .map(|t| clean(&t.table).into_owned())
+        .collect();
+    let width = names
+        .iter()
+        .map(|n| n.chars().count())
         .max()
         .unwrap_or(5)
         .max(5);
-    println!(
+    out.line(&format!(
         "{:<width$}  {:>12}  {:>12}  {:>8}  {:>8}",
         "table", "source", "target", "counts", "content"
-    );
-    for t in &r.tables {
+    ));
+    for (t, name) in r.tables.iter().zip(&names) {
         let v = &t.verification;
         let n = |x: Option<u64>| x.map(|v| v.to_string()).unwrap_or_else(|| "-".into());
-        println!(
+        out.line(&format!(
             "{:<width$}  {:>12}  {:>12}  {:>8}  {:>8}",
-            t.table,
+            name,
             n(v.source_rows),
             n(v.target_rows),
             v.counts,
             v.content
-        );
+        ));
         for d in &v.differences {
-            println!("  {d}");
+            out.line(&format!("  {d}"));
         }
     }
+    let unreadable = r
+        .tables
+        .iter()
+        .filter(|t| ferry_engine::verify::unreadable(&t.verification))
+        .count();
     let bad = r
         .tables
         .iter()
         .filter(|t| t.verification.counts != "ok" || t.verification.content == "differs")
         .count();
-    if bad == 0 {
-        println!("all {} tables match", r.tables.len());
+    if unreadable > 0 {
+        out.line(&format!(
+            "{unreadable} of {} tables could not be read (see above); nothing was compared for them",
+            r.tables.len()
+        ));
+    } else if bad == 0 {
+        out.line(&format!("all {} tables match", r.tables.len()));
     } else {
-        println!("{bad} of {} tables differ", r.tables.len());
+        out.line(&format!("{bad} of {} tables differ", r.tables.len()));
     }
 }
 
-/// Write the report as pretty JSON.
+/// Whether `--json PATH` asks for the report on stdout (`-`).
+pub fn json_to_stdout(path: Option<&Path>) -> bool {
+    path.is_some_and(|p| p == Path::new("-"))
+}
+
+/// Write the report as pretty JSON: to stdout for `-`, else to a file created 0600 that
+/// replaces only a report ferry wrote (one with ferry's `ferry_version` field), never
+/// through a symlink.
 pub fn write_json(path: &Path, report: &Report) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(report)?;
-    std::fs::write(path, text + "\n")
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
+    if json_to_stdout(Some(path)) {
+        Channel::Stdout.text(&format!("{text}\n"));
+        return Ok(());
+    }
+    ferry_engine::files::replace_private(path, "JSON report", is_report, |out| {
+        use std::io::Write;
+        out.write_all(text.as_bytes())?;
+        out.write_all(b"\n")
+    })?;
+    Ok(())
+}
+
+/// Refuse, before the run starts, a `--json` path the report could not replace (a symlink,
+/// someone else's file), so that no run's report is lost at its end.
+pub fn check_json_path(path: Option<&Path>) -> anyhow::Result<()> {
+    match path {
+        Some(p) if !json_to_stdout(Some(p)) => Ok(ferry_engine::files::check_replaceable(
+            p,
+            "JSON report",
+            is_report,
+        )?),
+        _ => Ok(()),
+    }
+}
+
+/// Whether `path` holds a report ferry wrote: a JSON object with `ferry_version`.
+fn is_report(path: &Path) -> bool {
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let reader = std::io::BufReader::new(std::io::Read::take(file, 256 << 20));
+    matches!(
+        serde_json::from_reader::<_, serde_json::Value>(reader),
+        Ok(serde_json::Value::Object(v)) if v.get("ferry_version").is_some_and(|x| x.is_string())
+    )
 }
 
 /// One line for an error that stopped the run: the message with its causes.
@@ -302,10 +365,12 @@ pub fn error_line(err: &anyhow::Error) -> String {
             line.push_str(": ");
         }
         line.push_str(&e.full_message());
-        return line;
+        return clean(&line).into_owned();
     }
-    err.chain()
+    let line = err
+        .chain()
         .map(ToString::to_string)
         .collect::<Vec<_>>()
-        .join(": ")
+        .join(": ");
+    clean(&line).into_owned()
 }

@@ -278,6 +278,36 @@ async fn up_provisions_migrates_and_verifies() {
     ])
     .env(ferry_aws::TEST_ENDPOINT_OVERRIDE_ENV, &hostport));
     assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
+    // `ferry up > app.env`: stdout is env lines only (the summary went to stderr), and a
+    // shell can source it.
+    assert!(err.contains("TOTAL"), "the summary is on stderr: {err}");
+    for line in out.lines() {
+        assert!(
+            line.split_once('=').is_some_and(|(k, _)| !k.is_empty()
+                && k.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')),
+            "not an env line: {line:?} in {out}"
+        );
+    }
+    let env_file = dir.join("app.env");
+    std::fs::write(&env_file, &out).expect("app.env");
+    let sourced = Command::new("bash")
+        .arg("-c")
+        .arg("set -eu; . \"$1\"; printf '%s|%s|%s' \"$PG_HOST\" \"$PG_PORT\" \"$FERRY_URL\"")
+        .arg("bash")
+        .arg(&env_file)
+        .output()
+        .expect("bash");
+    assert!(sourced.status.success(), "{sourced:?}");
+    let sourced = String::from_utf8_lossy(&sourced.stdout).into_owned();
+    let host = out
+        .lines()
+        .find_map(|l| l.strip_prefix("PG_HOST="))
+        .expect("PG_HOST");
+    assert!(
+        sourced.starts_with(&format!("{host}|5432|secret://")),
+        "{sourced}"
+    );
     assert!(out.contains("PG_HOST="), "{out}");
     assert!(
         out.trim_end().ends_with(&format!(
@@ -308,21 +338,16 @@ async fn up_provisions_migrates_and_verifies() {
 
     // Running the same `ferry up` again finds the database and its tables, verifies every
     // value instead of loading twice, and prints the same connection.
+    // This time as `ferry up --output json > up.json`: stdout is one JSON object.
     let (code, again, err) = run(ferry(&[
-        "up", "--from", &from, "--engine", "postgres", "--name", &name,
+        "up", "--from", &from, "--engine", "postgres", "--name", &name, "--output", "json",
     ])
     .env(ferry_aws::TEST_ENDPOINT_OVERRIDE_ENV, &hostport));
     assert_eq!(code, 0, "stdout: {again}\nstderr: {err}");
     assert!(err.contains("verifying them against the source"), "{err}");
-    assert!(again.contains("all 1 tables match"), "{again}");
-    assert!(
-        again.contains(
-            out.lines()
-                .find(|l| l.starts_with("PG_HOST="))
-                .unwrap_or("?")
-        ),
-        "{again}"
-    );
+    assert!(err.contains("all 1 tables match"), "{err}");
+    let json: serde_json::Value = serde_json::from_str(&again).expect("stdout is only JSON");
+    assert_eq!(json["PG_HOST"].as_str(), Some(host), "{again}");
     let count = Command::new("psql")
         .args([
             target.as_str(),

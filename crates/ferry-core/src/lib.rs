@@ -21,7 +21,7 @@ pub use batch::{Batch, BatchBuilder, BatchLimits, RejectedRow};
 pub use error::{Error, ErrorKind, Result};
 pub use schema::{
     Check, Column, DataType, DefaultValue, Dialect, ExtensionUse, ForeignKey, Index, IndexPart,
-    Schema, Table, UserType, UserTypeKind,
+    Schema, Table, Unsupported, UserType, UserTypeKind,
 };
 pub use sink::{IfExists, Sink, TableWriter, WriteOutcome};
 pub use source::{BatchSender, ReadOptions, ReadStats, Source};

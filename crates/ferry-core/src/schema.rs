@@ -317,6 +317,20 @@ pub struct Table {
     pub collation: Option<String>,
     /// Estimated row count (for progress; exact counts come from counting).
     pub estimated_rows: Option<u64>,
+    /// Why ferry cannot copy this table (an SQLite FTS or R*Tree virtual table, or one of
+    /// their shadow tables). A run refuses such a table unless the config excludes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unsupported: Option<Unsupported>,
+}
+
+/// A table the source lists but ferry cannot copy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unsupported {
+    /// Why, and what to do about it.
+    pub reason: String,
+    /// The table it belongs to (a shadow table's virtual table): excluding that table
+    /// excludes this one too.
+    pub belongs_to: Option<String>,
 }
 
 impl Table {
@@ -334,6 +348,7 @@ impl Table {
             charset: None,
             collation: None,
             estimated_rows: None,
+            unsupported: None,
         }
     }
 

@@ -8,6 +8,7 @@ pub mod config;
 pub mod connect;
 pub mod content;
 pub mod events;
+pub mod files;
 mod measure;
 pub mod migrate;
 pub mod progress;

@@ -95,6 +95,7 @@ pub async fn plan(
 ) -> Result<Translation> {
     let mut schema = source.schema().await?;
     config.select(&mut schema)?;
+    refuse_unsupported(&mut schema, config)?;
     let (overrides, sized) = crate::measure::key_overrides(source, &schema, target, config).await?;
     let mut translation = translate(&schema, source.dialect(), target, &overrides)?;
     translation.warnings.extend(sized);
@@ -109,6 +110,31 @@ pub async fn plan(
         );
     }
     Ok(translation)
+}
+
+/// Drop the tables that belong to a table the config left out (an SQLite virtual table's
+/// shadow tables), unless the config names them itself, then refuse any table ferry cannot
+/// copy that is still selected.
+fn refuse_unsupported(schema: &mut ferry_core::Schema, config: &Config) -> Result<()> {
+    let kept: HashSet<String> = schema.tables.iter().map(|t| t.name.clone()).collect();
+    schema.tables.retain(|t| {
+        t.unsupported
+            .as_ref()
+            .and_then(|u| u.belongs_to.as_ref())
+            .is_none_or(|owner| kept.contains(owner) || config.tables.include.contains(&t.name))
+    });
+    match schema
+        .tables
+        .iter()
+        .find_map(|t| Some((t, t.unsupported.as_ref()?)))
+    {
+        Some((t, u)) => Err(Error::schema(format!(
+            "table `{}` {}",
+            t.display_name(),
+            u.reason
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn empty_report(opts: &MigrateOptions) -> Report {
@@ -191,6 +217,11 @@ async fn migrate_from(
             "table `{}` has the name ferry keeps its progress under; rename it in the config's [tables]",
             p.source.display_name()
         )));
+    }
+    if opts.on_error == OnError::Reject {
+        for p in &translation.tables {
+            RejectFile::new(&opts.reject_dir, &p.source).check()?;
+        }
     }
     report.warnings = translation
         .warnings
@@ -328,7 +359,12 @@ async fn migrate_from(
 
     report.seconds = started.elapsed().as_secs_f64();
     report.compute_totals();
-    report.status = if failed {
+    report.status = if failed
+        || report
+            .tables
+            .iter()
+            .any(|t| crate::verify::unreadable(&t.verification))
+    {
         RunStatus::Failed
     } else if report.tables.iter().any(|t| {
         t.rows_rejected > 0

@@ -6,7 +6,12 @@
 //! commits. The table's reject file is put together from the parts of the committed chunks,
 //! in key order: a row rejected by an attempt that did not commit never appears, and one
 //! rejected by a committed chunk appears once, however many runs it took.
+//!
+//! Reject files hold row data: every file is created 0600, never through a symlink, and a
+//! table's reject file replaces only a reject file ferry wrote for the same table (see
+//! [`RejectFile::check`]).
 
+use crate::files;
 use crate::progress::Chunk;
 use ferry_core::{Error, RejectedRow, Result, Table};
 use std::fs::File;
@@ -81,7 +86,10 @@ impl RejectFile {
             .collect();
         if parts.is_empty() {
             if loaded {
-                remove_if_there(&path)?;
+                if path.exists() {
+                    self.check()?;
+                    remove_if_there(&path)?;
+                }
                 return Ok(0);
             }
             return match File::open(&path) {
@@ -89,32 +97,56 @@ impl RejectFile {
                 Err(_) => Ok(0),
             };
         }
-        let tmp = self.dir.join(format!(".{}.reject.jsonl.tmp", self.stem));
-        let mut out = BufWriter::new(create(&tmp)?);
         let mut count = 0u64;
-        for part in &parts {
-            let reader = BufReader::new(File::open(part)?);
-            for line in reader.split(b'\n') {
-                let line = line?;
-                if line.is_empty() {
-                    continue;
-                }
-                out.write_all(&line)?;
-                out.write_all(b"\n")?;
-                count += 1;
-            }
-        }
-        out.flush()?;
-        out.get_ref().sync_all()?;
-        drop(out);
         // The finished file replaces the old one in one step: a crash leaves either.
-        std::fs::rename(&tmp, &path)?;
+        files::replace_private(
+            &path,
+            "reject file",
+            |p| self.is_ours(p),
+            |out| {
+                for part in &parts {
+                    let reader = BufReader::new(File::open(part)?);
+                    for line in reader.split(b'\n') {
+                        let line = line?;
+                        if line.is_empty() {
+                            continue;
+                        }
+                        out.write_all(&line)?;
+                        out.write_all(b"\n")?;
+                        count += 1;
+                    }
+                }
+                Ok(())
+            },
+        )?;
         if complete {
             for part in &parts {
                 remove_if_there(part)?;
             }
         }
         Ok(count)
+    }
+
+    /// Refuse to run when the reject file's name is taken by anything but a reject file
+    /// ferry wrote for this table (a symlink, a directory, someone else's file). Called
+    /// before any row moves, and again before the file is replaced.
+    pub fn check(&self) -> Result<()> {
+        files::check_replaceable(&self.path(), "reject file", |p| self.is_ours(p))
+    }
+
+    /// Whether `path` is a reject file of this table: its first line is one of ferry's
+    /// reject lines (a JSON object with this table's name, a locator and a reason).
+    fn is_ours(&self, path: &Path) -> bool {
+        let Some(line) = files::first_line(path, 16 << 20) else {
+            return false;
+        };
+        let Ok(serde_json::Value::Object(v)) = serde_json::from_slice(&line) else {
+            return false;
+        };
+        v.get("table").and_then(|t| t.as_str()) == Some(self.table.as_str())
+            && v.contains_key("locator")
+            && v.contains_key("reason")
+            && v.contains_key("row")
     }
 
     fn line(&self, r: &RejectedRow) -> serde_json::Value {
@@ -169,7 +201,7 @@ impl RejectPart<'_> {
 }
 
 fn create(path: &Path) -> Result<File> {
-    File::create(path).map_err(|e| {
+    files::create_private(path).map_err(|e| {
         Error::other(format!(
             "cannot create reject file `{}`: {e}",
             path.display()
@@ -178,11 +210,5 @@ fn create(path: &Path) -> Result<File> {
 }
 
 fn remove_if_there(path: &Path) -> Result<()> {
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::other(format!(
-            "cannot remove `{}`: {e}",
-            path.display()
-        ))),
-        _ => Ok(()),
-    }
+    files::remove_if_there(path)
 }

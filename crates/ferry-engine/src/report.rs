@@ -23,9 +23,9 @@ pub struct Verification {
     pub source_rows: Option<u64>,
     /// Rows in the target.
     pub target_rows: Option<u64>,
-    /// `ok`, `differs` or `skipped`.
+    /// `ok`, `differs`, `skipped`, or `error` when a side could not be read.
     pub counts: String,
-    /// `ok`, `differs` or `skipped`.
+    /// `ok`, `differs`, `skipped`, or `error` when a side could not be read.
     pub content: String,
     /// Keys (or descriptions) of rows that differ, at most a few hundred.
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -11,6 +11,15 @@ use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::Semaphore;
 
+/// The `counts` or `content` outcome of a table one side of which could not be read: the
+/// run fails (exit 2) instead of reporting a difference.
+pub const UNREADABLE: &str = "error";
+
+/// Whether verification could not read a table on one side (see [`UNREADABLE`]).
+pub fn unreadable(v: &crate::report::Verification) -> bool {
+    v.counts == UNREADABLE || v.content == UNREADABLE
+}
+
 /// What `ferry verify` compares.
 #[derive(Debug, Clone)]
 pub struct VerifyOptions {
@@ -56,7 +65,14 @@ pub async fn verify_content(
                 crate::content::compare_table(source, target, &p.source, &p.target, opts, &mut v)
                     .await
             {
-                v.content = "differs".into();
+                // A table missing on one side differs; one that could not be read (a missing
+                // grant, a lost connection) makes the run fail rather than report a mismatch.
+                v.content = if e.kind() == ferry_core::ErrorKind::NotFound {
+                    "differs"
+                } else {
+                    UNREADABLE
+                }
+                .into();
                 v.differences.push(format!(
                     "content could not be compared: {}",
                     e.full_message()
@@ -117,9 +133,22 @@ pub async fn verify_counts(
                 }
             }
             (s, t) => {
-                v.counts = "differs".into();
-                for e in [s.err(), t.err()].into_iter().flatten() {
-                    v.differences.push(e.full_message());
+                // A table missing on one side is a difference; one that is there but cannot
+                // be read (a missing grant, a lost connection) fails the run.
+                let missing = |r: &Result<u64>| {
+                    r.as_ref()
+                        .is_err_and(|e| e.kind() == ferry_core::ErrorKind::NotFound)
+                };
+                v.counts = if missing(&s) || missing(&t) {
+                    "differs".into()
+                } else {
+                    UNREADABLE.into()
+                };
+                for (side, e) in [("source", s.err()), ("target", t.err())] {
+                    if let Some(e) = e {
+                        v.differences
+                            .push(format!("cannot count the {side}: {}", e.full_message()));
+                    }
                 }
             }
         }
@@ -170,6 +199,7 @@ async fn verify_from(
         verify_content(source, &target, &translation, &mut tables, opts.jobs, copts).await;
         close_source(target.as_ref(), events).await;
     }
+    let failed = tables.iter().any(|t| unreadable(&t.verification));
     let differs = tables
         .iter()
         .any(|t| t.verification.counts != "ok" || t.verification.content == "differs");
@@ -178,7 +208,9 @@ async fn verify_from(
         ferry_version: env!("CARGO_PKG_VERSION").to_string(),
         source: opts.from.to_string(),
         target: opts.to.to_string(),
-        status: if differs {
+        status: if failed {
+            RunStatus::Failed
+        } else if differs {
             RunStatus::Incomplete
         } else {
             RunStatus::Complete

@@ -201,6 +201,10 @@ pub fn map_error(err: mysql_async::Error, context: &str) -> Error {
         _ => ErrorKind::Other,
     };
     let text = match &err {
+        mysql_async::Error::Server(s) if s.code == 1142 => match grant_hint(&s.message) {
+            Some(hint) => format!("MySQL error {}: {}: {hint}", s.code, s.message),
+            None => format!("MySQL error {}: {}", s.code, s.message),
+        },
         mysql_async::Error::Server(s) => format!("MySQL error {}: {}", s.code, s.message),
         mysql_async::Error::Io(io) => format!("connection lost: {io}"),
         mysql_async::Error::Driver(mysql_async::DriverError::ConnectionClosed) => {
@@ -222,6 +226,21 @@ pub async fn is_mariadb(conn: &mut Conn) -> Result<bool> {
         .contains("mariadb"))
 }
 
+/// The grant a `PRIV command denied to user 'u'@'h' for table ...` message (error 1142) asks
+/// for, as advice naming the statement: ``grant it with GRANT CREATE ON `shop`.* TO 'u'@'h'``.
+/// The privilege is asked for on the whole database (MariaDB names it, MySQL does not).
+fn grant_hint(message: &str) -> Option<String> {
+    let (privilege, rest) = message.split_once(" command denied to user ")?;
+    let (user, table) = rest.split_once(" for table ")?;
+    let database = match table.split_once("`.`") {
+        Some((db, _)) => format!("{db}`"),
+        None => "<database>".to_string(),
+    };
+    Some(format!(
+        "grant it with GRANT {privilege} ON {database}.* TO {user}"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,6 +255,23 @@ mod tests {
 
     fn io(kind: std::io::ErrorKind) -> mysql_async::Error {
         mysql_async::Error::from(std::io::Error::from(kind))
+    }
+
+    /// A missing privilege names the GRANT that gives it.
+    #[test]
+    fn a_denied_command_names_the_grant() {
+        let e = map_error(
+            server(
+                1142,
+                "CREATE command denied to user 'app'@'localhost' for table `shop`.`orders`",
+            ),
+            "creating `orders`",
+        );
+        assert!(
+            e.to_string()
+                .ends_with("grant it with GRANT CREATE ON `shop`.* TO 'app'@'localhost'"),
+            "{e}"
+        );
     }
 
     /// A lost connection must come out transient, so the engine retries the table.

@@ -17,6 +17,7 @@ const INDEXES: &str = include_str!("sql/indexes.sql");
 const FOREIGN_KEYS: &str = include_str!("sql/foreign_keys.sql");
 const CHECKS_MARIADB: &str = include_str!("sql/checks_mariadb.sql");
 const CHECKS_MYSQL: &str = include_str!("sql/checks_mysql.sql");
+const NOT_COPIED: &str = include_str!("sql/not_copied.sql");
 
 fn text(row: &mut Row, i: usize) -> Option<String> {
     match row.take::<mysql_async::Value, _>(i)? {
@@ -157,6 +158,27 @@ pub async fn introspect(conn: &mut Conn, db: &str, mariadb: bool) -> Result<Sche
         tables: tables.into_values().collect(),
         ..Schema::default()
     })
+}
+
+/// What database `db` holds that ferry does not copy (views, triggers, procedures,
+/// functions, events, sequences), one warning line each in the style of the PostgreSQL
+/// source: ``view `v` is not copied``, ``trigger `t` on `orders` is not copied``.
+pub async fn not_copied(conn: &mut Conn, db: &str) -> Result<Vec<String>> {
+    let found: Vec<Row> = conn
+        .exec(NOT_COPIED, (db, db, db, db))
+        .await
+        .map_err(|e| map_error(e, &format!("reading the views and routines of `{db}`")))?;
+    Ok(found
+        .into_iter()
+        .map(|mut r| {
+            let kind = text(&mut r, 0).unwrap_or_default();
+            let name = quote(&text(&mut r, 1).unwrap_or_default());
+            match text(&mut r, 2).filter(|t| !t.is_empty()) {
+                Some(table) => format!("{kind} {name} on {} is not copied", quote(&table)),
+                None => format!("{kind} {name} is not copied"),
+            }
+        })
+        .collect())
 }
 
 /// Backquote an identifier.

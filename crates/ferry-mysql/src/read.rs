@@ -40,6 +40,8 @@ pub struct MySqlSource {
     readers: usize,
     snapshot: OnceCell<Pool>,
     shared: AtomicBool,
+    /// Views, triggers and routines, which are not copied (warning lines).
+    not_copied: std::sync::Mutex<Vec<String>>,
 }
 
 struct Pool {
@@ -59,6 +61,7 @@ impl MySqlSource {
             readers: readers.max(1),
             snapshot: OnceCell::new(),
             shared: AtomicBool::new(true),
+            not_copied: std::sync::Mutex::new(Vec::new()),
         })
     }
 
@@ -169,8 +172,23 @@ impl Source for MySqlSource {
         let mut conn = self.target.connect().await?;
         let mariadb = is_mariadb(&mut conn).await?;
         let schema = introspect(&mut conn, &self.target.database, mariadb).await;
+        let not_copied = match schema {
+            Ok(_) => crate::introspect::not_copied(&mut conn, &self.target.database).await,
+            Err(_) => Ok(Vec::new()),
+        };
         drop(conn.disconnect().await);
+        *self
+            .not_copied
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = not_copied?;
         schema
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        self.not_copied
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     async fn read_table(

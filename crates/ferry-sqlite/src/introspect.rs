@@ -1,6 +1,8 @@
 //! SQLite's catalog to the neutral model.
 
-use ferry_core::{Column, DataType, Error, ForeignKey, Index, IndexPart, Result, Schema, Table};
+use ferry_core::{
+    Column, DataType, Error, ForeignKey, Index, IndexPart, Result, Schema, Table, Unsupported,
+};
 use ferry_schema::rules::{map_type, ColumnFacts, Mapped, StoredClasses};
 use ferry_schema::sqlite::{extract_checks, parse_default, SQLITE_RULES};
 use ferry_schema::tokens::{matching_paren, render, tokenize, Token};
@@ -26,7 +28,9 @@ pub fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// Describe every user table of the database.
+/// Describe every user table of the database. A virtual table (FTS, R*Tree, ...) and its
+/// shadow tables are listed as [`Unsupported`]: the run refuses them unless the config
+/// excludes the virtual table (which excludes its shadow tables with it).
 pub fn schema(conn: &Connection) -> Result<(Schema, Vec<Note>)> {
     let mut notes = Vec::new();
     let mut stmt = conn
@@ -42,21 +46,93 @@ pub fn schema(conn: &Connection) -> Result<(Schema, Vec<Note>)> {
         .map_err(sql_err)?
         .collect::<rusqlite::Result<_>>()
         .map_err(sql_err)?;
+    let is_virtual = |sql: &str| {
+        tokenize(sql)
+            .is_some_and(|t| t.len() > 1 && t[0].is_word("CREATE") && t[1].is_word("VIRTUAL"))
+    };
+    let virtuals: Vec<String> = tables
+        .iter()
+        .filter(|(_, sql)| is_virtual(sql))
+        .map(|(name, _)| name.clone())
+        .collect();
+    let shadows = shadow_tables(conn)?;
     let mut schema = Schema::default();
     for (name, create_sql) in tables {
-        if create_sql
-            .to_ascii_uppercase()
-            .starts_with("CREATE VIRTUAL")
-        {
-            return Err(Error::schema(format!(
-                "table `{name}` is a virtual table (FTS/R*Tree); exclude it in the config and move it by hand"
-            )));
+        if virtuals.contains(&name) {
+            let mut t = Table::new(name);
+            t.unsupported = Some(Unsupported {
+                reason: "is a virtual table (FTS, R*Tree or another module): exclude it in the config's [tables] and move it by hand".into(),
+                belongs_to: None,
+            });
+            schema.tables.push(t);
+        } else if shadows.contains(&name) {
+            // The longest virtual table name that, with `_`, starts the shadow table's name.
+            let owner = virtuals
+                .iter()
+                .filter(|v| {
+                    name.len() > v.len() + 1
+                        && name.starts_with(v.as_str())
+                        && name[v.len()..].starts_with('_')
+                })
+                .max_by_key(|v| v.len())
+                .cloned();
+            let reason = match &owner {
+                Some(o) => format!("is a shadow table of virtual table `{o}`: exclude `{o}` in the config's [tables]"),
+                None => "is a shadow table of a virtual table: exclude it in the config's [tables]".into(),
+            };
+            let mut t = Table::new(name);
+            t.unsupported = Some(Unsupported {
+                reason,
+                belongs_to: owner,
+            });
+            schema.tables.push(t);
+        } else {
+            schema
+                .tables
+                .push(table(conn, &name, &create_sql, &mut notes)?);
         }
-        schema
-            .tables
-            .push(table(conn, &name, &create_sql, &mut notes)?);
     }
     Ok((schema, notes))
+}
+
+/// The tables SQLite marks as shadow tables of a virtual table (`PRAGMA table_list`).
+fn shadow_tables(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt = conn
+        .prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'shadow'")
+        .map_err(sql_err)?;
+    let names = stmt
+        .query_map([], |r| r.get(0))
+        .map_err(sql_err)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(sql_err)?;
+    Ok(names)
+}
+
+/// What the database holds that ferry does not copy (views and triggers), one warning line
+/// each, in the style of the PostgreSQL source: `view "v" is not copied`.
+pub fn not_copied(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt = conn
+        .prepare(include_str!("../sql/not_copied.sql"))
+        .map_err(sql_err)?;
+    let rows = stmt
+        .query_map([], |r| {
+            let kind: String = r.get(0)?;
+            let name: String = r.get(1)?;
+            let table: String = r.get(2)?;
+            Ok(if kind == "trigger" {
+                format!(
+                    "trigger {} on {} is not copied",
+                    quote(&name),
+                    quote(&table)
+                )
+            } else {
+                format!("{kind} {} is not copied", quote(&name))
+            })
+        })
+        .map_err(sql_err)?
+        .collect::<rusqlite::Result<_>>()
+        .map_err(sql_err)?;
+    Ok(rows)
 }
 
 fn table(conn: &Connection, name: &str, create_sql: &str, notes: &mut Vec<Note>) -> Result<Table> {

@@ -23,6 +23,8 @@ pub struct SqliteSource {
     /// Holds the shared lock; also used for introspection and counts.
     conn: Arc<Mutex<Connection>>,
     notes: Mutex<Vec<Note>>,
+    /// Views and triggers, which are not copied (warning lines).
+    not_copied: Mutex<Vec<String>>,
 }
 
 /// Classify an SQLite error.
@@ -39,6 +41,31 @@ pub fn map_error(e: rusqlite::Error) -> Error {
         _ => ErrorKind::Other,
     };
     Error::new(kind, e.to_string()).with_source(e)
+}
+
+/// The first 16 bytes of every SQLite 3 database file.
+const HEADER: &[u8; 16] = b"SQLite format 3\0";
+
+/// Refuse a file that is not an SQLite database before SQLite sees it: SQLite takes an empty
+/// file for an empty database, which would make a run of zero tables.
+fn check_header(path: &Path) -> Result<()> {
+    use std::io::Read;
+    let shown = path.display();
+    let mut head = Vec::with_capacity(HEADER.len());
+    std::fs::File::open(path)
+        .and_then(|f| f.take(HEADER.len() as u64).read_to_end(&mut head))
+        .map_err(|e| Error::config(format!("cannot read SQLite file `{shown}`: {e}")))?;
+    if head.is_empty() {
+        return Err(Error::config(format!(
+            "`{shown}` is empty (0 bytes), not an SQLite database"
+        )));
+    }
+    if head != HEADER {
+        return Err(Error::config(format!(
+            "`{shown}` is not an SQLite database (it does not start with the SQLite 3 header)"
+        )));
+    }
+    Ok(())
 }
 
 fn open(path: &Path) -> Result<Connection> {
@@ -70,6 +97,7 @@ impl SqliteSource {
                 path.display()
             )));
         }
+        check_header(path)?;
         let conn = open(path)?;
         conn.execute_batch("BEGIN DEFERRED")
             .and_then(|_| {
@@ -92,6 +120,7 @@ impl SqliteSource {
             path: path.to_path_buf(),
             conn: Arc::new(Mutex::new(conn)),
             notes: Mutex::new(Vec::new()),
+            not_copied: Mutex::new(Vec::new()),
         })
     }
 
@@ -124,9 +153,17 @@ impl Source for SqliteSource {
     }
 
     async fn schema(&self) -> Result<Schema> {
-        let (schema, notes) = self.with_conn(introspect::schema).await?;
+        let (schema, notes, not_copied) = self
+            .with_conn(|c| {
+                let (schema, notes) = introspect::schema(c)?;
+                Ok((schema, notes, introspect::not_copied(c)?))
+            })
+            .await?;
         if let Ok(mut n) = self.notes.lock() {
             *n = notes;
+        }
+        if let Ok(mut n) = self.not_copied.lock() {
+            *n = not_copied;
         }
         Ok(schema)
     }
@@ -195,10 +232,15 @@ impl Source for SqliteSource {
     }
 
     fn warnings(&self) -> Vec<String> {
-        self.notes()
+        let mut lines: Vec<String> = self
+            .notes()
             .into_iter()
             .map(|n| format!("{}.{}: {}", n.table, n.column, n.message))
-            .collect()
+            .collect();
+        if let Ok(n) = self.not_copied.lock() {
+            lines.extend(n.iter().cloned());
+        }
+        lines
     }
 
     async fn count_rows(&self, table: &Table) -> Result<u64> {

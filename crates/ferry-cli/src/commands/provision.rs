@@ -1,6 +1,7 @@
 //! `ferry provision`: create the Secrets Manager secret, then the RDS instance or Aurora
 //! cluster, wait, and print the connection as env lines or JSON.
 
+use crate::output::Channel;
 use crate::secrets::AwsArgs;
 use crate::Exit;
 use anyhow::Context;
@@ -116,7 +117,7 @@ pub async fn provision(args: &Args) -> anyhow::Result<Option<ferry_aws::Connecti
     let clients = AwsClients::connect(&args.aws.options()).await?;
     if args.dry_run {
         let plan = ferry_aws::plan(&clients, &spec).await?;
-        print!("{plan}");
+        Channel::Stdout.text(&plan.to_string());
         return Ok(None);
     }
     let wait = WaitOptions {
@@ -133,8 +134,8 @@ pub async fn provision(args: &Args) -> anyhow::Result<Option<ferry_aws::Connecti
 /// Print the connection on stdout.
 pub fn print_connection(conn: &ferry_aws::Connection, output: Output) {
     match output {
-        Output::Env => print!("{}", conn.to_env()),
-        Output::Json => println!("{:#}", conn.to_json()),
+        Output::Env => Channel::Stdout.text(&conn.to_env()),
+        Output::Json => Channel::Stdout.text(&format!("{:#}\n", conn.to_json())),
     }
 }
 

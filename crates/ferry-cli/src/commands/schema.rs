@@ -1,5 +1,6 @@
 //! `ferry schema`: print the translated DDL and its warnings without touching a server.
 
+use crate::output::Channel;
 use crate::Exit;
 use ferry_core::Dialect;
 use ferry_engine::Config;
@@ -41,13 +42,13 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
     };
     let source = ferry_engine::connect::open_source(&from).await?;
     let translation = ferry_engine::migrate::plan(source.as_ref(), target, &config).await?;
-    print!("{}", translation.script());
+    Channel::Stdout.text(&translation.script());
     if translation.warnings.is_empty() {
-        eprintln!("-- no warnings: everything translates exactly");
+        Channel::Stderr.line("-- no warnings: everything translates exactly");
     } else {
-        eprintln!("-- {} warning(s):", translation.warnings.len());
+        Channel::Stderr.line(&format!("-- {} warning(s):", translation.warnings.len()));
         for w in &translation.warnings {
-            eprintln!("-- warning: {w}");
+            Channel::Stderr.line(&format!("-- warning: {w}"));
         }
     }
     Ok(Exit::Ok)

@@ -1,7 +1,8 @@
 //! `ferry teardown`: delete what `ferry provision` made under a name, database first, then
-//! the secret.
+//! the secret; with `--dry-run`, print what it would delete and change nothing.
 
 use crate::commands::provision::Reporter;
+use crate::output::Channel;
 use crate::secrets::AwsArgs;
 use crate::Exit;
 use anyhow::Context;
@@ -24,6 +25,9 @@ pub struct Args {
     /// Turn deletion protection off first instead of refusing.
     #[arg(long)]
     pub force: bool,
+    /// Print what would be deleted (after the same checks), change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
     /// Give up waiting for a deletion after this many minutes.
     #[arg(long, value_name = "MIN", default_value_t = 90)]
     pub wait_minutes: u64,
@@ -39,6 +43,19 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         final_snapshot: args.final_snapshot.clone(),
         force: args.force,
     };
+    if args.dry_run {
+        let lines = ferry_aws::plan_teardown(&clients, &spec)
+            .await
+            .with_context(|| format!("teardown {}", args.name))?;
+        if lines.is_empty() {
+            Channel::Stdout.line(&format!("nothing to tear down for `{}`", args.name));
+        }
+        for line in &lines {
+            Channel::Stdout.line(line);
+        }
+        Channel::Stderr.line("ferry: dry run: nothing was changed");
+        return Ok(Exit::Ok);
+    }
     let wait = WaitOptions {
         timeout: Duration::from_secs(args.wait_minutes.max(1) * 60),
     };
@@ -48,20 +65,21 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         .with_context(|| format!("teardown {}", args.name));
     progress.finish();
     let done = done?;
+    let out = Channel::Stdout;
     if done.deleted.is_empty() {
-        println!("nothing to tear down for `{}`", args.name);
+        out.line(&format!("nothing to tear down for `{}`", args.name));
         return Ok(Exit::Ok);
     }
     for what in &done.deleted {
-        println!("deleted {what}");
+        out.line(&format!("deleted {what}"));
     }
     if let Some(snap) = &done.final_snapshot {
-        println!("final snapshot {snap}");
+        out.line(&format!("final snapshot {snap}"));
     }
     if let Some(days) = done.secret_recovery_days {
-        println!(
+        out.line(&format!(
             "the secret stays recoverable for {days} days: it holds the snapshot's master password"
-        );
+        ));
     }
     Ok(Exit::Ok)
 }

@@ -1,9 +1,14 @@
-//! `ferry up`: provision the target, migrate the source into it through its `secret://`
-//! reference, verify, and end with the env lines. Each step is the same code as its own
-//! command, so `up` can be run again after an interruption.
+//! `ferry up`: check the source, provision the target, migrate the source into it through
+//! its `secret://` reference, verify, and end with the env lines (alone on stdout). Each
+//! step is the same code as its own command, so `up` can be run again after an
+//! interruption.
 
 use crate::commands::{migrate, provision};
+use crate::output::Channel;
 use crate::Exit;
+use anyhow::Context;
+use ferry_core::ConnUrl;
+use ferry_engine::Config;
 use std::path::PathBuf;
 
 /// Provision, migrate and verify in one command.
@@ -30,9 +35,17 @@ pub struct Args {
     pub provision: provision::Args,
 }
 
-/// Run `ferry up`.
+/// Run `ferry up`. Only the connection (env lines or JSON) goes to stdout, so that
+/// `ferry up > app.env` gives a file of env lines; progress and summaries go to stderr.
 pub async fn run(args: Args) -> anyhow::Result<Exit> {
     crate::secrets::set_session_defaults(&args.provision.aws);
+    if crate::output::json_to_stdout(args.json.as_deref()) {
+        anyhow::bail!(
+            "--json -: stdout holds the connection for `ferry up`; give the report a file"
+        );
+    }
+    args.provision.spec().validate()?;
+    check_source(&args).await?;
     let Some(conn) = provision::provision(&args.provision).await? else {
         eprintln!(
             "ferry: dry run: then migrate {} into it and verify",
@@ -74,17 +87,41 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         iam_auth: false,
         aws: migrate_args.aws.clone(),
     };
-    let exit = match migrate::run(migrate_args).await {
+    let exit = match migrate::run_to(migrate_args, Channel::Stderr).await {
         // A re-run: the target already holds the tables (an earlier `ferry up` loaded
         // them). Prove they still match the source instead of loading them again.
         Err(e) if already_exists(&e) => {
             eprintln!("ferry: the target already holds the tables; verifying them against the source instead of loading again");
-            super::verify::run(verify_args).await?
+            super::verify::run_to(verify_args, Channel::Stderr).await?
         }
         other => other?,
     };
     provision::print_connection(&conn, args.provision.output);
     Ok(exit)
+}
+
+/// Open `--from`, read its schema and translate it for the target engine, as the migration
+/// will, before anything billable is created: a typo in `--from` must not leave a
+/// deletion-protected database behind.
+async fn check_source(args: &Args) -> anyhow::Result<()> {
+    let parsed = ConnUrl::parse(&args.from).map_err(|e| anyhow::Error::new(e).context("--from"))?;
+    let mut from =
+        crate::secrets::resolve_with("--from", &parsed, &args.provision.aws, false).await?;
+    super::choose_schemas(&mut from, args.schema.as_deref())?;
+    let config = match &args.config {
+        Some(p) => Config::load(p)?,
+        None => Config::default(),
+    };
+    let source = ferry_engine::connect::open_source(&from)
+        .await
+        .context("--from")?;
+    let planned =
+        ferry_engine::migrate::plan(source.as_ref(), args.provision.engine.dialect(), &config)
+            .await;
+    // Only read: a failure to let go of the snapshot changes nothing.
+    let _ = source.close().await;
+    planned.context("--from")?;
+    Ok(())
 }
 
 fn already_exists(e: &anyhow::Error) -> bool {

@@ -1,6 +1,6 @@
 //! `ferry verify`: compare source and target.
 
-use crate::output::{self, Progress};
+use crate::output::{self, Channel, Progress};
 use crate::Exit;
 use ferry_engine::{Config, RunStatus, VerifyOptions};
 use std::path::PathBuf;
@@ -24,7 +24,8 @@ pub struct Args {
     /// Tables compared at once.
     #[arg(long, default_value_t = 4)]
     pub jobs: usize,
-    /// Write the report as JSON to this file.
+    /// Write the report as JSON to this file (created 0600; replaces only a report ferry
+    /// wrote), or to stdout with `-` (the table then goes to stderr).
     #[arg(long)]
     pub json: Option<PathBuf>,
     /// Compare every value, not only row counts.
@@ -42,8 +43,20 @@ pub struct Args {
     pub aws: crate::secrets::AwsArgs,
 }
 
-/// Run `ferry verify`.
+/// Run `ferry verify`: the table on stdout (on stderr with `--json -`).
 pub async fn run(args: Args) -> anyhow::Result<Exit> {
+    let summary = if output::json_to_stdout(args.json.as_deref()) {
+        Channel::Stderr
+    } else {
+        Channel::Stdout
+    };
+    run_to(args, summary).await
+}
+
+/// Run `ferry verify` with its table on `summary`. A table that cannot be read on either
+/// side (a missing grant) fails the run (exit 2) with the cause, rather than "differs".
+pub async fn run_to(args: Args, summary: Channel) -> anyhow::Result<Exit> {
+    output::check_json_path(args.json.as_deref())?;
     let (mut from, to) =
         super::resolve_pair(&args.from, &args.to, &args.aws, args.iam_auth).await?;
     super::choose_schemas(&mut from, args.schema.as_deref())?;
@@ -63,13 +76,13 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
     let report = ferry_engine::verify(&opts, progress.handler()).await;
     progress.finish();
     let report = report?;
-    output::print_verify(&report);
+    output::print_verify(&report, summary);
     if let Some(path) = &args.json {
         output::write_json(path, &report)?;
     }
-    Ok(if report.status == RunStatus::Complete {
-        Exit::Ok
-    } else {
-        Exit::Incomplete
+    Ok(match report.status {
+        RunStatus::Complete => Exit::Ok,
+        RunStatus::Incomplete => Exit::Incomplete,
+        RunStatus::Failed => Exit::Failed,
     })
 }
