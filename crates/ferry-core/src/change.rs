@@ -95,3 +95,34 @@ pub trait ChangeStream: Send {
     /// that does not convert) by table, column and key.
     async fn next(&mut self) -> Result<Option<StreamEvent>>;
 }
+
+/// The target side of replication: applies changes inside one open target transaction and
+/// commits them together with the source position they reach, so the recorded position is
+/// true exactly when the changes are there.
+#[async_trait]
+pub trait ChangeWriter: Send {
+    /// The position the last commit recorded, if any.
+    async fn recorded(&mut self) -> Result<Option<Position>>;
+
+    /// Apply `changes` (in order) inside the open target transaction, opening one first if
+    /// none is open. An update or delete that finds no row is an error naming the table and
+    /// key: the target has diverged from the source.
+    async fn apply(&mut self, changes: &[Change]) -> Result<()>;
+
+    /// Record `position` (and the source commit time, for lag) and commit the open
+    /// transaction; with none open, record the position in a transaction of its own.
+    async fn commit(&mut self, position: &Position, commit_micros: Option<i64>) -> Result<()>;
+
+    /// Throw away the open transaction (after a failure; the next `apply` starts afresh).
+    async fn rollback(&mut self) -> Result<()>;
+}
+
+/// One replicated table: how the source describes it (the values' order and types) and what
+/// the copy created on the target.
+#[derive(Debug, Clone)]
+pub struct ReplicatedTable {
+    /// The source table, as the copy read it.
+    pub source: crate::Table,
+    /// The target table, as the copy created it.
+    pub target: crate::Table,
+}

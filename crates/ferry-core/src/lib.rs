@@ -19,7 +19,9 @@ pub mod url;
 pub mod value;
 
 pub use batch::{Batch, BatchBuilder, BatchLimits, RejectedRow};
-pub use change::{Change, ChangeKind, ChangeStream, Position, StreamEvent};
+pub use change::{
+    Change, ChangeKind, ChangeStream, ChangeWriter, Position, ReplicatedTable, StreamEvent,
+};
 pub use error::{Error, ErrorKind, Result};
 pub use schema::{
     Check, Column, DataType, DefaultValue, Dialect, ExtensionUse, ForeignKey, Index, IndexPart,

@@ -221,6 +221,15 @@ impl Sink for MySqlSink {
         drop(conn.disconnect().await);
         Ok(n.unwrap_or(0))
     }
+
+    async fn open_change_writer(
+        &self,
+        tables: &[ferry_core::ReplicatedTable],
+    ) -> Result<Box<dyn ferry_core::ChangeWriter>> {
+        Ok(Box::new(
+            crate::apply::MySqlChangeWriter::open(&self.target, tables).await?,
+        ))
+    }
 }
 
 /// A failed DDL statement; the foreign-key check statements of ferry-schema fail with
