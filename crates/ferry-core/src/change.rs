@@ -126,3 +126,16 @@ pub struct ReplicatedTable {
     /// The target table, as the copy created it.
     pub target: crate::Table,
 }
+
+/// What the target records about replication, for `ferry replicate --status`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplicationStatus {
+    /// The source position applied and committed.
+    pub position: Position,
+    /// When that commit happened on the target (UTC text).
+    pub applied_at: Option<String>,
+    /// When the source committed the last applied transaction (UTC text).
+    pub source_commit: Option<String>,
+    /// Seconds between the last applied transaction's source commit and its apply.
+    pub lag_seconds: Option<f64>,
+}

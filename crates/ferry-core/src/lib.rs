@@ -20,7 +20,8 @@ pub mod value;
 
 pub use batch::{Batch, BatchBuilder, BatchLimits, RejectedRow};
 pub use change::{
-    Change, ChangeKind, ChangeStream, ChangeWriter, Position, ReplicatedTable, StreamEvent,
+    Change, ChangeKind, ChangeStream, ChangeWriter, Position, ReplicatedTable, ReplicationStatus,
+    StreamEvent,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use schema::{

@@ -91,6 +91,12 @@ pub trait Sink: Send + Sync {
             self.dialect()
         )))
     }
+
+    /// What the target records about replication (without taking the applier lock), or
+    /// `None` when nothing was recorded.
+    async fn replication_status(&self) -> Result<Option<crate::ReplicationStatus>> {
+        Ok(None)
+    }
 }
 
 /// Loads the rows of one table.

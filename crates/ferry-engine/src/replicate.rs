@@ -293,3 +293,130 @@ impl Group {
         Ok(())
     }
 }
+
+/// Where replication runs and what it carries.
+#[derive(Debug, Clone)]
+pub struct ReplicateOptions {
+    /// The source the copy read.
+    pub from: ferry_core::ConnUrl,
+    /// The target the copy wrote.
+    pub to: ferry_core::ConnUrl,
+    /// The copy's config (the same tables and types).
+    pub config: crate::Config,
+    /// How changes are applied.
+    pub apply: ApplyOptions,
+}
+
+/// Apply the source's changes from the recorded position on, until stopped (or until
+/// `opts.apply.until`).
+pub async fn replicate(opts: &ReplicateOptions, events: EventHandler) -> Result<ApplyStats> {
+    let source = crate::connect::open_source(&opts.from).await?;
+    let sink = crate::connect::open_sink(&opts.to).await?;
+    let tables = replicated_tables(source.as_ref(), sink.dialect(), &opts.config).await;
+    // The plan read the source inside a snapshot; replication needs none.
+    crate::migrate::close_source(source.as_ref(), &events).await;
+    apply(
+        source.as_ref(),
+        sink.as_ref(),
+        &tables?,
+        &opts.apply,
+        &events,
+    )
+    .await
+}
+
+/// What the target records about replication, read without disturbing a running applier.
+pub async fn status(to: &ferry_core::ConnUrl) -> Result<Option<ferry_core::ReplicationStatus>> {
+    crate::connect::open_sink(to)
+        .await?
+        .replication_status()
+        .await
+}
+
+/// What a cutover did.
+#[derive(Debug)]
+pub struct Cutover {
+    /// The source position drained to.
+    pub until: Position,
+    /// The changes applied to get there.
+    pub applied: ApplyStats,
+    /// The content comparison after the drain.
+    pub verify: crate::Report,
+}
+
+/// The application has stopped writing: drain the changes up to the source's current
+/// position, move identity/sequence/AUTO_INCREMENT counters past the replicated rows, and
+/// compare every value. A `ferry replicate` still applying holds the applier lock; the
+/// cutover waits (up to `timeout`) for it to be stopped.
+pub async fn cutover(
+    opts: &ReplicateOptions,
+    timeout: Duration,
+    events: EventHandler,
+) -> Result<Cutover> {
+    let started = Instant::now();
+    let source = crate::connect::open_source(&opts.from).await?;
+    let sink = crate::connect::open_sink(&opts.to).await?;
+    let plan = crate::migrate::plan(source.as_ref(), sink.dialect(), &opts.config).await;
+    crate::migrate::close_source(source.as_ref(), &events).await;
+    let plan = plan?;
+    let tables: Vec<ReplicatedTable> = plan
+        .tables
+        .iter()
+        .map(|t| ReplicatedTable {
+            source: t.source.clone(),
+            target: t.target.clone(),
+        })
+        .collect();
+    let until = source.current_position().await?;
+    events(&Event::Phase("drain"));
+    let mut apply_opts = opts.apply.clone();
+    apply_opts.until = Some(until.clone());
+    let mut warned = false;
+    let applied = loop {
+        match apply(source.as_ref(), sink.as_ref(), &tables, &apply_opts, &events).await {
+            Err(e) if e.kind() == ErrorKind::AlreadyExists && started.elapsed() < timeout => {
+                if !warned {
+                    events(&Event::Warning(
+                        "another ferry is applying changes to this target; waiting for it to stop (stop `ferry replicate` once it is caught up)".into(),
+                    ));
+                    warned = true;
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                return Err(Error::new(
+                    ErrorKind::Transient,
+                    format!("cutover timed out after {}s: another ferry kept applying changes to the target", timeout.as_secs()),
+                ))
+            }
+            other => break other?,
+        }
+    };
+    events(&Event::Phase("sequences"));
+    let resets: Vec<String> = plan
+        .tables
+        .iter()
+        .flat_map(|t| t.ddl.reset_sequences.clone())
+        .collect();
+    sink.execute(&resets)
+        .await
+        .map_err(|e| e.context("moving sequences past the replicated rows"))?;
+    events(&Event::Phase("verify"));
+    let verify = crate::verify(
+        &crate::VerifyOptions {
+            from: opts.from.clone(),
+            to: opts.to.clone(),
+            config: opts.config.clone(),
+            jobs: 4,
+            content: true,
+            show_values: false,
+        },
+        events.clone(),
+    )
+    .await?;
+    Ok(Cutover {
+        until,
+        applied,
+        verify,
+    })
+}

@@ -348,3 +348,31 @@ impl ChangeWriter for MySqlChangeWriter {
         Ok(())
     }
 }
+
+/// The recorded replication state, read without the applier lock.
+pub async fn status(conn: &mut Conn, shown: &str) -> Result<Option<ferry_core::ReplicationStatus>> {
+    let exists: Option<i64> = conn
+        .query_first(
+            "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '_ferry_replication'",
+        )
+        .await
+        .map_err(|e| map_error(e, &format!("{shown}: reading _ferry_replication")))?;
+    if exists.is_none() {
+        return Ok(None);
+    }
+    type Row = (String, Option<String>, Option<String>, Option<f64>);
+    let row: Option<Row> = conn
+        .query_first(
+            "SELECT position, CAST(applied_at AS CHAR), CAST(source_commit AS CHAR), \
+             TIMESTAMPDIFF(MICROSECOND, source_commit, applied_at) / 1e6 \
+             FROM _ferry_replication WHERE id = 1",
+        )
+        .await
+        .map_err(|e| map_error(e, &format!("{shown}: reading _ferry_replication")))?;
+    Ok(row.map(|(p, a, s, lag)| ferry_core::ReplicationStatus {
+        position: Position(p),
+        applied_at: a,
+        source_commit: s,
+        lag_seconds: lag,
+    }))
+}

@@ -230,6 +230,13 @@ impl Sink for MySqlSink {
             crate::apply::MySqlChangeWriter::open(&self.target, tables).await?,
         ))
     }
+
+    async fn replication_status(&self) -> Result<Option<ferry_core::ReplicationStatus>> {
+        let mut conn = self.target.connect().await?;
+        let status = crate::apply::status(&mut conn, &self.target.shown).await;
+        drop(conn.disconnect().await);
+        status
+    }
 }
 
 /// A failed DDL statement; the foreign-key check statements of ferry-schema fail with

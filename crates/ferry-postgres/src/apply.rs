@@ -386,3 +386,31 @@ impl ChangeWriter for PgChangeWriter {
         Ok(())
     }
 }
+
+/// The recorded replication state, read without the applier lock.
+pub async fn status(client: &Client) -> Result<Option<ferry_core::ReplicationStatus>> {
+    let exists: bool = client
+        .query_one("SELECT to_regclass('_ferry_replication') IS NOT NULL", &[])
+        .await
+        .map_err(map_error)?
+        .get(0);
+    if !exists {
+        return Ok(None);
+    }
+    let row = client
+        .query_opt(
+            "SELECT position, to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), \
+             to_char(source_commit AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), \
+             extract(epoch FROM applied_at - source_commit)::float8 \
+             FROM _ferry_replication WHERE id = 1",
+            &[],
+        )
+        .await
+        .map_err(map_error)?;
+    Ok(row.map(|r| ferry_core::ReplicationStatus {
+        position: Position(r.get(0)),
+        applied_at: r.get(1),
+        source_commit: r.get(2),
+        lag_seconds: r.get(3),
+    }))
+}

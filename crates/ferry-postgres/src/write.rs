@@ -252,6 +252,10 @@ impl Sink for PgSink {
             crate::apply::PgChangeWriter::open(&self.url, tables).await?,
         ))
     }
+
+    async fn replication_status(&self) -> Result<Option<ferry_core::ReplicationStatus>> {
+        crate::apply::status(&self.client().await?).await
+    }
 }
 
 /// The first line of a statement, for error context.
