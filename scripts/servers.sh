@@ -7,6 +7,7 @@
 # PostgreSQL 127.0.0.1:$FERRY_PG_PORT  user postgres / password $FERRY_TEST_PASSWORD (scram)
 # MariaDB    127.0.0.1:$FERRY_MY_PORT  user root / same password, local_infile=1
 # MariaDB    127.0.0.1:$FERRY_MY2_PORT same, local_infile=0 (exercises the INSERT path)
+# MariaDB    127.0.0.1:$FERRY_MYBIN_PORT same, with a row-format binary log (replication source)
 # moto       127.0.0.1:$FERRY_MOTO_PORT (AWS API emulator)
 # Missing servers are installed from Debian's packages (apt-get). Every process is stopped
 # through its own pid file, never by name.
@@ -16,6 +17,7 @@ ROOT=${FERRY_TEST_ROOT:-/tmp/ferry-test}
 PG_PORT=${FERRY_PG_PORT:-55439}
 MY_PORT=${FERRY_MY_PORT:-53309}
 MY2_PORT=${FERRY_MY2_PORT:-53310}
+MYBIN_PORT=${FERRY_MYBIN_PORT:-53311}
 MOTO_PORT=${FERRY_MOTO_PORT:-55500}
 PASSWORD=${FERRY_TEST_PASSWORD:-ferrytest}
 
@@ -94,9 +96,15 @@ pg_stop() {
 my_dir() { echo "$ROOT/$1"; }
 my_up() { [ -S "$(my_dir "$1")/run/mysqld.sock" ] && mariadb-admin --protocol=SOCKET -S "$(my_dir "$1")/run/mysqld.sock" -u root ping >/dev/null 2>&1; }
 
-my_start() { # name port local_infile
+my_start() { # name port local_infile [binlog]
   ensure_mariadb
-  local name=$1 port=$2 infile=$3 dir
+  local name=$1 port=$2 infile=$3 dir binlog=(--skip-log-bin)
+  if [ "${4:-}" = binlog ]; then
+    # A replication source: row events with full images, a server id of its own, and
+    # GTIDs, as `ferry replicate` requires.
+    binlog=(--log-bin=mysql-bin --binlog-format=ROW --binlog-row-image=FULL --server-id=11
+      --expire-logs-days=1)
+  fi
   dir=$(my_dir "$name")
   if my_up "$name"; then log "mariadb $name already up on 127.0.0.1:$port"; return 0; fi
   mkdir -p "$dir/run"; chmod 755 "$ROOT" "$dir"
@@ -114,7 +122,7 @@ my_start() { # name port local_infile
     --log-error="$dir/error.log" --skip-name-resolve --local-infile="$infile" \
     --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
     --innodb-buffer-pool-size=1G --innodb-log-file-size=512M --max-allowed-packet=256M \
-    --max-connections=400 --skip-log-bin --default-time-zone=+00:00 \
+    --max-connections=400 "${binlog[@]}" --default-time-zone=+00:00 \
     >>"$dir/stdout.log" 2>&1 </dev/null &
   local i
   for i in $(seq 1 600); do my_up "$name" && break; sleep 0.1; done
@@ -173,6 +181,7 @@ print_env() {
 export FERRY_TEST_PG=postgres://postgres:$PASSWORD@127.0.0.1:$PG_PORT/postgres
 export FERRY_TEST_MYSQL=mysql://root:$PASSWORD@127.0.0.1:$MY_PORT/mysql
 export FERRY_TEST_MYSQL_NOINFILE=mysql://root:$PASSWORD@127.0.0.1:$MY2_PORT/mysql
+export FERRY_TEST_MYSQL_BINLOG=mysql://root:$PASSWORD@127.0.0.1:$MYBIN_PORT/mysql
 export FERRY_TEST_AWS_ENDPOINT=http://127.0.0.1:$MOTO_PORT
 ENV
 }
@@ -182,6 +191,7 @@ start_one() {
     pg) pg_start ;;
     mysql) my_start mysql "$MY_PORT" 1 ;;
     mysql-noinfile) my_start mysql2 "$MY2_PORT" 0 ;;
+    mysql-binlog) my_start mysqlbin "$MYBIN_PORT" 1 binlog ;;
     moto) moto_start ;;
     *) log "unknown server $1"; return 2 ;;
   esac
@@ -190,15 +200,16 @@ start_one() {
 cmd=${1:-status}; shift || true
 case $cmd in
   start)
-    [ $# -gt 0 ] || set -- pg mysql mysql-noinfile moto
+    [ $# -gt 0 ] || set -- pg mysql mysql-noinfile mysql-binlog moto
     for s in "$@"; do start_one "$s"; done ;;
-  stop) pg_stop; my_stop mysql; my_stop mysql2; moto_stop ;;
+  stop) pg_stop; my_stop mysql; my_stop mysql2; my_stop mysqlbin; moto_stop ;;
   status)
     pg_up && echo "postgres up 127.0.0.1:$PG_PORT" || echo "postgres down"
     my_up mysql && echo "mariadb up 127.0.0.1:$MY_PORT" || echo "mariadb down"
     my_up mysql2 && echo "mariadb (no infile) up 127.0.0.1:$MY2_PORT" || echo "mariadb (no infile) down"
+    my_up mysqlbin && echo "mariadb (binlog) up 127.0.0.1:$MYBIN_PORT" || echo "mariadb (binlog) down"
     moto_up && echo "moto up 127.0.0.1:$MOTO_PORT" || echo "moto down" ;;
   env) print_env ;;
-  wipe) pg_stop; my_stop mysql; my_stop mysql2; moto_stop; rm -rf "$ROOT" ;;
-  *) echo "usage: $0 start [pg|mysql|mysql-noinfile|moto]... | stop | status | env | wipe" >&2; exit 2 ;;
+  wipe) pg_stop; my_stop mysql; my_stop mysql2; my_stop mysqlbin; moto_stop; rm -rf "$ROOT" ;;
+  *) echo "usage: $0 start [pg|mysql|mysql-noinfile|mysql-binlog|moto]... | stop | status | env | wipe" >&2; exit 2 ;;
 esac

@@ -34,6 +34,11 @@ enum Command {
     Teardown(commands::teardown::Args),
     /// Provision the target, migrate the source into it, verify, and print the env lines.
     Up(commands::up::Args),
+    /// Keep applying the source's changes to the target from the recorded position
+    /// (after `ferry migrate --replicate`), or print how far it is with --status.
+    Replicate(commands::replicate::Args),
+    /// The app stopped writing: apply the last changes, move sequences, verify every value.
+    Cutover(commands::replicate::CutoverArgs),
 }
 
 /// Exit codes: 0 success, 1 the run finished but something is missing or differs,
@@ -68,6 +73,8 @@ fn main() -> ExitCode {
             Command::Provision(args) => commands::provision::run(args).await,
             Command::Teardown(args) => commands::teardown::run(args).await,
             Command::Up(args) => commands::up::run(args).await,
+            Command::Replicate(args) => commands::replicate::run(args).await,
+            Command::Cutover(args) => commands::replicate::cutover(args).await,
         }
     });
     match result {

@@ -149,6 +149,30 @@ impl Inner {
                     if *ok { "done" } else { "NOT complete" }
                 ));
             }
+            Event::Replicated {
+                position,
+                transactions,
+                changes,
+                lag_seconds,
+            } => {
+                let due = self.last_log.lock().ok().is_some_and(|mut last| {
+                    let due = last
+                        .get("\0replication")
+                        .is_none_or(|t| t.elapsed().as_secs() >= 5);
+                    if due {
+                        last.insert("\0replication".into(), Instant::now());
+                    }
+                    due
+                });
+                if due {
+                    let lag = lag_seconds
+                        .map(|l| format!(", lag {l:.1}s"))
+                        .unwrap_or_default();
+                    self.log(&format!(
+                        "replication: at {position}, {transactions} transactions, {changes} changes{lag}"
+                    ));
+                }
+            }
         }
     }
 }

@@ -9,6 +9,7 @@
 //! This crate knows no driver, no SQL dialect's text, no terminal and no cloud.
 
 pub mod batch;
+pub mod change;
 pub mod error;
 pub mod schema;
 pub mod sink;
@@ -18,6 +19,10 @@ pub mod url;
 pub mod value;
 
 pub use batch::{Batch, BatchBuilder, BatchLimits, RejectedRow};
+pub use change::{
+    Change, ChangeKind, ChangeStream, ChangeWriter, Position, ReplicatedTable, ReplicationStatus,
+    StreamEvent,
+};
 pub use error::{Error, ErrorKind, Result};
 pub use schema::{
     Check, Column, DataType, DefaultValue, Dialect, ExtensionUse, ForeignKey, Index, IndexPart,

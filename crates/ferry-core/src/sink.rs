@@ -77,6 +77,26 @@ pub trait Sink: Send + Sync {
         self.execute(statements).await?;
         self.execute(record).await
     }
+
+    /// Open the writer that applies replicated changes to `tables` and keeps the stream's
+    /// position in the target, under a lock that keeps a second applier out. Targets that
+    /// cannot do this say so.
+    async fn open_change_writer(
+        &self,
+        tables: &[crate::ReplicatedTable],
+    ) -> Result<Box<dyn crate::ChangeWriter>> {
+        let _ = tables;
+        Err(crate::Error::config(format!(
+            "a {:?} target cannot apply replicated changes",
+            self.dialect()
+        )))
+    }
+
+    /// What the target records about replication (without taking the applier lock), or
+    /// `None` when nothing was recorded.
+    async fn replication_status(&self) -> Result<Option<crate::ReplicationStatus>> {
+        Ok(None)
+    }
 }
 
 /// Loads the rows of one table.

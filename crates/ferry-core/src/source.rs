@@ -1,6 +1,7 @@
 //! The [`Source`] contract: what every database ferry reads from provides.
 
 use crate::batch::{Batch, BatchLimits};
+use crate::change::{ChangeStream, Position};
 use crate::error::Result;
 use crate::schema::{Dialect, Schema, Table};
 use async_trait::async_trait;
@@ -100,6 +101,38 @@ pub trait Source: Send + Sync {
     /// chosen from stored values), as `table.column: message` lines. Call after `schema`.
     fn warnings(&self) -> Vec<String> {
         Vec::new()
+    }
+
+    /// The change-stream position of the snapshot every read sees (for MySQL the binlog file,
+    /// offset and GTID set read while the snapshot was taken), or `None` when the source
+    /// keeps no change log or could not pin the snapshot to a position. Call after a read.
+    async fn snapshot_position(&self) -> Result<Option<Position>> {
+        Ok(None)
+    }
+
+    /// The position of the newest change the source has committed (what a cutover drains to).
+    async fn current_position(&self) -> Result<Position> {
+        Err(crate::Error::config(format!(
+            "a {:?} source has no change stream to replicate from",
+            self.dialect()
+        )))
+    }
+
+    /// Open a stream of the committed changes to `tables` after `from`, in commit order.
+    /// `tables` are the tables the copy moved, with the column types it chose; the stream's
+    /// [`Change::table`](crate::change::Change) indexes into them. With `until` the stream
+    /// ends (`Ok(None)`) once it has passed that position, else it waits for new changes.
+    async fn changes(
+        &self,
+        tables: &[Table],
+        from: &Position,
+        until: Option<&Position>,
+    ) -> Result<Box<dyn ChangeStream>> {
+        let _ = (tables, from, until);
+        Err(crate::Error::config(format!(
+            "a {:?} source has no change stream to replicate from",
+            self.dialect()
+        )))
     }
 
     /// Release what the source holds open for its reads (a snapshot's transactions and the

@@ -44,6 +44,17 @@ pub enum Event {
     },
     /// A warning for the user.
     Warning(String),
+    /// Replicated changes were committed on the target.
+    Replicated {
+        /// The source position now recorded in the target.
+        position: String,
+        /// Source transactions applied so far.
+        transactions: u64,
+        /// Row changes applied so far.
+        changes: u64,
+        /// Seconds between the source's commit and its apply.
+        lag_seconds: Option<f64>,
+    },
 }
 
 /// Receives events; must be cheap and must not block.

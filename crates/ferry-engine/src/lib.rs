@@ -13,6 +13,7 @@ mod measure;
 pub mod migrate;
 pub mod progress;
 pub mod reject;
+pub mod replicate;
 pub mod report;
 pub mod verify;
 

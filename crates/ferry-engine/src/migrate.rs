@@ -60,6 +60,9 @@ pub struct MigrateOptions {
     /// Tables with an integer key are loaded in key-range chunks of about this many rows,
     /// each committed on its own.
     pub chunk_rows: u64,
+    /// Record in the target where the copy's snapshot stands in the source's change stream,
+    /// so `replicate::apply` continues exactly there (`--replicate`).
+    pub replicate: bool,
 }
 
 impl MigrateOptions {
@@ -83,6 +86,7 @@ impl MigrateOptions {
             show_values: false,
             resume: false,
             chunk_rows: 250_000,
+            replicate: false,
         }
     }
 }
@@ -182,11 +186,38 @@ pub(crate) fn table_report(plan: &TablePlan) -> TableReport {
 pub async fn migrate(opts: &MigrateOptions, events: EventHandler) -> Result<Report> {
     let started = Instant::now();
     events(&Event::Phase("schema"));
+    if opts.replicate && opts.resume {
+        return Err(Error::config(
+            "--replicate cannot continue a resumed copy: the rows copied before and after the interruption come from two snapshots, so no single source position covers them; start over with --if-exists drop --replicate",
+        ));
+    }
     let source = open_source(&opts.from).await?;
     // The source's snapshot ends whatever happened, so its locks do not outlive the run.
-    let result = migrate_from(opts, &events, &source, started).await;
+    let mut result = migrate_from(opts, &events, &source, started).await;
+    if opts.replicate {
+        if let Ok(report) = &result {
+            if report.status == RunStatus::Complete {
+                if let Err(e) = record_replication_start(opts, source.as_ref()).await {
+                    result = Err(e);
+                }
+            }
+        }
+    }
     close_source(source.as_ref(), &events).await;
     result
+}
+
+/// After a complete copy: the tables as replication sees them, and the snapshot's source
+/// position recorded in the target as where replication starts.
+async fn record_replication_start(opts: &MigrateOptions, source: &dyn Source) -> Result<()> {
+    let at = source.snapshot_position().await?.ok_or_else(|| {
+        Error::config(
+            "the copy's snapshot could not be pinned to a source position (binary logging off, or LOCK TABLES / REPLICATION CLIENT refused), so replication cannot start exactly where the copy ends",
+        )
+    })?;
+    let sink = open_sink(&opts.to).await?;
+    let tables = crate::replicate::replicated_tables(source, sink.dialect(), &opts.config).await?;
+    crate::replicate::record_start(sink.as_ref(), &tables, &at).await
 }
 
 /// Release a source at the end of a run. A failure to do so cannot change what was copied or

@@ -53,6 +53,16 @@ impl Target {
         })
     }
 
+    /// The same target, with UPDATE reporting the rows it matched rather than those it
+    /// changed (so an update that finds its row counts 1 even when nothing changes).
+    pub fn with_found_rows(&self) -> Target {
+        Target {
+            opts: Opts::from(OptsBuilder::from_opts(self.opts.clone()).client_found_rows(true)),
+            shown: self.shown.clone(),
+            database: self.database.clone(),
+        }
+    }
+
     /// Open one connection with ferry's session settings: UTC, utf8mb4, strict mode.
     pub async fn connect(&self) -> Result<Conn> {
         let mut conn = Conn::new(self.opts.clone())

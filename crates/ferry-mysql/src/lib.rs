@@ -5,6 +5,8 @@
 //! consistent-snapshot [`MySqlSource`]), `write` (the [`MySqlSink`] with `LOAD DATA LOCAL
 //! INFILE` from memory or multi-row INSERT), `types` (value conversion both ways).
 
+pub mod apply;
+pub mod binlog;
 pub mod conn;
 pub mod introspect;
 pub mod read;

@@ -17,14 +17,15 @@
 //! Every session pins `time_zone = '+00:00'`, so `TIMESTAMP` values arrive in UTC, and
 //! `NAMES utf8mb4`, so latin1 and other columns arrive as UTF-8.
 
+use crate::binlog::{self, BinlogChanges, BinlogPosition};
 use crate::conn::{is_mariadb, map_error, Target};
 use crate::introspect::{introspect, quote};
 use crate::types::{Bad, ReadCodec};
 use async_trait::async_trait;
 use ferry_core::url::ConnUrl;
 use ferry_core::{
-    BatchBuilder, BatchSender, Dialect, Error, ErrorKind, ReadOptions, ReadStats, RejectedRow,
-    Result, Schema, Source, Table, Value,
+    BatchBuilder, BatchSender, ChangeStream, Dialect, Error, ErrorKind, Position, ReadOptions,
+    ReadStats, RejectedRow, Result, Schema, Source, Table, Value,
 };
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
@@ -47,6 +48,9 @@ pub struct MySqlSource {
 struct Pool {
     conns: Mutex<Vec<Conn>>,
     permits: Semaphore,
+    /// The binlog position the snapshots were taken at, read under the table lock; `None`
+    /// when the binlog is off, unreadable, or the lock was refused.
+    position: Option<BinlogPosition>,
 }
 
 impl MySqlSource {
@@ -122,6 +126,16 @@ impl MySqlSource {
                 .map_err(|e| map_error(e, &ctx("starting a consistent snapshot")))?;
             conns.push(c);
         }
+        // While the lock holds no write to these tables can commit, so the binlog position
+        // now is exactly where the snapshots stand: replication starts there.
+        let position = if locked {
+            binlog::position::current(&mut coordinator)
+                .await
+                .ok()
+                .flatten()
+        } else {
+            None
+        };
         if locked {
             coordinator
                 .query_drop("UNLOCK TABLES")
@@ -132,6 +146,7 @@ impl MySqlSource {
         Ok(Pool {
             permits: Semaphore::new(conns.len()),
             conns: Mutex::new(conns),
+            position,
         })
     }
 
@@ -248,6 +263,40 @@ impl Source for MySqlSource {
     async fn close(&self) -> Result<()> {
         MySqlSource::close(self).await;
         Ok(())
+    }
+
+    async fn snapshot_position(&self) -> Result<Option<Position>> {
+        Ok(self
+            .pool()
+            .await?
+            .position
+            .as_ref()
+            .map(BinlogPosition::to_position))
+    }
+
+    async fn current_position(&self) -> Result<Position> {
+        let mut conn = self.target.connect().await?;
+        let position = binlog::position::current(&mut conn).await;
+        drop(conn.disconnect().await);
+        position?.map(|p| p.to_position()).ok_or_else(|| {
+            Error::config(format!(
+                "{}: binary logging is off on the source, so there is no change stream",
+                self.target.shown
+            ))
+        })
+    }
+
+    async fn changes(
+        &self,
+        tables: &[Table],
+        from: &Position,
+        until: Option<&Position>,
+    ) -> Result<Box<dyn ChangeStream>> {
+        let from = BinlogPosition::parse(from)?;
+        let until = until.map(BinlogPosition::parse).transpose()?;
+        Ok(Box::new(
+            BinlogChanges::open(&self.target, tables, &from, until).await?,
+        ))
     }
 }
 

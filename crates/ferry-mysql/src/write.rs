@@ -221,6 +221,22 @@ impl Sink for MySqlSink {
         drop(conn.disconnect().await);
         Ok(n.unwrap_or(0))
     }
+
+    async fn open_change_writer(
+        &self,
+        tables: &[ferry_core::ReplicatedTable],
+    ) -> Result<Box<dyn ferry_core::ChangeWriter>> {
+        Ok(Box::new(
+            crate::apply::MySqlChangeWriter::open(&self.target, tables).await?,
+        ))
+    }
+
+    async fn replication_status(&self) -> Result<Option<ferry_core::ReplicationStatus>> {
+        let mut conn = self.target.connect().await?;
+        let status = crate::apply::status(&mut conn, &self.target.shown).await;
+        drop(conn.disconnect().await);
+        status
+    }
 }
 
 /// A failed DDL statement; the foreign-key check statements of ferry-schema fail with

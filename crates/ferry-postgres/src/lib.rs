@@ -4,6 +4,7 @@
 //! `encode` (neutral values to the binary COPY format, validated per row), `write` (the
 //! sink and table writer).
 
+pub mod apply;
 pub mod conn;
 pub mod decode;
 pub mod encode;

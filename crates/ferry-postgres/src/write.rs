@@ -243,6 +243,19 @@ impl Sink for PgSink {
             .map_err(|e| map_error(e).context(format!("counting `{}`", table.display_name())))?;
         Ok(row.get::<_, i64>(0) as u64)
     }
+
+    async fn open_change_writer(
+        &self,
+        tables: &[ferry_core::ReplicatedTable],
+    ) -> Result<Box<dyn ferry_core::ChangeWriter>> {
+        Ok(Box::new(
+            crate::apply::PgChangeWriter::open(&self.url, tables).await?,
+        ))
+    }
+
+    async fn replication_status(&self) -> Result<Option<ferry_core::ReplicationStatus>> {
+        crate::apply::status(&self.client().await?).await
+    }
 }
 
 /// The first line of a statement, for error context.

@@ -112,6 +112,11 @@ pub struct Args {
     /// (RDS/Aurora with IAM authentication on; the user needs `rds-db:connect`).
     #[arg(long)]
     pub iam_auth: bool,
+    /// After the copy, keep applying the source's changes (MySQL binlog) from exactly where
+    /// the copy's snapshot stands, until stopped; `ferry replicate` continues and `ferry
+    /// cutover` finishes.
+    #[arg(long)]
+    pub replicate: bool,
     /// AWS settings for `secret://` URLs and `--iam-auth`.
     #[command(flatten)]
     pub aws: crate::secrets::AwsArgs,
@@ -171,6 +176,7 @@ impl Args {
         opts.verify_counts = self.verify != VerifyArg::None;
         opts.verify_content = self.verify == VerifyArg::Content;
         opts.show_values = self.show_values;
+        opts.replicate = self.replicate;
         Ok(opts)
     }
 }
@@ -198,6 +204,25 @@ pub async fn run_to(args: Args, summary: Channel) -> anyhow::Result<Exit> {
     output::print_summary(&report, summary);
     if let Some(path) = &args.json {
         output::write_json(path, &report)?;
+    }
+    if args.replicate && report.status == RunStatus::Complete {
+        eprintln!(
+            "copy complete; applying the source's changes until stopped (ferry cutover finishes)"
+        );
+        let progress = Progress::new();
+        let replicated = ferry_engine::replicate::replicate(
+            &ferry_engine::replicate::ReplicateOptions {
+                from: opts.from.clone(),
+                to: opts.to.clone(),
+                config: opts.config.clone(),
+                apply: Default::default(),
+            },
+            progress.handler(),
+        )
+        .await;
+        progress.finish();
+        replicated?;
+        return Ok(Exit::Ok);
     }
     Ok(match report.status {
         RunStatus::Complete => Exit::Ok,

@@ -2,6 +2,7 @@
 
 pub mod migrate;
 pub mod provision;
+pub mod replicate;
 pub mod schema;
 pub mod teardown;
 pub mod up;

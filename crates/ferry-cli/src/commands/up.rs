@@ -73,6 +73,7 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         chunk_rows: 250_000,
         mysql_load: None,
         iam_auth: false,
+        replicate: false,
         aws: args.provision.aws.clone(),
     };
     let verify_args = super::verify::Args {

@@ -1,0 +1,157 @@
+//! `ferry replicate` (keep applying source changes, or `--status`) and `ferry cutover`
+//! (drain, move sequences, verify every value, say whether it is safe to switch).
+
+use crate::output::{self, Progress};
+use crate::Exit;
+use ferry_engine::replicate::{ApplyOptions, ApplyStats, ReplicateOptions};
+use ferry_engine::{Config, RunStatus};
+use serde_json::json;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where replication runs (shared by `replicate` and `cutover`).
+#[derive(Debug, clap::Args)]
+pub struct Target {
+    /// Source URL (the one the copy read).
+    #[arg(long, env = "FERRY_FROM")]
+    pub from: String,
+    /// Target URL (the one the copy wrote).
+    #[arg(long, env = "FERRY_TO")]
+    pub to: String,
+    /// The copy's config file (the same tables and types).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Write a JSON report (position, transactions, changes, lag) to this file.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// AWS settings for `secret://` URLs.
+    #[command(flatten)]
+    pub aws: crate::secrets::AwsArgs,
+}
+
+/// Options of `ferry replicate`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub target: Target,
+    /// Print how far the target is (the recorded position and lag) and exit.
+    #[arg(long)]
+    pub status: bool,
+}
+
+/// Options of `ferry cutover`.
+#[derive(Debug, clap::Args)]
+pub struct CutoverArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// How long to wait for a running `ferry replicate` to stop, e.g. `90s`, `5m`.
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub timeout: Duration,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (n, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("`{s}`: expected e.g. 90s, 5m, 1h"))?;
+    Ok(Duration::from_secs(match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("`{s}`: expected e.g. 90s, 5m, 1h")),
+    }))
+}
+
+async fn options(t: &Target) -> anyhow::Result<ReplicateOptions> {
+    let (from, to) = super::resolve_pair(&t.from, &t.to, &t.aws, false).await?;
+    Ok(ReplicateOptions {
+        from,
+        to,
+        config: match &t.config {
+            Some(p) => Config::load(p)?,
+            None => Config::default(),
+        },
+        apply: ApplyOptions::default(),
+    })
+}
+
+fn stats_json(s: &ApplyStats) -> serde_json::Value {
+    json!({
+        "position": s.position.as_ref().map(|p| p.0.clone()),
+        "transactions": s.transactions,
+        "changes": s.changes,
+        "commits": s.commits,
+        "lag_seconds": s.lag_seconds,
+        "retries": s.retries,
+    })
+}
+
+fn write(path: &Option<PathBuf>, value: &serde_json::Value) -> anyhow::Result<()> {
+    if let Some(p) = path {
+        std::fs::write(p, serde_json::to_vec_pretty(value)?)?;
+    }
+    Ok(())
+}
+
+/// Run `ferry replicate`.
+pub async fn run(args: Args) -> anyhow::Result<Exit> {
+    let opts = options(&args.target).await?;
+    if args.status {
+        let status = ferry_engine::replicate::status(&opts.to).await?;
+        let Some(s) = status else {
+            println!("no replication recorded in {}", opts.to);
+            return Ok(Exit::Incomplete);
+        };
+        println!("position      {}", s.position);
+        println!("applied at    {}", s.applied_at.as_deref().unwrap_or("-"));
+        println!(
+            "source commit {}",
+            s.source_commit.as_deref().unwrap_or("-")
+        );
+        match s.lag_seconds {
+            Some(l) => println!("lag           {l:.1}s"),
+            None => println!("lag           -"),
+        }
+        write(
+            &args.target.json,
+            &json!({"position": s.position.0, "applied_at": s.applied_at, "source_commit": s.source_commit, "lag_seconds": s.lag_seconds}),
+        )?;
+        return Ok(Exit::Ok);
+    }
+    let progress = Progress::new();
+    let stats = ferry_engine::replicate::replicate(&opts, progress.handler()).await;
+    progress.finish();
+    let stats = stats?;
+    write(&args.target.json, &stats_json(&stats))?;
+    Ok(Exit::Ok)
+}
+
+/// Run `ferry cutover`.
+pub async fn cutover(args: CutoverArgs) -> anyhow::Result<Exit> {
+    let opts = options(&args.target).await?;
+    let progress = Progress::new();
+    let done = ferry_engine::replicate::cutover(&opts, args.timeout, progress.handler()).await;
+    progress.finish();
+    let done = done?;
+    output::print_verify(&done.verify);
+    let equal = done.verify.status == RunStatus::Complete;
+    write(
+        &args.target.json,
+        &json!({
+            "until": done.until.0,
+            "applied": stats_json(&done.applied),
+            "equal": equal,
+            "verify": done.verify,
+        }),
+    )?;
+    if equal {
+        println!(
+            "safe to switch: the target holds every change up to {} and every value matches",
+            done.until
+        );
+        Ok(Exit::Ok)
+    } else {
+        eprintln!("NOT safe to switch: the target differs from the source (see above)");
+        Ok(Exit::Incomplete)
+    }
+}

@@ -1,0 +1,422 @@
+//! The change-apply core: a source's change stream applied to the target after the copy,
+//! exactly once and in source commit order, whatever the source (MySQL binlog, PostgreSQL
+//! logical decoding) and whatever the target.
+//!
+//! - Whole source transactions only: a transaction's changes and its commit position land in
+//!   one target transaction; several source transactions are grouped into one target
+//!   transaction for speed (up to [`ApplyOptions::group_changes`] changes or
+//!   [`ApplyOptions::group_interval`]), never one split across two.
+//! - The position is committed with the rows it covers (the writer's state table), so a crash
+//!   at any instant resumes exactly: the next run reads the position back and the stream
+//!   starts there.
+//! - A transient failure (a dropped source or target connection, a restart) throws the open
+//!   target transaction away and starts again from the recorded position.
+//! - An idle source never leaves applied changes uncommitted: when no event arrives within
+//!   the group interval, the finished transactions are committed.
+
+use crate::events::{Event, EventHandler};
+use ferry_core::{
+    ChangeWriter, Error, ErrorKind, Position, ReplicatedTable, Result, Sink, Source, StreamEvent,
+    Table,
+};
+use std::time::{Duration, Instant};
+
+/// How changes are applied.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// Commit once this many changes are applied (at the next source commit).
+    pub group_changes: usize,
+    /// Commit at least this often while changes flow, and when the source goes idle.
+    pub group_interval: Duration,
+    /// Stop once the stream has passed this position (a cutover's drain); `None` applies
+    /// until stopped.
+    pub until: Option<Position>,
+    /// Reconnect attempts after a transient failure before giving up.
+    pub max_retries: u32,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions {
+            group_changes: 5_000,
+            group_interval: Duration::from_millis(200),
+            until: None,
+            max_retries: 10,
+        }
+    }
+}
+
+/// What an apply run did.
+#[derive(Debug, Clone, Default)]
+pub struct ApplyStats {
+    /// Source transactions applied.
+    pub transactions: u64,
+    /// Row changes applied.
+    pub changes: u64,
+    /// Target transactions committed.
+    pub commits: u64,
+    /// The position recorded last.
+    pub position: Option<Position>,
+    /// Seconds between the last applied transaction's source commit and its apply.
+    pub lag_seconds: Option<f64>,
+    /// Reconnections after transient failures.
+    pub retries: u32,
+}
+
+/// The tables replication carries: the copy's plan (the same config gives the same plan),
+/// each source table beside the target table the copy made of it.
+pub async fn replicated_tables(
+    source: &dyn Source,
+    target: ferry_core::Dialect,
+    config: &crate::Config,
+) -> Result<Vec<ReplicatedTable>> {
+    let plan = crate::migrate::plan(source, target, config).await?;
+    Ok(plan
+        .tables
+        .into_iter()
+        .map(|t| ReplicatedTable {
+            source: t.source,
+            target: t.target,
+        })
+        .collect())
+}
+
+/// Record where the copy's snapshot stands, so replication starts exactly there: the first
+/// commit of the change writer, before any change.
+pub async fn record_start(
+    sink: &dyn Sink,
+    tables: &[ReplicatedTable],
+    at: &Position,
+) -> Result<()> {
+    let mut writer = sink.open_change_writer(tables).await?;
+    writer.commit(at, None).await
+}
+
+/// Apply the source's changes to the target from the position the target records, until
+/// `options.until` is passed (or forever).
+pub async fn apply(
+    source: &dyn Source,
+    sink: &dyn Sink,
+    tables: &[ReplicatedTable],
+    options: &ApplyOptions,
+    events: &EventHandler,
+) -> Result<ApplyStats> {
+    let mut stats = ApplyStats::default();
+    let mut writer = sink.open_change_writer(tables).await?;
+    let source_tables: Vec<Table> = tables.iter().map(|t| t.source.clone()).collect();
+    loop {
+        let outcome = apply_from_recorded(
+            source,
+            writer.as_mut(),
+            &source_tables,
+            options,
+            events,
+            &mut stats,
+        )
+        .await;
+        match outcome {
+            Ok(()) => return Ok(stats),
+            Err(e) if e.kind().is_retryable() && stats.retries < options.max_retries => {
+                stats.retries += 1;
+                let wait = Duration::from_secs(1 << stats.retries.min(3));
+                events(&Event::Warning(format!(
+                    "replication: {e}; starting again from the recorded position in {}s",
+                    wait.as_secs()
+                )));
+                tokio::time::sleep(wait).await;
+                // The writer's connection may be gone with the failure: a new writer reads
+                // the recorded position back, and any half-applied group was rolled back.
+                if writer.rollback().await.is_err() {
+                    writer = reopen(sink, tables, options).await?;
+                }
+            }
+            Err(e) => {
+                let _ = writer.rollback().await;
+                return Err(e);
+            }
+        }
+    }
+}
+
+async fn reopen(
+    sink: &dyn Sink,
+    tables: &[ReplicatedTable],
+    options: &ApplyOptions,
+) -> Result<Box<dyn ChangeWriter>> {
+    let mut last = None;
+    for attempt in 0..=options.max_retries {
+        match sink.open_change_writer(tables).await {
+            Ok(w) => return Ok(w),
+            Err(e) if e.kind().is_retryable() || e.kind() == ErrorKind::Connect => {
+                last = Some(e);
+                tokio::time::sleep(Duration::from_secs(1 << attempt.min(3))).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| Error::other("the target could not be reached again")))
+}
+
+/// One pass: stream from the recorded position and apply until `until` or an error.
+async fn apply_from_recorded(
+    source: &dyn Source,
+    writer: &mut dyn ChangeWriter,
+    source_tables: &[Table],
+    options: &ApplyOptions,
+    events: &EventHandler,
+    stats: &mut ApplyStats,
+) -> Result<()> {
+    let from = writer.recorded().await?.ok_or_else(|| {
+        Error::config(
+            "the target records no replication position: start with `ferry migrate --replicate`, which copies and records where the copy's snapshot stands",
+        )
+    })?;
+    stats.position = Some(from.clone());
+    let mut stream = source
+        .changes(source_tables, &from, options.until.as_ref())
+        .await?;
+    let mut group = Group::default();
+    let mut last_record = Instant::now();
+    loop {
+        // Wait no longer than the group's deadline, so finished transactions are committed
+        // even when the source goes quiet (never in the middle of a source transaction).
+        let wait = if group.pending.is_some() && !group.in_source_txn {
+            options
+                .group_interval
+                .saturating_sub(group.started.elapsed())
+        } else {
+            Duration::from_secs(3600)
+        };
+        let next = match tokio::time::timeout(wait, stream.next()).await {
+            Ok(next) => next?,
+            Err(_) => {
+                group.commit(writer, stats, events).await?;
+                continue;
+            }
+        };
+        match next {
+            None => {
+                group.commit(writer, stats, events).await?;
+                return Ok(());
+            }
+            Some(StreamEvent::Changes(changes)) => {
+                if group.changes == 0 && group.pending.is_none() {
+                    group.started = Instant::now();
+                }
+                group.in_source_txn = true;
+                writer.apply(&changes).await?;
+                group.changes += changes.len();
+                stats.changes += changes.len() as u64;
+            }
+            Some(StreamEvent::Commit { end, commit_micros }) => {
+                group.in_source_txn = false;
+                if group.pending.is_none() && group.changes == 0 {
+                    group.started = Instant::now();
+                }
+                group.pending = Some((end, commit_micros));
+                group.transactions += 1;
+                if group.changes >= options.group_changes
+                    || group.started.elapsed() >= options.group_interval
+                {
+                    group.commit(writer, stats, events).await?;
+                    last_record = Instant::now();
+                }
+            }
+            Some(StreamEvent::Advanced(position)) => {
+                if group.pending.is_some() || group.changes > 0 {
+                    let micros = group.pending.as_ref().and_then(|p| p.1);
+                    group.pending = Some((position, micros));
+                } else if last_record.elapsed() >= Duration::from_secs(1) {
+                    // Nothing of ours changed: record the position now and then, so a
+                    // restart does not re-read a long stretch of other tables' changes.
+                    writer.commit(&position, None).await?;
+                    stats.position = Some(position);
+                    last_record = Instant::now();
+                }
+            }
+            Some(StreamEvent::Notice(text)) => events(&Event::Warning(text)),
+        }
+    }
+}
+
+/// The open target transaction: changes applied, and the last whole source transaction's
+/// end position it would record.
+struct Group {
+    started: Instant,
+    changes: usize,
+    transactions: u64,
+    pending: Option<(Position, Option<i64>)>,
+    in_source_txn: bool,
+}
+
+impl Default for Group {
+    fn default() -> Self {
+        Group {
+            started: Instant::now(),
+            changes: 0,
+            transactions: 0,
+            pending: None,
+            in_source_txn: false,
+        }
+    }
+}
+
+impl Group {
+    async fn commit(
+        &mut self,
+        writer: &mut dyn ChangeWriter,
+        stats: &mut ApplyStats,
+        events: &EventHandler,
+    ) -> Result<()> {
+        let Some((position, micros)) = self.pending.take() else {
+            return Ok(());
+        };
+        writer.commit(&position, micros).await?;
+        stats.commits += 1;
+        stats.transactions += self.transactions;
+        stats.position = Some(position.clone());
+        if let Some(m) = micros {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_micros() as i64)
+                .unwrap_or(m);
+            stats.lag_seconds = Some((now - m).max(0) as f64 / 1e6);
+        }
+        events(&Event::Replicated {
+            position: position.0,
+            transactions: stats.transactions,
+            changes: stats.changes,
+            lag_seconds: stats.lag_seconds,
+        });
+        self.changes = 0;
+        self.transactions = 0;
+        Ok(())
+    }
+}
+
+/// Where replication runs and what it carries.
+#[derive(Debug, Clone)]
+pub struct ReplicateOptions {
+    /// The source the copy read.
+    pub from: ferry_core::ConnUrl,
+    /// The target the copy wrote.
+    pub to: ferry_core::ConnUrl,
+    /// The copy's config (the same tables and types).
+    pub config: crate::Config,
+    /// How changes are applied.
+    pub apply: ApplyOptions,
+}
+
+/// Apply the source's changes from the recorded position on, until stopped (or until
+/// `opts.apply.until`).
+pub async fn replicate(opts: &ReplicateOptions, events: EventHandler) -> Result<ApplyStats> {
+    let source = crate::connect::open_source(&opts.from).await?;
+    let sink = crate::connect::open_sink(&opts.to).await?;
+    let tables = replicated_tables(source.as_ref(), sink.dialect(), &opts.config).await;
+    // The plan read the source inside a snapshot; replication needs none.
+    crate::migrate::close_source(source.as_ref(), &events).await;
+    apply(
+        source.as_ref(),
+        sink.as_ref(),
+        &tables?,
+        &opts.apply,
+        &events,
+    )
+    .await
+}
+
+/// What the target records about replication, read without disturbing a running applier.
+pub async fn status(to: &ferry_core::ConnUrl) -> Result<Option<ferry_core::ReplicationStatus>> {
+    crate::connect::open_sink(to)
+        .await?
+        .replication_status()
+        .await
+}
+
+/// What a cutover did.
+#[derive(Debug)]
+pub struct Cutover {
+    /// The source position drained to.
+    pub until: Position,
+    /// The changes applied to get there.
+    pub applied: ApplyStats,
+    /// The content comparison after the drain.
+    pub verify: crate::Report,
+}
+
+/// The application has stopped writing: drain the changes up to the source's current
+/// position, move identity/sequence/AUTO_INCREMENT counters past the replicated rows, and
+/// compare every value. A `ferry replicate` still applying holds the applier lock; the
+/// cutover waits (up to `timeout`) for it to be stopped.
+pub async fn cutover(
+    opts: &ReplicateOptions,
+    timeout: Duration,
+    events: EventHandler,
+) -> Result<Cutover> {
+    let started = Instant::now();
+    let source = crate::connect::open_source(&opts.from).await?;
+    let sink = crate::connect::open_sink(&opts.to).await?;
+    let plan = crate::migrate::plan(source.as_ref(), sink.dialect(), &opts.config).await;
+    crate::migrate::close_source(source.as_ref(), &events).await;
+    let plan = plan?;
+    let tables: Vec<ReplicatedTable> = plan
+        .tables
+        .iter()
+        .map(|t| ReplicatedTable {
+            source: t.source.clone(),
+            target: t.target.clone(),
+        })
+        .collect();
+    let until = source.current_position().await?;
+    events(&Event::Phase("drain"));
+    let mut apply_opts = opts.apply.clone();
+    apply_opts.until = Some(until.clone());
+    let mut warned = false;
+    let applied = loop {
+        match apply(source.as_ref(), sink.as_ref(), &tables, &apply_opts, &events).await {
+            Err(e) if e.kind() == ErrorKind::AlreadyExists && started.elapsed() < timeout => {
+                if !warned {
+                    events(&Event::Warning(
+                        "another ferry is applying changes to this target; waiting for it to stop (stop `ferry replicate` once it is caught up)".into(),
+                    ));
+                    warned = true;
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                return Err(Error::new(
+                    ErrorKind::Transient,
+                    format!("cutover timed out after {}s: another ferry kept applying changes to the target", timeout.as_secs()),
+                ))
+            }
+            other => break other?,
+        }
+    };
+    events(&Event::Phase("sequences"));
+    let resets: Vec<String> = plan
+        .tables
+        .iter()
+        .flat_map(|t| t.ddl.reset_sequences.clone())
+        .collect();
+    sink.execute(&resets)
+        .await
+        .map_err(|e| e.context("moving sequences past the replicated rows"))?;
+    events(&Event::Phase("verify"));
+    let verify = crate::verify(
+        &crate::VerifyOptions {
+            from: opts.from.clone(),
+            to: opts.to.clone(),
+            config: opts.config.clone(),
+            jobs: 4,
+            content: true,
+            show_values: false,
+        },
+        events.clone(),
+    )
+    .await?;
+    Ok(Cutover {
+        until,
+        applied,
+        verify,
+    })
+}

@@ -1,0 +1,259 @@
+//! The low-downtime flow through the `ferry` binary, MariaDB (row binlog) -> PostgreSQL and
+//! -> MariaDB: `ferry migrate --replicate` copies and keeps applying while the source is
+//! written to; `ferry replicate` is killed with SIGKILL at random moments under a
+//! concurrent workload and restarted; `ferry cutover` drains, verifies every value and
+//! says "safe to switch" (exit 0) — and exit 1 when the target was changed behind ferry's back.
+
+#![allow(clippy::unwrap_used)]
+
+use ferry_tests::{ferry, ferry_bin, MyDb, PgDb};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn binlog_admin_url() -> String {
+    std::env::var("FERRY_TEST_MYSQL_BINLOG")
+        .unwrap_or_else(|_| "mysql://root:ferrytest@127.0.0.1:53311/mysql".into())
+}
+
+const SCHEMA: &str = "
+CREATE TABLE accounts (id int NOT NULL AUTO_INCREMENT PRIMARY KEY, owner varchar(40) NOT NULL,
+  balance decimal(14,2) NOT NULL, kind enum('a','b','c') NOT NULL, updated datetime(6) NOT NULL) ENGINE=InnoDB;
+CREATE TABLE ledger (id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY, account_id int NOT NULL,
+  amount decimal(14,2) NOT NULL, memo text) ENGINE=InnoDB;
+CREATE TABLE tags (account_id int, tag varchar(20)) ENGINE=InnoDB;
+";
+
+/// Seed rows so the copy has something to move.
+fn seed(src: &MyDb) {
+    let mut sql = String::from("INSERT INTO accounts (owner, balance, kind, updated) VALUES ");
+    let rows: Vec<String> = (0..300)
+        .map(|i| {
+            format!(
+                "('owner{i}', {i}.25, '{}', '2024-01-01 00:00:00')",
+                ["a", "b", "c"][i % 3]
+            )
+        })
+        .collect();
+    sql.push_str(&rows.join(","));
+    src.exec(&sql);
+    src.exec("INSERT INTO tags VALUES (1, 'x'), (1, 'x'), (2, 'y')");
+}
+
+/// One transaction of the workload, chosen by `n`: transfers between accounts (two updates
+/// and two ledger inserts in one transaction), new accounts, deletes, key changes, keyless
+/// duplicates.
+fn step(n: u64) -> String {
+    let a = 1 + n % 250;
+    let b = 1 + (n * 7) % 250;
+    match n % 6 {
+        0 | 1 => format!(
+            "START TRANSACTION; UPDATE accounts SET balance = balance - 1.5, updated = NOW(6) WHERE id = {a}; \
+             UPDATE accounts SET balance = balance + 1.5, updated = NOW(6) WHERE id = {b}; \
+             INSERT INTO ledger (account_id, amount, memo) VALUES ({a}, -1.5, 'to {b}'), ({b}, 1.5, 'from {a}'); COMMIT"
+        ),
+        2 => format!("INSERT INTO accounts (owner, balance, kind, updated) VALUES ('new{n}', 0, 'b', NOW(6))"),
+        3 => format!("DELETE FROM ledger WHERE id = {}", 1 + n / 3),
+        4 => format!("INSERT INTO tags VALUES ({a}, 't{}'), ({a}, 't{}')", n % 3, n % 3),
+        _ => format!("DELETE FROM tags WHERE account_id = {a} LIMIT 1"),
+    }
+}
+
+/// Writes the workload to the source until stopped; counts transactions.
+struct Workload {
+    stop: Arc<AtomicBool>,
+    done: Arc<AtomicU64>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Workload {
+    fn start(url: &str, from: u64) -> Workload {
+        let stop = Arc::new(AtomicBool::new(false));
+        let done = Arc::new(AtomicU64::new(0));
+        let (s, d, url) = (stop.clone(), done.clone(), url.to_string());
+        let handle = std::thread::spawn(move || {
+            ferry_tests::block_on(async move {
+                use mysql_async::prelude::Queryable;
+                let mut db = ferry_tests::mysql_connect(&url).await;
+                let mut n = from;
+                while !s.load(Ordering::Relaxed) {
+                    db.query_drop(step(n)).await.unwrap();
+                    n += 1;
+                    d.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+            })
+        });
+        Workload {
+            stop,
+            done,
+            handle: Some(handle),
+        }
+    }
+
+    fn finish(mut self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            h.join().unwrap();
+        }
+        self.done.load(Ordering::Relaxed)
+    }
+}
+
+/// Start `ferry` in the background; its stderr lines go to a channel.
+fn spawn(args: &[&str]) -> (Child, std::sync::mpsc::Receiver<String>) {
+    let mut child = Command::new(ferry_bin())
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let err = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    (child, rx)
+}
+
+fn wait_for(rx: &std::sync::mpsc::Receiver<String>, needle: &str, limit: Duration) -> Vec<String> {
+    let start = Instant::now();
+    let mut seen = Vec::new();
+    while start.elapsed() < limit {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+            let hit = line.contains(needle);
+            seen.push(line);
+            if hit {
+                return seen;
+            }
+        }
+    }
+    panic!("`{needle}` not seen within {limit:?}: {seen:#?}");
+}
+
+/// xorshift, seeded from the clock unless FERRY_TEST_SEED is set; the seed is printed.
+fn rng() -> impl FnMut() -> f64 {
+    let seed: u64 = std::env::var("FERRY_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(1)
+                | 1
+        });
+    eprintln!("FERRY_TEST_SEED={seed}");
+    let mut s = seed;
+    move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        (s >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+fn low_downtime(target: &str) {
+    let src = MyDb::on(&binlog_admin_url(), "repl_cli_src");
+    src.exec(SCHEMA);
+    seed(&src);
+    let mut random = rng();
+
+    // Writes run while the copy runs and after it.
+    let work = Workload::start(&src.url, 0);
+    let (mut child, rx) = spawn(&["migrate", "--from", &src.url, "--to", target, "--replicate"]);
+    wait_for(&rx, "copy complete", Duration::from_secs(120));
+    std::thread::sleep(Duration::from_millis(500));
+
+    // Kill ferry at random moments, restart `ferry replicate` each time.
+    let mut kills = 0;
+    for _ in 0..10 {
+        std::thread::sleep(Duration::from_millis(100 + (random() * 600.0) as u64));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        kills += 1;
+        let (c, _rx) = spawn(&["replicate", "--from", &src.url, "--to", target]);
+        child = c;
+        std::thread::sleep(Duration::from_millis((random() * 400.0) as u64));
+    }
+    assert_eq!(kills, 10);
+    let status = ferry(&["replicate", "--status", "--from", &src.url, "--to", target]);
+    assert_eq!(status.code, 0, "{}", status.all());
+    assert!(
+        status.stdout.contains("position      mysql-bin."),
+        "{}",
+        status.all()
+    );
+
+    let written = work.finish();
+    assert!(
+        written > 50,
+        "the workload wrote only {written} transactions"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let cut = ferry(&[
+        "cutover",
+        "--from",
+        &src.url,
+        "--to",
+        target,
+        "--timeout",
+        "60s",
+    ]);
+    assert_eq!(cut.code, 0, "{}", cut.all());
+    assert!(cut.stdout.contains("safe to switch"), "{}", cut.all());
+}
+
+#[test]
+fn mysql_to_postgres_survives_kills_under_load_and_cuts_over() {
+    let dst = PgDb::new("repl_cli_pg");
+    low_downtime(&dst.url);
+    // After cutover the target's sequences are past the replicated rows.
+    let max: i64 = dst
+        .text("SELECT max(id) FROM accounts")
+        .unwrap()
+        .parse()
+        .unwrap();
+    dst.exec("INSERT INTO accounts (owner, balance, kind, updated) VALUES ('app', 0, 'a', now())");
+    let new: i64 = dst
+        .text("SELECT max(id) FROM accounts")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(new > max);
+}
+
+#[test]
+fn mysql_to_mysql_survives_kills_under_load_and_cuts_over() {
+    let dst = MyDb::new("repl_cli_my");
+    low_downtime(&dst.url);
+}
+
+#[test]
+fn cutover_says_not_safe_when_the_target_was_changed() {
+    let src = MyDb::on(&binlog_admin_url(), "repl_cli_diff_src");
+    src.exec(SCHEMA);
+    seed(&src);
+    let dst = PgDb::new("repl_cli_diff");
+    let (mut child, rx) = spawn(&[
+        "migrate",
+        "--from",
+        &src.url,
+        "--to",
+        &dst.url,
+        "--replicate",
+    ]);
+    wait_for(&rx, "copy complete", Duration::from_secs(120));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    dst.exec("UPDATE accounts SET owner = 'tampered' WHERE id = 7");
+    let cut = ferry(&["cutover", "--from", &src.url, "--to", &dst.url]);
+    assert_eq!(cut.code, 1, "{}", cut.all());
+    assert!(cut.all().contains("NOT safe to switch"), "{}", cut.all());
+}
