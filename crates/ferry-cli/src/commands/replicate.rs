@@ -1,7 +1,7 @@
 //! `ferry replicate` (keep applying source changes, or `--status`) and `ferry cutover`
 //! (drain, move sequences, verify every value, say whether it is safe to switch).
 
-use crate::output::{self, Progress};
+use crate::output::{self, Channel, Progress};
 use crate::Exit;
 use ferry_engine::replicate::{ApplyOptions, ApplyStats, ReplicateOptions};
 use ferry_engine::{Config, RunStatus};
@@ -60,6 +60,11 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         "h" => n * 3600,
         _ => return Err(format!("`{s}`: expected e.g. 90s, 5m, 1h")),
     }))
+}
+
+/// One line to stdout (a closed pipe ends ferry quietly).
+fn out(line: &str) {
+    Channel::Stdout.line(line);
 }
 
 async fn options(t: &Target) -> anyhow::Result<ReplicateOptions> {
@@ -133,7 +138,7 @@ pub async fn cutover(args: CutoverArgs) -> anyhow::Result<Exit> {
     let done = ferry_engine::replicate::cutover(&opts, args.timeout, progress.handler()).await;
     progress.finish();
     let done = done?;
-    output::print_verify(&done.verify);
+    output::print_verify(&done.verify, Channel::Stdout);
     let equal = done.verify.status == RunStatus::Complete;
     write(
         &args.target.json,
@@ -145,13 +150,13 @@ pub async fn cutover(args: CutoverArgs) -> anyhow::Result<Exit> {
         }),
     )?;
     if equal {
-        println!(
+        out(&format!(
             "safe to switch: the target holds every change up to {} and every value matches",
             done.until
-        );
+        ));
         Ok(Exit::Ok)
     } else {
-        eprintln!("NOT safe to switch: the target differs from the source (see above)");
+        Channel::Stderr.line("NOT safe to switch: the target differs from the source (see above)");
         Ok(Exit::Incomplete)
     }
 }
