@@ -8,6 +8,7 @@
 pub mod conn;
 pub mod introspect;
 pub mod read;
+pub mod tls;
 pub mod types;
 pub mod write;
 

@@ -10,8 +10,9 @@ use std::path::PathBuf;
 #[derive(Debug, clap::Args)]
 #[group(id = "up")]
 pub struct Args {
-    /// Source URL: sqlite:PATH, postgres://..., mysql://..., or secret://NAME.
-    #[arg(long)]
+    /// Source URL: sqlite:PATH, postgres://..., mysql://..., or secret://NAME (a password
+    /// left out comes from PGPASSWORD / MYSQL_PWD).
+    #[arg(long, env = "FERRY_FROM", hide_env_values = true)]
     pub from: String,
     /// Source schemas to copy (PostgreSQL source), comma-separated; default: every
     /// non-system schema. Same as `?schema=` on the source URL.
@@ -33,11 +34,11 @@ pub struct Args {
 /// Run `ferry up`.
 pub async fn run(args: Args) -> anyhow::Result<Exit> {
     crate::secrets::set_session_defaults(&args.provision.aws);
+    // Parsed first, so a malformed URL stops the run before anything is created; only its
+    // redacted form is ever printed.
+    let from = crate::secrets::parse_url("--from", &args.from)?;
     let Some(conn) = provision::provision(&args.provision).await? else {
-        eprintln!(
-            "ferry: dry run: then migrate {} into it and verify",
-            args.from
-        );
+        eprintln!("ferry: dry run: then migrate {from} into it and verify");
         return Ok(Exit::Ok);
     };
     let migrate_args = migrate::Args {
