@@ -170,7 +170,10 @@ impl SecretFields {
             Some(_) => return Err(bad("field `port` is not a port number")),
         };
         let engine = text_field("engine")?;
-        if engine.as_deref().is_some_and(|e| engine_dialect(e).is_none()) {
+        if engine
+            .as_deref()
+            .is_some_and(|e| engine_dialect(e).is_none())
+        {
             return Err(bad(
                 "field `engine` is not postgres, mysql, mariadb, aurora-postgresql or aurora-mysql",
             ));

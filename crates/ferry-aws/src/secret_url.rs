@@ -106,11 +106,7 @@ pub async fn resolve_secret_url_with(clients: &AwsClients, url: &ConnUrl) -> Res
 
 /// The DB instance, else the DB cluster, whose RDS-managed master user secret is `arn`.
 pub async fn find_owner(clients: &AwsClients, arn: &str) -> Result<Option<Owner>> {
-    let mut pages = clients
-        .rds
-        .describe_db_instances()
-        .into_paginator()
-        .send();
+    let mut pages = clients.rds.describe_db_instances().into_paginator().send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| AwsError::from_sdk("DescribeDBInstances", e))?;
         for db in page.db_instances() {

@@ -34,19 +34,30 @@ async fn url_parameters_override_the_secret() {
     assert_eq!(r.user.as_deref(), Some("app"));
     assert_eq!(r.password().map(Secret::expose), Some("Over-ride-Pw-1"));
     // The overrides are used up; the TLS parameter goes on to the driver.
-    assert_eq!(r.params, vec![("sslmode".to_string(), "verify-ca".to_string())]);
+    assert_eq!(
+        r.params,
+        vec![("sslmode".to_string(), "verify-ca".to_string())]
+    );
     assert!(!format!("{r} {r:?}").contains("Over-ride"));
 
     // Without overrides the secret's own fields hold; no dbname means none.
-    let plain = resolve_secret_url_with(&c, &ConnUrl::parse(&format!("secret://{name}")).expect("url"))
-        .await
-        .expect("resolves");
-    assert_eq!(plain.host.as_deref(), Some("shop.abc.us-east-1.rds.amazonaws.com"));
+    let plain = resolve_secret_url_with(
+        &c,
+        &ConnUrl::parse(&format!("secret://{name}")).expect("url"),
+    )
+    .await
+    .expect("resolves");
+    assert_eq!(
+        plain.host.as_deref(),
+        Some("shop.abc.us-east-1.rds.amazonaws.com")
+    );
     assert_eq!(plain.port, Some(5432));
     assert_eq!(plain.database, None);
 
     let bad = ConnUrl::parse(&format!("secret://{name}?port=x")).expect("url");
-    let err = resolve_secret_url_with(&c, &bad).await.expect_err("bad port");
+    let err = resolve_secret_url_with(&c, &bad)
+        .await
+        .expect_err("bad port");
     assert!(err.to_string().contains("?port="), "{err}");
 }
 
@@ -62,12 +73,16 @@ async fn a_bare_user_and_password_secret_says_what_to_add() {
         .await
         .expect("secret");
     let url = ConnUrl::parse(&format!("secret://{name}")).expect("url");
-    let err = resolve_secret_url_with(&c, &url).await.expect_err("no engine");
+    let err = resolve_secret_url_with(&c, &url)
+        .await
+        .expect_err("no engine");
     let shown = format!("{err} {err:?}");
     assert!(shown.contains("?engine=postgres"), "{shown}");
     assert!(!shown.contains("Bare-Pw"), "{shown}");
     let url = ConnUrl::parse(&format!("secret://{name}?engine=mysql")).expect("url");
-    let err = resolve_secret_url_with(&c, &url).await.expect_err("no host");
+    let err = resolve_secret_url_with(&c, &url)
+        .await
+        .expect_err("no host");
     assert!(err.to_string().contains("?host="), "{err}");
     let url = ConnUrl::parse(&format!(
         "secret://{name}?engine=mysql&host=127.0.0.1&dbname=shop"
@@ -108,7 +123,10 @@ async fn an_rds_managed_master_secret_is_completed_from_its_instance() {
         .send()
         .await
         .expect("describe");
-    let endpoint = described.db_instances()[0].endpoint().cloned().expect("endpoint");
+    let endpoint = described.db_instances()[0]
+        .endpoint()
+        .cloned()
+        .expect("endpoint");
     let name = c
         .secrets
         .describe_secret()
@@ -122,7 +140,9 @@ async fn an_rds_managed_master_secret_is_completed_from_its_instance() {
     assert!(name.starts_with("rds!"), "{name}");
     // moto writes its own user name into the managed secret ("admin"); real RDS writes
     // the master user name. Either way the URL carries the secret's.
-    let (_, text) = ferry_aws::secret::read_secret_text(&c, &arn).await.expect("value");
+    let (_, text) = ferry_aws::secret::read_secret_text(&c, &arn)
+        .await
+        .expect("value");
     let fields = ferry_aws::SecretFields::parse(&name, &text).expect("fields");
     assert_eq!(fields.engine, None, "a managed secret holds no engine");
 
@@ -139,7 +159,10 @@ async fn an_rds_managed_master_secret_is_completed_from_its_instance() {
     // Behind a tunnel: host and port from the URL, the rest from the secret and instance.
     let url = ConnUrl::parse(&format!("secret://{arn}?host=127.0.0.1&port=15432")).expect("url");
     let r = resolve_secret_url_with(&c, &url).await.expect("resolves");
-    assert_eq!((r.host.as_deref(), r.port), (Some("127.0.0.1"), Some(15432)));
+    assert_eq!(
+        (r.host.as_deref(), r.port),
+        (Some("127.0.0.1"), Some(15432))
+    );
     assert_eq!(r.dialect(), Some(Dialect::Postgres));
 
     let _ = c
@@ -156,6 +179,11 @@ async fn iam_tokens_mark_the_url() {
     let c = clients().await;
     let url = ConnUrl::parse("mysql://app@db.example.internal/shop").expect("url");
     assert!(!url.iam_auth);
-    let with = ferry_aws::with_iam_token(&c, &url).await.expect("token url");
-    assert!(with.iam_auth, "drivers must know the password is an IAM token");
+    let with = ferry_aws::with_iam_token(&c, &url)
+        .await
+        .expect("token url");
+    assert!(
+        with.iam_auth,
+        "drivers must know the password is an IAM token"
+    );
 }

@@ -78,7 +78,9 @@ pub fn check_params(kind: UrlKind, scheme: &str, params: &[(String, String)]) ->
 /// authority (before the first `/` or `?`) has no `@`, but the text after it does, outside
 /// the value of a path parameter. The message quotes nothing of the URL.
 pub fn check_userinfo(after_slashes: &str) -> Result<()> {
-    let end = after_slashes.find(['/', '?']).unwrap_or(after_slashes.len());
+    let end = after_slashes
+        .find(['/', '?'])
+        .unwrap_or(after_slashes.len());
     if after_slashes[..end].contains('@') {
         return Ok(());
     }

@@ -14,6 +14,8 @@ pub struct Target {
     plain_opts: Option<Opts>,
     /// The warning for a plaintext connection outside loopback, once one was made.
     plaintext: std::sync::Arc<std::sync::OnceLock<String>>,
+    /// `PREFERRED` found a server without TLS: later connections skip the TLS attempt.
+    no_tls: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// The URL with the password replaced by `***`, for messages.
     pub shown: String,
     /// The database the URL names.
@@ -58,6 +60,7 @@ impl Target {
             opts,
             plain_opts,
             plaintext: Default::default(),
+            no_tls: Default::default(),
             shown,
             database,
         };
@@ -92,12 +95,19 @@ impl Target {
 
     /// Connect with TLS, or for `PREFERRED` in plaintext when the server offers no TLS.
     async fn open(&self) -> std::result::Result<Conn, mysql_async::Error> {
+        use std::sync::atomic::Ordering;
+        if let (true, Some(plain)) = (self.no_tls.load(Ordering::Relaxed), &self.plain_opts) {
+            return Conn::new(plain.clone()).await;
+        }
         match (Conn::new(self.opts.clone()).await, &self.plain_opts) {
             (
-                Err(mysql_async::Error::Driver(mysql_async::DriverError::NoClientSslFlagFromServer)),
+                Err(mysql_async::Error::Driver(
+                    mysql_async::DriverError::NoClientSslFlagFromServer,
+                )),
                 Some(plain),
             ) => {
                 let conn = Conn::new(plain.clone()).await?;
+                self.no_tls.store(true, Ordering::Relaxed);
                 self.note_plaintext();
                 Ok(conn)
             }

@@ -70,14 +70,18 @@ pub fn security(url: &ConnUrl) -> Result<Security> {
         Transport::Plain => (None, false, false),
         Transport::TlsOrPlain => (Some(unverified()), true, false),
         Transport::Tls(settings) => {
-            let pem = ferry_tls::ca_pem(&settings.ca)
-                .map_err(|e| Error::config(format!("TLS: {e}")))?;
+            let pem =
+                ferry_tls::ca_pem(&settings.ca).map_err(|e| Error::config(format!("TLS: {e}")))?;
             let opts = SslOpts::default()
                 .with_root_certs(vec![pem.into()])
                 .with_disable_built_in_roots(true);
             match settings.verify {
                 Verify::Full => (Some(opts), false, true),
-                Verify::Ca => (Some(opts.with_danger_skip_domain_validation(true)), false, true),
+                Verify::Ca => (
+                    Some(opts.with_danger_skip_domain_validation(true)),
+                    false,
+                    true,
+                ),
                 Verify::None => (Some(unverified()), false, false),
             }
         }
@@ -104,4 +108,77 @@ fn unverified() -> SslOpts {
         .with_disable_built_in_roots(true)
         .with_danger_accept_invalid_certs(true)
         .with_danger_skip_domain_validation(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(text: &str, iam: bool) -> ConnUrl {
+        let mut u = ConnUrl::parse(text).expect("url");
+        u.iam_auth = iam;
+        u
+    }
+
+    fn verifies_fully(s: &Security) -> bool {
+        s.ssl.as_ref().is_some_and(|o| {
+            !o.accept_invalid_certs() && !o.skip_domain_validation() && !o.root_certs().is_empty()
+        })
+    }
+
+    const RDS: &str = "mysql://app:pw@shop.abc.us-east-1.rds.amazonaws.com:3306/shop";
+
+    #[test]
+    fn iam_tokens_use_the_cleartext_plugin_only_over_verified_tls() {
+        for text in [
+            RDS.to_string(),
+            format!("{RDS}?ssl-mode=REQUIRED"),
+            "mysql://app@127.0.0.1:3306/shop?ssl-mode=PREFERRED".to_string(),
+        ] {
+            let s = security(&url(&text, true)).expect("IAM");
+            assert!(s.cleartext_auth, "{text}");
+            assert!(verifies_fully(&s), "{text}");
+            assert!(!s.fallback_to_plain, "{text}");
+        }
+        // The same URLs without IAM never enable the plugin.
+        assert!(!security(&url(RDS, false)).expect("rds").cleartext_auth);
+        for mode in ["DISABLED", "disable"] {
+            let err = security(&url(&format!("{RDS}?ssl-mode={mode}"), true)).expect_err("refused");
+            assert!(err.to_string().contains("--iam-auth"), "{err}");
+            let err = security(&url(
+                &format!("mysql://app@127.0.0.1/shop?ssl-mode={mode}"),
+                true,
+            ))
+            .expect_err("refused off RDS too");
+            assert!(err.to_string().contains("cannot be disabled"), "{err}");
+        }
+    }
+
+    #[test]
+    fn required_to_rds_verifies_against_the_bundle() {
+        for text in [
+            format!("{RDS}?ssl-mode=REQUIRED"),
+            format!("{RDS}?ssl-mode=PREFERRED"),
+            RDS.to_string(),
+        ] {
+            let s = security(&url(&text, false)).expect("rds");
+            assert!(verifies_fully(&s), "{text}");
+            assert!(!s.fallback_to_plain, "{text}");
+        }
+        let err = security(&url(&format!("{RDS}?ssl-mode=DISABLED"), false)).expect_err("refused");
+        assert!(err.to_string().contains("RDS"), "{err}");
+    }
+
+    #[test]
+    fn preferred_tries_tls_elsewhere() {
+        for text in [
+            "mysql://a@db.example/d",
+            "mysql://a@db.example/d?ssl-mode=PREFERRED",
+        ] {
+            let s = security(&url(text, false)).expect("prefer");
+            assert!(s.fallback_to_plain && s.ssl.is_some(), "{text}");
+        }
+        let s = security(&url("mysql://a@db.example/d?ssl-mode=DISABLED", false)).expect("off");
+        assert!(s.ssl.is_none() && !s.fallback_to_plain);
+    }
 }

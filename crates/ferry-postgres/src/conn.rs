@@ -1,10 +1,10 @@
 //! Connecting to PostgreSQL and turning its errors into ferry's error kinds.
 
 use ferry_core::{ConnUrl, Error, ErrorKind, Result};
-use tokio_postgres::error::SqlState;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio_postgres::config::SslMode;
+use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Config, NoTls};
 
 /// Build a driver config from a URL (user defaults to `postgres`, port to 5432).

@@ -52,7 +52,10 @@ impl<S, M: MakeTlsConnect<S>> MakeTlsConnect<S> for Noting<M> {
     type TlsConnect = NotingConnect<M::TlsConnect>;
     type Error = M::Error;
 
-    fn make_tls_connect(&mut self, domain: &str) -> std::result::Result<Self::TlsConnect, M::Error> {
+    fn make_tls_connect(
+        &mut self,
+        domain: &str,
+    ) -> std::result::Result<Self::TlsConnect, M::Error> {
         Ok(NotingConnect {
             inner: self.inner.make_tls_connect(domain)?,
             used: self.used.clone(),

@@ -25,17 +25,15 @@ pub enum TlsMode {
 impl TlsMode {
     /// Parse either spelling (libpq's `verify-full`, the mysql client's `VERIFY_IDENTITY`).
     pub fn parse(text: &str) -> Option<TlsMode> {
-        Some(
-            match text.to_ascii_lowercase().replace('_', "-").as_str() {
-                "disable" | "disabled" => TlsMode::Disable,
-                "allow" => TlsMode::Allow,
-                "prefer" | "preferred" => TlsMode::Prefer,
-                "require" | "required" => TlsMode::Require,
-                "verify-ca" => TlsMode::VerifyCa,
-                "verify-full" | "verify-identity" => TlsMode::VerifyFull,
-                _ => return None,
-            },
-        )
+        Some(match text.to_ascii_lowercase().replace('_', "-").as_str() {
+            "disable" | "disabled" => TlsMode::Disable,
+            "allow" => TlsMode::Allow,
+            "prefer" | "preferred" => TlsMode::Prefer,
+            "require" | "required" => TlsMode::Require,
+            "verify-ca" => TlsMode::VerifyCa,
+            "verify-full" | "verify-identity" => TlsMode::VerifyFull,
+            _ => return None,
+        })
     }
 }
 
@@ -149,7 +147,10 @@ mod tests {
     #[test]
     fn prefer_tries_tls_and_is_the_default_elsewhere() {
         for m in [None, Some("prefer"), Some("PREFERRED"), Some("allow")] {
-            assert_eq!(decide(&req("db.example", m, false)).ok(), Some(Transport::TlsOrPlain));
+            assert_eq!(
+                decide(&req("db.example", m, false)).ok(),
+                Some(Transport::TlsOrPlain)
+            );
         }
         assert_eq!(
             decide(&req("db.example", Some("disable"), false)).ok(),
@@ -160,8 +161,18 @@ mod tests {
     #[test]
     fn rds_and_iam_never_go_plaintext() {
         let full = Some(Transport::Tls(TlsSettings::verify_full(None)));
-        for (host, iam) in [(RDS, false), ("127.0.0.1", true), ("x.rds.amazonaws.com.cn", false)] {
-            for m in [None, Some("prefer"), Some("allow"), Some("require"), Some("REQUIRED")] {
+        for (host, iam) in [
+            (RDS, false),
+            ("127.0.0.1", true),
+            ("x.rds.amazonaws.com.cn", false),
+        ] {
+            for m in [
+                None,
+                Some("prefer"),
+                Some("allow"),
+                Some("require"),
+                Some("REQUIRED"),
+            ] {
                 assert_eq!(decide(&req(host, m, iam)).ok(), full, "{host} {m:?}");
             }
             for m in ["disable", "DISABLED"] {
@@ -170,7 +181,13 @@ mod tests {
             }
         }
         let ca = decide(&req(RDS, Some("verify-ca"), false)).expect("verify-ca");
-        assert!(matches!(ca, Transport::Tls(TlsSettings { verify: Verify::Ca, .. })));
+        assert!(matches!(
+            ca,
+            Transport::Tls(TlsSettings {
+                verify: Verify::Ca,
+                ..
+            })
+        ));
     }
 
     #[test]
