@@ -410,3 +410,32 @@ fn reports_and_reject_files_hold_no_password() {
         &format!("DROP ROLE {role}"),
     ]);
 }
+
+/// MYSQL_PWD is the password of a MySQL URL that has none (and only then).
+#[test]
+fn mysql_pwd_is_the_password() {
+    let w = Work::new();
+    let admin = ferry_core::ConnUrl::parse(&mysql_admin()).expect("url");
+    let real = admin.password().expect("password").expose().to_string();
+    let my = hostport(&mysql_admin());
+    let bare = format!("mysql://root@{my}/mysql");
+    let args = [
+        "schema",
+        "--from",
+        bare.as_str(),
+        "--to-dialect",
+        "postgres",
+    ];
+    let (code, all) = w.ferry("MYSQL_PWD", &args, &[("MYSQL_PWD", &real)]);
+    assert_eq!(code, 0, "MYSQL_PWD is the password: {all}");
+    let (code, all) = w.ferry("no MYSQL_PWD", &args, &[]);
+    assert_eq!(code, 2, "without it the server refuses: {all}");
+    // A password in the URL wins over the variable.
+    let with_pw = format!("mysql://root:{PW_ENC}@{my}/mysql");
+    let (code, all) = w.ferry(
+        "URL password first",
+        &["schema", "--from", &with_pw, "--to-dialect", "postgres"],
+        &[("MYSQL_PWD", &real)],
+    );
+    assert_eq!(code, 2, "{all}");
+}

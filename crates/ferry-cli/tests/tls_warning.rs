@@ -17,7 +17,8 @@ fn loopback_alias() -> String {
         .map(|l| l.split('#').next().unwrap_or_default())
         .filter_map(|l| {
             let mut parts = l.split_whitespace();
-            (parts.next() == Some("127.0.0.1")).then(|| parts.map(str::to_string).collect::<Vec<_>>())
+            (parts.next() == Some("127.0.0.1"))
+                .then(|| parts.map(str::to_string).collect::<Vec<_>>())
         })
         .flatten()
         .find(|name| name != "localhost" && !name.contains("localhost"))
@@ -43,15 +44,23 @@ fn with_host(url: &ferry_core::ConnUrl, host: &str, params: &str) -> String {
 
 fn warning_lines(text: &str, host: &str) -> usize {
     text.lines()
-        .filter(|l| l.contains("warning") && l.contains(&format!("connection to {host} is not encrypted")))
+        .filter(|l| {
+            l.contains("warning") && l.contains(&format!("connection to {host} is not encrypted"))
+        })
         .count()
 }
 
 #[test]
 fn plaintext_outside_loopback_warns_once_per_host() {
     let alias = loopback_alias();
-    let pg = admin("FERRY_TEST_PG", "postgres://postgres:ferrytest@127.0.0.1:55439/postgres");
-    let my = admin("FERRY_TEST_MYSQL", "mysql://root:ferrytest@127.0.0.1:53309/mysql");
+    let pg = admin(
+        "FERRY_TEST_PG",
+        "postgres://postgres:ferrytest@127.0.0.1:55439/postgres",
+    );
+    let my = admin(
+        "FERRY_TEST_MYSQL",
+        "mysql://root:ferrytest@127.0.0.1:53309/mysql",
+    );
     let dir = std::env::temp_dir().join(unique("ferry-tlswarn"));
     std::fs::create_dir_all(&dir).expect("dir");
     let db = dir.join("s.db");
