@@ -253,6 +253,15 @@ fn failing_invocations_never_show_the_password() {
             "{var}: {all}"
         );
     }
+    // A URL where clap expects none: its usage error quotes the argument, redacted.
+    let stray = format!("postgres://postgres:{PW_ENC}@{pg}/postgres");
+    let (code, all) = w.ferry(
+        "stray argument",
+        &["migrate", &stray, "--from", &w.good],
+        &[],
+    );
+    assert_eq!(code, 2, "{all}");
+    assert!(all.contains("postgres://postgres:***@"), "{all}");
     // A missing secret, with the password in the other URL.
     let from = format!("postgres://postgres:{PW_ENC}@{pg}/postgres");
     let (code, all) = w.ferry(

@@ -101,6 +101,35 @@ pub fn check_userinfo(after_slashes: &str) -> Result<()> {
     Ok(())
 }
 
+/// `text` with the password of every `scheme://user:password@host` in it replaced by `***`,
+/// for messages that quote what the user typed (a URL given where no URL belongs).
+pub fn redact_userinfo(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        out.push_str(&rest[..i + 3]);
+        rest = &rest[i + 3..];
+        let end = rest
+            .find(|c: char| c.is_whitespace() || "'\"`".contains(c))
+            .unwrap_or(rest.len());
+        let token = &rest[..end];
+        match token.rfind('@') {
+            Some(at) => {
+                let user = token[..at].split(':').next().unwrap_or_default();
+                out.push_str(user);
+                if token[..at].contains(':') {
+                    out.push_str(":***");
+                }
+                out.push_str(&token[at..]);
+            }
+            None => out.push_str(token),
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// A name safe to print: control characters escaped, at most 40 characters.
 fn printable(name: &str) -> String {
     name.chars().take(40).flat_map(char::escape_debug).collect()
@@ -143,6 +172,14 @@ mod tests {
             &[("SSL_MODE".into(), "REQUIRED".into())],
         )
         .expect("known in another spelling");
+    }
+
+    #[test]
+    fn redacts_passwords_in_free_text() {
+        assert_eq!(
+            redact_userinfo("unexpected argument 'postgres://u:p@ss/w?x@h:5/d' found; mysql://a@b"),
+            "unexpected argument 'postgres://u:***@h:5/d' found; mysql://a@b"
+        );
     }
 
     #[test]
