@@ -49,5 +49,6 @@ pub async fn with_iam_token(c: &AwsClients, url: &ConnUrl) -> Result<ConnUrl> {
     let token = iam_auth_token(c, host, port, user).await?;
     let mut out = url.clone();
     out.set_password(Some(token));
+    out.iam_auth = true;
     Ok(out)
 }

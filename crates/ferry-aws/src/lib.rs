@@ -15,6 +15,7 @@ pub mod progress;
 pub mod provision;
 pub mod requests;
 pub mod secret;
+pub mod secret_url;
 pub mod spec;
 pub mod teardown;
 
@@ -24,8 +25,7 @@ pub use error::AwsError;
 pub use iam::{iam_auth_token, with_iam_token};
 pub use progress::{Event, Progress, Quiet};
 pub use provision::{plan, provision, Plan, Provisioned, WaitOptions};
-pub use secret::{
-    resolve_secret_url, resolve_secret_url_with, RdsSecret, TEST_ENDPOINT_OVERRIDE_ENV,
-};
+pub use secret::{RdsSecret, SecretFields, TEST_ENDPOINT_OVERRIDE_ENV};
+pub use secret_url::{resolve_secret_url, resolve_secret_url_with};
 pub use spec::{Engine, ProvisionSpec, ServerlessRange};
 pub use teardown::{plan_teardown, teardown, TeardownSpec, TornDown};

@@ -1,9 +1,9 @@
 //! The RDS secret JSON (the shape RDS rotation functions use) and `secret://` resolution.
 
-use crate::client::{endpoint_is_loopback, AwsClients, AwsOptions};
+use crate::client::AwsClients;
 use crate::error::{AwsError, Result};
 use ferry_core::schema::Dialect;
-use ferry_core::url::{Secret, UrlKind};
+use ferry_core::url::Secret;
 use ferry_core::ConnUrl;
 use serde_json::{Map, Value as Json};
 
@@ -60,6 +60,81 @@ impl RdsSecret {
 
     /// Parse a secret's JSON text; errors name the missing field of secret `id`, never a value.
     pub fn parse(id: &str, text: &str) -> Result<RdsSecret> {
+        let f = SecretFields::parse(id, text)?;
+        let engine = f.engine.ok_or_else(|| AwsError::MalformedSecret {
+            secret: id.to_string(),
+            reason: "field `engine` is missing".into(),
+        })?;
+        let port = f.port.unwrap_or(match engine_dialect(&engine) {
+            Some(Dialect::Mysql) => 3306,
+            _ => 5432,
+        });
+        Ok(RdsSecret {
+            engine,
+            host: f.host.unwrap_or_default(),
+            port,
+            username: f.username,
+            password: f.password,
+            dbname: f.dbname,
+            db_instance_identifier: f.db_instance_identifier,
+            db_cluster_identifier: f.db_cluster_identifier,
+        })
+    }
+
+    /// The SQL dialect of the secret's engine.
+    pub fn dialect(&self) -> Option<Dialect> {
+        engine_dialect(&self.engine)
+    }
+
+    /// The connection URL this secret describes (password included, redacted in output).
+    pub fn to_url(&self, id: &str) -> Result<ConnUrl> {
+        let dialect = self.dialect().ok_or_else(|| AwsError::MalformedSecret {
+            secret: id.to_string(),
+            reason: "field `engine` is unknown".into(),
+        })?;
+        if self.host.is_empty() {
+            return Err(AwsError::MalformedSecret {
+                secret: id.to_string(),
+                reason: "field `host` is empty (is the database still being created? run `ferry provision` again to finish)".into(),
+            });
+        }
+        Ok(ConnUrl::server(
+            dialect,
+            &self.host,
+            Some(self.port),
+            Some(&self.username),
+            Some(self.password.clone()),
+            self.dbname.as_deref(),
+        ))
+    }
+}
+
+/// The fields of a database secret, any of which but the user name and password may be
+/// missing: an RDS-managed master secret (`rds!db-...`) holds only those two. `Debug` never
+/// shows the password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretFields {
+    /// `engine`, when present (checked to be one ferry knows).
+    pub engine: Option<String>,
+    /// `host`, when present and not empty.
+    pub host: Option<String>,
+    /// `port`, when present.
+    pub port: Option<u16>,
+    /// `username`.
+    pub username: String,
+    /// `password`.
+    pub password: Secret,
+    /// `dbname`.
+    pub dbname: Option<String>,
+    /// `dbInstanceIdentifier`.
+    pub db_instance_identifier: Option<String>,
+    /// `dbClusterIdentifier`.
+    pub db_cluster_identifier: Option<String>,
+}
+
+impl SecretFields {
+    /// Parse a secret's JSON text; errors name the field of secret `id`, never a value.
+    pub fn parse(id: &str, text: &str) -> Result<SecretFields> {
         let bad = |reason: &str| AwsError::MalformedSecret {
             secret: id.to_string(),
             reason: reason.to_string(),
@@ -94,17 +169,18 @@ impl RdsSecret {
             ),
             Some(_) => return Err(bad("field `port` is not a port number")),
         };
-        let engine = required("engine")?;
-        let dialect = engine_dialect(&engine).ok_or_else(|| {
-            bad("field `engine` is not postgres, mysql, mariadb, aurora-postgresql or aurora-mysql")
-        })?;
-        let port = port.unwrap_or(match dialect {
-            Dialect::Mysql => 3306,
-            _ => 5432,
-        });
-        Ok(RdsSecret {
+        let engine = text_field("engine")?;
+        if engine
+            .as_deref()
+            .is_some_and(|e| engine_dialect(e).is_none())
+        {
+            return Err(bad(
+                "field `engine` is not postgres, mysql, mariadb, aurora-postgresql or aurora-mysql",
+            ));
+        }
+        Ok(SecretFields {
             engine,
-            host: text_field("host")?.unwrap_or_default(),
+            host: text_field("host")?.filter(|h| !h.is_empty()),
             port,
             username: required("username")?,
             password: Secret::new(required("password")?),
@@ -112,33 +188,6 @@ impl RdsSecret {
             db_instance_identifier: text_field("dbInstanceIdentifier")?,
             db_cluster_identifier: text_field("dbClusterIdentifier")?,
         })
-    }
-
-    /// The SQL dialect of the secret's engine.
-    pub fn dialect(&self) -> Option<Dialect> {
-        engine_dialect(&self.engine)
-    }
-
-    /// The connection URL this secret describes (password included, redacted in output).
-    pub fn to_url(&self, id: &str) -> Result<ConnUrl> {
-        let dialect = self.dialect().ok_or_else(|| AwsError::MalformedSecret {
-            secret: id.to_string(),
-            reason: "field `engine` is unknown".into(),
-        })?;
-        if self.host.is_empty() {
-            return Err(AwsError::MalformedSecret {
-                secret: id.to_string(),
-                reason: "field `host` is empty (is the database still being created? run `ferry provision` again to finish)".into(),
-            });
-        }
-        Ok(ConnUrl::server(
-            dialect,
-            &self.host,
-            Some(self.port),
-            Some(&self.username),
-            Some(self.password.clone()),
-            self.dbname.as_deref(),
-        ))
     }
 }
 
@@ -153,6 +202,12 @@ pub fn engine_dialect(engine: &str) -> Option<Dialect> {
 
 /// Read secret `id` (name or ARN) and parse it.
 pub async fn read_secret(clients: &AwsClients, id: &str) -> Result<RdsSecret> {
+    let (_, text) = read_secret_text(clients, id).await?;
+    RdsSecret::parse(id, &text)
+}
+
+/// Secret `id`'s ARN and its JSON text (which holds a password: parse it, never print it).
+pub async fn read_secret_text(clients: &AwsClients, id: &str) -> Result<(String, String)> {
     let out = clients
         .secrets
         .get_secret_value()
@@ -171,55 +226,7 @@ pub async fn read_secret(clients: &AwsClients, id: &str) -> Result<RdsSecret> {
             secret: id.to_string(),
             reason: "it holds binary data, not a JSON string".into(),
         })?;
-    RdsSecret::parse(id, text)
-}
-
-/// Resolve a `secret://NAME-OR-ARN` URL into the database URL its secret describes. Any other
-/// URL is returned unchanged. Query parameters of the `secret://` URL (e.g. `sslmode`) are
-/// kept. The password is only ever held in a redacting [`Secret`].
-pub async fn resolve_secret_url(url: &ConnUrl, aws: &AwsOptions) -> Result<ConnUrl> {
-    if url.kind != UrlKind::Secret {
-        return Ok(url.clone());
-    }
-    let clients = AwsClients::connect(aws).await?;
-    resolve_secret_url_with(&clients, url).await
-}
-
-/// [`resolve_secret_url`] with clients already built.
-pub async fn resolve_secret_url_with(clients: &AwsClients, url: &ConnUrl) -> Result<ConnUrl> {
-    if url.kind != UrlKind::Secret {
-        return Ok(url.clone());
-    }
-    let id = url
-        .database
-        .as_deref()
-        .ok_or_else(|| AwsError::Invalid("secret:// URL names no secret".into()))?;
-    let secret = read_secret(clients, id).await?;
-    let mut resolved = secret.to_url(id)?;
-    resolved.params = url.params.clone();
-    if let Some((host, port)) = test_endpoint_override(clients)? {
-        resolved.host = Some(host);
-        resolved.port = Some(port);
-    }
-    Ok(resolved)
-}
-
-/// The test-only host override, when set and the AWS endpoint is loopback.
-fn test_endpoint_override(clients: &AwsClients) -> Result<Option<(String, u16)>> {
-    let Ok(value) = std::env::var(TEST_ENDPOINT_OVERRIDE_ENV) else {
-        return Ok(None);
-    };
-    if !clients.endpoint_url().is_some_and(endpoint_is_loopback) {
-        return Ok(None);
-    }
-    let bad = || {
-        AwsError::Config(format!(
-            "{TEST_ENDPOINT_OVERRIDE_ENV}=`{value}`: expected HOST:PORT"
-        ))
-    };
-    let (host, port) = value.rsplit_once(':').ok_or_else(bad)?;
-    let port = port.parse().map_err(|_| bad())?;
-    Ok(Some((host.to_string(), port)))
+    Ok((out.arn().unwrap_or(id).to_string(), text.to_string()))
 }
 
 #[cfg(test)]

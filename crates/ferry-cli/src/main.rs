@@ -54,7 +54,10 @@ pub enum Exit {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return usage_error(&err),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -86,4 +89,16 @@ fn main() -> ExitCode {
             ExitCode::from(Exit::Failed as u8)
         }
     }
+}
+
+/// Print a command-line error (or `--help` / `--version`) as clap would, except that a URL
+/// typed where clap did not expect one has its password replaced by `***`.
+fn usage_error(err: &clap::Error) -> ExitCode {
+    let text = ferry_core::url_check::redact_userinfo(&err.render().to_string());
+    if err.use_stderr() {
+        eprint!("{text}");
+    } else {
+        print!("{text}");
+    }
+    ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2))
 }

@@ -16,6 +16,7 @@ pub mod sink;
 pub mod source;
 pub mod time;
 pub mod url;
+pub mod url_check;
 pub mod value;
 
 pub use batch::{Batch, BatchBuilder, BatchLimits, RejectedRow};

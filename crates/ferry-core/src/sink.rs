@@ -46,6 +46,12 @@ pub trait Sink: Send + Sync {
     /// Run DDL statements in order, each on its own.
     async fn execute(&self, statements: &[String]) -> Result<()>;
 
+    /// The one-line warning when this connection is unencrypted and its host is outside
+    /// loopback (see `ferry_tls::plaintext_warning`); the engine reports it once.
+    fn connection_warning(&self) -> Option<String> {
+        None
+    }
+
     /// Which of the extensions `names` (PostgreSQL) this target cannot create, each with
     /// why (not offered by the server, or the role lacks the right). Creates nothing: the
     /// extensions are tried in a transaction that is rolled back. Targets without

@@ -97,6 +97,12 @@ pub trait Source: Send + Sync {
         Ok(vec![None; columns.len()])
     }
 
+    /// The one-line warning when this connection is unencrypted and its host is outside
+    /// loopback (see `ferry_tls::plaintext_warning`); the engine reports it once.
+    fn connection_warning(&self) -> Option<String> {
+        None
+    }
+
     /// Lossy choices the source made while describing its schema (for example, a type
     /// chosen from stored values), as `table.column: message` lines. Call after `schema`.
     fn warnings(&self) -> Vec<String> {

@@ -64,6 +64,9 @@ pub struct ConnUrl {
     pub path: Option<PathBuf>,
     /// Query parameters in order, percent-decoded.
     pub params: Vec<(String, String)>,
+    /// The password is an IAM database auth token (`--iam-auth`): the connection must use
+    /// verified TLS, and a MySQL server gets the token through the cleartext auth plugin.
+    pub iam_auth: bool,
 }
 
 const SECRET_PARAMS: &[&str] = &["password", "pass", "token", "secret", "sslpassword"];
@@ -82,10 +85,24 @@ impl ConnUrl {
             "postgres" | "postgresql" => UrlKind::Database(Dialect::Postgres),
             "mysql" | "mariadb" => UrlKind::Database(Dialect::Mysql),
             "secret" => UrlKind::Secret,
-            other => {
+            // The text before the first `:` may be a user name (`user:password@host`), so it
+            // is echoed only when it looks like a scheme followed by `//` and no `@`.
+            other
+                if rest.starts_with("//")
+                    && !rest.contains('@')
+                    && other
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) =>
+            {
                 return Err(Error::config(format!(
                     "unknown URL scheme `{other}`; expected sqlite, postgres, mysql or secret"
                 )))
+            }
+            _ => {
+                return Err(Error::config(
+                    "the URL does not start with a known scheme; expected sqlite:PATH, \
+                     postgres://..., mysql://... or secret://NAME",
+                ))
             }
         };
         let mut url = ConnUrl {
@@ -98,6 +115,7 @@ impl ConnUrl {
             database: None,
             path: None,
             params: Vec::new(),
+            iam_auth: false,
         };
         match kind {
             UrlKind::Database(Dialect::Sqlite) => {
@@ -125,6 +143,7 @@ impl ConnUrl {
                 let rest = rest.strip_prefix("//").ok_or_else(|| {
                     Error::config(format!("{scheme}: URL must start with {scheme}://"))
                 })?;
+                crate::url_check::check_userinfo(rest)?;
                 let (rest, query) = split_query(rest);
                 let (authority, db) = match rest.split_once('/') {
                     Some((a, d)) => (a, d),
@@ -137,7 +156,9 @@ impl ConnUrl {
                             None => (userinfo, None),
                         };
                         if !user.is_empty() {
-                            url.user = Some(percent_decode(user)?);
+                            url.user = Some(percent_decode(user).map_err(|_| {
+                                Error::config("user name in URL is not valid percent-encoding")
+                            })?);
                         }
                         if let Some(p) = pass {
                             url.password = Some(Secret::new(percent_decode(p).map_err(|_| {
@@ -157,9 +178,30 @@ impl ConnUrl {
                     url.database = Some(percent_decode(db)?);
                 }
                 url.params = parse_params(query)?;
+                url.take_password_param()?;
             }
         }
+        crate::url_check::check_params(url.kind, &url.scheme, &url.params)?;
         Ok(url)
+    }
+
+    /// `?password=` (as libpq accepts it) becomes the password; given twice is an error.
+    fn take_password_param(&mut self) -> Result<()> {
+        let Some(i) = self
+            .params
+            .iter()
+            .position(|(k, _)| k.eq_ignore_ascii_case("password"))
+        else {
+            return Ok(());
+        };
+        let (_, value) = self.params.remove(i);
+        if self.password.is_some() || self.param("password").is_some() {
+            return Err(Error::config(
+                "the URL gives a password twice (user:PASSWORD@ and ?password=)",
+            ));
+        }
+        self.password = Some(Secret::new(value));
+        Ok(())
     }
 
     /// The dialect, or `None` for an unresolved `secret://` reference.
@@ -209,6 +251,7 @@ impl ConnUrl {
             database: database.map(str::to_string),
             path: None,
             params: Vec::new(),
+            iam_auth: false,
         }
     }
 }
@@ -280,14 +323,23 @@ fn split_host_port(s: &str) -> Result<(String, Option<u16>)> {
         return Ok((host.to_string(), port));
     }
     match s.rsplit_once(':') {
-        Some((h, p)) => Ok((percent_decode(h)?, Some(parse_port(p)?))),
-        None => Ok((percent_decode(s)?, None)),
+        Some((h, p)) => Ok((decode_host(h)?, Some(parse_port(p)?))),
+        None => Ok((decode_host(s)?, None)),
     }
 }
 
+/// The port text is not quoted: in `postgres://user:SECRET/db` (no `@host`) it is a password.
 fn parse_port(p: &str) -> Result<u16> {
-    p.parse()
-        .map_err(|_| Error::config(format!("invalid port `{p}` in URL")))
+    p.parse().map_err(|_| {
+        Error::config(
+            "the port in the URL is not a number from 0 to 65535 (a password goes in \
+             scheme://user:password@host:port/db)",
+        )
+    })
+}
+
+fn decode_host(h: &str) -> Result<String> {
+    percent_decode(h).map_err(|_| Error::config("host in URL is not valid percent-encoding"))
 }
 
 fn parse_params(q: &str) -> Result<Vec<(String, String)>> {
@@ -328,19 +380,51 @@ mod tests {
 
     #[test]
     fn password_never_prints() {
-        let url = ConnUrl::parse(
-            "postgres://app:s3cr%40t@db.example:5432/shop?sslmode=require&password=x",
-        )
-        .expect("parses");
+        let url = ConnUrl::parse("postgres://app:s3cr%40t@db.example:5432/shop?sslmode=require")
+            .expect("parses");
         assert_eq!(url.password().map(Secret::expose), Some("s3cr@t"));
         let shown = format!("{url} {url:?}");
         assert!(!shown.contains("s3cr"), "{shown}");
-        assert!(!shown.contains("password=x"), "{shown}");
         assert_eq!(
             url.to_string(),
-            "postgres://app:***@db.example:5432/shop?sslmode=require&password=***"
+            "postgres://app:***@db.example:5432/shop?sslmode=require"
         );
         assert_eq!(url.param("SSLMODE"), Some("require"));
+        // `?password=` (libpq's spelling) is the password, and never printed either.
+        let url = ConnUrl::parse("mysql://app@db.example/shop?password=x%2Fy&ssl-mode=REQUIRED")
+            .expect("parses");
+        assert_eq!(url.password().map(Secret::expose), Some("x/y"));
+        let shown = format!("{url} {url:?}");
+        assert!(!shown.contains("x/y") && !shown.contains("x%2F"), "{shown}");
+        assert_eq!(
+            url.to_string(),
+            "mysql://app:***@db.example/shop?ssl-mode=REQUIRED"
+        );
+        assert!(ConnUrl::parse("mysql://app:a@db.example/shop?password=b").is_err());
+    }
+
+    /// Malformed URLs with a known password: no error quotes any of the user-info.
+    #[test]
+    fn malformed_urls_never_echo_user_info() {
+        for text in [
+            "postgres://u:S3cretPw/db",
+            "postgres://u:S3cret/Pw@host/db",
+            "postgres://u:S3cret?Pw@host/db",
+            "postgres://u:S3cret?x=Pw@host/db",
+            "mysql://u:S3cret/Pw@host:3306/db",
+            "postgres://u:S3cretPw@host:port/db",
+            "postgres://u:S3cret%zzPw@host/db",
+            "postgres://u%zz:S3cretPw@host/db",
+            "u:S3cretPw@host/db",
+            "postgress:S3cretPw@host/db",
+            "postgres://u:S3cretPw@host/db?sslmod=require",
+        ] {
+            let err = ConnUrl::parse(text).expect_err(text);
+            let shown = format!("{err} {err:?}");
+            for part in ["S3cret", "Pw", "u:", "%zz"] {
+                assert!(!shown.contains(part), "{text}: {shown}");
+            }
+        }
     }
 
     #[test]

@@ -47,6 +47,20 @@ pub async fn open_sink(url: &ConnUrl) -> Result<Arc<dyn Sink>> {
     }
 }
 
+/// The warnings for unencrypted connections to hosts outside loopback, one line per host.
+pub fn connection_warnings(source: &dyn Source, sink: &dyn Sink) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for w in [source.connection_warning(), sink.connection_warning()]
+        .into_iter()
+        .flatten()
+    {
+        if !out.contains(&w) {
+            out.push(w);
+        }
+    }
+    out
+}
+
 fn unresolved(url: &ConnUrl) -> Error {
     Error::config(format!(
         "{url} must be resolved through Secrets Manager before it is opened"

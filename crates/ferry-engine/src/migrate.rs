@@ -254,11 +254,10 @@ async fn migrate_from(
             RejectFile::new(&opts.reject_dir, &p.source).check()?;
         }
     }
-    report.warnings = translation
+    report.warnings = crate::connect::connection_warnings(source.as_ref(), sink.as_ref());
+    report
         .warnings
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+        .extend(translation.warnings.iter().map(ToString::to_string));
     for w in &report.warnings {
         events(&Event::Warning(w.clone()));
     }

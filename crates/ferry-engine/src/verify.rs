@@ -172,6 +172,10 @@ async fn verify_from(
 ) -> Result<Report> {
     let sink = open_sink(&opts.to).await?;
     let translation = plan(source.as_ref(), sink.dialect(), &opts.config).await?;
+    let warnings = crate::connect::connection_warnings(source.as_ref(), sink.as_ref());
+    for w in &warnings {
+        events(&Event::Warning(w.clone()));
+    }
     events(&Event::Phase("verify"));
     // Nothing is copied here: every table starts "complete" and only verification fills in.
     let mut tables: Vec<TableReport> = translation
@@ -222,7 +226,7 @@ async fn verify_from(
         },
         tables,
         totals: Default::default(),
-        warnings: Vec::new(),
+        warnings,
         error: None,
     };
     report.compute_totals();

@@ -5,12 +5,17 @@ use ferry_core::url::ConnUrl;
 use ferry_core::{Error, ErrorKind, Result};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder, SslOpts};
-use std::path::PathBuf;
 
 /// Where and how to connect; cheap to clone, prints without the password.
 #[derive(Clone)]
 pub struct Target {
     opts: Opts,
+    /// `PREFERRED`: the same options without TLS, for a server that offers none.
+    plain_opts: Option<Opts>,
+    /// The warning for a plaintext connection outside loopback, once one was made.
+    plaintext: std::sync::Arc<std::sync::OnceLock<String>>,
+    /// `PREFERRED` found a server without TLS: later connections skip the TLS attempt.
+    no_tls: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// The URL with the password replaced by `***`, for messages.
     pub shown: String,
     /// The database the URL names.
@@ -45,19 +50,80 @@ impl Target {
             .prefer_socket(false)
             .tcp_nodelay(true)
             .stmt_cache_size(64);
-        b = b.ssl_opts(ssl_opts(url)?);
-        Ok(Target {
-            opts: Opts::from(b),
+        let security = crate::tls::security(url)?;
+        b = b.enable_cleartext_plugin(security.cleartext_auth);
+        let plain_opts = security
+            .fallback_to_plain
+            .then(|| Opts::from(b.clone().ssl_opts(None)));
+        let opts = Opts::from(b.ssl_opts(security.ssl.clone()));
+        let target = Target {
+            opts,
+            plain_opts,
+            plaintext: Default::default(),
+            no_tls: Default::default(),
             shown,
             database,
-        })
+        };
+        if security.ssl.is_none() {
+            target.note_plaintext();
+        }
+        Ok(target)
+    }
+
+    /// Whether the password is sent with the cleartext auth plugin (`--iam-auth` only,
+    /// and only over verified TLS).
+    pub fn cleartext_auth(&self) -> bool {
+        self.opts.enable_cleartext_plugin()
+    }
+
+    /// The TLS options of the first connection attempt (`None`: plaintext).
+    pub fn ssl_opts(&self) -> Option<&SslOpts> {
+        self.opts.ssl_opts()
+    }
+
+    /// The warning for a plaintext connection to a host outside loopback, once one was
+    /// made (or the URL disables TLS).
+    pub fn connection_warning(&self) -> Option<String> {
+        self.plaintext.get().cloned()
+    }
+
+    fn note_plaintext(&self) {
+        if let Some(w) = ferry_tls::plaintext_warning(self.opts.ip_or_hostname()) {
+            let _ = self.plaintext.set(w);
+        }
+    }
+
+    /// Connect with TLS, or for `PREFERRED` in plaintext when the server offers no TLS.
+    async fn open(&self) -> std::result::Result<Conn, mysql_async::Error> {
+        use std::sync::atomic::Ordering;
+        if let (true, Some(plain)) = (self.no_tls.load(Ordering::Relaxed), &self.plain_opts) {
+            return Conn::new(plain.clone()).await;
+        }
+        match (Conn::new(self.opts.clone()).await, &self.plain_opts) {
+            (
+                Err(mysql_async::Error::Driver(
+                    mysql_async::DriverError::NoClientSslFlagFromServer,
+                )),
+                Some(plain),
+            ) => {
+                let conn = Conn::new(plain.clone()).await?;
+                self.no_tls.store(true, Ordering::Relaxed);
+                self.note_plaintext();
+                Ok(conn)
+            }
+            (other, _) => other,
+        }
     }
 
     /// The same target, with UPDATE reporting the rows it matched rather than those it
     /// changed (so an update that finds its row counts 1 even when nothing changes).
     pub fn with_found_rows(&self) -> Target {
+        let found = |o: &Opts| Opts::from(OptsBuilder::from_opts(o.clone()).client_found_rows(true));
         Target {
-            opts: Opts::from(OptsBuilder::from_opts(self.opts.clone()).client_found_rows(true)),
+            opts: found(&self.opts),
+            plain_opts: self.plain_opts.as_ref().map(found),
+            plaintext: self.plaintext.clone(),
+            no_tls: self.no_tls.clone(),
             shown: self.shown.clone(),
             database: self.database.clone(),
         }
@@ -65,9 +131,7 @@ impl Target {
 
     /// Open one connection with ferry's session settings: UTC, utf8mb4, strict mode.
     pub async fn connect(&self) -> Result<Conn> {
-        let mut conn = Conn::new(self.opts.clone())
-            .await
-            .map_err(|e| map_connect_error(e, self))?;
+        let mut conn = self.open().await.map_err(|e| map_connect_error(e, self))?;
         conn.query_drop(
             "SET NAMES utf8mb4, time_zone = '+00:00', \
              sql_mode = 'STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'",
@@ -76,69 +140,6 @@ impl Target {
         .map_err(|e| map_error(e, &format!("{}: setting up the session", self.shown)))?;
         Ok(conn)
     }
-}
-
-/// mysql_async builds its TLS configuration from rustls's process-wide crypto provider. A
-/// binary that links both rustls backends (the AWS SDK brings aws-lc-rs, the drivers ring)
-/// has no automatic default, and rustls would panic; pick ring, as ferry-tls does. A
-/// provider installed earlier by someone else is kept.
-fn ensure_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
-/// TLS from `ssl-mode` (`DISABLED`, `PREFERRED`, `REQUIRED`, `VERIFY_CA`, `VERIFY_IDENTITY`)
-/// and `ssl-ca`, as the mysql client spells them. RDS and Aurora endpoints default to
-/// `VERIFY_IDENTITY` against the RDS CA bundle that ships inside ferry (ferry-tls); `ssl-ca`
-/// replaces the bundle. The driver's built-in roots are never trusted. `VERIFY_CA` skips the
-/// host-name check for DNS names only: mysql_async's rustls backend still matches an IP
-/// address against the certificate.
-fn ssl_opts(url: &ConnUrl) -> Result<Option<SslOpts>> {
-    ensure_crypto_provider();
-    let mode = url
-        .param("ssl-mode")
-        .or(url.param("sslmode"))
-        .map(str::to_ascii_uppercase);
-    let ca = url
-        .param("ssl-ca")
-        .or(url.param("sslrootcert"))
-        .map(PathBuf::from);
-    let rds = url.host.as_deref().is_some_and(ferry_tls::is_rds_host);
-    let mode = match (mode.as_deref(), &ca) {
-        (None, Some(_)) => "VERIFY_IDENTITY".to_string(),
-        (None, None) if rds => "VERIFY_IDENTITY".to_string(),
-        (None, None) => return Ok(None),
-        (Some(m), _) => m.replace('-', "_"),
-    };
-    let source = match ca {
-        Some(path) => {
-            if !path.exists() {
-                return Err(Error::new(
-                    ErrorKind::NotFound,
-                    format!("ssl-ca file {} does not exist", path.display()),
-                ));
-            }
-            ferry_tls::CaSource::File(path)
-        }
-        None => ferry_tls::CaSource::RdsBundle,
-    };
-    let pem = ferry_tls::ca_pem(&source).map_err(|e| Error::config(format!("TLS: {e}")))?;
-    let opts = SslOpts::default()
-        .with_root_certs(vec![pem.into()])
-        .with_disable_built_in_roots(true);
-    Ok(match mode.as_str() {
-        "DISABLED" | "PREFERRED" => None,
-        "REQUIRED" | "REQUIRE" => Some(
-            opts.with_danger_accept_invalid_certs(true)
-                .with_danger_skip_domain_validation(true),
-        ),
-        "VERIFY_CA" => Some(opts.with_danger_skip_domain_validation(true)),
-        "VERIFY_IDENTITY" | "VERIFY_FULL" => Some(opts),
-        other => {
-            return Err(Error::config(format!(
-                "ssl-mode={other}: expected DISABLED, PREFERRED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY"
-            )))
-        }
-    })
 }
 
 fn map_connect_error(err: mysql_async::Error, target: &Target) -> Error {

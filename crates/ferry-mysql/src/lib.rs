@@ -10,6 +10,7 @@ pub mod binlog;
 pub mod conn;
 pub mod introspect;
 pub mod read;
+pub mod tls;
 pub mod types;
 pub mod write;
 

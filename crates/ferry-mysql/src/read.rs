@@ -183,6 +183,10 @@ impl Source for MySqlSource {
         Dialect::Mysql
     }
 
+    fn connection_warning(&self) -> Option<String> {
+        self.target.connection_warning()
+    }
+
     async fn schema(&self) -> Result<Schema> {
         let mut conn = self.target.connect().await?;
         let mariadb = is_mariadb(&mut conn).await?;

@@ -112,6 +112,10 @@ impl Sink for MySqlSink {
         Dialect::Mysql
     }
 
+    fn connection_warning(&self) -> Option<String> {
+        self.target.connection_warning()
+    }
+
     async fn existing_tables(&self, tables: &[Table]) -> Result<Vec<String>> {
         let mut conn = self.target.connect().await?;
         let names: Vec<String> = conn

@@ -1,7 +1,8 @@
 //! TLS to MariaDB through ferry's own connection code: a throwaway MariaDB on loopback
 //! serves a certificate from a CA this test makes. VERIFY_IDENTITY with that CA connects
 //! encrypted; the bundled RDS CAs (the default for RDS hosts) refuse it; a host the
-//! certificate does not name is refused; REQUIRED encrypts without verifying. Needs mariadbd (scripts/servers.sh installs it)
+//! certificate does not name is refused; REQUIRED and PREFERRED encrypt without verifying;
+//! an IAM token connects over verified TLS only, with the cleartext plugin. Needs mariadbd (scripts/servers.sh installs it)
 //! and root (the server runs as `mysql`).
 
 use ferry_core::ConnUrl;
@@ -160,10 +161,75 @@ async fn verify_identity_with_a_test_ca_and_refusals() {
         .expect("REQUIRED");
     assert!(!required.is_empty(), "REQUIRED is encrypted");
 
-    let plain = cipher(&by_ip).await.expect("no TLS asked for");
+    // PREFERRED (also the default) negotiates TLS with a server that offers it, without
+    // checking its certificate; DISABLED is plaintext.
+    for url in [format!("{by_ip}?ssl-mode=PREFERRED"), by_ip.clone()] {
+        let c = cipher(&url).await.expect("PREFERRED");
+        assert!(
+            !c.is_empty(),
+            "{url}: PREFERRED must encrypt when the server offers TLS"
+        );
+    }
+    let plain = cipher(&format!("{by_ip}?ssl-mode=DISABLED"))
+        .await
+        .expect("DISABLED");
+    assert!(plain.is_empty(), "DISABLED is plaintext: {plain}");
+
+    // --iam-auth: the token goes with the cleartext plugin, over verified TLS only.
+    let mut iam = ConnUrl::parse(&format!("{by_name}?{ca_param}")).expect("url");
+    iam.iam_auth = true;
+    let target = Target::from_url(&iam).expect("IAM over verified TLS");
     assert!(
-        plain.is_empty(),
-        "plain connection when ssl-mode is not given: {plain}"
+        target.cleartext_auth(),
+        "the cleartext plugin is enabled for --iam-auth"
     );
+    let mut conn = target.connect().await.expect("IAM target connects");
+    let row: Option<(String, String)> = conn
+        .query_first("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+        .await
+        .expect("status");
+    assert!(
+        row.is_some_and(|(_, v)| !v.is_empty()),
+        "IAM connection is encrypted"
+    );
+    drop(conn);
+    let mut no_tls = ConnUrl::parse(&format!("{by_name}?ssl-mode=DISABLED")).expect("url");
+    no_tls.iam_auth = true;
+    let err = Target::from_url(&no_tls).expect_err("IAM without TLS");
+    assert!(err.to_string().contains("cannot be disabled"), "{err}");
+    let plain_target = Target::from_url(&ConnUrl::parse(&by_name).expect("url")).expect("target");
+    assert!(!plain_target.cleartext_auth(), "never without --iam-auth");
     drop(server);
+}
+
+/// PREFERRED against the shared loopback MariaDB, which has no TLS: falls back to plaintext
+/// and connects (the mysql client's meaning), on every connection of the target.
+#[tokio::test]
+async fn preferred_falls_back_to_plaintext_without_server_tls() {
+    let base = std::env::var("FERRY_TEST_MYSQL")
+        .unwrap_or_else(|_| "mysql://root:ferrytest@127.0.0.1:53309/mysql".into());
+    let mut have: Option<(String, String)> = None;
+    for suffix in ["?ssl-mode=PREFERRED", ""] {
+        let target =
+            Target::from_url(&ConnUrl::parse(&format!("{base}{suffix}")).expect("url")).expect("t");
+        for _ in 0..2 {
+            let mut conn = target.connect().await.expect("falls back to plaintext");
+            have = conn
+                .query_first("SHOW VARIABLES LIKE 'have_ssl'")
+                .await
+                .expect("have_ssl");
+            let c: Option<(String, String)> = conn
+                .query_first("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+                .await
+                .expect("status");
+            assert!(c.is_none_or(|(_, v)| v.is_empty()), "plaintext");
+        }
+        // A loopback host: no plaintext warning.
+        assert_eq!(target.connection_warning(), None);
+    }
+    assert_ne!(
+        have.map(|(_, v)| v),
+        Some("YES".to_string()),
+        "the shared test server was expected to have no TLS"
+    );
 }

@@ -1,37 +1,11 @@
 //! Connecting to PostgreSQL and turning its errors into ferry's error kinds.
 
 use ferry_core::{ConnUrl, Error, ErrorKind, Result};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use tokio_postgres::config::SslMode;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Config, NoTls};
-
-/// How a connection is secured, from the URL's `sslmode` (and `sslrootcert`): RDS and
-/// Aurora endpoints default to `verify-full` against the bundled RDS CA bundle; other hosts
-/// default to plain TCP. `require` and `verify-ca` check the chain but not the host name;
-/// `verify-full` checks both. `sslrootcert=PATH` replaces the bundled CAs.
-pub fn tls_settings(url: &ConnUrl) -> Result<Option<ferry_tls::TlsSettings>> {
-    let host = url.host.as_deref().unwrap_or("localhost");
-    let default = if ferry_tls::is_rds_host(host) {
-        "verify-full"
-    } else {
-        "disable"
-    };
-    let mode = url.param("sslmode").unwrap_or(default);
-    let ca = match url.param("sslrootcert").or(url.param("ssl-ca")) {
-        Some(path) => ferry_tls::CaSource::File(path.into()),
-        None => ferry_tls::CaSource::RdsBundle,
-    };
-    let verify = match mode {
-        "disable" | "allow" | "prefer" => return Ok(None),
-        "require" | "verify-ca" => ferry_tls::Verify::Ca,
-        "verify-full" => ferry_tls::Verify::Full,
-        other => {
-            return Err(Error::config(format!(
-            "{url}: unknown sslmode `{other}` (disable, prefer, require, verify-ca, verify-full)"
-        )))
-        }
-    };
-    Ok(Some(ferry_tls::TlsSettings { ca, verify }))
-}
 
 /// Build a driver config from a URL (user defaults to `postgres`, port to 5432).
 pub fn config(url: &ConnUrl) -> Result<Config> {
@@ -48,35 +22,66 @@ pub fn config(url: &ConnUrl) -> Result<Config> {
     Ok(cfg)
 }
 
-/// Open a connection (with TLS when [`tls_settings`] asks for it); its background task runs
+/// Open a connection secured as [`crate::tls::transport`] decides; its background task runs
 /// on the current runtime. Errors name the server (password redacted) and say what went
 /// wrong in one line.
 pub async fn connect(url: &ConnUrl) -> Result<Client> {
+    connect_noting(url).await.map(|(client, _)| client)
+}
+
+/// [`connect`], also returning the warning for a plaintext connection to a host outside
+/// loopback ([`ferry_tls::plaintext_warning`]), for the caller to report once.
+pub async fn connect_noting(url: &ConnUrl) -> Result<(Client, Option<String>)> {
     let mut cfg = config(url)?;
     let fail = |e: tokio_postgres::Error| map_error(e).context(format!("cannot connect to {url}"));
-    match tls_settings(url)? {
-        None => {
+    let settings = match crate::tls::transport(url)? {
+        ferry_tls::Transport::Plain => {
             let (client, connection) = cfg.connect(NoTls).await.map_err(fail)?;
-            tokio::spawn(async move {
-                // The connection ends when the client is dropped; errors surface on the client.
-                let _ = connection.await;
-            });
-            Ok(client)
+            spawn(connection);
+            return Ok((client, plaintext_note(url)));
         }
-        Some(settings) => {
-            let tls = ferry_tls::client_config(&settings)
-                .map_err(|e| Error::config(format!("{url}: TLS: {e}")))?;
-            cfg.ssl_mode(tokio_postgres::config::SslMode::Require);
-            let (client, connection) = cfg
-                .connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
-                .await
-                .map_err(fail)?;
-            tokio::spawn(async move {
-                let _ = connection.await;
-            });
-            Ok(client)
+        ferry_tls::Transport::TlsOrPlain => {
+            cfg.ssl_mode(SslMode::Prefer);
+            ferry_tls::TlsSettings {
+                ca: ferry_tls::CaSource::RdsBundle,
+                verify: ferry_tls::Verify::None,
+            }
         }
-    }
+        ferry_tls::Transport::Tls(settings) => {
+            cfg.ssl_mode(SslMode::Require);
+            settings
+        }
+    };
+    let tls = ferry_tls::client_config(&settings)
+        .map_err(|e| Error::config(format!("{url}: TLS: {e}")))?;
+    let used = Arc::new(AtomicBool::new(false));
+    let connector = crate::tls::Noting {
+        inner: tokio_postgres_rustls::MakeRustlsConnect::new(tls),
+        used: used.clone(),
+    };
+    let (client, connection) = cfg.connect(connector).await.map_err(fail)?;
+    spawn(connection);
+    let note = if used.load(Ordering::SeqCst) {
+        None
+    } else {
+        plaintext_note(url)
+    };
+    Ok((client, note))
+}
+
+fn plaintext_note(url: &ConnUrl) -> Option<String> {
+    ferry_tls::plaintext_warning(url.host.as_deref().unwrap_or("localhost"))
+}
+
+fn spawn<T>(connection: T)
+where
+    T: std::future::Future + Send + 'static,
+    T::Output: Send,
+{
+    tokio::spawn(async move {
+        // The connection ends when the client is dropped; errors surface on the client.
+        let _ = connection.await;
+    });
 }
 
 /// The grant a `permission denied for KIND NAME` message asks for, as advice naming the

@@ -10,9 +10,10 @@ pub mod decode;
 pub mod encode;
 pub mod introspect;
 pub mod read;
+pub mod tls;
 pub mod write;
 
-pub use conn::{connect, map_error};
+pub use conn::{connect, connect_noting, map_error};
 pub use introspect::introspect;
 pub use read::PgSource;
 pub use write::PgSink;

@@ -30,6 +30,8 @@ pub struct PgSource {
     schemas: Option<Vec<String>>,
     /// What the last [`Source::schema`] call approximated or left behind.
     warnings: std::sync::Mutex<Vec<String>>,
+    /// Set when the coordinator connection is plaintext to a host outside loopback.
+    plaintext: Option<String>,
 }
 
 /// `"schema"."table"` for a source table.
@@ -66,7 +68,7 @@ impl PgSource {
     /// the tables to those schemas (`None`: every non-system schema); the URL's `schema`
     /// parameter (comma-separated) is used when `schemas` is `None`.
     pub async fn open(url: ConnUrl, schemas: Option<Vec<String>>) -> Result<PgSource> {
-        let coordinator = connect(&url).await?;
+        let (coordinator, plaintext) = crate::conn::connect_noting(&url).await?;
         coordinator
             .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .await
@@ -93,6 +95,7 @@ impl PgSource {
             snapshot,
             schemas,
             warnings: std::sync::Mutex::new(Vec::new()),
+            plaintext,
         })
     }
 
@@ -228,6 +231,10 @@ impl Source for PgSource {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = warnings;
         Ok(schema)
+    }
+
+    fn connection_warning(&self) -> Option<String> {
+        self.plaintext.clone()
     }
 
     fn warnings(&self) -> Vec<String> {

@@ -14,18 +14,20 @@ use tokio_postgres::{Client, CopyInSink};
 /// A PostgreSQL database ferry writes to.
 pub struct PgSink {
     url: ConnUrl,
+    /// Set when the connection is plaintext to a host outside loopback.
+    plaintext: Option<String>,
 }
 
 impl PgSink {
     /// Connect once to check the URL, credentials and database, then keep the URL for the
     /// connections each writer opens.
     pub async fn open(url: ConnUrl) -> Result<PgSink> {
-        let client = connect(&url).await?;
+        let (client, plaintext) = crate::conn::connect_noting(&url).await?;
         client
             .simple_query("SELECT 1")
             .await
             .map_err(|e| map_error(e).context(format!("{url}")))?;
-        Ok(PgSink { url })
+        Ok(PgSink { url, plaintext })
     }
 
     /// A new connection to the target.
@@ -47,6 +49,10 @@ pub fn qualified(table: &Table) -> String {
 impl Sink for PgSink {
     fn dialect(&self) -> Dialect {
         Dialect::Postgres
+    }
+
+    fn connection_warning(&self) -> Option<String> {
+        self.plaintext.clone()
     }
 
     async fn existing_tables(&self, tables: &[Table]) -> Result<Vec<String>> {

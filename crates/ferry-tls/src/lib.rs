@@ -21,6 +21,11 @@ use rustls::{
 use std::path::PathBuf;
 use std::sync::Arc;
 
+mod policy;
+pub use policy::{
+    decide, is_loopback, plaintext_warning, strict_reason, TlsMode, TlsRequest, Transport,
+};
+
 /// The Amazon RDS / Aurora CA certificates (2019 and 2024 roots, every region), PEM.
 pub const RDS_CA_BUNDLE_PEM: &[u8] = include_bytes!("../certs/rds-ca-bundle.pem");
 
@@ -41,6 +46,9 @@ pub enum TlsError {
     /// rustls refused the configuration.
     #[error("TLS configuration: {0}")]
     Rustls(#[from] rustls::Error),
+    /// The URL asks for less than this host allows (plaintext to RDS, or with an IAM token).
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// Where the trusted CAs come from.
@@ -61,6 +69,9 @@ pub enum Verify {
     Full,
     /// Chain to a trusted CA only (`sslmode=verify-ca`).
     Ca,
+    /// Encrypt without checking the certificate (`prefer`, MySQL's `REQUIRED`): protects
+    /// against eavesdropping only. The handshake signature is still checked.
+    None,
 }
 
 /// TLS settings for one connection.
@@ -137,8 +148,61 @@ pub fn client_config(settings: &TlsSettings) -> Result<ClientConfig, TlsError> {
                 .with_custom_certificate_verifier(Arc::new(ChainOnly(inner)))
                 .with_no_client_auth()
         }
+        Verify::None => builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(EncryptOnly(provider)))
+            .with_no_client_auth(),
     };
     Ok(config)
+}
+
+/// prefer: any certificate, but the handshake must be signed by its key.
+#[derive(Debug)]
+struct EncryptOnly(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for EncryptOnly {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
 }
 
 /// verify-ca: the full WebPKI check except the host name.

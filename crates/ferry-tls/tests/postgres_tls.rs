@@ -213,7 +213,7 @@ async fn verify_full_and_verify_ca_against_local_postgres() {
         "{}",
         err.full_message()
     );
-    let plain = ferry_postgres::connect(&url(""))
+    let plain = ferry_postgres::connect(&url("?sslmode=disable"))
         .await
         .expect_err("hostssl only");
     assert!(
@@ -221,5 +221,69 @@ async fn verify_full_and_verify_ca_against_local_postgres() {
         "{}",
         plain.full_message()
     );
+    // prefer and allow (and no sslmode, as libpq) negotiate TLS with a server that offers
+    // it, without checking its certificate (the test CA is not trusted here).
+    for params in ["?sslmode=prefer", "?sslmode=allow", ""] {
+        let client = ferry_postgres::connect(&url(params))
+            .await
+            .unwrap_or_else(|e| panic!("{params}: {}", e.full_message()));
+        assert!(ssl_in_use(&client).await, "{params}: encrypted");
+    }
+    // An IAM token never goes plaintext: disable is refused before connecting, and a weaker
+    // mode is verified in full (the test CA is not the RDS bundle: refused).
+    let mut iam = url("?sslmode=disable");
+    iam.iam_auth = true;
+    let err = ferry_postgres::connect(&iam)
+        .await
+        .expect_err("IAM plaintext");
+    assert!(
+        err.full_message().contains("cannot be disabled"),
+        "{}",
+        err.full_message()
+    );
+    let mut iam = url("?sslmode=prefer");
+    iam.iam_auth = true;
+    let err = ferry_postgres::connect(&iam)
+        .await
+        .expect_err("IAM: verify-full");
+    assert!(
+        err.full_message().contains("certificate") || err.full_message().contains("UnknownIssuer"),
+        "{}",
+        err.full_message()
+    );
     drop(pg);
+}
+
+async fn ssl_in_use(client: &tokio_postgres::Client) -> bool {
+    client
+        .query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .await
+        .expect("pg_stat_ssl")
+        .get(0)
+}
+
+/// prefer against the shared loopback PostgreSQL, which has no TLS: plaintext, as libpq.
+#[tokio::test]
+async fn prefer_falls_back_to_plaintext_without_server_tls() {
+    let base = std::env::var("FERRY_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres:ferrytest@127.0.0.1:55439/postgres".into());
+    for params in ["?sslmode=prefer", "?sslmode=allow", ""] {
+        let url = ferry_core::ConnUrl::parse(&format!("{base}{params}")).expect("url");
+        let (client, warning) = ferry_postgres::connect_noting(&url)
+            .await
+            .unwrap_or_else(|e| panic!("{params}: {}", e.full_message()));
+        assert!(
+            !ssl_in_use(&client).await,
+            "{params}: the server has no TLS"
+        );
+        assert_eq!(warning, None, "loopback: no warning");
+    }
+    let require = ferry_core::ConnUrl::parse(&format!("{base}?sslmode=require")).expect("url");
+    let err = ferry_postgres::connect(&require)
+        .await
+        .expect_err("require");
+    assert!(err.full_message().contains("TLS"), "{}", err.full_message());
 }

@@ -51,11 +51,13 @@ impl MysqlLoadArg {
 /// Options of `ferry migrate`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Source URL: sqlite:PATH, postgres://..., mysql://..., or secret://NAME.
-    #[arg(long)]
+    /// Source URL: sqlite:PATH, postgres://..., mysql://..., or secret://NAME (a password
+    /// left out comes from PGPASSWORD / MYSQL_PWD).
+    #[arg(long, env = "FERRY_FROM", hide_env_values = true)]
     pub from: String,
-    /// Target URL: postgres://..., mysql://..., or secret://NAME.
-    #[arg(long)]
+    /// Target URL: postgres://..., mysql://..., or secret://NAME (a password left out
+    /// comes from PGPASSWORD / MYSQL_PWD).
+    #[arg(long, env = "FERRY_TO", hide_env_values = true)]
     pub to: String,
     /// Source schemas to copy (PostgreSQL source), comma-separated; default: every
     /// non-system schema. Same as `?schema=` on the source URL.

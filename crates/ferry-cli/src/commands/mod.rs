@@ -21,9 +21,7 @@ pub async fn resolve_pair(
     iam_auth: bool,
 ) -> anyhow::Result<(ConnUrl, ConnUrl)> {
     crate::secrets::set_session_defaults(aws);
-    let parse = |flag: &str, text: &str| {
-        ConnUrl::parse(text).map_err(|e| anyhow::Error::new(e).context(flag.to_string()))
-    };
+    let parse = crate::secrets::parse_url;
     let from = crate::secrets::resolve_with("--from", &parse("--from", from)?, aws, false).await?;
     let to = crate::secrets::resolve_with("--to", &parse("--to", to)?, aws, iam_auth).await?;
     Ok((from, to))
@@ -32,7 +30,7 @@ pub async fn resolve_pair(
 /// Parse a `--from`/`--to` URL. `secret://` references are resolved through Secrets Manager
 /// where this build has the AWS crate.
 pub async fn resolve_url(text: &str) -> anyhow::Result<ConnUrl> {
-    let url = ConnUrl::parse(text).map_err(anyhow::Error::new)?;
+    let url = crate::secrets::parse_url("--from", text)?;
     if url.kind == ferry_core::url::UrlKind::Secret {
         return crate::secrets::resolve(&url)
             .await

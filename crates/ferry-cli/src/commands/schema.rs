@@ -9,8 +9,8 @@ use std::path::PathBuf;
 /// Options of `ferry schema`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Source URL.
-    #[arg(long)]
+    /// Source URL (a password left out comes from PGPASSWORD / MYSQL_PWD).
+    #[arg(long, env = "FERRY_FROM", hide_env_values = true)]
     pub from: String,
     /// Target dialect: postgres or mysql.
     #[arg(long)]
@@ -41,6 +41,9 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         None => Config::default(),
     };
     let source = ferry_engine::connect::open_source(&from).await?;
+    if let Some(w) = source.connection_warning() {
+        eprintln!("-- warning: {w}");
+    }
     let translation = ferry_engine::migrate::plan(source.as_ref(), target, &config).await?;
     Channel::Stdout.text(&translation.script());
     if translation.warnings.is_empty() {

@@ -15,8 +15,9 @@ use std::path::PathBuf;
 #[derive(Debug, clap::Args)]
 #[group(id = "up")]
 pub struct Args {
-    /// Source URL: sqlite:PATH, postgres://..., mysql://..., or secret://NAME.
-    #[arg(long)]
+    /// Source URL: sqlite:PATH, postgres://..., mysql://..., or secret://NAME (a password
+    /// left out comes from PGPASSWORD / MYSQL_PWD).
+    #[arg(long, env = "FERRY_FROM", hide_env_values = true)]
     pub from: String,
     /// Source schemas to copy (PostgreSQL source), comma-separated; default: every
     /// non-system schema. Same as `?schema=` on the source URL.
@@ -44,13 +45,13 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
             "--json -: stdout holds the connection for `ferry up`; give the report a file"
         );
     }
+    // Parsed first, so a malformed URL stops the run before anything is created; only its
+    // redacted form is ever printed.
+    let from = crate::secrets::parse_url("--from", &args.from)?;
     args.provision.spec().validate()?;
     check_source(&args).await?;
     let Some(conn) = provision::provision(&args.provision).await? else {
-        eprintln!(
-            "ferry: dry run: then migrate {} into it and verify",
-            args.from
-        );
+        eprintln!("ferry: dry run: then migrate {from} into it and verify");
         return Ok(Exit::Ok);
     };
     let migrate_args = migrate::Args {

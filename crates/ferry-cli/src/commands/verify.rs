@@ -8,11 +8,11 @@ use std::path::PathBuf;
 /// Options of `ferry verify`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Source URL.
-    #[arg(long)]
+    /// Source URL (a password left out comes from PGPASSWORD / MYSQL_PWD).
+    #[arg(long, env = "FERRY_FROM", hide_env_values = true)]
     pub from: String,
-    /// Target URL.
-    #[arg(long)]
+    /// Target URL (a password left out comes from PGPASSWORD / MYSQL_PWD).
+    #[arg(long, env = "FERRY_TO", hide_env_values = true)]
     pub to: String,
     /// Source schemas to copy (PostgreSQL source), comma-separated; default: every
     /// non-system schema. Same as `?schema=` on the source URL.
