@@ -187,3 +187,29 @@ fn replicate_refuses_a_resumed_copy() {
     let err = block_on(migrate(&opts, ignore())).expect_err("refused");
     assert!(err.to_string().contains("two snapshots"), "{err}");
 }
+
+#[test]
+fn zero_dates_replicate_exactly_between_mysql_servers() {
+    let src = MyDb::on(&binlog_admin_url(), "repl_zero_src");
+    src.exec(
+        "SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION';
+         CREATE TABLE legacy (id int PRIMARY KEY, born date NOT NULL, seen datetime NOT NULL, partial date NOT NULL);
+         INSERT INTO legacy VALUES (1, '0000-00-00', '0000-00-00 00:00:00', '2024-00-00')",
+    );
+    let dst = MyDb::new("repl_zero_dst");
+    migrate_with_position(&src.url, &dst.url);
+    src.exec(
+        "SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION';
+         INSERT INTO legacy VALUES (2, '0000-00-00', '2024-01-01 00:00:00', '2024-05-00');
+         UPDATE legacy SET seen = '0000-00-00 00:00:00', partial = '1999-00-31' WHERE id = 2;
+         UPDATE legacy SET born = '2020-02-02' WHERE id = 1",
+    );
+    let stats = apply_until_now(&src.url, &dst.url);
+    assert_eq!(stats.transactions, 3, "{stats:?}");
+    assert_eq!(
+        dst.text("SELECT CONCAT_WS('|', born, seen, partial) FROM legacy WHERE id = 2")
+            .as_deref(),
+        Some("0000-00-00|0000-00-00 00:00:00|1999-00-31")
+    );
+    assert_equal(&src.url, &dst.url);
+}

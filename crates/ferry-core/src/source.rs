@@ -128,13 +128,16 @@ pub trait Source: Send + Sync {
     /// `tables` are the tables the copy moved, with the column types it chose; the stream's
     /// [`Change::table`](crate::change::Change) indexes into them. With `until` the stream
     /// ends (`Ok(None)`) once it has passed that position, else it waits for new changes.
+    /// `options` are the copy's read choices (`keep_zero_dates`), so a replicated row
+    /// converts exactly as a copied one.
     async fn changes(
         &self,
         tables: &[Table],
         from: &Position,
         until: Option<&Position>,
+        options: &ReadOptions,
     ) -> Result<Box<dyn ChangeStream>> {
-        let _ = (tables, from, until);
+        let _ = (tables, from, until, options);
         Err(crate::Error::config(format!(
             "a {:?} source has no change stream to replicate from",
             self.dialect()

@@ -33,6 +33,8 @@ pub struct ApplyOptions {
     pub until: Option<Position>,
     /// Reconnect attempts after a transient failure before giving up.
     pub max_retries: u32,
+    /// Both ends are MySQL: zero dates travel as they are (set by [`apply`]).
+    pub mysql_to_mysql: bool,
 }
 
 impl Default for ApplyOptions {
@@ -42,6 +44,7 @@ impl Default for ApplyOptions {
             group_interval: Duration::from_millis(200),
             until: None,
             max_retries: 10,
+            mysql_to_mysql: false,
         }
     }
 }
@@ -102,6 +105,10 @@ pub async fn apply(
     events: &EventHandler,
 ) -> Result<ApplyStats> {
     let mut stats = ApplyStats::default();
+    let options = &ApplyOptions {
+        mysql_to_mysql: crate::connect::mysql_to_mysql(source.dialect(), sink.dialect()),
+        ..options.clone()
+    };
     let mut writer = sink.open_change_writer(tables).await?;
     let source_tables: Vec<Table> = tables.iter().map(|t| t.source.clone()).collect();
     loop {
@@ -172,8 +179,13 @@ async fn apply_from_recorded(
         )
     })?;
     stats.position = Some(from.clone());
+    // The copy's read choices, so a replicated row converts exactly as a copied one.
+    let read = ferry_core::ReadOptions {
+        keep_zero_dates: options.mysql_to_mysql,
+        ..Default::default()
+    };
     let mut stream = source
-        .changes(source_tables, &from, options.until.as_ref())
+        .changes(source_tables, &from, options.until.as_ref(), &read)
         .await?;
     let mut group = Group::default();
     let mut last_record = Instant::now();

@@ -118,7 +118,8 @@ impl Target {
     /// The same target, with UPDATE reporting the rows it matched rather than those it
     /// changed (so an update that finds its row counts 1 even when nothing changes).
     pub fn with_found_rows(&self) -> Target {
-        let found = |o: &Opts| Opts::from(OptsBuilder::from_opts(o.clone()).client_found_rows(true));
+        let found =
+            |o: &Opts| Opts::from(OptsBuilder::from_opts(o.clone()).client_found_rows(true));
         Target {
             opts: found(&self.opts),
             plain_opts: self.plain_opts.as_ref().map(found),

@@ -295,11 +295,13 @@ impl Source for MySqlSource {
         tables: &[Table],
         from: &Position,
         until: Option<&Position>,
+        options: &ReadOptions,
     ) -> Result<Box<dyn ChangeStream>> {
         let from = BinlogPosition::parse(from)?;
         let until = until.map(BinlogPosition::parse).transpose()?;
         Ok(Box::new(
-            BinlogChanges::open(&self.target, tables, &from, until).await?,
+            BinlogChanges::open(&self.target, tables, &from, until, options.keep_zero_dates)
+                .await?,
         ))
     }
 }

@@ -118,7 +118,9 @@ async fn drain(
     from: &Position,
     until: &Position,
 ) -> ferry_core::Result<Vec<StreamEvent>> {
-    let mut stream = source.changes(tables, from, Some(until)).await?;
+    let mut stream = source
+        .changes(tables, from, Some(until), &ReadOptions::default())
+        .await?;
     let mut events = Vec::new();
     while let Some(ev) = stream.next().await? {
         events.push(ev);
@@ -246,7 +248,10 @@ async fn ddl_on_a_replicated_table_stops_with_the_statement() {
     source.close().await;
     db.run("INSERT INTO t VALUES (1, 1); ALTER TABLE u ADD COLUMN x int; CREATE TABLE fresh (id int); INSERT INTO t VALUES (2, 2); ALTER TABLE t ADD COLUMN w int; INSERT INTO t VALUES (3, 3, 3)").await;
     let until = source.current_position().await.unwrap();
-    let mut stream = source.changes(&tables, &start, Some(&until)).await.unwrap();
+    let mut stream = source
+        .changes(&tables, &start, Some(&until), &ReadOptions::default())
+        .await
+        .unwrap();
     let mut inserted = 0;
     let mut notices = Vec::new();
     let err = loop {
@@ -276,7 +281,10 @@ async fn a_purged_position_says_to_copy_again() {
     let source = MySqlSource::open(&db.url, 1).await.unwrap();
     let tables = source.schema().await.unwrap().tables;
     let gone = Position("mysql-bin.999999:4".into());
-    let err = match source.changes(&tables, &gone, None).await {
+    let err = match source
+        .changes(&tables, &gone, None, &ReadOptions::default())
+        .await
+    {
         Err(e) => e,
         Ok(_) => panic!("a purged position opened"),
     };

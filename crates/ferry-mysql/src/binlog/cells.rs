@@ -82,6 +82,10 @@ impl CellShape {
             // Shortest text that reads back as the same number, as the server prints it.
             MyValue::Float(f) => f.to_string().into_bytes(),
             MyValue::Double(f) => f.to_string().into_bytes(),
+            // A DATE prints as the date alone, as the text protocol sends it.
+            MyValue::Date(y, mo, d, 0, 0, 0, 0) if self.base == "DATE" => {
+                format!("{y:04}-{mo:02}-{d:02}").into_bytes()
+            }
             MyValue::Date(y, mo, d, h, mi, s, us) => {
                 let mut t = format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}");
                 if us != 0 {

@@ -47,7 +47,7 @@ struct TableShape {
 
 impl TableShape {
     /// The shape of `table`, or why its changes cannot be read exactly.
-    fn new(table: &Table) -> Result<TableShape> {
+    fn new(table: &Table, keep_zero_dates: bool) -> Result<TableShape> {
         for c in table.copied_columns() {
             let declared = ferry_schema::rules::DeclaredType::parse(&c.source_type);
             if declared.base == "TIME" && matches!(declared.args.first(), Some(1..=4)) {
@@ -61,10 +61,10 @@ impl TableShape {
                 )));
             }
         }
-        Ok(TableShape::build(table))
+        Ok(TableShape::build(table, keep_zero_dates))
     }
 
-    fn build(table: &Table) -> TableShape {
+    fn build(table: &Table, keep_zero_dates: bool) -> TableShape {
         let copied: Vec<(usize, String, ReadCodec, CellShape)> = table
             .columns
             .iter()
@@ -74,7 +74,10 @@ impl TableShape {
                 (
                     i,
                     c.name.clone(),
-                    ReadCodec::new(&c.source_type, c.data_type.clone(), c.nullable),
+                    ReadCodec {
+                        keep_zero_dates,
+                        ..ReadCodec::new(&c.source_type, c.data_type.clone(), c.nullable)
+                    },
                     CellShape::new(c),
                 )
             })
@@ -177,6 +180,7 @@ impl BinlogChanges {
         tables: &[Table],
         from: &BinlogPosition,
         until: Option<BinlogPosition>,
+        keep_zero_dates: bool,
     ) -> Result<BinlogChanges> {
         let mut conn = target.connect().await?;
         if !position::still_available(&mut conn, &from.file).await? {
@@ -216,7 +220,10 @@ impl BinlogChanges {
             stream,
             database: target.database.clone(),
             names: tables.iter().map(|t| t.name.clone()).collect(),
-            shapes: tables.iter().map(TableShape::new).collect::<Result<_>>()?,
+            shapes: tables
+                .iter()
+                .map(|t| TableShape::new(t, keep_zero_dates))
+                .collect::<Result<_>>()?,
             table_ids: HashMap::new(),
             file: from.file.clone(),
             offset: from.offset,
