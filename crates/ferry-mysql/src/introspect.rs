@@ -161,7 +161,7 @@ pub async fn introspect(conn: &mut Conn, db: &str, mariadb: bool) -> Result<Sche
 
 /// Backquote an identifier.
 pub fn quote(name: &str) -> String {
-    format!("`{}`", name.replace('`', "``"))
+    ferry_schema::quote::mysql_ident(name)
 }
 
 async fn read_indexes(

@@ -61,7 +61,7 @@ pub async fn connect(url: &ConnUrl) -> Result<Client> {
                 // The connection ends when the client is dropped; errors surface on the client.
                 let _ = connection.await;
             });
-            Ok(client)
+            pin_session(client, url).await
         }
         Some(settings) => {
             let tls = ferry_tls::client_config(&settings)
@@ -74,9 +74,23 @@ pub async fn connect(url: &ConnUrl) -> Result<Client> {
             tokio::spawn(async move {
                 let _ = connection.await;
             });
-            Ok(client)
+            pin_session(client, url).await
         }
     }
+}
+
+/// The session rules ferry's SQL is written for: `standard_conforming_strings = on`, so a
+/// backslash in a string literal is an ordinary character (as in the SQL that
+/// `ferry_schema::quote` writes and that PostgreSQL sources print), whatever the server,
+/// database or role set.
+pub const SESSION_SETTINGS: &str = "SET standard_conforming_strings = on";
+
+async fn pin_session(client: Client, url: &ConnUrl) -> Result<Client> {
+    client
+        .batch_execute(SESSION_SETTINGS)
+        .await
+        .map_err(|e| map_error(e).context(format!("{url}: setting up the session")))?;
+    Ok(client)
 }
 
 /// Classify a driver error into a ferry error kind, keeping the server's message (and its

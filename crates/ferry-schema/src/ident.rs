@@ -9,6 +9,7 @@ use std::collections::HashSet;
 pub struct Namer {
     max_bytes: usize,
     case_insensitive: bool,
+    mysql: bool,
     used: HashSet<String>,
 }
 
@@ -19,8 +20,16 @@ impl Namer {
         Namer {
             max_bytes,
             case_insensitive,
+            mysql: false,
             used: HashSet::new(),
         }
+    }
+
+    /// The same namer for MySQL names, which cannot hold characters beyond the Basic
+    /// Multilingual Plane nor end with a space ([`mysql_safe`]).
+    pub fn mysql(mut self) -> Self {
+        self.mysql = true;
+        self
     }
 
     fn key(&self, name: &str) -> String {
@@ -42,6 +51,15 @@ impl Namer {
     /// a short hash of the full name, so distinct long names stay distinct and the same input
     /// always gives the same output.
     pub fn name(&mut self, wanted: &str) -> String {
+        let safe;
+        let wanted = if wanted.is_empty() {
+            "_"
+        } else if self.mysql {
+            safe = mysql_safe(wanted);
+            safe.as_str()
+        } else {
+            wanted
+        };
         if wanted.len() <= self.max_bytes && self.reserve(wanted) {
             return wanted.to_string();
         }
@@ -56,6 +74,20 @@ impl Namer {
         }
         unreachable!("u64 attempts exhausted")
     }
+}
+
+/// `name` as MySQL can hold it: a character beyond the Basic Multilingual Plane (an emoji,
+/// say) and a trailing space each become `_` (MySQL refuses both in names).
+pub fn mysql_safe(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .map(|c| if u32::from(c) > 0xFFFF { '_' } else { c })
+        .collect();
+    let kept = out.trim_end_matches(' ').len();
+    let trailing = out.len() - kept;
+    out.truncate(kept);
+    out.extend(std::iter::repeat_n('_', trailing));
+    out
 }
 
 /// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
@@ -117,6 +149,17 @@ mod tests {
         let second = n.name("ID");
         assert_ne!(second.to_lowercase(), "id");
         assert!(second.starts_with("ID_"));
+    }
+
+    #[test]
+    fn mysql_names_lose_what_mysql_refuses() {
+        assert_eq!(mysql_safe("a😀b "), "a_b_");
+        assert_eq!(mysql_safe("  "), "__");
+        assert_eq!(mysql_safe("a`b\\"), "a`b\\");
+        let mut n = Namer::new(64, true).mysql();
+        assert_eq!(n.name("x😀"), "x_");
+        assert_eq!(n.name(""), "_");
+        assert!(n.name(&"😀".repeat(40)).len() <= 64);
     }
 
     #[test]

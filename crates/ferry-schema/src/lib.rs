@@ -15,6 +15,7 @@ pub mod mysql;
 pub mod mysql_target;
 pub mod postgres;
 pub mod postgres_source;
+pub mod quote;
 pub mod rules;
 pub mod sqlite;
 pub mod tokens;
@@ -376,6 +377,18 @@ pub(crate) fn resolve_foreign_key(
 struct Naming {
     max_ident: usize,
     columns_case_insensitive: bool,
+    mysql: bool,
+}
+
+impl Naming {
+    fn namer(&self, case_insensitive: bool) -> Namer {
+        let n = Namer::new(self.max_ident, case_insensitive);
+        if self.mysql {
+            n.mysql()
+        } else {
+            n
+        }
+    }
 }
 
 fn naming(target: Dialect) -> Naming {
@@ -383,14 +396,17 @@ fn naming(target: Dialect) -> Naming {
         Dialect::Postgres => Naming {
             max_ident: 63,
             columns_case_insensitive: false,
+            mysql: false,
         },
         Dialect::Mysql => Naming {
             max_ident: 64,
             columns_case_insensitive: true,
+            mysql: true,
         },
         Dialect::Sqlite => Naming {
             max_ident: 1024,
             columns_case_insensitive: true,
+            mysql: false,
         },
     }
 }
@@ -407,7 +423,7 @@ pub fn truncate_all(target: Dialect, tables: &[&Table]) -> Vec<String> {
             vec![format!("TRUNCATE TABLE {}", names.join(", "))]
         }
         _ => {
-            let q = |s: &str| format!("`{}`", s.replace('`', "``"));
+            let q = quote::mysql_ident;
             let mut out = vec!["SET FOREIGN_KEY_CHECKS = 0".to_string()];
             out.extend(
                 tables
@@ -443,6 +459,7 @@ pub fn translate(
     overrides: &Overrides,
 ) -> Result<Translation> {
     overrides.validate()?;
+    quote::check_schema(schema)?;
     let mut schema = apply_overrides(schema, overrides);
     if source == Dialect::Postgres && target != Dialect::Postgres {
         // A PostgreSQL target keeps PostgreSQL defaults verbatim; others need their meaning.
@@ -458,7 +475,7 @@ pub fn translate(
         warnings: Vec::new(),
         targets: HashMap::new(),
         sources: HashMap::new(),
-        constraint_names: Namer::new(naming.max_ident, false),
+        constraint_names: naming.namer(false),
     };
     let mut pairs = Vec::new();
     for src in &schema.tables {
@@ -484,7 +501,7 @@ pub fn translate(
         };
         let namer = table_names
             .entry(tgt.schema.clone())
-            .or_insert_with(|| Namer::new(naming.max_ident, target == Dialect::Mysql));
+            .or_insert_with(|| naming.namer(target == Dialect::Mysql));
         tgt.name = namer.name(&src.name);
         if tgt.name != src.name {
             ctx.warn(
@@ -496,7 +513,7 @@ pub fn translate(
                 ),
             );
         }
-        let mut columns = Namer::new(naming.max_ident, naming.columns_case_insensitive);
+        let mut columns = naming.namer(naming.columns_case_insensitive);
         let mut renames = HashMap::new();
         for col in &mut tgt.columns {
             let new = columns.name(&col.name);

@@ -27,26 +27,19 @@ pub const DEFAULT_KEY_VARCHAR: u32 = 255;
 /// become `text` (MySQL's row size limit is 65,535 bytes).
 const ROW_VARCHAR_BUDGET: u32 = 60_000;
 
-/// Quote an identifier with backticks (always: MySQL's reserved words change by version).
+/// How a foreign-key check statement starts (the MySQL sink recognises its error 1172 by
+/// it). No name goes into the comment: the caller names the key.
+pub const VALIDATE_FK_MARK: &str = "SELECT /* ferry:validate-fk */";
+
+/// Quote an identifier with backticks (always: MySQL's reserved words change by version);
+/// see [`crate::quote`].
 pub fn quote_ident(name: &str) -> String {
-    format!("`{}`", name.replace('`', "``"))
+    crate::quote::mysql_ident(name)
 }
 
-/// A MySQL string literal: `'` doubled and backslashes escaped, so it reads back the same
-/// whatever `NO_BACKSLASH_ESCAPES` says... except that mode, which ferry's sessions never set.
+/// A MySQL string literal for ferry's sessions (backslash escapes on); see [`crate::quote`].
 pub fn quote_literal(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('\'');
-    for c in s.chars() {
-        match c {
-            '\'' => out.push_str("''"),
-            '\\' => out.push_str("\\\\"),
-            '\0' => out.push_str("\\0"),
-            other => out.push(other),
-        }
-    }
-    out.push('\'');
-    out
+    crate::quote::mysql_literal(s)
 }
 
 /// The MySQL type of a neutral type, for columns that come from another dialect.
@@ -596,7 +589,7 @@ pub(crate) fn render_table(ctx: &mut Ctx, src: &Table, tgt: &Table) -> TableDdl 
     let mut late = Vec::new();
     // Index names are per table in MySQL (foreign key names are per database), and the index
     // backing a foreign key usually carries the key's name.
-    let mut index_names = Namer::new(64, true);
+    let mut index_names = Namer::new(64, true).mysql();
     index_names.reserve("PRIMARY");
     for (sidx, tidx) in src.indexes.iter().zip(&tgt.indexes) {
         if sidx.predicate.is_some() {
@@ -770,8 +763,7 @@ fn render_foreign_key(
         .name
         .clone()
         .unwrap_or_else(|| derived_name(&tgt.name, &tfk.columns, "fkey"));
-    let raw_name = ctx.constraint_names.name(&wanted);
-    let cname = quote_ident(&raw_name);
+    let cname = quote_ident(&ctx.constraint_names.name(&wanted));
     let list = |cols: &[String]| {
         cols.iter()
             .map(|c| quote_ident(c))
@@ -815,8 +807,7 @@ fn render_foreign_key(
             .map(|c| format!("c.{} IS NOT NULL", quote_ident(c)))
             .collect();
         Some(format!(
-            "SELECT /* ferry:validate-fk {} */ 1 FROM (SELECT 1 UNION ALL SELECT 2) AS two WHERE EXISTS (SELECT 1 FROM {} AS c WHERE {} AND NOT EXISTS (SELECT 1 FROM {} AS p WHERE {})) INTO @ferry_fk",
-            raw_name.replace("*/", ""),
+            "{VALIDATE_FK_MARK} 1 FROM (SELECT 1 UNION ALL SELECT 2) AS two WHERE EXISTS (SELECT 1 FROM {} AS c WHERE {} AND NOT EXISTS (SELECT 1 FROM {} AS p WHERE {})) INTO @ferry_fk",
             quote_ident(&tgt.name),
             not_null.join(" AND "),
             quote_ident(&parent_tgt.name),
@@ -967,6 +958,63 @@ mod tests {
                 .iter()
                 .any(|w| w.starts_with("t.a: unique index `PRIMARY` can only cover the first 768")),
             "{warnings:?}"
+        );
+    }
+
+    /// The review's example: a SQLite CHECK whose literals end a MySQL string early when
+    /// written in the standard style. Each literal stays one MySQL literal; the foreign-key
+    /// check puts no source name in a comment.
+    #[test]
+    fn check_literals_are_written_by_mysql_rules() {
+        let col = "c**//1; DROP TABLE y; /*";
+        let mut t = Table::new("t");
+        t.columns.push(Column::new("v", "TEXT", DataType::Text));
+        t.columns.push(Column::new(col, "INTEGER", DataType::Int64));
+        t.checks.push(Check {
+            name: None,
+            expression: r"v IN ('\', ')); DROP TABLE y; -- ')".into(),
+            dialect: Dialect::Sqlite,
+        });
+        t.primary_key = vec!["v".into()];
+        t.foreign_keys.push(ferry_core::ForeignKey {
+            name: None,
+            columns: vec![col.into()],
+            ref_table: "t".into(),
+            ref_columns: vec!["v".into()],
+            on_delete: None,
+            on_update: None,
+            enforced: false,
+        });
+        let schema = ferry_core::Schema {
+            tables: vec![t],
+            ..Default::default()
+        };
+        let tr = |to| {
+            crate::translate(&schema, Dialect::Sqlite, to, &crate::Overrides::default())
+                .expect("translates")
+        };
+        let my = tr(Dialect::Mysql);
+        let post = my.tables[0].ddl.post_load.join("\n");
+        assert!(
+            post.contains(r"CHECK (`v` IN ('\\', ')); DROP TABLE y; -- '))"),
+            "{post}"
+        );
+        let fk = &my.tables[0].ddl.foreign_keys[0];
+        let validate = fk.validate.as_deref().expect("checked");
+        assert!(validate.starts_with(VALIDATE_FK_MARK), "{validate}");
+        assert!(
+            validate.starts_with("SELECT /* ferry:validate-fk */ 1 FROM (SELECT 1 UNION"),
+            "{validate}"
+        );
+        assert!(
+            validate.contains("`c**//1; DROP TABLE y; /*`"),
+            "{validate}"
+        );
+        let pg = tr(Dialect::Postgres);
+        let post = pg.tables[0].ddl.post_load.join("\n");
+        assert!(
+            post.contains(r"CHECK (v IN (E'\\', ')); DROP TABLE y; -- '))"),
+            "{post}"
         );
     }
 

@@ -3,7 +3,7 @@
 use crate::expr::{is_boolean_domain_check, translate_expression};
 use crate::ident::derived_name;
 use crate::index_name;
-use crate::tokens::quote_literal;
+use crate::quote::pg_literal as quote_literal;
 use crate::{Ctx, ForeignKeyDdl, TableDdl};
 use ferry_core::{Column, DataType, DefaultValue, Dialect, Table};
 
@@ -123,7 +123,7 @@ pub fn quote_ident(name: &str) -> String {
     if plain {
         name.to_string()
     } else {
-        format!("\"{}\"", name.replace('"', "\"\""))
+        crate::quote::pg_ident(name)
     }
 }
 
