@@ -77,16 +77,25 @@ impl Namer {
 }
 
 /// `name` as MySQL can hold it: a character beyond the Basic Multilingual Plane (an emoji,
-/// say) and a trailing space each become `_` (MySQL refuses both in names).
+/// say) and trailing white space (space, tab, CR, LF, VT, FF) each become `_`, since MySQL
+/// refuses them in names, and a leading `#mysql50#` (MariaDB's prefix for names in the
+/// pre-5.1 file encoding, which would name another table) loses its `#`.
 pub fn mysql_safe(name: &str) -> String {
     let mut out: String = name
         .chars()
         .map(|c| if u32::from(c) > 0xFFFF { '_' } else { c })
         .collect();
-    let kept = out.trim_end_matches(' ').len();
-    let trailing = out.len() - kept;
+    let space = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c');
+    let kept = out.trim_end_matches(space).len();
+    let trailing = out[kept..].chars().count();
     out.truncate(kept);
     out.extend(std::iter::repeat_n('_', trailing));
+    if out
+        .get(..9)
+        .is_some_and(|p| p.eq_ignore_ascii_case("#mysql50#"))
+    {
+        out.replace_range(..1, "_");
+    }
     out
 }
 
@@ -155,6 +164,9 @@ mod tests {
     fn mysql_names_lose_what_mysql_refuses() {
         assert_eq!(mysql_safe("a😀b "), "a_b_");
         assert_eq!(mysql_safe("  "), "__");
+        assert_eq!(mysql_safe("a\t\r\n\x0b\x0c"), "a_____");
+        assert_eq!(mysql_safe("#MySQL50#canary"), "_MySQL50#canary");
+        assert_eq!(mysql_safe("x\u{a0}\u{3000}"), "x\u{a0}\u{3000}");
         assert_eq!(mysql_safe("a`b\\"), "a`b\\");
         let mut n = Namer::new(64, true).mysql();
         assert_eq!(n.name("x😀"), "x_");
