@@ -10,7 +10,26 @@ pub struct Namer {
     max_bytes: usize,
     case_insensitive: bool,
     mysql: bool,
+    /// MySQL table names: also bound by the length of the file name MySQL makes of them.
+    file_names: bool,
     used: HashSet<String>,
+}
+
+/// Longest file name (in bytes, before the extension) a MySQL table name may become.
+pub const MYSQL_FILE_NAME_MAX: usize = 240;
+
+/// The length of the file name MySQL/MariaDB stores a table under: ASCII letters, digits
+/// and `_` stay as they are, any other character becomes `@` and four hex digits at most.
+pub fn mysql_file_name_len(name: &str) -> usize {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                1
+            } else {
+                5
+            }
+        })
+        .sum()
 }
 
 impl Namer {
@@ -21,6 +40,7 @@ impl Namer {
             max_bytes,
             case_insensitive,
             mysql: false,
+            file_names: false,
             used: HashSet::new(),
         }
     }
@@ -30,6 +50,19 @@ impl Namer {
     pub fn mysql(mut self) -> Self {
         self.mysql = true;
         self
+    }
+
+    /// The same namer for MySQL table names: [`Namer::mysql`], and short enough as a file
+    /// name ([`mysql_file_name_len`]; MariaDB refuses a longer one with "File name too long").
+    pub fn mysql_tables(mut self) -> Self {
+        self.mysql = true;
+        self.file_names = true;
+        self
+    }
+
+    fn fits(&self, name: &str) -> bool {
+        name.len() <= self.max_bytes
+            && (!self.file_names || mysql_file_name_len(name) <= MYSQL_FILE_NAME_MAX)
     }
 
     fn key(&self, name: &str) -> String {
@@ -60,13 +93,18 @@ impl Namer {
         } else {
             wanted
         };
-        if wanted.len() <= self.max_bytes && self.reserve(wanted) {
+        if self.fits(wanted) && self.reserve(wanted) {
             return wanted.to_string();
         }
         let hash = fnv1a(wanted.as_bytes());
         for attempt in 0u64.. {
             let suffix = format!("_{:04x}", (hash.wrapping_add(attempt)) & 0xffff);
-            let cut = truncate_bytes(wanted, self.max_bytes - suffix.len());
+            let mut cut = truncate_bytes(wanted, self.max_bytes - suffix.len());
+            while !self.fits(&format!("{cut}{suffix}")) {
+                let mut chars = cut.chars();
+                chars.next_back();
+                cut = chars.as_str();
+            }
             let candidate = format!("{cut}{suffix}");
             if self.reserve(&candidate) {
                 return candidate;
@@ -172,6 +210,21 @@ mod tests {
         assert_eq!(n.name("x😀"), "x_");
         assert_eq!(n.name(""), "_");
         assert!(n.name(&"😀".repeat(40)).len() <= 64);
+    }
+
+    #[test]
+    fn mysql_table_names_fit_a_file_name() {
+        let wanted = "'".repeat(60);
+        let mut n = Namer::new(64, true).mysql_tables();
+        let name = n.name(&wanted);
+        assert!(mysql_file_name_len(&name) <= MYSQL_FILE_NAME_MAX, "{name}");
+        assert!(name.starts_with("") && name.len() < 60, "{name}");
+        assert_eq!(
+            Namer::new(64, true).mysql_tables().name("plain_name"),
+            "plain_name"
+        );
+        // Columns are no files: only the byte limit applies.
+        assert_eq!(Namer::new(64, true).mysql().name(&wanted), wanted);
     }
 
     #[test]

@@ -381,6 +381,15 @@ struct Naming {
 }
 
 impl Naming {
+    /// Table names: case-insensitive on MySQL, where they are file names too.
+    fn table_namer(&self) -> Namer {
+        if self.mysql {
+            Namer::new(self.max_ident, true).mysql_tables()
+        } else {
+            Namer::new(self.max_ident, false)
+        }
+    }
+
     fn namer(&self, case_insensitive: bool) -> Namer {
         let n = Namer::new(self.max_ident, case_insensitive);
         if self.mysql {
@@ -501,7 +510,7 @@ pub fn translate(
         };
         let namer = table_names
             .entry(tgt.schema.clone())
-            .or_insert_with(|| naming.namer(target == Dialect::Mysql));
+            .or_insert_with(|| naming.table_namer());
         tgt.name = namer.name(&src.name);
         if tgt.name != src.name {
             ctx.warn(

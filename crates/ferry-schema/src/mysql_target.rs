@@ -88,6 +88,42 @@ fn label_list(labels: &[String]) -> String {
         .join(",")
 }
 
+/// Why MySQL's ENUM cannot hold these labels as they are, if it cannot: it keeps labels in
+/// a 3-byte character set (a 4-byte character becomes `?`), strips their trailing spaces,
+/// and refuses two that differ only in case.
+fn enum_unfit(labels: &[String]) -> Option<&'static str> {
+    if labels
+        .iter()
+        .any(|l| l.chars().any(|c| u32::from(c) > 0xFFFF))
+    {
+        return Some("a label holds a character beyond the Basic Multilingual Plane, which MySQL's ENUM cannot store");
+    }
+    if labels.iter().any(|l| l.ends_with(' ')) {
+        return Some("a label ends with a space, which MySQL's ENUM strips");
+    }
+    let mut seen = HashSet::new();
+    if !labels.iter().all(|l| seen.insert(l.to_lowercase())) {
+        return Some("two labels differ only in case, which MySQL's ENUM refuses");
+    }
+    None
+}
+
+/// A comment as MySQL keeps it: in a 3-byte character set, so a character beyond the Basic
+/// Multilingual Plane becomes `?` (said in a warning) instead of being mangled silently.
+fn comment_text(ctx: &mut Ctx, src: &Table, column: Option<&str>, c: &str) -> String {
+    if !c.chars().any(|c| u32::from(c) > 0xFFFF) {
+        return c.to_string();
+    }
+    ctx.warn(
+        src,
+        column,
+        "the comment's characters beyond the Basic Multilingual Plane become `?` (MySQL keeps comments in utf8mb3)",
+    );
+    c.chars()
+        .map(|c| if u32::from(c) > 0xFFFF { '?' } else { c })
+        .collect()
+}
+
 /// Warnings for neutral types that MySQL stores with a loss.
 fn type_warning(t: &DataType) -> Option<String> {
     Some(match t {
@@ -317,6 +353,17 @@ fn column_type(
     if let Some(w) = type_warning(&tcol.data_type) {
         ctx.warn(src, Some(&scol.name), w);
     }
+    if let DataType::Enum { labels, .. } = &tcol.data_type {
+        if let Some(why) = enum_unfit(labels) {
+            let n = labels.iter().map(|l| l.chars().count()).max().unwrap_or(1);
+            ctx.warn(
+                src,
+                Some(&scol.name),
+                format!("{why}, so the enum becomes varchar({})", n.max(1)),
+            );
+            return format!("varchar({})", n.max(1));
+        }
+    }
     match tcol.data_type {
         DataType::VarChar(n) => {
             let bytes = n.saturating_mul(UTF8MB4);
@@ -400,7 +447,8 @@ fn column_def(
         }
     }
     if let Some(c) = &tcol.comment {
-        def.push_str(&format!(" COMMENT {}", quote_literal(c)));
+        let c = comment_text(ctx, src, Some(&scol.name), c);
+        def.push_str(&format!(" COMMENT {}", quote_literal(&c)));
     }
     def
 }
@@ -664,7 +712,12 @@ pub(crate) fn render_table(ctx: &mut Ctx, src: &Table, tgt: &Table) -> TableDdl 
     let comment = tgt
         .comment
         .as_ref()
-        .map(|c| format!(" COMMENT={}", quote_literal(c)))
+        .map(|c| {
+            format!(
+                " COMMENT={}",
+                quote_literal(&comment_text(ctx, src, None, c))
+            )
+        })
         .unwrap_or_default();
     ddl.create.push(format!(
         "CREATE TABLE {name} (\n{}\n){table_opts}{comment}",
@@ -1016,6 +1069,45 @@ mod tests {
             post.contains(r"CHECK (v IN (E'\\', ')); DROP TABLE y; -- '))"),
             "{post}"
         );
+    }
+
+    #[test]
+    fn enums_mysql_cannot_hold_become_varchar() {
+        let mut t = Table::new("t");
+        for (name, labels) in [
+            ("plain", vec!["a", "it's"]),
+            ("emoji", vec!["a😀", "b"]),
+            ("space", vec!["a ", "b"]),
+            ("case", vec!["a", "A"]),
+        ] {
+            let labels = labels.into_iter().map(String::from).collect();
+            let ty = DataType::Enum {
+                name: name.into(),
+                labels,
+            };
+            t.columns.push(Column::new(name, "x", ty));
+        }
+        let schema = ferry_core::Schema {
+            tables: vec![t],
+            ..Default::default()
+        };
+        let tr = crate::translate(
+            &schema,
+            Dialect::Postgres,
+            Dialect::Mysql,
+            &crate::Overrides::default(),
+        )
+        .expect("translates");
+        let create = &tr.tables[0].ddl.create[0];
+        assert!(create.contains("`plain` enum('a','it''s')"), "{create}");
+        for col in [
+            "`emoji` varchar(2)",
+            "`space` varchar(2)",
+            "`case` varchar(1)",
+        ] {
+            assert!(create.contains(col), "{create}");
+        }
+        assert_eq!(tr.warnings.len(), 3, "{:?}", tr.warnings);
     }
 
     #[test]
