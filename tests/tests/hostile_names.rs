@@ -10,15 +10,13 @@
 //! verification must pass. The PostgreSQL databases are set to
 //! `standard_conforming_strings = off`, so the test also proves that ferry pins its sessions.
 //!
-//! The seed is printed; `FERRY_HOSTILE_SEED=N` replays one, `FERRY_HOSTILE_TABLES=N` sets
-//! the tables per migration. Seeds that once failed stay in [`REGRESSION_SEEDS`].
+//! The seed is printed; `FERRY_HOSTILE_SEED=N` replays one; `FERRY_HOSTILE_TABLES=N` and
+//! `FERRY_HOSTILE_PG_TABLES=N` set the tables per migration to MariaDB and to PostgreSQL.
+//! What failing seeds found stays as fixed cases ([`found_cases`]) in every run.
 
 use ferry_schema::ident::{derived_name, Namer};
 use ferry_tests::{ferry, read_report, MyDb, PgDb, TempDir};
 use mysql_async::prelude::Queryable;
-
-/// Seeds that found a defect once; each runs on every test run.
-const REGRESSION_SEEDS: &[u64] = &[];
 
 /// What the pieces of hostile names and strings are made of.
 const PIECES: &[&str] = &[
@@ -193,6 +191,24 @@ fn review_case(n: usize, pg_source: bool) -> Case {
         ),
     ];
     c
+}
+
+/// What earlier seeds found, as fixed cases (seed 1796199051220977959 found the first
+/// four): a table name whose MariaDB file name is too long; ENUM labels and a comment with
+/// 4-byte characters and newlines (MariaDB prints `\n` in labels and keeps labels and
+/// comments in utf8mb3); labels that differ only in case and end in a space (MySQL's ENUM
+/// refuses or strips them); a `#mysql50#` name that MariaDB would read as `canary`.
+fn found_cases(first: usize, pg_source: bool) -> Vec<Case> {
+    let mut rng = Rng(first as u64);
+    let mut a = case(&mut rng, first, pg_source);
+    a.table = format!("t{first}x{}", "'*/".repeat(20));
+    a.labels = vec![format!("a\n𝄞{first}"), format!("b\r😀{first}")];
+    a.comment = "\n𝄞'".into();
+    let mut b = case(&mut rng, first + 1, pg_source);
+    b.table = "#mysql50#canary".into();
+    b.c_text = format!("#mysql50#c{first}\t");
+    b.labels = vec![format!("x{first} "), format!("X{first} ")];
+    vec![a, b]
 }
 
 fn sq_ident(s: &str) -> String {
@@ -640,64 +656,70 @@ fn new_mysql_target() -> MyDb {
     dst
 }
 
-/// One seed: a SQLite source and a PostgreSQL source, each to PostgreSQL and MariaDB.
-fn run_seed(seed: u64, tables: usize) {
-    println!("hostile names: seed {seed}, {tables} tables per source");
+/// One seed: SQLite sources and PostgreSQL sources, to PostgreSQL (`pg_tables` tables
+/// each) and to MariaDB (`my_tables` tables each).
+fn run_seed(seed: u64, pg_tables: usize, my_tables: usize) {
+    println!(
+        "hostile names: seed {seed}, {pg_tables} tables to PostgreSQL and {my_tables} to MariaDB per source"
+    );
     let mut rng = Rng(seed);
     let tmp = TempDir::new("hostile");
     for pg_source in [false, true] {
-        let mut cases: Vec<Case> = vec![review_case(0, pg_source)];
-        cases.extend((1..tables).map(|n| case(&mut rng, n, pg_source)));
-        let (from, _src) = if pg_source {
-            let src = PgDb::new("ferry_hostile_src");
-            make_postgres(&src, &cases);
-            (src.url.clone(), Some(src))
-        } else {
-            let path = tmp.join("src.db");
-            make_sqlite(&path, &cases);
-            (format!("sqlite:{}", path.display()), None)
-        };
-        let source = if pg_source { "postgres" } else { "sqlite" };
-        let at = std::time::Instant::now();
-        let pg = new_pg_target();
-        migrate(&from, &pg.url, &tmp);
-        let migrated = at.elapsed();
-        check_postgres(&pg, &cases, pg_source, seed);
-        println!(
-            "{source} -> postgres: {migrated:.1?} to migrate, {:.1?} in all",
-            at.elapsed()
-        );
-        let at = std::time::Instant::now();
-        let my = new_mysql_target();
-        migrate(&from, &my.url, &tmp);
-        let migrated = at.elapsed();
-        check_mysql(&my, &cases, pg_source, seed);
-        println!(
-            "{source} -> mariadb: {migrated:.1?} to migrate, {:.1?} in all",
-            at.elapsed()
-        );
+        for (mysql, tables) in [(false, pg_tables), (true, my_tables)] {
+            let mut cases: Vec<Case> = vec![review_case(0, pg_source)];
+            cases.extend(found_cases(1, pg_source));
+            cases.extend((3..tables.max(3)).map(|n| case(&mut rng, n, pg_source)));
+            let (from, _src) = if pg_source {
+                let src = PgDb::new("ferry_hostile_src");
+                make_postgres(&src, &cases);
+                (src.url.clone(), Some(src))
+            } else {
+                let path = tmp.join(&format!("src{}.db", u8::from(mysql)));
+                make_sqlite(&path, &cases);
+                (format!("sqlite:{}", path.display()), None)
+            };
+            let at = std::time::Instant::now();
+            let source = if pg_source { "postgres" } else { "sqlite" };
+            if mysql {
+                let my = new_mysql_target();
+                migrate(&from, &my.url, &tmp);
+                check_mysql(&my, &cases, pg_source, seed);
+            } else {
+                let pg = new_pg_target();
+                migrate(&from, &pg.url, &tmp);
+                check_postgres(&pg, &cases, pg_source, seed);
+            }
+            let target = if mysql { "mariadb" } else { "postgres" };
+            println!(
+                "{source} -> {target}: {tables} tables in {:.1?}",
+                at.elapsed()
+            );
+        }
     }
 }
 
 #[test]
 fn hostile_names_and_strings_cannot_inject_into_either_target() {
-    let tables = std::env::var("FERRY_HOSTILE_TABLES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(30);
+    let env = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(default)
+            .max(1)
+    };
+    // A PostgreSQL target takes about a second per table (its DDL commits one by one).
+    let pg_tables = env("FERRY_HOSTILE_PG_TABLES", 12);
+    let my_tables = env("FERRY_HOSTILE_TABLES", 40);
     if let Some(seed) = std::env::var("FERRY_HOSTILE_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
     {
-        run_seed(seed, tables);
+        run_seed(seed, pg_tables, my_tables);
         return;
-    }
-    for &seed in REGRESSION_SEEDS {
-        run_seed(seed, tables);
     }
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(1);
-    run_seed(seed, tables);
+    run_seed(seed, pg_tables, my_tables);
 }

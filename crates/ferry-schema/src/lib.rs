@@ -184,6 +184,11 @@ impl Translation {
             }
             out.push('\n');
         };
+        let session = quote::script_session(self.target).map(str::to_string);
+        section(
+            "session: the rules the string literals below are written for",
+            session.iter().collect(),
+        );
         section("types and extensions", self.pre.iter().collect());
         section(
             "tables",

@@ -56,6 +56,18 @@ pub fn mysql_literal(s: &str) -> String {
     out
 }
 
+/// The statement that gives a session the literal rules of this module, for a script of
+/// ferry's DDL that someone runs by hand (ferry's own sessions are set when they connect).
+pub fn script_session(dialect: Dialect) -> Option<&'static str> {
+    match dialect {
+        Dialect::Postgres => Some("SET standard_conforming_strings = on"),
+        Dialect::Mysql => {
+            Some("SET SESSION sql_mode = REPLACE(@@sql_mode, 'NO_BACKSLASH_ESCAPES', '')")
+        }
+        Dialect::Sqlite => None,
+    }
+}
+
 /// A string literal for `dialect` (SQLite's rules are PostgreSQL's standard ones).
 pub fn literal(dialect: Dialect, s: &str) -> String {
     match dialect {
@@ -101,13 +113,13 @@ pub fn check_schema(schema: &Schema) -> Result<()> {
             for text in c.comment.iter().chain(c.generated.iter()) {
                 check_text(text, || col("its comment or expression"))?;
             }
-            match &c.default {
-                Some(
-                    DefaultValue::Text(s)
-                    | DefaultValue::Number(s)
-                    | DefaultValue::Expression { sql: s, .. },
-                ) => check_text(s, || col("its default"))?,
-                _ => {}
+            if let Some(
+                DefaultValue::Text(s)
+                | DefaultValue::Number(s)
+                | DefaultValue::Expression { sql: s, .. },
+            ) = &c.default
+            {
+                check_text(s, || col("its default"))?;
             }
             if let DataType::Enum { labels, .. } | DataType::Set(labels) = &c.data_type {
                 for l in labels {
