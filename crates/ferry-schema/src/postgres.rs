@@ -481,7 +481,9 @@ fn render_index(
         qualified(tgt)
     );
     match tidx.method.as_deref() {
-        Some(m) if ctx.source == Dialect::Postgres => sql.push_str(&format!(" USING {m}")),
+        Some(m) if ctx.source == Dialect::Postgres => {
+            sql.push_str(&format!(" USING {}", quote_ident(m)));
+        }
         Some(m) => ctx.warn(
             src,
             None,
