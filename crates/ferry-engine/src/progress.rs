@@ -82,19 +82,12 @@ impl Progress {
     }
 
     fn table(&self) -> String {
-        match self.dialect {
-            Dialect::Mysql => format!("`{STATE_TABLE}`"),
-            _ => format!("\"{STATE_TABLE}\""),
-        }
+        ferry_schema::quote::ident(self.dialect, STATE_TABLE)
     }
 
     /// A string literal for this dialect.
     fn lit(&self, s: &str) -> String {
-        let mut out = s.replace('\'', "''");
-        if self.dialect == Dialect::Mysql {
-            out = out.replace('\\', "\\\\");
-        }
-        format!("'{out}'")
+        ferry_schema::quote::literal(self.dialect, s)
     }
 
     /// Statements that start a fresh record for `plan`: the table (replacing an old one),
@@ -319,6 +312,7 @@ mod tests {
         let my = Progress::new(Dialect::Mysql);
         assert!(my.step("a'b\\c", "fk", 1).contains("'a''b\\\\c'"));
         let pg = Progress::new(Dialect::Postgres);
-        assert!(pg.step("a'b\\c", "fk", 1).contains("'a''b\\c'"));
+        assert!(pg.step("a'b\\c", "fk", 1).contains("E'a''b\\\\c'"));
+        assert!(pg.step("a'b", "fk", 1).contains("'a''b'"));
     }
 }

@@ -6,6 +6,24 @@ use ferry_core::{Error, ErrorKind, Result};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder, SslOpts};
 
+/// Every session's settings. The whole `sql_mode` is set, so a server default of
+/// `NO_BACKSLASH_ESCAPES` (or `ANSI_QUOTES`) never applies: string literals are read with
+/// backslash escapes, as `ferry_schema::quote::mysql_literal` writes them and as the
+/// catalog text of a MySQL source (replayed verbatim) is printed; `utf8mb4` leaves no
+/// multi-byte character set that could swallow an escaping backslash.
+pub const SESSION_SETTINGS: &str = "SET NAMES utf8mb4, time_zone = '+00:00', \
+     sql_mode = 'STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'";
+
+/// Run one statement that ferry built through the binary (prepared-statement) protocol,
+/// which runs exactly one statement: text that holds a second one fails to prepare
+/// instead of running it. (The driver always asks for multi-statement text queries.)
+pub async fn exec_one(conn: &mut Conn, sql: &str) -> std::result::Result<(), mysql_async::Error> {
+    let stmt = conn.prep(sql).await?;
+    let out = conn.exec_drop(&stmt, ()).await;
+    let _ = conn.close(stmt).await;
+    out
+}
+
 /// Where and how to connect; cheap to clone, prints without the password.
 #[derive(Clone)]
 pub struct Target {
@@ -130,15 +148,13 @@ impl Target {
         }
     }
 
-    /// Open one connection with ferry's session settings: UTC, utf8mb4, strict mode.
+    /// Open one connection with ferry's session settings ([`SESSION_SETTINGS`]): UTC,
+    /// utf8mb4, strict mode, backslash escapes on.
     pub async fn connect(&self) -> Result<Conn> {
         let mut conn = self.open().await.map_err(|e| map_connect_error(e, self))?;
-        conn.query_drop(
-            "SET NAMES utf8mb4, time_zone = '+00:00', \
-             sql_mode = 'STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'",
-        )
-        .await
-        .map_err(|e| map_error(e, &format!("{}: setting up the session", self.shown)))?;
+        conn.query_drop(SESSION_SETTINGS)
+            .await
+            .map_err(|e| map_error(e, &format!("{}: setting up the session", self.shown)))?;
         Ok(conn)
     }
 }

@@ -183,7 +183,7 @@ pub async fn not_copied(conn: &mut Conn, db: &str) -> Result<Vec<String>> {
 
 /// Backquote an identifier.
 pub fn quote(name: &str) -> String {
-    format!("`{}`", name.replace('`', "``"))
+    ferry_schema::quote::mysql_ident(name)
 }
 
 async fn read_indexes(

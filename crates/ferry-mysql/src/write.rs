@@ -12,7 +12,7 @@
 //! (read from the target's catalog) before it is sent, so a bad value is reported by
 //! table, column and key.
 
-use crate::conn::{map_error, Target};
+use crate::conn::{exec_one, map_error, Target};
 use crate::introspect::quote;
 use crate::types::{escape_into, render, Cell, WriteCol};
 use async_trait::async_trait;
@@ -136,7 +136,7 @@ impl Sink for MySqlSink {
     async fn execute(&self, statements: &[String]) -> Result<()> {
         let mut conn = self.session().await?;
         for sql in statements {
-            if let Err(e) = conn.query_drop(sql.as_str()).await {
+            if let Err(e) = exec_one(&mut conn, sql).await {
                 return Err(statement_error(e, sql));
             }
         }
@@ -196,8 +196,13 @@ impl Sink for MySqlSink {
 
     async fn query_text(&self, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
         let mut conn = self.target.connect().await?;
-        let rows: Vec<mysql_async::Row> =
-            conn.query(sql).await.map_err(|e| statement_error(e, sql))?;
+        // The binary protocol runs one statement only (see exec_one).
+        let stmt = conn.prep(sql).await.map_err(|e| statement_error(e, sql))?;
+        let rows: Vec<mysql_async::Row> = conn
+            .exec(&stmt, ())
+            .await
+            .map_err(|e| statement_error(e, sql))?;
+        let _ = conn.close(stmt).await;
         drop(conn.disconnect().await);
         Ok(rows
             .into_iter()
@@ -245,14 +250,11 @@ impl Sink for MySqlSink {
 
 /// A failed DDL statement; the foreign-key check statements of ferry-schema fail with
 /// error 1172 (two rows selected into one variable) exactly when a row references a
-/// missing parent.
+/// missing parent (the caller names the key).
 fn statement_error(e: mysql_async::Error, sql: &str) -> Error {
-    if let (mysql_async::Error::Server(s), Some(rest)) =
-        (&e, sql.split("/* ferry:validate-fk ").nth(1))
-    {
-        if s.code == 1172 {
-            let name = rest.split(" */").next().unwrap_or("");
-            return Error::data(format!("foreign key `{name}`: some rows reference rows that do not exist in the parent table"));
+    if let mysql_async::Error::Server(s) = &e {
+        if s.code == 1172 && sql.starts_with(ferry_schema::mysql_target::VALIDATE_FK_MARK) {
+            return Error::data("some rows reference rows that do not exist in the parent table");
         }
     }
     let head: String = sql.chars().take(120).collect();
@@ -509,7 +511,7 @@ impl TableWriter for MySqlWriter {
             ..
         } = *self;
         for sql in record.iter().map(String::as_str).chain(["COMMIT"]) {
-            conn.query_drop(sql)
+            exec_one(&mut conn, sql)
                 .await
                 .map_err(|e| map_error(e, &format!("committing `{table}`")))?;
         }

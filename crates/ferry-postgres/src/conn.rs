@@ -38,7 +38,7 @@ pub async fn connect_noting(url: &ConnUrl) -> Result<(Client, Option<String>)> {
         ferry_tls::Transport::Plain => {
             let (client, connection) = cfg.connect(NoTls).await.map_err(fail)?;
             spawn(connection);
-            return Ok((client, plaintext_note(url)));
+            return Ok((pin_session(client, url).await?, plaintext_note(url)));
         }
         ferry_tls::Transport::TlsOrPlain => {
             cfg.ssl_mode(SslMode::Prefer);
@@ -66,7 +66,7 @@ pub async fn connect_noting(url: &ConnUrl) -> Result<(Client, Option<String>)> {
     } else {
         plaintext_note(url)
     };
-    Ok((client, note))
+    Ok((pin_session(client, url).await?, note))
 }
 
 fn plaintext_note(url: &ConnUrl) -> Option<String> {
@@ -112,6 +112,20 @@ fn grant_hint(message: &str) -> Option<String> {
         ),
         _ => return None,
     })
+}
+
+/// The session rules ferry's SQL is written for: `standard_conforming_strings = on`, so a
+/// backslash in a string literal is an ordinary character (as in the SQL that
+/// `ferry_schema::quote` writes and that PostgreSQL sources print), whatever the server,
+/// database or role set.
+pub const SESSION_SETTINGS: &str = "SET standard_conforming_strings = on";
+
+async fn pin_session(client: Client, url: &ConnUrl) -> Result<Client> {
+    client
+        .batch_execute(SESSION_SETTINGS)
+        .await
+        .map_err(|e| map_error(e).context(format!("{url}: setting up the session")))?;
+    Ok(client)
 }
 
 /// Classify a driver error into a ferry error kind, keeping the server's message (and its

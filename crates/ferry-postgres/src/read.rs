@@ -60,7 +60,7 @@ async fn rows_of(client: &Client, table: &Table) -> Result<String> {
 }
 
 fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
+    ferry_schema::quote::pg_ident(name)
 }
 
 impl PgSource {

@@ -38,7 +38,7 @@ impl PgSink {
 
 /// `schema.table` or `table`, quoted for PostgreSQL.
 pub fn qualified(table: &Table) -> String {
-    let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let q = ferry_schema::quote::pg_ident;
     match &table.schema {
         Some(s) => format!("{}.{}", q(s), q(&table.name)),
         None => q(&table.name),
@@ -76,8 +76,7 @@ impl Sink for PgSink {
         }
         let client = self.client().await?;
         for sql in statements {
-            client
-                .batch_execute(sql)
+            exec_one(&client, sql)
                 .await
                 .map_err(|e| map_error(e).context(statement_summary(sql)))?;
         }
@@ -121,7 +120,7 @@ impl Sink for PgSink {
                 .batch_execute("SAVEPOINT ferry_extension")
                 .await
                 .map_err(fail)?;
-            let sql = format!("CREATE EXTENSION \"{}\"", name.replace('"', "\"\""));
+            let sql = format!("CREATE EXTENSION {}", ferry_schema::quote::pg_ident(name));
             match client.batch_execute(&sql).await {
                 Ok(()) => {
                     client
@@ -167,7 +166,7 @@ impl Sink for PgSink {
         })?;
         let columns: Vec<String> = table
             .copied_columns()
-            .map(|c| format!("\"{}\"", c.name.replace('"', "\"\"")))
+            .map(|c| ferry_schema::quote::pg_ident(&c.name))
             .collect();
         let sql = format!(
             "COPY {} ({}) FROM STDIN (FORMAT binary)",
@@ -221,24 +220,24 @@ impl Sink for PgSink {
             .collect())
     }
 
-    /// PostgreSQL's DDL is transactional: the statements and their record go to the server
-    /// as one query string, which runs as one implicit transaction.
+    /// PostgreSQL's DDL is transactional: the statements and their record run in one
+    /// transaction, each through [`exec_one`]. On an error the connection is dropped, which
+    /// rolls the transaction back.
     async fn execute_recorded(&self, statements: &[String], record: &[String]) -> Result<()> {
         if statements.is_empty() && record.is_empty() {
             return Ok(());
         }
         let client = self.client().await?;
-        let sql = statements
-            .iter()
-            .chain(record)
-            .map(|s| s.trim_end().trim_end_matches(';'))
-            .collect::<Vec<_>>()
-            .join(";\n");
-        let first = statements.first().or(record.first()).map(String::as_str);
-        client
-            .batch_execute(&sql)
-            .await
-            .map_err(|e| map_error(e).context(statement_summary(first.unwrap_or(""))))
+        for sql in ["BEGIN"]
+            .into_iter()
+            .chain(statements.iter().chain(record).map(String::as_str))
+            .chain(["COMMIT"])
+        {
+            exec_one(&client, sql)
+                .await
+                .map_err(|e| map_error(e).context(statement_summary(sql)))?;
+        }
+        Ok(())
     }
 
     async fn count_rows(&self, table: &Table) -> Result<u64> {
@@ -262,6 +261,15 @@ impl Sink for PgSink {
     async fn replication_status(&self) -> Result<Option<ferry_core::ReplicationStatus>> {
         crate::apply::status(&self.client().await?).await
     }
+}
+
+/// Run one statement that ferry built through the extended query protocol, which runs
+/// exactly one statement: text that holds a second one fails to parse instead of running.
+pub async fn exec_one(
+    client: &Client,
+    sql: &str,
+) -> std::result::Result<u64, tokio_postgres::Error> {
+    client.execute(sql, &[]).await
 }
 
 /// The first line of a statement, for error context.
@@ -349,8 +357,7 @@ impl TableWriter for PgWriter {
             )));
         }
         for sql in record.iter().map(String::as_str).chain(["COMMIT"]) {
-            self.client
-                .batch_execute(sql)
+            exec_one(&self.client, sql)
                 .await
                 .map_err(|e| map_error(e).context(format!("table `{}`: committing", self.table)))?;
         }

@@ -2,7 +2,7 @@
 //! dialect to another. Only a reviewed whitelist of tokens is rewritten; anything else makes
 //! the expression untranslatable, and the caller reports it instead of guessing.
 
-use crate::tokens::{render, tokenize, Token};
+use crate::tokens::{render_for, tokenize, Token};
 use ferry_core::{DataType, Dialect, Table};
 
 /// Words that mean the same in SQLite, PostgreSQL and MySQL.
@@ -34,7 +34,9 @@ fn function_name(name: &str, to: Dialect) -> Option<&'static str> {
 pub type Untranslatable = String;
 
 /// Rewrite `sql`, written in `from`, for `to`, renaming columns through `table` (source
-/// names) to `target` (target names). Same dialect: returned as is.
+/// names) to `target` (target names), identifiers through `quote` and string literals by
+/// `to`'s rules ([`crate::quote::literal`]). Same dialect: returned as is (the source
+/// server's own SQL, for a session with the same rules).
 pub fn translate_expression(
     sql: &str,
     from: Dialect,
@@ -85,7 +87,7 @@ pub fn translate_expression(
         };
         out.push(rewritten);
     }
-    Ok(render(&out, quote))
+    Ok(render_for(&out, quote, &|s| crate::quote::literal(to, s)))
 }
 
 /// The position of column `name`: exact match first, then ignoring ASCII case (SQLite and

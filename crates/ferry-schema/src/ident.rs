@@ -9,7 +9,27 @@ use std::collections::HashSet;
 pub struct Namer {
     max_bytes: usize,
     case_insensitive: bool,
+    mysql: bool,
+    /// MySQL table names: also bound by the length of the file name MySQL makes of them.
+    file_names: bool,
     used: HashSet<String>,
+}
+
+/// Longest file name (in bytes, before the extension) a MySQL table name may become.
+pub const MYSQL_FILE_NAME_MAX: usize = 240;
+
+/// The length of the file name MySQL/MariaDB stores a table under: ASCII letters, digits
+/// and `_` stay as they are, any other character becomes `@` and four hex digits at most.
+pub fn mysql_file_name_len(name: &str) -> usize {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                1
+            } else {
+                5
+            }
+        })
+        .sum()
 }
 
 impl Namer {
@@ -19,8 +39,30 @@ impl Namer {
         Namer {
             max_bytes,
             case_insensitive,
+            mysql: false,
+            file_names: false,
             used: HashSet::new(),
         }
+    }
+
+    /// The same namer for MySQL names, which cannot hold characters beyond the Basic
+    /// Multilingual Plane nor end with a space ([`mysql_safe`]).
+    pub fn mysql(mut self) -> Self {
+        self.mysql = true;
+        self
+    }
+
+    /// The same namer for MySQL table names: [`Namer::mysql`], and short enough as a file
+    /// name ([`mysql_file_name_len`]; MariaDB refuses a longer one with "File name too long").
+    pub fn mysql_tables(mut self) -> Self {
+        self.mysql = true;
+        self.file_names = true;
+        self
+    }
+
+    fn fits(&self, name: &str) -> bool {
+        name.len() <= self.max_bytes
+            && (!self.file_names || mysql_file_name_len(name) <= MYSQL_FILE_NAME_MAX)
     }
 
     fn key(&self, name: &str) -> String {
@@ -42,13 +84,27 @@ impl Namer {
     /// a short hash of the full name, so distinct long names stay distinct and the same input
     /// always gives the same output.
     pub fn name(&mut self, wanted: &str) -> String {
-        if wanted.len() <= self.max_bytes && self.reserve(wanted) {
+        let safe;
+        let wanted = if wanted.is_empty() {
+            "_"
+        } else if self.mysql {
+            safe = mysql_safe(wanted);
+            safe.as_str()
+        } else {
+            wanted
+        };
+        if self.fits(wanted) && self.reserve(wanted) {
             return wanted.to_string();
         }
         let hash = fnv1a(wanted.as_bytes());
         for attempt in 0u64.. {
             let suffix = format!("_{:04x}", (hash.wrapping_add(attempt)) & 0xffff);
-            let cut = truncate_bytes(wanted, self.max_bytes - suffix.len());
+            let mut cut = truncate_bytes(wanted, self.max_bytes - suffix.len());
+            while !self.fits(&format!("{cut}{suffix}")) {
+                let mut chars = cut.chars();
+                chars.next_back();
+                cut = chars.as_str();
+            }
             let candidate = format!("{cut}{suffix}");
             if self.reserve(&candidate) {
                 return candidate;
@@ -56,6 +112,29 @@ impl Namer {
         }
         unreachable!("u64 attempts exhausted")
     }
+}
+
+/// `name` as MySQL can hold it: a character beyond the Basic Multilingual Plane (an emoji,
+/// say) and trailing white space (space, tab, CR, LF, VT, FF) each become `_`, since MySQL
+/// refuses them in names, and a leading `#mysql50#` (MariaDB's prefix for names in the
+/// pre-5.1 file encoding, which would name another table) loses its `#`.
+pub fn mysql_safe(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .map(|c| if u32::from(c) > 0xFFFF { '_' } else { c })
+        .collect();
+    let space = |c: char| matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0b' | '\x0c');
+    let kept = out.trim_end_matches(space).len();
+    let trailing = out[kept..].chars().count();
+    out.truncate(kept);
+    out.extend(std::iter::repeat_n('_', trailing));
+    if out
+        .get(..9)
+        .is_some_and(|p| p.eq_ignore_ascii_case("#mysql50#"))
+    {
+        out.replace_range(..1, "_");
+    }
+    out
 }
 
 /// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
@@ -117,6 +196,35 @@ mod tests {
         let second = n.name("ID");
         assert_ne!(second.to_lowercase(), "id");
         assert!(second.starts_with("ID_"));
+    }
+
+    #[test]
+    fn mysql_names_lose_what_mysql_refuses() {
+        assert_eq!(mysql_safe("a😀b "), "a_b_");
+        assert_eq!(mysql_safe("  "), "__");
+        assert_eq!(mysql_safe("a\t\r\n\x0b\x0c"), "a_____");
+        assert_eq!(mysql_safe("#MySQL50#canary"), "_MySQL50#canary");
+        assert_eq!(mysql_safe("x\u{a0}\u{3000}"), "x\u{a0}\u{3000}");
+        assert_eq!(mysql_safe("a`b\\"), "a`b\\");
+        let mut n = Namer::new(64, true).mysql();
+        assert_eq!(n.name("x😀"), "x_");
+        assert_eq!(n.name(""), "_");
+        assert!(n.name(&"😀".repeat(40)).len() <= 64);
+    }
+
+    #[test]
+    fn mysql_table_names_fit_a_file_name() {
+        let wanted = "'".repeat(60);
+        let mut n = Namer::new(64, true).mysql_tables();
+        let name = n.name(&wanted);
+        assert!(mysql_file_name_len(&name) <= MYSQL_FILE_NAME_MAX, "{name}");
+        assert!(name.starts_with("") && name.len() < 60, "{name}");
+        assert_eq!(
+            Namer::new(64, true).mysql_tables().name("plain_name"),
+            "plain_name"
+        );
+        // Columns are no files: only the byte limit applies.
+        assert_eq!(Namer::new(64, true).mysql().name(&wanted), wanted);
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod mysql;
 pub mod mysql_target;
 pub mod postgres;
 pub mod postgres_source;
+pub mod quote;
 pub mod rules;
 pub mod sqlite;
 pub mod tokens;
@@ -184,6 +185,11 @@ impl Translation {
             }
             out.push('\n');
         };
+        let session = quote::script_session(self.target).map(str::to_string);
+        section(
+            "session: the rules the string literals below are written for",
+            session.iter().collect(),
+        );
         section("types and extensions", self.pre.iter().collect());
         section(
             "tables",
@@ -377,6 +383,27 @@ pub(crate) fn resolve_foreign_key(
 struct Naming {
     max_ident: usize,
     columns_case_insensitive: bool,
+    mysql: bool,
+}
+
+impl Naming {
+    /// Table names: case-insensitive on MySQL, where they are file names too.
+    fn table_namer(&self) -> Namer {
+        if self.mysql {
+            Namer::new(self.max_ident, true).mysql_tables()
+        } else {
+            Namer::new(self.max_ident, false)
+        }
+    }
+
+    fn namer(&self, case_insensitive: bool) -> Namer {
+        let n = Namer::new(self.max_ident, case_insensitive);
+        if self.mysql {
+            n.mysql()
+        } else {
+            n
+        }
+    }
 }
 
 fn naming(target: Dialect) -> Naming {
@@ -384,14 +411,17 @@ fn naming(target: Dialect) -> Naming {
         Dialect::Postgres => Naming {
             max_ident: 63,
             columns_case_insensitive: false,
+            mysql: false,
         },
         Dialect::Mysql => Naming {
             max_ident: 64,
             columns_case_insensitive: true,
+            mysql: true,
         },
         Dialect::Sqlite => Naming {
             max_ident: 1024,
             columns_case_insensitive: true,
+            mysql: false,
         },
     }
 }
@@ -408,7 +438,7 @@ pub fn truncate_all(target: Dialect, tables: &[&Table]) -> Vec<String> {
             vec![format!("TRUNCATE TABLE {}", names.join(", "))]
         }
         _ => {
-            let q = |s: &str| format!("`{}`", s.replace('`', "``"));
+            let q = quote::mysql_ident;
             let mut out = vec!["SET FOREIGN_KEY_CHECKS = 0".to_string()];
             out.extend(
                 tables
@@ -444,6 +474,7 @@ pub fn translate(
     overrides: &Overrides,
 ) -> Result<Translation> {
     overrides.validate()?;
+    quote::check_schema(schema)?;
     let mut schema = apply_overrides(schema, overrides);
     if source == Dialect::Postgres && target != Dialect::Postgres {
         // A PostgreSQL target keeps PostgreSQL defaults verbatim; others need their meaning.
@@ -459,7 +490,7 @@ pub fn translate(
         warnings: Vec::new(),
         targets: HashMap::new(),
         sources: HashMap::new(),
-        constraint_names: Namer::new(naming.max_ident, false),
+        constraint_names: naming.namer(false),
     };
     let mut pairs = Vec::new();
     for src in &schema.tables {
@@ -485,7 +516,7 @@ pub fn translate(
         };
         let namer = table_names
             .entry(tgt.schema.clone())
-            .or_insert_with(|| Namer::new(naming.max_ident, target == Dialect::Mysql));
+            .or_insert_with(|| naming.table_namer());
         tgt.name = namer.name(&src.name);
         if tgt.name != src.name {
             ctx.warn(
@@ -497,7 +528,7 @@ pub fn translate(
                 ),
             );
         }
-        let mut columns = Namer::new(naming.max_ident, naming.columns_case_insensitive);
+        let mut columns = naming.namer(naming.columns_case_insensitive);
         let mut renames = HashMap::new();
         for col in &mut tgt.columns {
             let new = columns.name(&col.name);

@@ -319,7 +319,16 @@ pub fn enum_labels(column_type: &str) -> Vec<String> {
                         }
                         b'\'' => break,
                         b'\\' if i + 1 < bytes.len() => {
-                            label.push(bytes[i + 1]);
+                            // MySQL prints NUL, LF, CR and Ctrl-Z in labels as escapes.
+                            label.push(match bytes[i + 1] {
+                                b'0' => 0,
+                                b'n' => b'\n',
+                                b'r' => b'\r',
+                                b't' => b'\t',
+                                b'b' => 8,
+                                b'Z' => 26,
+                                other => other,
+                            });
                             i += 2;
                         }
                         b => {
@@ -481,6 +490,18 @@ pub fn lossy_columns(table: &Table) -> Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Labels as MariaDB prints them in COLUMN_TYPE (read from a real server): `\n`, `\r`
+    /// and `\\` escaped, `'` doubled, tab, Ctrl-Z and other control characters raw.
+    #[test]
+    fn enum_labels_unescape_as_mysql_prints_them() {
+        let printed =
+            "enum('a\\nb','c\\rd','e\tf','g\\\\h','i''j','k\u{1a}l','m\u{1}n','\\0','x\\'y')";
+        assert_eq!(
+            enum_labels(printed),
+            vec!["a\nb", "c\rd", "e\tf", "g\\h", "i'j", "k\u{1a}l", "m\u{1}n", "\0", "x'y"]
+        );
+    }
 
     fn map(t: &str) -> DataType {
         map_column("t", "c", t, None).0

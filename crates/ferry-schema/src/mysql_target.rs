@@ -28,26 +28,19 @@ pub const DEFAULT_KEY_VARCHAR: u32 = 255;
 /// become `text` (MySQL's row size limit is 65,535 bytes).
 const ROW_VARCHAR_BUDGET: u32 = 60_000;
 
-/// Quote an identifier with backticks (always: MySQL's reserved words change by version).
+/// How a foreign-key check statement starts (the MySQL sink recognises its error 1172 by
+/// it). No name goes into the comment: the caller names the key.
+pub const VALIDATE_FK_MARK: &str = "SELECT /* ferry:validate-fk */";
+
+/// Quote an identifier with backticks (always: MySQL's reserved words change by version);
+/// see [`crate::quote`].
 pub fn quote_ident(name: &str) -> String {
-    format!("`{}`", name.replace('`', "``"))
+    crate::quote::mysql_ident(name)
 }
 
-/// A MySQL string literal: `'` doubled and backslashes escaped, so it reads back the same
-/// whatever `NO_BACKSLASH_ESCAPES` says... except that mode, which ferry's sessions never set.
+/// A MySQL string literal for ferry's sessions (backslash escapes on); see [`crate::quote`].
 pub fn quote_literal(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('\'');
-    for c in s.chars() {
-        match c {
-            '\'' => out.push_str("''"),
-            '\\' => out.push_str("\\\\"),
-            '\0' => out.push_str("\\0"),
-            other => out.push(other),
-        }
-    }
-    out.push('\'');
-    out
+    crate::quote::mysql_literal(s)
 }
 
 /// The MySQL type of a neutral type, for columns that come from another dialect.
@@ -94,6 +87,42 @@ fn label_list(labels: &[String]) -> String {
         .map(|l| quote_literal(l))
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// Why MySQL's ENUM cannot hold these labels as they are, if it cannot: it keeps labels in
+/// a 3-byte character set (a 4-byte character becomes `?`), strips their trailing spaces,
+/// and refuses two that differ only in case.
+fn enum_unfit(labels: &[String]) -> Option<&'static str> {
+    if labels
+        .iter()
+        .any(|l| l.chars().any(|c| u32::from(c) > 0xFFFF))
+    {
+        return Some("a label holds a character beyond the Basic Multilingual Plane, which MySQL's ENUM cannot store");
+    }
+    if labels.iter().any(|l| l.ends_with(' ')) {
+        return Some("a label ends with a space, which MySQL's ENUM strips");
+    }
+    let mut seen = HashSet::new();
+    if !labels.iter().all(|l| seen.insert(l.to_lowercase())) {
+        return Some("two labels differ only in case, which MySQL's ENUM refuses");
+    }
+    None
+}
+
+/// A comment as MySQL keeps it: in a 3-byte character set, so a character beyond the Basic
+/// Multilingual Plane becomes `?` (said in a warning) instead of being mangled silently.
+fn comment_text(ctx: &mut Ctx, src: &Table, column: Option<&str>, c: &str) -> String {
+    if !c.chars().any(|c| u32::from(c) > 0xFFFF) {
+        return c.to_string();
+    }
+    ctx.warn(
+        src,
+        column,
+        "the comment's characters beyond the Basic Multilingual Plane become `?` (MySQL keeps comments in utf8mb3)",
+    );
+    c.chars()
+        .map(|c| if u32::from(c) > 0xFFFF { '?' } else { c })
+        .collect()
 }
 
 /// Warnings for neutral types that MySQL stores with a loss.
@@ -387,6 +416,17 @@ fn column_type(
     if let Some(w) = type_warning(&tcol.data_type) {
         ctx.warn(src, Some(&scol.name), w);
     }
+    if let DataType::Enum { labels, .. } = &tcol.data_type {
+        if let Some(why) = enum_unfit(labels) {
+            let n = labels.iter().map(|l| l.chars().count()).max().unwrap_or(1);
+            ctx.warn(
+                src,
+                Some(&scol.name),
+                format!("{why}, so the enum becomes varchar({})", n.max(1)),
+            );
+            return format!("varchar({})", n.max(1));
+        }
+    }
     match tcol.data_type {
         DataType::VarChar(n) => {
             let bytes = n.saturating_mul(UTF8MB4);
@@ -470,7 +510,8 @@ fn column_def(
         }
     }
     if let Some(c) = &tcol.comment {
-        def.push_str(&format!(" COMMENT {}", quote_literal(c)));
+        let c = comment_text(ctx, src, Some(&scol.name), c);
+        def.push_str(&format!(" COMMENT {}", quote_literal(&c)));
     }
     def
 }
@@ -659,7 +700,7 @@ pub(crate) fn render_table(ctx: &mut Ctx, src: &Table, tgt: &Table) -> TableDdl 
     let mut late = Vec::new();
     // Index names are per table in MySQL (foreign key names are per database), and the index
     // backing a foreign key usually carries the key's name.
-    let mut index_names = Namer::new(64, true);
+    let mut index_names = Namer::new(64, true).mysql();
     index_names.reserve("PRIMARY");
     for (sidx, tidx) in src.indexes.iter().zip(&tgt.indexes) {
         if sidx.predicate.is_some() {
@@ -734,7 +775,12 @@ pub(crate) fn render_table(ctx: &mut Ctx, src: &Table, tgt: &Table) -> TableDdl 
     let comment = tgt
         .comment
         .as_ref()
-        .map(|c| format!(" COMMENT={}", quote_literal(c)))
+        .map(|c| {
+            format!(
+                " COMMENT={}",
+                quote_literal(&comment_text(ctx, src, None, c))
+            )
+        })
         .unwrap_or_default();
     ddl.create.push(format!(
         "CREATE TABLE {name} (\n{}\n){table_opts}{comment}",
@@ -833,8 +879,7 @@ fn render_foreign_key(
         .name
         .clone()
         .unwrap_or_else(|| derived_name(&tgt.name, &tfk.columns, "fkey"));
-    let raw_name = ctx.constraint_names.name(&wanted);
-    let cname = quote_ident(&raw_name);
+    let cname = quote_ident(&ctx.constraint_names.name(&wanted));
     let list = |cols: &[String]| {
         cols.iter()
             .map(|c| quote_ident(c))
@@ -878,8 +923,7 @@ fn render_foreign_key(
             .map(|c| format!("c.{} IS NOT NULL", quote_ident(c)))
             .collect();
         Some(format!(
-            "SELECT /* ferry:validate-fk {} */ 1 FROM (SELECT 1 UNION ALL SELECT 2) AS two WHERE EXISTS (SELECT 1 FROM {} AS c WHERE {} AND NOT EXISTS (SELECT 1 FROM {} AS p WHERE {})) INTO @ferry_fk",
-            raw_name.replace("*/", ""),
+            "{VALIDATE_FK_MARK} 1 FROM (SELECT 1 UNION ALL SELECT 2) AS two WHERE EXISTS (SELECT 1 FROM {} AS c WHERE {} AND NOT EXISTS (SELECT 1 FROM {} AS p WHERE {})) INTO @ferry_fk",
             quote_ident(&tgt.name),
             not_null.join(" AND "),
             quote_ident(&parent_tgt.name),
@@ -1080,6 +1124,102 @@ mod tests {
                 .any(|w| w.starts_with("t.perms: default 'write' member `write`")),
             "{warnings:?}"
         );
+    }
+
+    /// The review's example: a SQLite CHECK whose literals end a MySQL string early when
+    /// written in the standard style. Each literal stays one MySQL literal; the foreign-key
+    /// check puts no source name in a comment.
+    #[test]
+    fn check_literals_are_written_by_mysql_rules() {
+        let col = "c**//1; DROP TABLE y; /*";
+        let mut t = Table::new("t");
+        t.columns.push(Column::new("v", "TEXT", DataType::Text));
+        t.columns.push(Column::new(col, "INTEGER", DataType::Int64));
+        t.checks.push(Check {
+            name: None,
+            expression: r"v IN ('\', ')); DROP TABLE y; -- ')".into(),
+            dialect: Dialect::Sqlite,
+        });
+        t.primary_key = vec!["v".into()];
+        t.foreign_keys.push(ferry_core::ForeignKey {
+            name: None,
+            columns: vec![col.into()],
+            ref_table: "t".into(),
+            ref_columns: vec!["v".into()],
+            on_delete: None,
+            on_update: None,
+            enforced: false,
+        });
+        let schema = ferry_core::Schema {
+            tables: vec![t],
+            ..Default::default()
+        };
+        let tr = |to| {
+            crate::translate(&schema, Dialect::Sqlite, to, &crate::Overrides::default())
+                .expect("translates")
+        };
+        let my = tr(Dialect::Mysql);
+        let post = my.tables[0].ddl.post_load.join("\n");
+        assert!(
+            post.contains(r"CHECK (`v` IN ('\\', ')); DROP TABLE y; -- '))"),
+            "{post}"
+        );
+        let fk = &my.tables[0].ddl.foreign_keys[0];
+        let validate = fk.validate.as_deref().expect("checked");
+        assert!(validate.starts_with(VALIDATE_FK_MARK), "{validate}");
+        assert!(
+            validate.starts_with("SELECT /* ferry:validate-fk */ 1 FROM (SELECT 1 UNION"),
+            "{validate}"
+        );
+        assert!(
+            validate.contains("`c**//1; DROP TABLE y; /*`"),
+            "{validate}"
+        );
+        let pg = tr(Dialect::Postgres);
+        let post = pg.tables[0].ddl.post_load.join("\n");
+        assert!(
+            post.contains(r"CHECK (v IN (E'\\', ')); DROP TABLE y; -- '))"),
+            "{post}"
+        );
+    }
+
+    #[test]
+    fn enums_mysql_cannot_hold_become_varchar() {
+        let mut t = Table::new("t");
+        for (name, labels) in [
+            ("plain", vec!["a", "it's"]),
+            ("emoji", vec!["a😀", "b"]),
+            ("space", vec!["a ", "b"]),
+            ("case", vec!["a", "A"]),
+        ] {
+            let labels = labels.into_iter().map(String::from).collect();
+            let ty = DataType::Enum {
+                name: name.into(),
+                labels,
+            };
+            t.columns.push(Column::new(name, "x", ty));
+        }
+        let schema = ferry_core::Schema {
+            tables: vec![t],
+            ..Default::default()
+        };
+        let tr = crate::translate(
+            &schema,
+            Dialect::Postgres,
+            Dialect::Mysql,
+            &crate::Overrides::default(),
+        )
+        .expect("translates");
+        let create = &tr.tables[0].ddl.create[0];
+        assert!(create.contains("`plain` enum('a','it''s')"), "{create}");
+        for col in [
+            "`emoji` varchar(2)",
+            "`space` varchar(2)",
+            "`case` varchar(1)",
+        ] {
+            assert!(create.contains(col), "{create}");
+        }
+        assert_eq!(tr.warnings.len(), 3, "{:?}", tr.warnings);
     }
 
     #[test]

@@ -4,7 +4,7 @@ use crate::default_fit;
 use crate::expr::{is_boolean_domain_check, translate_expression};
 use crate::ident::derived_name;
 use crate::index_name;
-use crate::tokens::quote_literal;
+use crate::quote::pg_literal as quote_literal;
 use crate::{Ctx, ForeignKeyDdl, TableDdl};
 use ferry_core::{Column, DataType, DefaultValue, Dialect, Table};
 
@@ -124,7 +124,7 @@ pub fn quote_ident(name: &str) -> String {
     if plain {
         name.to_string()
     } else {
-        format!("\"{}\"", name.replace('"', "\"\""))
+        crate::quote::pg_ident(name)
     }
 }
 
@@ -520,7 +520,9 @@ fn render_index(
         qualified(tgt)
     );
     match tidx.method.as_deref() {
-        Some(m) if ctx.source == Dialect::Postgres => sql.push_str(&format!(" USING {m}")),
+        Some(m) if ctx.source == Dialect::Postgres => {
+            sql.push_str(&format!(" USING {}", quote_ident(m)));
+        }
         Some(m) => ctx.warn(
             src,
             None,

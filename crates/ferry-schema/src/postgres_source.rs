@@ -7,8 +7,9 @@
 //! base name and its arguments before the rules run.
 
 use crate::postgres::quote_ident;
+use crate::quote::pg_literal as quote_literal;
 use crate::rules::{map_type, ColumnFacts, DeclaredType, Guard, Mapped, Names, Target, TypeRule};
-use crate::tokens::{matching_paren, quote_literal, tokenize, Token};
+use crate::tokens::{matching_paren, tokenize, Token};
 use ferry_core::{DataType, DefaultValue, Dialect, Schema, UserType, UserTypeKind};
 
 const TEXT_LIKE: &[&str] = &[

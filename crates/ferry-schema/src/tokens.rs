@@ -152,8 +152,24 @@ pub fn matching_paren(tokens: &[Token], open: usize) -> Option<usize> {
     None
 }
 
-/// Render tokens back to SQL text with single spaces where needed.
+/// Render tokens back to SQL text with single spaces where needed, string literals in the
+/// standard style (SQLite's, and PostgreSQL's with `standard_conforming_strings` on): for
+/// source SQL that is tokenized again later. SQL for a target goes through
+/// [`render_for`].
 pub fn render(tokens: &[Token], quote_ident: &dyn Fn(&str) -> String) -> String {
+    render_for(tokens, quote_ident, &|s| {
+        crate::quote::literal(ferry_core::Dialect::Sqlite, s)
+    })
+}
+
+/// Render tokens back to SQL text with single spaces where needed, identifiers through
+/// `quote_ident` and string literals through `quote_literal` (the target dialect's rules,
+/// [`crate::quote`]).
+pub fn render_for(
+    tokens: &[Token],
+    quote_ident: &dyn Fn(&str) -> String,
+    quote_literal: &dyn Fn(&str) -> String,
+) -> String {
     let mut out = String::new();
     let mut prev: Option<&Token> = None;
     for t in tokens {
@@ -162,7 +178,7 @@ pub fn render(tokens: &[Token], quote_ident: &dyn Fn(&str) -> String) -> String 
             Token::Quoted(q) => quote_ident(q),
             Token::Str(s) => quote_literal(s),
             Token::Number(n) => n.clone(),
-            Token::Blob(b) => format!("X'{b}'"),
+            Token::Blob(b) => format!("X'{}'", b.replace('\'', "''")),
             Token::Op(o) => o.clone(),
             Token::LParen => "(".into(),
             Token::RParen => ")".into(),
@@ -187,11 +203,6 @@ fn is_operator_word(w: &str) -> bool {
         "LIKE", "CASE", "END", "AS",
     ];
     WORDS.iter().any(|k| k.eq_ignore_ascii_case(w))
-}
-
-/// A SQL string literal with `'` doubled.
-pub fn quote_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }
 
 #[cfg(test)]

@@ -25,7 +25,7 @@ fn sql_err(e: rusqlite::Error) -> Error {
 
 /// Quote an SQLite identifier.
 pub fn quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
+    ferry_schema::quote::pg_ident(name)
 }
 
 /// Describe every user table of the database. A virtual table (FTS, R*Tree, ...) and its
