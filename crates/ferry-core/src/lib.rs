@@ -10,6 +10,7 @@
 
 pub mod batch;
 pub mod error;
+pub mod objects;
 pub mod schema;
 pub mod sink;
 pub mod source;
@@ -19,6 +20,7 @@ pub mod value;
 
 pub use batch::{Batch, BatchBuilder, BatchLimits, RejectedRow};
 pub use error::{Error, ErrorKind, Result};
+pub use objects::{DbObject, ObjectKind};
 pub use schema::{
     Check, Column, DataType, DefaultValue, Dialect, ExtensionUse, ForeignKey, Index, IndexPart,
     Schema, Table, UserType, UserTypeKind,

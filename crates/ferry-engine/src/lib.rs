@@ -13,6 +13,7 @@ pub mod migrate;
 pub mod progress;
 pub mod reject;
 pub mod report;
+mod target;
 pub mod verify;
 
 pub use config::Config;

@@ -2,12 +2,14 @@
 //!
 //! Files follow the driver layout every ferry driver uses: `conn` (connect, error mapping),
 //! `encode` (neutral values to the binary COPY format, validated per row), `write` (the
-//! sink and table writer).
+//! sink and table writer), `objects` (what the target has of a plan's objects, dropping
+//! exactly those, a killed run's sessions).
 
 pub mod conn;
 pub mod decode;
 pub mod encode;
 pub mod introspect;
+pub mod objects;
 pub mod read;
 pub mod write;
 

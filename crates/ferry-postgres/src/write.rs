@@ -14,6 +14,8 @@ use tokio_postgres::{Client, CopyInSink};
 /// A PostgreSQL database ferry writes to.
 pub struct PgSink {
     url: ConnUrl,
+    /// The run this sink's sessions belong to ([`Sink::tag_sessions`]).
+    tag: std::sync::Mutex<Option<String>>,
 }
 
 impl PgSink {
@@ -25,12 +27,24 @@ impl PgSink {
             .simple_query("SELECT 1")
             .await
             .map_err(|e| map_error(e).context(format!("{url}")))?;
-        Ok(PgSink { url })
+        Ok(PgSink {
+            url,
+            tag: std::sync::Mutex::new(None),
+        })
     }
 
-    /// A new connection to the target.
+    /// A new connection to the target, named for the run ([`Sink::tag_sessions`]).
     pub async fn client(&self) -> Result<Client> {
-        connect(&self.url).await
+        let client = connect(&self.url).await?;
+        let tag = self.tag.lock().ok().and_then(|t| t.clone());
+        if let Some(tag) = tag {
+            let name = crate::objects::application_name(&tag);
+            client
+                .batch_execute(&format!("SET application_name = '{name}'"))
+                .await
+                .map_err(|e| map_error(e).context("naming the session"))?;
+        }
+        Ok(client)
     }
 }
 
@@ -62,6 +76,27 @@ impl Sink for PgSink {
             }
         }
         Ok(found)
+    }
+
+    async fn existing_objects(
+        &self,
+        objects: &[ferry_core::DbObject],
+    ) -> Result<Vec<ferry_core::DbObject>> {
+        crate::objects::existing(&self.client().await?, objects).await
+    }
+
+    async fn drop_objects(&self, objects: &[ferry_core::DbObject]) -> Result<()> {
+        crate::objects::drop(&self.client().await?, objects).await
+    }
+
+    fn tag_sessions(&self, tag: &str) {
+        if let Ok(mut t) = self.tag.lock() {
+            *t = Some(tag.to_string());
+        }
+    }
+
+    async fn end_tagged_sessions(&self, tag: &str, limit: std::time::Duration) -> Result<usize> {
+        crate::objects::end_tagged(&self.client().await?, tag, limit).await
     }
 
     async fn execute(&self, statements: &[String]) -> Result<()> {
