@@ -137,10 +137,10 @@ impl Target {
         let sql = match self {
             Target::Pg(_) => {
                 "SELECT string_agg(x, ',' ORDER BY x) FROM (\
-                 SELECT i.indexrelid::regclass::text || ':' || i.indisvalid FROM pg_index i \
+                 SELECT i.indexrelid::regclass::text || ':' || i.indisvalid::text FROM pg_index i \
                  JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
                  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') \
-                 UNION ALL SELECT conrelid::regclass::text || '.' || conname || ':' || contype || ':' || convalidated \
+                 UNION ALL SELECT conrelid::regclass::text || '.' || conname || ':' || contype::text || ':' || convalidated \
                  FROM pg_constraint WHERE contype IN ('p', 'u', 'f', 'c') \
                  AND connamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)) s(x)"
             }
@@ -461,8 +461,8 @@ fn source(tmp: &TempDir) -> String {
 }
 
 /// Rows of the big table on the three-path run: enough for a dozen chunks.
-const SMALL_BIG: i64 = 24_000;
-const SMALL_CHUNK_ROWS: &str = "4000";
+const SMALL_BIG: i64 = 12_000;
+const SMALL_CHUNK_ROWS: &str = "2000";
 
 /// The phase-aimed kills on one path; the counts of where they landed.
 fn phase_aimed(from: &str, exact_estimate: bool, new_target: &dyn Fn() -> Target) -> Landed {
@@ -472,7 +472,7 @@ fn phase_aimed(from: &str, exact_estimate: bool, new_target: &dyn Fn() -> Target
         chunk_rows: SMALL_CHUNK_ROWS,
         exact_estimate,
     };
-    crash_and_resume(&case, new_target, 8)
+    crash_and_resume(&case, new_target, 7)
 }
 
 #[test]
@@ -694,4 +694,72 @@ fn rejected_rows_are_listed_once_after_a_kill_and_resume() {
         target.text("SELECT count(*) FROM orders").as_deref(),
         Some((BIG - bad.len() as i64).to_string().as_str())
     );
+}
+
+/// A kill while the server is still at work on a step after the load: the server goes on
+/// with the killed run's statement (an index build, a foreign key's validation) and commits
+/// it with its record after the client died. The resume must wait for it instead of running
+/// the same step beside it (which failed with `duplicate key value violates unique
+/// constraint "pg_class_relname_nsp_index"` and `... "_ferry_progress_pkey"`). An event
+/// trigger in the target makes every such statement last two seconds, and ferry is killed
+/// once the server is seen running one.
+#[test]
+fn a_kill_while_the_server_still_builds_keys_resumes_after_the_servers_work() {
+    let tmp = TempDir::new("resume-orphans");
+    let file = tmp.join("src.db");
+    source_database_of(&file, SMALL_BIG);
+    let from = format!("sqlite:{}", file.display());
+    let reference = Target::Pg(PgDb::new("resume_ref"));
+    let (status, _) = run_logged(&from, reference.url(), SMALL_CHUNK_ROWS, None);
+    assert!(status.success());
+    let expected_shape = reference.shape();
+    drop(reference);
+
+    // Kill once the server runs the step for ferry: an index build, a foreign key.
+    for (step, like) in [
+        ("an index build", "%CREATE %INDEX%"),
+        ("a foreign key", "%FOREIGN KEY%"),
+    ] {
+        let db = PgDb::new("resume_orphans");
+        db.exec(
+            "CREATE FUNCTION slow_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(2); END $$;
+             CREATE EVENT TRIGGER slow_ddl ON ddl_command_end WHEN TAG IN ('CREATE INDEX', 'ALTER TABLE') EXECUTE FUNCTION slow_ddl();",
+        );
+        let mut child = Command::new(ferry_bin())
+            .args(migrate_args_with(&from, &db.url, SMALL_CHUNK_ROWS))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn ferry");
+        let busy = format!(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+             AND pid <> pg_backend_pid() AND state = 'active' AND query LIKE '{like}'"
+        );
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while db.text(&busy).as_deref() == Some("0") {
+            assert!(
+                child.try_wait().expect("try_wait").is_none(),
+                "ferry ended before {step} was seen"
+            );
+            assert!(Instant::now() < deadline, "{step} never seen");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child.kill().ok();
+        child.wait().expect("wait");
+        // The killed run's statement sleeps on; the resume's own ones need not.
+        db.exec("DROP EVENT TRIGGER slow_ddl");
+        let target = Target::Pg(db);
+        let after = format!("a kill during {step}");
+        let mut args = migrate_args_with(&from, target.url(), SMALL_CHUNK_ROWS);
+        args.extend(["--resume", "--verify", "content"]);
+        let run = ferry(&args);
+        assert_eq!(run.code, 0, "{after}: {}", run.all());
+        assert!(
+            run.stderr.contains("session(s) of the stopped run"),
+            "{after}: the resume waited for the server's work: {}",
+            run.all()
+        );
+        assert_eq!(target.shape(), expected_shape, "{after}");
+        assert!(!target.has_progress_table());
+    }
 }

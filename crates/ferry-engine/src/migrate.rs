@@ -385,6 +385,9 @@ async fn start_or_resume(
         return Ok((Some(state), kept));
     }
     if opts.resume {
+        if let Some(state) = crate::target::finished_run(sink, t, &fp, events).await? {
+            return Ok((Some(state), HashSet::new()));
+        }
         events(&Event::Warning(
             "--resume: the target records no unfinished run; starting from the beginning".into(),
         ));
@@ -629,6 +632,10 @@ async fn table_chunks(
     let target = plan.target.display_name();
     if let Some(recorded) = steps.state.chunks.get(&target) {
         return Ok(recorded.clone());
+    }
+    if steps.state.finished {
+        let rows = sink.count_rows(&plan.target).await?;
+        return Ok(vec![(Chunk::WHOLE, Some(rows))]);
     }
     let rows = plan.source.estimated_rows.unwrap_or(0);
     let bounds = if rows > opts.chunk_rows && source.supports_key_ranges() {

@@ -63,13 +63,18 @@ pub struct State {
     pub chunks: HashMap<String, Vec<(Chunk, Option<u64>)>>,
     /// Done steps: (table, step, number).
     pub steps: HashSet<(String, String, i64)>,
+    /// The earlier run had finished and dropped its record (a kill between that and its
+    /// exit): every step counts as done, only verification is left.
+    pub finished: bool,
 }
 
 impl State {
     /// Whether `step` number `n` of `table` is recorded as done.
     pub fn done(&self, table: &str, step: &str, n: i64) -> bool {
-        self.steps
-            .contains(&(table.to_string(), step.to_string(), n))
+        self.finished
+            || self
+                .steps
+                .contains(&(table.to_string(), step.to_string(), n))
     }
 }
 
@@ -363,6 +368,46 @@ mod tests {
         let c = plan_chunks(Some((5, 7)), 1000, 10);
         assert_eq!(c.len(), 3);
         assert!(c.iter().all(|c| c.hi > c.lo));
+    }
+
+    #[test]
+    fn a_record_starts_in_one_transaction_that_ends_with_its_plan_row() {
+        let made = [
+            DbObject::new(ObjectKind::Type, None, "mood"),
+            DbObject::new(ObjectKind::Table, Some("app"), "users"),
+        ];
+        for dialect in [Dialect::Postgres, Dialect::Mysql] {
+            let sql = Progress::new(dialect).start("abc", IfExists::Fail, &["kept1".into()], &made);
+            assert!(sql[0].starts_with("DROP TABLE IF EXISTS"));
+            assert!(sql[1].starts_with("CREATE TABLE"));
+            assert_eq!(sql[2], "START TRANSACTION");
+            assert_eq!(sql.last().map(String::as_str), Some("COMMIT"));
+            assert!(sql[sql.len() - 2].contains("'plan'"), "{sql:?}");
+            assert!(sql
+                .iter()
+                .any(|s| s.contains("'users', 'made', 1, 0, 1, 'table:app'")));
+            assert!(sql
+                .iter()
+                .any(|s| s.contains("'mood', 'made', 0, 0, 1, 'type'")));
+        }
+    }
+
+    #[test]
+    fn a_step_noted_twice_is_noted_once_and_chunk_lists_are_all_or_none() {
+        let pg = Progress::new(Dialect::Postgres);
+        assert!(pg
+            .step("t", "index", 0)
+            .ends_with("ON CONFLICT (tbl, step, lo) DO UPDATE SET done = 1"));
+        let my = Progress::new(Dialect::Mysql);
+        assert!(my
+            .step("t", "index", 0)
+            .ends_with("ON DUPLICATE KEY UPDATE done = 1"));
+        let chunks: Vec<Chunk> = (0..1200).map(|i| Chunk { lo: i, hi: i + 1 }).collect();
+        let sql = pg.plan_chunks("t", &chunks);
+        assert_eq!(sql.len(), 5);
+        assert_eq!(sql[0], "START TRANSACTION");
+        assert_eq!(sql[4], "COMMIT");
+        assert_eq!(pg.plan_chunks("t", &chunks[..3]).len(), 1);
     }
 
     #[test]

@@ -187,6 +187,38 @@ pub(crate) async fn create(sink: &dyn Sink, t: &Translation, kept: &HashSet<Stri
     sink.execute(&creates).await
 }
 
+/// `--resume` into a target that records no unfinished run but has every table, type and
+/// domain of the plan: the earlier run finished and dropped its record, and was killed
+/// before it exited. Returns a state in which everything is done, so the run only checks
+/// the result (its verification decides the exit code); `None` when anything is missing.
+pub(crate) async fn finished_run(
+    sink: &dyn Sink,
+    t: &Translation,
+    fingerprint: &str,
+    events: &EventHandler,
+) -> Result<Option<State>> {
+    let everything: Vec<DbObject> = planned(t, &HashSet::new())
+        .into_iter()
+        .filter(|o| o.kind != ObjectKind::Schema)
+        .collect();
+    let found = sink.existing_objects(&everything).await?;
+    let all_there = everything
+        .iter()
+        .all(|o| found.iter().any(|f| f.same_name(o) && f.kind == o.kind));
+    if !all_there {
+        return Ok(None);
+    }
+    events(&Event::Warning(
+        "--resume: the target records no unfinished run and has every table of the plan: the earlier run finished; checking the result (add --verify content to compare every value)".into(),
+    ));
+    Ok(Some(State {
+        fingerprint: fingerprint.to_string(),
+        schema_done: true,
+        finished: true,
+        ..State::default()
+    }))
+}
+
 /// Before a resume reads the record: let the statements a killed run left running in the
 /// target finish (their work and its record commit together), ending any still running
 /// after [`STOPPED_RUN_WAIT`], so that no step runs in two sessions at once.
