@@ -460,7 +460,14 @@ fn source(tmp: &TempDir) -> String {
     format!("sqlite:{}", file.display())
 }
 
-/// Rows of the big table on the three-path run: enough for a dozen chunks.
+/// [`source`] with [`SMALL_BIG`] rows in the big table.
+fn small_source(tmp: &TempDir) -> String {
+    let file = tmp.join("src.db");
+    source_database_of(&file, SMALL_BIG);
+    format!("sqlite:{}", file.display())
+}
+
+/// Rows of the big table of the crash runs: enough for a dozen chunks.
 const SMALL_BIG: i64 = 12_000;
 const SMALL_CHUNK_ROWS: &str = "2000";
 
@@ -478,9 +485,7 @@ fn phase_aimed(from: &str, exact_estimate: bool, new_target: &dyn Fn() -> Target
 #[test]
 fn killed_in_every_phase_on_three_paths_every_resume_ends_identical() {
     let tmp = TempDir::new("resume-phases");
-    let file = tmp.join("src.db");
-    source_database_of(&file, SMALL_BIG);
-    let sqlite = format!("sqlite:{}", file.display());
+    let sqlite = small_source(&tmp);
     let mut total = Landed::default();
 
     // SQLite -> PostgreSQL.
@@ -519,11 +524,11 @@ fn killed_in_every_phase_on_three_paths_every_resume_ends_identical() {
 #[test]
 fn sqlite_to_mysql_killed_mid_load_resumes_to_an_identical_target() {
     let tmp = TempDir::new("resume-src-my");
-    let from = source(&tmp);
+    let from = small_source(&tmp);
     let case = Case {
         from: &from,
-        big: BIG,
-        chunk_rows: CHUNK_ROWS,
+        big: SMALL_BIG,
+        chunk_rows: SMALL_CHUNK_ROWS,
         exact_estimate: true,
     };
     let landed = crash_and_resume(&case, &|| Target::My(MyDb::new("resume")), 4);
@@ -533,15 +538,16 @@ fn sqlite_to_mysql_killed_mid_load_resumes_to_an_identical_target() {
 #[test]
 fn postgres_to_postgres_killed_mid_load_resumes_to_an_identical_target() {
     let tmp = TempDir::new("resume-src-pg");
-    let sqlite = source(&tmp);
+    let sqlite = small_source(&tmp);
     // The PostgreSQL source is the SQLite source loaded by ferry.
     let src = PgDb::new("resume_src");
     let run = ferry(&["migrate", "--from", &sqlite, "--to", &src.url]);
     assert_eq!(run.code, 0, "{}", run.all());
+    src.exec("ANALYZE");
     let case = Case {
         from: &src.url,
-        big: BIG,
-        chunk_rows: CHUNK_ROWS,
+        big: SMALL_BIG,
+        chunk_rows: SMALL_CHUNK_ROWS,
         exact_estimate: true,
     };
     let landed = crash_and_resume(&case, &|| Target::Pg(PgDb::new("resume")), 4);
@@ -706,9 +712,7 @@ fn rejected_rows_are_listed_once_after_a_kill_and_resume() {
 #[test]
 fn a_kill_while_the_server_still_builds_keys_resumes_after_the_servers_work() {
     let tmp = TempDir::new("resume-orphans");
-    let file = tmp.join("src.db");
-    source_database_of(&file, SMALL_BIG);
-    let from = format!("sqlite:{}", file.display());
+    let from = small_source(&tmp);
     let reference = Target::Pg(PgDb::new("resume_ref"));
     let (status, _) = run_logged(&from, reference.url(), SMALL_CHUNK_ROWS, None);
     assert!(status.success());
