@@ -707,7 +707,7 @@ fn rejected_rows_are_listed_once_after_a_kill_and_resume() {
 /// it with its record after the client died. The resume must wait for it instead of running
 /// the same step beside it (which failed with `duplicate key value violates unique
 /// constraint "pg_class_relname_nsp_index"` and `... "_ferry_progress_pkey"`). An event
-/// trigger in the target makes every such statement last two seconds, and ferry is killed
+/// trigger in the target makes such a statement last eight seconds, and ferry is killed
 /// once the server is seen running one.
 #[test]
 fn a_kill_while_the_server_still_builds_keys_resumes_after_the_servers_work() {
@@ -719,16 +719,18 @@ fn a_kill_while_the_server_still_builds_keys_resumes_after_the_servers_work() {
     let expected_shape = reference.shape();
     drop(reference);
 
-    // Kill once the server runs the step for ferry: an index build, a foreign key.
+    // Kill once the server runs the step for ferry: an index build, a foreign key. Only
+    // that kind of statement is slowed down, long enough for any resume to start meanwhile.
     for (step, like) in [
         ("an index build", "%CREATE %INDEX%"),
         ("a foreign key", "%FOREIGN KEY%"),
     ] {
         let db = PgDb::new("resume_orphans");
-        db.exec(
-            "CREATE FUNCTION slow_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(2); END $$;
+        db.exec(&format!(
+            "CREATE FUNCTION slow_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN \
+               IF current_query() LIKE '{like}' THEN PERFORM pg_sleep(8); END IF; END $$;
              CREATE EVENT TRIGGER slow_ddl ON ddl_command_end WHEN TAG IN ('CREATE INDEX', 'ALTER TABLE') EXECUTE FUNCTION slow_ddl();",
-        );
+        ));
         let mut child = Command::new(ferry_bin())
             .args(migrate_args_with(&from, &db.url, SMALL_CHUNK_ROWS))
             .stdout(Stdio::null())
