@@ -482,7 +482,7 @@ fn phase_aimed(from: &str, exact_estimate: bool, new_target: &dyn Fn() -> Target
         chunk_rows: SMALL_CHUNK_ROWS,
         exact_estimate,
     };
-    crash_and_resume(&case, new_target, 7)
+    crash_and_resume(&case, new_target, 8)
 }
 
 #[test]
