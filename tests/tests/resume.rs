@@ -2,7 +2,8 @@
 //! schema, the chunks of a big table, index builds, foreign keys, sequences and the count
 //! check — each in a separate run; `ferry migrate --resume` then finishes the job and
 //! `--verify content` proves the target identical to the source: no row missing, none
-//! doubled, with or without a key.
+//! doubled, with or without a key. The kill points are aimed at each phase in turn, and
+//! where each landed (the last line the killed run printed) is counted.
 
 use ferry_tests::{ferry, ferry_bin, read_report, MyDb, PgDb, TempDir};
 use rusqlite::Connection;
@@ -17,6 +18,11 @@ const CHUNK_ROWS: &str = "10000";
 /// A source with a big chunked table (integer key, indexes, a foreign key), a table
 /// without any key, and a small parent table.
 fn source_database(path: &std::path::Path) {
+    source_database_of(path, BIG);
+}
+
+/// [`source_database`] with `big` rows in the big table.
+fn source_database_of(path: &std::path::Path, big: i64) {
     let mut c = Connection::open(path).expect("sqlite");
     c.execute_batch(
         "CREATE TABLE owners (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
@@ -40,7 +46,7 @@ fn source_database(path: &std::path::Path) {
         let mut ins = tx
             .prepare("INSERT INTO orders VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
             .expect("prepare");
-        for i in 1..=BIG {
+        for i in 1..=big {
             let at = format!(
                 "2024-{:02}-{:02} {:02}:{:02}:{:02}",
                 i % 12 + 1,
@@ -62,7 +68,7 @@ fn source_database(path: &std::path::Path) {
         let mut ins = tx
             .prepare("INSERT INTO readings VALUES (?1, ?2, ?3)")
             .expect("prepare");
-        for i in 0..20_000i64 {
+        for i in 0..big / 4 {
             // Repeated rows: a keyless table is compared as a multiset.
             ins.execute(rusqlite::params![
                 format!("s{}", i % 7),
@@ -99,7 +105,7 @@ impl Target {
     /// the rows of the chunks recorded as done (they commit together), and no chunk may
     /// hold more than half of `--chunk-rows`, so the two in flight at the kill — all a
     /// resume repeats — hold at most `--chunk-rows` rows.
-    fn check_recorded_chunks(&self, context: &str) {
+    fn check_recorded_chunks(&self, chunk_rows: &str, context: &str) {
         if !self.has_progress_table() {
             return;
         }
@@ -112,7 +118,7 @@ impl Target {
         if num(&format!("SELECT count(*) {chunks}")) == 0 {
             return;
         }
-        let limit: i64 = CHUNK_ROWS.parse().expect("chunk rows");
+        let limit: i64 = chunk_rows.parse().expect("chunk rows");
         let widest = num(&format!("SELECT max(hi - lo) {chunks}"));
         assert!(widest <= limit / 2, "{context}: a chunk of {widest} keys");
         let recorded = num(&format!(
@@ -123,6 +129,30 @@ impl Target {
             present, recorded,
             "{context}: rows in the target vs rows of chunks recorded as done"
         );
+    }
+
+    /// The target's keys, indexes and foreign keys (with whether each is valid), as one
+    /// sorted list: a resumed run must leave the same as an undisturbed one.
+    fn shape(&self) -> String {
+        let sql = match self {
+            Target::Pg(_) => {
+                "SELECT string_agg(x, ',' ORDER BY x) FROM (\
+                 SELECT i.indexrelid::regclass::text || ':' || i.indisvalid::text FROM pg_index i \
+                 JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+                 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') \
+                 UNION ALL SELECT conrelid::regclass::text || '.' || conname || ':' || contype::text || ':' || convalidated \
+                 FROM pg_constraint WHERE contype IN ('p', 'u', 'f', 'c') \
+                 AND connamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)) s(x)"
+            }
+            Target::My(_) => {
+                "SELECT GROUP_CONCAT(x ORDER BY x) FROM (\
+                 SELECT CONCAT(TABLE_NAME, '.', INDEX_NAME, ':', NON_UNIQUE) x FROM information_schema.STATISTICS \
+                 WHERE TABLE_SCHEMA = DATABASE() GROUP BY TABLE_NAME, INDEX_NAME, NON_UNIQUE \
+                 UNION ALL SELECT CONCAT(TABLE_NAME, '.', CONSTRAINT_NAME, ':', CONSTRAINT_TYPE) \
+                 FROM information_schema.TABLE_CONSTRAINTS WHERE TABLE_SCHEMA = DATABASE()) s"
+            }
+        };
+        self.text(sql).unwrap_or_default()
     }
 
     fn has_progress_table(&self) -> bool {
@@ -171,6 +201,10 @@ impl Rng {
 }
 
 fn migrate_args<'a>(from: &'a str, to: &'a str) -> Vec<&'a str> {
+    migrate_args_with(from, to, CHUNK_ROWS)
+}
+
+fn migrate_args_with<'a>(from: &'a str, to: &'a str, chunk_rows: &'a str) -> Vec<&'a str> {
     vec![
         "migrate",
         "--from",
@@ -180,13 +214,60 @@ fn migrate_args<'a>(from: &'a str, to: &'a str) -> Vec<&'a str> {
         "--jobs",
         "2",
         "--chunk-rows",
-        CHUNK_ROWS,
+        chunk_rows,
         "--batch-rows",
         "2000",
     ]
 }
 
-/// Where the kills landed, judged by what the resumed run found of the big table.
+/// The phases of a run, as its log lines show them.
+const PHASES: [&str; 6] = [
+    "schema",
+    "load",
+    "keys",
+    "foreign keys",
+    "sequences",
+    "verify",
+];
+
+/// The phase a run is in once it printed `line` (the CLI's log: "phase: copy",
+/// "orders: copying", "orders: building keys and indexes", ...); `None`: the line does not
+/// start a phase (a warning, a table done, a row count).
+fn phase_started_by(line: &str) -> Option<&'static str> {
+    match line.strip_prefix("phase: ") {
+        Some("schema") => Some("schema"),
+        Some("copy") => Some("load"),
+        Some(p) => PHASES.iter().copied().find(|q| *q == p),
+        None if line.ends_with(": building keys and indexes") => Some("keys"),
+        None if line.contains(": copying") => Some("load"),
+        None => None,
+    }
+}
+
+/// The phase after each of `lines`.
+fn phases_of(lines: &[(Duration, String)]) -> Vec<&'static str> {
+    let mut phase = "schema";
+    lines
+        .iter()
+        .map(|(_, l)| {
+            phase = phase_started_by(l).unwrap_or(phase);
+            phase
+        })
+        .collect()
+}
+
+/// One path to crash and resume.
+struct Case<'a> {
+    from: &'a str,
+    /// Rows of the big table.
+    big: i64,
+    chunk_rows: &'a str,
+    /// Whether the source's row estimate is exact (SQLite), so the chunk count is known.
+    exact_estimate: bool,
+}
+
+/// Where the kills landed: by what the resumed run found of the big table, and by the
+/// phase the killed run was in (the last phase its log had started).
 #[derive(Default, Debug)]
 struct Landed {
     /// Kills that found ferry still running.
@@ -197,46 +278,70 @@ struct Landed {
     mid_big: usize,
     /// ... after all its chunks committed (indexes, foreign keys, sequences, counts).
     after_big: usize,
+    /// Kills per phase.
+    phases: std::collections::BTreeMap<&'static str, usize>,
+}
+
+impl Landed {
+    fn add(&mut self, other: &Landed) {
+        self.hit += other.hit;
+        self.before_big += other.before_big;
+        self.mid_big += other.mid_big;
+        self.after_big += other.after_big;
+        for (p, n) in &other.phases {
+            *self.phases.entry(p).or_default() += n;
+        }
+    }
 }
 
 /// Kill ferry at `points` random moments of a load into fresh targets, resume each, and
-/// prove every result identical to the source.
-fn crash_and_resume(from: &str, new_target: &dyn Fn() -> Target, points: usize) -> Landed {
+/// prove every result identical to the source. Point `k` aims at phase `k % 6`: it waits
+/// for a log line that starts or continues that phase in its own run, then for a random
+/// part of the time to the next line (as an undisturbed run timed it), so the points
+/// follow the run's progress however busy the machine is.
+fn crash_and_resume(case: &Case, new_target: &dyn Fn() -> Target, points: usize) -> Landed {
+    let from = case.from;
     let tmp = TempDir::new("resume");
     let mut rng = Rng::new();
     let seed = rng.0;
-    // How long an undisturbed run takes, so the kill points spread over all of it.
-    // An undisturbed run: its log lines mark the phases (schema, each table's copy and
-    // index build, foreign keys, sequences, counts). Each kill waits for one of those lines
-    // in its own run, then for a random part of the time to the next one, so the points
-    // follow the run's progress however busy the machine is.
     let calibration = new_target();
-    let (status, lines) = run_logged(from, calibration.url(), None);
+    let (status, lines) = run_logged(from, calibration.url(), case.chunk_rows, None);
     assert!(status.success(), "calibration run: {lines:?}");
     assert!(
         !calibration.has_progress_table(),
         "a finished run drops its progress"
     );
+    let expected_shape = calibration.shape();
+    assert!(expected_shape.contains("orders"), "{expected_shape}");
     drop(calibration);
-    assert!(lines.len() >= 8, "too few log lines to aim at: {lines:?}");
+    let phases = phases_of(&lines);
+    for p in PHASES {
+        assert!(phases.contains(&p), "no `{p}` in the log: {lines:?}");
+    }
 
     let mut landed = Landed::default();
     for k in 0..points {
-        // One point in each of `points` equal slices of the log: every phase gets some.
-        let line = ((k as f64 + rng.unit()) * lines.len() as f64 / points as f64) as usize;
-        let line = line.min(lines.len() - 1);
+        let aim = PHASES[k % PHASES.len()];
+        let candidates: Vec<usize> = (0..lines.len()).filter(|&i| phases[i] == aim).collect();
+        let line = candidates[(rng.unit() * candidates.len() as f64) as usize % candidates.len()];
+        // The same line in the killed run: its text, seen as often as up to here.
+        let text = lines[line].1.clone();
+        let nth = lines[..=line].iter().filter(|l| l.1 == text).count();
         let gap = lines
             .get(line + 1)
-            .map_or(Duration::from_millis(200), |next| next.0 - lines[line].0);
+            .map_or(Duration::from_millis(50), |next| next.0 - lines[line].0);
         let wait = gap.mul_f64(rng.unit());
         let target = new_target();
-        let (status, seen) = run_logged(from, target.url(), Some((line, wait)));
+        let (status, seen) = run_logged(
+            from,
+            target.url(),
+            case.chunk_rows,
+            Some((text.as_str(), nth, wait)),
+        );
         let running = status.signal() == Some(9);
-        if running {
-            landed.hit += 1;
-        }
+        let phase = phases_of(&seen).last().copied().unwrap_or("schema");
         let context = format!(
-            "seed {seed}, point {k}: {:.2} s after `{}`",
+            "seed {seed}, point {k} aimed at {aim}: {:.3} s after `{text}`, landed in {phase} after `{}`",
             wait.as_secs_f64(),
             seen.last().map_or("", |l| l.1.as_str())
         );
@@ -251,10 +356,12 @@ fn crash_and_resume(from: &str, new_target: &dyn Fn() -> Target, points: usize) 
             assert_eq!(run.code, 0, "{context}: {}", run.all());
             continue;
         }
+        landed.hit += 1;
+        *landed.phases.entry(phase).or_default() += 1;
 
-        target.check_recorded_chunks(&context);
+        target.check_recorded_chunks(case.chunk_rows, &context);
         let json = tmp.join(&format!("resume-{k}.json"));
-        let mut args = migrate_args(from, target.url());
+        let mut args = migrate_args_with(from, target.url(), case.chunk_rows);
         args.extend(["--resume", "--verify", "content", "--json"]);
         let json_arg = json.display().to_string();
         args.push(&json_arg);
@@ -276,16 +383,26 @@ fn crash_and_resume(from: &str, new_target: &dyn Fn() -> Target, points: usize) 
                 })
             })
             .expect("orders in the report");
-        assert_eq!(orders["rows_written"], BIG, "{context}: {orders}");
-        // 80,000 keys in pieces of half of --chunk-rows (10,000).
-        assert_eq!(orders["chunks"], 16, "{context}: {orders}");
+        assert_eq!(orders["rows_written"], case.big, "{context}: {orders}");
+        // The big table in pieces of half of --chunk-rows, unless the killed run had
+        // finished (and dropped its record) and the resume only checked the result.
+        let piece = case.chunk_rows.parse::<i64>().expect("chunk rows") / 2;
+        if run.stderr.contains("the earlier run finished") {
+            assert_eq!(phase, "verify", "{context}: {}", run.all());
+        } else if case.exact_estimate {
+            assert_eq!(orders["chunks"], case.big / piece, "{context}: {orders}");
+        } else {
+            assert!(orders["chunks"].as_i64() >= Some(2), "{context}: {orders}");
+        }
         assert!(
             !target.has_progress_table(),
             "{context}: the progress table outlived the run"
         );
+        // Every key, index and foreign key is there once, and valid.
+        assert_eq!(target.shape(), expected_shape, "{context}");
         match orders["rows_resumed"].as_i64().unwrap_or(0) {
             0 => landed.before_big += 1,
-            BIG => landed.after_big += 1,
+            n if n == case.big => landed.after_big += 1,
             _ => landed.mid_big += 1,
         }
     }
@@ -294,15 +411,17 @@ fn crash_and_resume(from: &str, new_target: &dyn Fn() -> Target, points: usize) 
 }
 
 /// Run `ferry migrate` into `to`, collecting its log lines with their time since the
-/// start. With `kill: Some((n, wait))`, SIGKILL it `wait` after its line number `n`.
+/// start. With `kill: Some((text, n, wait))`, SIGKILL it `wait` after the `n`th line that
+/// reads `text`; the lines it printed before it died are all collected.
 fn run_logged(
     from: &str,
     to: &str,
-    kill: Option<(usize, Duration)>,
+    chunk_rows: &str,
+    kill: Option<(&str, usize, Duration)>,
 ) -> (std::process::ExitStatus, Vec<(Duration, String)>) {
     let started = Instant::now();
     let mut child = Command::new(ferry_bin())
-        .args(migrate_args(from, to))
+        .args(migrate_args_with(from, to, chunk_rows))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -318,19 +437,22 @@ fn run_logged(
             }
         }
     });
-    let mut lines = Vec::new();
+    let mut lines: Vec<(Duration, String)> = Vec::new();
+    let mut seen = 0;
     while let Ok(line) = rx.recv() {
-        lines.push(line);
-        if let Some((n, wait)) = kill {
-            if lines.len() == n + 1 {
-                std::thread::sleep(wait);
-                child.kill().ok();
-                break;
+        let hit = kill.is_some_and(|(text, n, _)| {
+            if line.1 == text {
+                seen += 1;
             }
+            line.1 == text && seen == n
+        });
+        lines.push(line);
+        if let (true, Some((_, _, wait))) = (hit, kill) {
+            std::thread::sleep(wait);
+            child.kill().ok();
         }
     }
     let status = child.wait().expect("wait");
-    drop(rx);
     let _ = reader.join();
     (status, lines)
 }
@@ -341,34 +463,97 @@ fn source(tmp: &TempDir) -> String {
     format!("sqlite:{}", file.display())
 }
 
+/// [`source`] with [`SMALL_BIG`] rows in the big table.
+fn small_source(tmp: &TempDir) -> String {
+    let file = tmp.join("src.db");
+    source_database_of(&file, SMALL_BIG);
+    format!("sqlite:{}", file.display())
+}
+
+/// Rows of the big table of the crash runs: enough for a dozen chunks.
+const SMALL_BIG: i64 = 12_000;
+const SMALL_CHUNK_ROWS: &str = "2000";
+
+/// The phase-aimed kills on one path; the counts of where they landed.
+fn phase_aimed(from: &str, exact_estimate: bool, new_target: &dyn Fn() -> Target) -> Landed {
+    let case = Case {
+        from,
+        big: SMALL_BIG,
+        chunk_rows: SMALL_CHUNK_ROWS,
+        exact_estimate,
+    };
+    crash_and_resume(&case, new_target, 8)
+}
+
 #[test]
-fn sqlite_to_postgres_killed_at_ten_points_resumes_to_an_identical_target() {
-    let tmp = TempDir::new("resume-src");
-    let from = source(&tmp);
-    let landed = crash_and_resume(&from, &|| Target::Pg(PgDb::new("resume")), 10);
-    assert!(landed.hit >= 8, "{landed:?}");
-    // The kills landed in every part of the run: a resume kept part of the big table, and
-    // one found it loaded and went on with keys, foreign keys and the rest.
-    assert!(landed.mid_big >= 1 && landed.after_big >= 1, "{landed:?}");
+fn killed_in_every_phase_on_three_paths_every_resume_ends_identical() {
+    let tmp = TempDir::new("resume-phases");
+    let sqlite = small_source(&tmp);
+    let mut total = Landed::default();
+
+    // SQLite -> PostgreSQL.
+    total.add(&phase_aimed(&sqlite, true, &|| {
+        Target::Pg(PgDb::new("resume_phase"))
+    }));
+
+    // MySQL -> MySQL: the MySQL source is the SQLite source loaded by ferry.
+    let my_src = MyDb::new("resume_src");
+    let run = ferry(&["migrate", "--from", &sqlite, "--to", &my_src.url]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    my_src.exec("ANALYZE TABLE orders, owners, readings");
+    total.add(&phase_aimed(&my_src.url, false, &|| {
+        Target::My(MyDb::new("resume_phase"))
+    }));
+
+    // PostgreSQL -> MySQL.
+    let pg_src = PgDb::new("resume_src");
+    let run = ferry(&["migrate", "--from", &sqlite, "--to", &pg_src.url]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    pg_src.exec("ANALYZE");
+    total.add(&phase_aimed(&pg_src.url, false, &|| {
+        Target::My(MyDb::new("resume_phase"))
+    }));
+
+    eprintln!("kills on the three paths: {total:?}");
+    assert!(total.hit >= 20, "{total:?}");
+    for p in PHASES {
+        assert!(
+            total.phases.get(p).copied().unwrap_or(0) >= 1,
+            "no kill landed in `{p}`: {total:?}"
+        );
+    }
 }
 
 #[test]
 fn sqlite_to_mysql_killed_mid_load_resumes_to_an_identical_target() {
     let tmp = TempDir::new("resume-src-my");
-    let from = source(&tmp);
-    let landed = crash_and_resume(&from, &|| Target::My(MyDb::new("resume")), 4);
+    let from = small_source(&tmp);
+    let case = Case {
+        from: &from,
+        big: SMALL_BIG,
+        chunk_rows: SMALL_CHUNK_ROWS,
+        exact_estimate: true,
+    };
+    let landed = crash_and_resume(&case, &|| Target::My(MyDb::new("resume")), 4);
     assert!(landed.hit >= 3, "{landed:?}");
 }
 
 #[test]
 fn postgres_to_postgres_killed_mid_load_resumes_to_an_identical_target() {
     let tmp = TempDir::new("resume-src-pg");
-    let sqlite = source(&tmp);
+    let sqlite = small_source(&tmp);
     // The PostgreSQL source is the SQLite source loaded by ferry.
     let src = PgDb::new("resume_src");
     let run = ferry(&["migrate", "--from", &sqlite, "--to", &src.url]);
     assert_eq!(run.code, 0, "{}", run.all());
-    let landed = crash_and_resume(&src.url, &|| Target::Pg(PgDb::new("resume")), 4);
+    src.exec("ANALYZE");
+    let case = Case {
+        from: &src.url,
+        big: SMALL_BIG,
+        chunk_rows: SMALL_CHUNK_ROWS,
+        exact_estimate: true,
+    };
+    let landed = crash_and_resume(&case, &|| Target::Pg(PgDb::new("resume")), 4);
     assert!(landed.hit >= 3, "{landed:?}");
 }
 
@@ -518,4 +703,72 @@ fn rejected_rows_are_listed_once_after_a_kill_and_resume() {
         target.text("SELECT count(*) FROM orders").as_deref(),
         Some((BIG - bad.len() as i64).to_string().as_str())
     );
+}
+
+/// A kill while the server is still at work on a step after the load: the server goes on
+/// with the killed run's statement (an index build, a foreign key's validation) and commits
+/// it with its record after the client died. The resume must wait for it instead of running
+/// the same step beside it (which failed with `duplicate key value violates unique
+/// constraint "pg_class_relname_nsp_index"` and `... "_ferry_progress_pkey"`). An event
+/// trigger in the target makes such a statement last eight seconds, and ferry is killed
+/// once the server is seen running one.
+#[test]
+fn a_kill_while_the_server_still_builds_keys_resumes_after_the_servers_work() {
+    let tmp = TempDir::new("resume-orphans");
+    let from = small_source(&tmp);
+    let reference = Target::Pg(PgDb::new("resume_ref"));
+    let (status, _) = run_logged(&from, reference.url(), SMALL_CHUNK_ROWS, None);
+    assert!(status.success());
+    let expected_shape = reference.shape();
+    drop(reference);
+
+    // Kill once the server runs the step for ferry: an index build, a foreign key. Only
+    // that kind of statement is slowed down, long enough for any resume to start meanwhile.
+    for (step, like) in [
+        ("an index build", "%CREATE %INDEX%"),
+        ("a foreign key", "%FOREIGN KEY%"),
+    ] {
+        let db = PgDb::new("resume_orphans");
+        db.exec(&format!(
+            "CREATE FUNCTION slow_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN \
+               IF current_query() LIKE '{like}' THEN PERFORM pg_sleep(8); END IF; END $$;
+             CREATE EVENT TRIGGER slow_ddl ON ddl_command_end WHEN TAG IN ('CREATE INDEX', 'ALTER TABLE') EXECUTE FUNCTION slow_ddl();",
+        ));
+        let mut child = Command::new(ferry_bin())
+            .args(migrate_args_with(&from, &db.url, SMALL_CHUNK_ROWS))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn ferry");
+        let busy = format!(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+             AND pid <> pg_backend_pid() AND state = 'active' AND query LIKE '{like}'"
+        );
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while db.text(&busy).as_deref() == Some("0") {
+            assert!(
+                child.try_wait().expect("try_wait").is_none(),
+                "ferry ended before {step} was seen"
+            );
+            assert!(Instant::now() < deadline, "{step} never seen");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child.kill().ok();
+        child.wait().expect("wait");
+        // The killed run's statement sleeps on; the resume's own ones need not.
+        db.exec("DROP EVENT TRIGGER slow_ddl");
+        let target = Target::Pg(db);
+        let after = format!("a kill during {step}");
+        let mut args = migrate_args_with(&from, target.url(), SMALL_CHUNK_ROWS);
+        args.extend(["--resume", "--verify", "content"]);
+        let run = ferry(&args);
+        assert_eq!(run.code, 0, "{after}: {}", run.all());
+        assert!(
+            run.stderr.contains("session(s) of the stopped run"),
+            "{after}: the resume waited for the server's work: {}",
+            run.all()
+        );
+        assert_eq!(target.shape(), expected_shape, "{after}");
+        assert!(!target.has_progress_table());
+    }
 }

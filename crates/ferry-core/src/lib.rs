@@ -11,6 +11,7 @@
 pub mod batch;
 pub mod change;
 pub mod error;
+pub mod objects;
 pub mod schema;
 pub mod sink;
 pub mod source;
@@ -25,6 +26,7 @@ pub use change::{
     StreamEvent,
 };
 pub use error::{Error, ErrorKind, Result};
+pub use objects::{DbObject, ObjectKind};
 pub use schema::{
     Check, Column, DataType, DefaultValue, Dialect, ExtensionUse, ForeignKey, Index, IndexPart,
     Schema, Table, Unsupported, UserType, UserTypeKind,

@@ -2,8 +2,10 @@
 
 use crate::batch::{Batch, RejectedRow};
 use crate::error::Result;
+use crate::objects::DbObject;
 use crate::schema::{Dialect, Table};
 use async_trait::async_trait;
+use std::time::Duration;
 
 /// What to do when a table to create already exists in the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -11,7 +13,9 @@ pub enum IfExists {
     /// Refuse the run before anything is written.
     #[default]
     Fail,
-    /// Drop the existing table (and what depends on it) and create it anew.
+    /// Drop the existing tables and types of the plan and create them anew. Nothing
+    /// outside the plan is dropped: when something else depends on one of them (a table
+    /// of the user with a column of that type, a view, a foreign key), the run is refused.
     Drop,
     /// Keep the table, delete its rows.
     Truncate,
@@ -42,6 +46,46 @@ pub trait Sink: Send + Sync {
 
     /// Which of `tables` (target names) already exist.
     async fn existing_tables(&self, tables: &[Table]) -> Result<Vec<String>>;
+
+    /// Which objects with the names of `objects` the target has, each with the kind it
+    /// really is there (a view or a type may hold a table's name). Reads only. The default
+    /// knows tables only.
+    async fn existing_objects(&self, objects: &[DbObject]) -> Result<Vec<DbObject>> {
+        let tables: Vec<Table> = objects
+            .iter()
+            .filter(|o| o.kind == crate::ObjectKind::Table)
+            .map(|o| Table {
+                schema: o.schema.clone(),
+                ..Table::new(o.name.clone())
+            })
+            .collect();
+        let found = self.existing_tables(&tables).await?;
+        Ok(tables
+            .iter()
+            .filter(|t| found.contains(&t.display_name()))
+            .map(|t| DbObject::new(crate::ObjectKind::Table, t.schema.as_deref(), &t.name))
+            .collect())
+    }
+
+    /// Drop exactly `objects` (tables, types, domains), all or none, never with
+    /// `CASCADE`. When an object that is not in `objects` depends on one of them, nothing
+    /// is dropped and the error names the dependent object.
+    async fn drop_objects(&self, objects: &[DbObject]) -> Result<()>;
+
+    /// From now on, mark every session this sink opens as one of run `tag` (ASCII letters
+    /// and digits), so that a later run can find the sessions of this one.
+    fn tag_sessions(&self, tag: &str) {
+        let _ = tag;
+    }
+
+    /// Wait for the sessions of an earlier run tagged `tag` that are still at work in the
+    /// target (a statement the server goes on with after its client was killed), up to
+    /// `limit`, then end those left. Returns how many there were. Targets where a second
+    /// session waits for the first's lock and then sees its work have none to wait for.
+    async fn end_tagged_sessions(&self, tag: &str, limit: Duration) -> Result<usize> {
+        let _ = (tag, limit);
+        Ok(0)
+    }
 
     /// Run DDL statements in order, each on its own.
     async fn execute(&self, statements: &[String]) -> Result<()>;

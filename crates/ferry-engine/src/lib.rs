@@ -15,6 +15,7 @@ pub mod progress;
 pub mod reject;
 pub mod replicate;
 pub mod report;
+mod target;
 pub mod verify;
 
 pub use config::Config;

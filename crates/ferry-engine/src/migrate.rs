@@ -419,7 +419,9 @@ async fn start_or_resume(
     progress: &Progress,
 ) -> Result<(Option<State>, HashSet<String>)> {
     let fp = fingerprint(t);
+    sink.tag_sessions(&fp);
     let prior = if opts.resume {
+        crate::target::settle_stopped_run(sink, &fp, events).await?;
         progress.load(sink).await?
     } else {
         None
@@ -439,106 +441,32 @@ async fn start_or_resume(
             "resuming the unfinished run recorded in the target: {done} chunk(s) already loaded are kept"
         )));
         if !state.schema_done {
-            // The run stopped while creating tables: create them again. Tables it kept
-            // existed before it and stay; every other one of the plan is its own.
-            let mode = match state.if_exists {
-                Some(IfExists::Truncate) => IfExists::Truncate,
-                _ => IfExists::Drop,
-            };
-            create_target(sink, t, mode, &state.kept, true).await?;
+            // The run stopped while creating tables: drop what it recorded making, and
+            // create it again. Tables it kept existed before it and are emptied again.
+            crate::target::undo_schema(sink, &state).await?;
+            crate::target::create(sink, t, &state.kept).await?;
             sink.execute(&[progress.step("", "schema", 0)]).await?;
         }
         let kept = state.kept.clone();
         return Ok((Some(state), kept));
     }
     if opts.resume {
+        if let Some(state) = crate::target::finished_run(sink, t, &fp, events).await? {
+            return Ok((Some(state), HashSet::new()));
+        }
         events(&Event::Warning(
             "--resume: the target records no unfinished run; starting from the beginning".into(),
         ));
     }
-    let existing = check_target(sink, t, opts.if_exists, progress).await?;
+    let (existing, made) = crate::target::clear(sink, t, opts.if_exists, progress, events).await?;
     let mut kept: Vec<String> = existing.iter().cloned().collect();
     kept.sort();
-    sink.execute(&progress.start(&fp, opts.if_exists, &kept))
+    sink.execute(&progress.start(&fp, opts.if_exists, &kept, &made))
         .await
         .map_err(|e| e.context(format!("creating ferry's progress table {STATE_TABLE}")))?;
-    create_target(sink, t, opts.if_exists, &existing, false).await?;
+    crate::target::create(sink, t, &existing).await?;
     sink.execute(&[progress.step("", "schema", 0)]).await?;
     Ok((None, existing))
-}
-
-/// Which tables of the plan the target has already, refusing them unless `--if-exists`
-/// says what to do. Reads only.
-async fn check_target(
-    sink: &dyn Sink,
-    t: &Translation,
-    if_exists: IfExists,
-    progress: &Progress,
-) -> Result<HashSet<String>> {
-    let targets: Vec<ferry_core::Table> = t.tables.iter().map(|p| p.target.clone()).collect();
-    let existing = sink.existing_tables(&targets).await?;
-    if !existing.is_empty() && if_exists == IfExists::Fail {
-        let unfinished = matches!(progress.load(sink).await, Ok(Some(_)));
-        return Err(Error::new(
-            ErrorKind::AlreadyExists,
-            format!(
-                "the target already has {} of the tables to create ({}); {}",
-                existing.len(),
-                existing.join(", "),
-                if unfinished {
-                    "it records an unfinished ferry run: add --resume to continue it, or pass --if-exists drop to start over"
-                } else {
-                    "pass --if-exists drop to replace them or --if-exists truncate to empty them"
-                }
-            ),
-        ));
-    }
-    Ok(match if_exists {
-        IfExists::Drop => HashSet::new(),
-        _ => existing.into_iter().collect(),
-    })
-}
-
-/// Create what the target lacks: with `Drop`, every table of the plan anew; otherwise the
-/// `kept` tables are emptied and every other one is created. `again`: an earlier run may
-/// have created some of them (and their types) already.
-async fn create_target(
-    sink: &dyn Sink,
-    t: &Translation,
-    if_exists: IfExists,
-    kept: &HashSet<String>,
-    again: bool,
-) -> Result<()> {
-    let is_kept = |p: &TablePlan| kept.contains(&p.target.display_name());
-    let drops: Vec<String> = t
-        .tables
-        .iter()
-        .rev()
-        .filter(|p| if_exists == IfExists::Drop || (again && !is_kept(p)))
-        .flat_map(|p| p.ddl.drop.clone())
-        .collect();
-    sink.execute(&drops).await?;
-    if kept.is_empty() {
-        if if_exists == IfExists::Drop || again {
-            sink.execute(&t.drop_pre).await?;
-        }
-        sink.execute(&t.pre).await?;
-    }
-    let kept_tables: Vec<&ferry_core::Table> = t
-        .tables
-        .iter()
-        .filter(|p| is_kept(p))
-        .map(|p| &p.target)
-        .collect();
-    sink.execute(&ferry_schema::truncate_all(t.target, &kept_tables))
-        .await?;
-    let creates: Vec<String> = t
-        .tables
-        .iter()
-        .filter(|p| !is_kept(p))
-        .flat_map(|p| p.ddl.create.clone())
-        .collect();
-    sink.execute(&creates).await
 }
 
 /// What the copy needs of the run's durable progress.
@@ -774,6 +702,10 @@ async fn table_chunks(
     let target = plan.target.display_name();
     if let Some(recorded) = steps.state.chunks.get(&target) {
         return Ok(recorded.clone());
+    }
+    if steps.state.finished {
+        let rows = sink.count_rows(&plan.target).await?;
+        return Ok(vec![(Chunk::WHOLE, Some(rows))]);
     }
     let rows = plan.source.estimated_rows.unwrap_or(0);
     let bounds = if rows > opts.chunk_rows && source.supports_key_ranges() {

@@ -10,7 +10,9 @@
 //! only while a run is unfinished: a run that completes drops it.
 //!
 //! Rows: `('', 'plan')` with the plan's fingerprint and `--if-exists` mode; `(table,
-//! 'kept')` for tables that existed before the run; `('', 'schema')` once the tables are
+//! 'kept')` for tables that existed before the run; `(name, 'made', n)` for each table, type
+//! and domain the run creates (checked absent just before: a resume drops only these);
+//! `('', 'schema')` once the tables are
 //! created; `(table, 'chunk', lo, hi)` for each key range of a table (`lo = hi = 0`: the
 //! whole table), done when its rows committed; `(table, 'index', i)` and `(table, 'post')`
 //! for index builds and keys; `(table, 'fk', i)` and `(table, 'fk-valid', i)` for foreign
@@ -18,7 +20,7 @@
 //!
 //! [`TableWriter::finish`]: ferry_core::TableWriter::finish
 
-use ferry_core::{Dialect, Error, ErrorKind, IfExists, Result, Sink};
+use ferry_core::{DbObject, Dialect, Error, ErrorKind, IfExists, ObjectKind, Result, Sink};
 use ferry_schema::Translation;
 use std::collections::{HashMap, HashSet};
 
@@ -53,19 +55,26 @@ pub struct State {
     pub if_exists: Option<IfExists>,
     /// Tables (target names) that existed before that run and were kept.
     pub kept: HashSet<String>,
+    /// The tables, types and domains that run creates (none of them existed before it).
+    pub made: Vec<DbObject>,
     /// Whether the target's tables were all created.
     pub schema_done: bool,
     /// Per table: its chunks, each with the rows committed (`None`: not yet).
     pub chunks: HashMap<String, Vec<(Chunk, Option<u64>)>>,
     /// Done steps: (table, step, number).
     pub steps: HashSet<(String, String, i64)>,
+    /// The earlier run had finished and dropped its record (a kill between that and its
+    /// exit): every step counts as done, only verification is left.
+    pub finished: bool,
 }
 
 impl State {
     /// Whether `step` number `n` of `table` is recorded as done.
     pub fn done(&self, table: &str, step: &str, n: i64) -> bool {
-        self.steps
-            .contains(&(table.to_string(), step.to_string(), n))
+        self.finished
+            || self
+                .steps
+                .contains(&(table.to_string(), step.to_string(), n))
     }
 }
 
@@ -91,8 +100,15 @@ impl Progress {
     }
 
     /// Statements that start a fresh record for `plan`: the table (replacing an old one),
-    /// the plan row and the kept tables.
-    pub fn start(&self, fingerprint: &str, if_exists: IfExists, kept: &[String]) -> Vec<String> {
+    /// then in one transaction the kept tables, the objects the run will make and, last,
+    /// the plan row (a record without it is one whose start was cut short).
+    pub fn start(
+        &self,
+        fingerprint: &str,
+        if_exists: IfExists,
+        kept: &[String],
+        made: &[DbObject],
+    ) -> Vec<String> {
         let t = self.table();
         let create = match self.dialect {
             Dialect::Mysql => format!(
@@ -107,15 +123,24 @@ impl Progress {
             IfExists::Drop => "drop",
             IfExists::Truncate => "truncate",
         };
-        let mut out = vec![
-            self.drop(),
-            create,
-            format!(
-                "INSERT INTO {t} (tbl, step, lo, hi, done, info) VALUES ('', 'plan', 0, 0, 1, {})",
-                self.lit(&format!("{fingerprint} {mode}"))
-            ),
-        ];
+        let mut out = vec![self.drop(), create, "START TRANSACTION".to_string()];
         out.extend(kept.iter().map(|k| self.step(k, "kept", 0)));
+        out.extend(made.iter().enumerate().map(|(n, o)| {
+            let info = match &o.schema {
+                Some(s) => format!("{}:{s}", o.kind.word()),
+                None => o.kind.word().to_string(),
+            };
+            format!(
+                "INSERT INTO {t} (tbl, step, lo, hi, done, info) VALUES ({}, 'made', {n}, 0, 1, {})",
+                self.lit(&o.name),
+                self.lit(&info)
+            )
+        }));
+        out.push(format!(
+            "INSERT INTO {t} (tbl, step, lo, hi, done, info) VALUES ('', 'plan', 0, 0, 1, {})",
+            self.lit(&format!("{fingerprint} {mode}"))
+        ));
+        out.push("COMMIT".to_string());
         out
     }
 
@@ -124,19 +149,25 @@ impl Progress {
         format!("DROP TABLE IF EXISTS {}", self.table())
     }
 
-    /// Notes step `n` of `table` as done.
+    /// Notes step `n` of `table` as done. Noting it twice is harmless: a session of a
+    /// killed run may have noted it while the resumed run found the step's work done.
     pub fn step(&self, table: &str, step: &str, n: i64) -> String {
+        let again = match self.dialect {
+            Dialect::Mysql => "ON DUPLICATE KEY UPDATE done = 1",
+            _ => "ON CONFLICT (tbl, step, lo) DO UPDATE SET done = 1",
+        };
         format!(
-            "INSERT INTO {} (tbl, step, lo, hi, done) VALUES ({}, {}, {n}, 0, 1)",
+            "INSERT INTO {} (tbl, step, lo, hi, done) VALUES ({}, {}, {n}, 0, 1) {again}",
             self.table(),
             self.lit(table),
             self.lit(step)
         )
     }
 
-    /// Notes the planned chunks of `table` (none loaded yet).
+    /// Notes the planned chunks of `table` (none loaded yet), all or none: a resume must
+    /// never find part of the list.
     pub fn plan_chunks(&self, table: &str, chunks: &[Chunk]) -> Vec<String> {
-        chunks
+        let inserts: Vec<String> = chunks
             .chunks(500)
             .map(|part| {
                 let values: Vec<String> = part
@@ -149,6 +180,13 @@ impl Progress {
                     values.join(", ")
                 )
             })
+            .collect();
+        if inserts.len() < 2 {
+            return inserts;
+        }
+        std::iter::once("START TRANSACTION".to_string())
+            .chain(inserts)
+            .chain(["COMMIT".to_string()])
             .collect()
     }
 
@@ -175,6 +213,8 @@ impl Progress {
         };
         let bad = || Error::other(format!("the progress table {STATE_TABLE} is damaged"));
         let mut state = State::default();
+        let mut planned = false;
+        let mut made = Vec::new();
         for row in rows {
             let text = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
             let num = |i: usize| text(i).parse::<i64>().map_err(|_| bad());
@@ -182,6 +222,7 @@ impl Progress {
             let (lo, hi, done, rows_done) = (num(2)?, num(3)?, num(4)? != 0, num(5)?);
             match step.as_str() {
                 "plan" => {
+                    planned = true;
                     let info = text(6);
                     let (fp, mode) = info.split_once(' ').ok_or_else(bad)?;
                     state.fingerprint = fp.to_string();
@@ -193,6 +234,15 @@ impl Progress {
                 }
                 "kept" => {
                     state.kept.insert(tbl);
+                }
+                "made" => {
+                    let info = text(6);
+                    let (kind, schema) = match info.split_once(':') {
+                        Some((k, s)) => (k, Some(s)),
+                        None => (info.as_str(), None),
+                    };
+                    let kind = ObjectKind::from_word(kind).ok_or_else(bad)?;
+                    made.push((lo, DbObject::new(kind, schema, &tbl)));
                 }
                 "schema" => state.schema_done = true,
                 "chunk" => state
@@ -207,6 +257,12 @@ impl Progress {
                 }
             }
         }
+        if !planned {
+            // The run was stopped while starting its record, before it created anything.
+            return Ok(None);
+        }
+        made.sort_by_key(|(n, _)| *n);
+        state.made = made.into_iter().map(|(_, o)| o).collect();
         for chunks in state.chunks.values_mut() {
             chunks.sort_by_key(|(c, _)| c.lo);
         }
@@ -305,6 +361,46 @@ mod tests {
         let c = plan_chunks(Some((5, 7)), 1000, 10);
         assert_eq!(c.len(), 3);
         assert!(c.iter().all(|c| c.hi > c.lo));
+    }
+
+    #[test]
+    fn a_record_starts_in_one_transaction_that_ends_with_its_plan_row() {
+        let made = [
+            DbObject::new(ObjectKind::Type, None, "mood"),
+            DbObject::new(ObjectKind::Table, Some("app"), "users"),
+        ];
+        for dialect in [Dialect::Postgres, Dialect::Mysql] {
+            let sql = Progress::new(dialect).start("abc", IfExists::Fail, &["kept1".into()], &made);
+            assert!(sql[0].starts_with("DROP TABLE IF EXISTS"));
+            assert!(sql[1].starts_with("CREATE TABLE"));
+            assert_eq!(sql[2], "START TRANSACTION");
+            assert_eq!(sql.last().map(String::as_str), Some("COMMIT"));
+            assert!(sql[sql.len() - 2].contains("'plan'"), "{sql:?}");
+            assert!(sql
+                .iter()
+                .any(|s| s.contains("'users', 'made', 1, 0, 1, 'table:app'")));
+            assert!(sql
+                .iter()
+                .any(|s| s.contains("'mood', 'made', 0, 0, 1, 'type'")));
+        }
+    }
+
+    #[test]
+    fn a_step_noted_twice_is_noted_once_and_chunk_lists_are_all_or_none() {
+        let pg = Progress::new(Dialect::Postgres);
+        assert!(pg
+            .step("t", "index", 0)
+            .ends_with("ON CONFLICT (tbl, step, lo) DO UPDATE SET done = 1"));
+        let my = Progress::new(Dialect::Mysql);
+        assert!(my
+            .step("t", "index", 0)
+            .ends_with("ON DUPLICATE KEY UPDATE done = 1"));
+        let chunks: Vec<Chunk> = (0..1200).map(|i| Chunk { lo: i, hi: i + 1 }).collect();
+        let sql = pg.plan_chunks("t", &chunks);
+        assert_eq!(sql.len(), 5);
+        assert_eq!(sql[0], "START TRANSACTION");
+        assert_eq!(sql[4], "COMMIT");
+        assert_eq!(pg.plan_chunks("t", &chunks[..3]).len(), 1);
     }
 
     #[test]

@@ -3,12 +3,14 @@
 //! Files follow the driver layout every ferry driver uses: `conn` (connect, TLS, error
 //! mapping), `introspect` (information_schema, queries in `sql/*.sql`), `read` (the
 //! consistent-snapshot [`MySqlSource`]), `write` (the [`MySqlSink`] with `LOAD DATA LOCAL
-//! INFILE` from memory or multi-row INSERT), `types` (value conversion both ways).
+//! INFILE` from memory or multi-row INSERT), `types` (value conversion both ways), `objects`
+//! (what the target has of a plan's tables, dropping exactly those).
 
 pub mod apply;
 pub mod binlog;
 pub mod conn;
 pub mod introspect;
+pub mod objects;
 pub mod read;
 pub mod tls;
 pub mod types;

@@ -133,6 +133,23 @@ impl Sink for MySqlSink {
             .collect())
     }
 
+    async fn existing_objects(
+        &self,
+        objects: &[ferry_core::DbObject],
+    ) -> Result<Vec<ferry_core::DbObject>> {
+        let mut conn = self.target.connect().await?;
+        let found = crate::objects::existing(&mut conn, objects).await;
+        drop(conn.disconnect().await);
+        found
+    }
+
+    async fn drop_objects(&self, objects: &[ferry_core::DbObject]) -> Result<()> {
+        let mut conn = self.session().await?;
+        let dropped = crate::objects::drop(&mut conn, objects).await;
+        drop(conn.disconnect().await);
+        dropped
+    }
+
     async fn execute(&self, statements: &[String]) -> Result<()> {
         let mut conn = self.session().await?;
         for sql in statements {

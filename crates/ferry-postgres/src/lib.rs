@@ -2,13 +2,15 @@
 //!
 //! Files follow the driver layout every ferry driver uses: `conn` (connect, error mapping),
 //! `encode` (neutral values to the binary COPY format, validated per row), `write` (the
-//! sink and table writer).
+//! sink and table writer), `objects` (what the target has of a plan's objects, dropping
+//! exactly those, a killed run's sessions).
 
 pub mod apply;
 pub mod conn;
 pub mod decode;
 pub mod encode;
 pub mod introspect;
+pub mod objects;
 pub mod read;
 pub mod tls;
 pub mod write;

@@ -16,6 +16,8 @@ pub struct PgSink {
     url: ConnUrl,
     /// Set when the connection is plaintext to a host outside loopback.
     plaintext: Option<String>,
+    /// The run this sink's sessions belong to ([`Sink::tag_sessions`]).
+    tag: std::sync::Mutex<Option<String>>,
 }
 
 impl PgSink {
@@ -27,12 +29,25 @@ impl PgSink {
             .simple_query("SELECT 1")
             .await
             .map_err(|e| map_error(e).context(format!("{url}")))?;
-        Ok(PgSink { url, plaintext })
+        Ok(PgSink {
+            url,
+            plaintext,
+            tag: std::sync::Mutex::new(None),
+        })
     }
 
-    /// A new connection to the target.
+    /// A new connection to the target, named for the run ([`Sink::tag_sessions`]).
     pub async fn client(&self) -> Result<Client> {
-        connect(&self.url).await
+        let client = connect(&self.url).await?;
+        let tag = self.tag.lock().ok().and_then(|t| t.clone());
+        if let Some(tag) = tag {
+            let name = crate::objects::application_name(&tag);
+            client
+                .batch_execute(&format!("SET application_name = '{name}'"))
+                .await
+                .map_err(|e| map_error(e).context("naming the session"))?;
+        }
+        Ok(client)
     }
 }
 
@@ -68,6 +83,27 @@ impl Sink for PgSink {
             }
         }
         Ok(found)
+    }
+
+    async fn existing_objects(
+        &self,
+        objects: &[ferry_core::DbObject],
+    ) -> Result<Vec<ferry_core::DbObject>> {
+        crate::objects::existing(&self.client().await?, objects).await
+    }
+
+    async fn drop_objects(&self, objects: &[ferry_core::DbObject]) -> Result<()> {
+        crate::objects::drop(&self.client().await?, objects).await
+    }
+
+    fn tag_sessions(&self, tag: &str) {
+        if let Ok(mut t) = self.tag.lock() {
+            *t = Some(tag.to_string());
+        }
+    }
+
+    async fn end_tagged_sessions(&self, tag: &str, limit: std::time::Duration) -> Result<usize> {
+        crate::objects::end_tagged(&self.client().await?, tag, limit).await
     }
 
     async fn execute(&self, statements: &[String]) -> Result<()> {

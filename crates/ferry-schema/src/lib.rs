@@ -160,6 +160,9 @@ pub struct Translation {
     pub pre: Vec<String>,
     /// Statements that drop what `pre` creates (for `--if-exists drop`, after the tables).
     pub drop_pre: Vec<String>,
+    /// The named objects `pre` creates (schemas, enum types, domains), so that a run can
+    /// check the target has none of them before creating anything.
+    pub pre_objects: Vec<ferry_core::DbObject>,
     /// Tables in source order.
     pub tables: Vec<TablePlan>,
     /// Everything that was not carried over exactly.
@@ -571,6 +574,11 @@ pub fn translate(
 
     // Pass 2: render per dialect.
     let mut tables = Vec::new();
+    let pre_objects = match target {
+        Dialect::Postgres if source == Dialect::Postgres => postgres_source::pre_objects(&schema),
+        Dialect::Postgres => postgres::type_objects(&pairs),
+        Dialect::Mysql | Dialect::Sqlite => Vec::new(),
+    };
     let (pre, drop_pre) = match target {
         Dialect::Postgres if source == Dialect::Postgres => postgres_source::render_pre(&schema),
         Dialect::Postgres => postgres::render_types(&mut ctx, &pairs),
@@ -610,6 +618,7 @@ pub fn translate(
         target,
         pre,
         drop_pre,
+        pre_objects,
         tables,
         warnings: ctx.warnings,
         extensions,

@@ -6,7 +6,7 @@ use crate::ident::derived_name;
 use crate::index_name;
 use crate::quote::pg_literal as quote_literal;
 use crate::{Ctx, ForeignKeyDdl, TableDdl};
-use ferry_core::{Column, DataType, DefaultValue, Dialect, Table};
+use ferry_core::{Column, DataType, DbObject, DefaultValue, Dialect, ObjectKind, Table};
 
 /// PostgreSQL's reserved key words (those that cannot be column or table names unquoted).
 const RESERVED: &[&str] = &[
@@ -195,9 +195,27 @@ pub(crate) fn render_types(_ctx: &mut Ctx, pairs: &[(Table, Table)]) -> (Vec<Str
         .collect();
     let drop = seen
         .keys()
-        .map(|name| format!("DROP TYPE IF EXISTS {} CASCADE", quote_ident(name)))
+        .map(|name| format!("DROP TYPE IF EXISTS {}", quote_ident(name)))
         .collect();
     (create, drop)
+}
+
+/// The enum types [`render_types`] creates, in the session's default schema.
+pub(crate) fn type_objects(pairs: &[(Table, Table)]) -> Vec<DbObject> {
+    let mut names: Vec<&str> = pairs
+        .iter()
+        .flat_map(|(_, tgt)| &tgt.columns)
+        .filter_map(|c| match &c.data_type {
+            DataType::Enum { name, .. } => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|n| DbObject::new(ObjectKind::Type, None, n))
+        .collect()
 }
 
 /// The PostgreSQL `DEFAULT` expression of `col`, or `None` with a warning when the default
@@ -399,8 +417,7 @@ pub(crate) fn render_table(ctx: &mut Ctx, src: &Table, tgt: &Table) -> TableDdl 
             quote_literal(comment)
         ));
     }
-    ddl.drop
-        .push(format!("DROP TABLE IF EXISTS {name} CASCADE"));
+    ddl.drop.push(format!("DROP TABLE IF EXISTS {name}"));
     ddl.truncate.push(format!("TRUNCATE TABLE {name}"));
 
     if !tgt.primary_key.is_empty() {

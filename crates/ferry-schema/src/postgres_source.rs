@@ -10,7 +10,9 @@ use crate::postgres::quote_ident;
 use crate::quote::pg_literal as quote_literal;
 use crate::rules::{map_type, ColumnFacts, DeclaredType, Guard, Mapped, Names, Target, TypeRule};
 use crate::tokens::{matching_paren, tokenize, Token};
-use ferry_core::{DataType, DefaultValue, Dialect, Schema, UserType, UserTypeKind};
+use ferry_core::{
+    DataType, DbObject, DefaultValue, Dialect, ObjectKind, Schema, UserType, UserTypeKind,
+};
 
 const TEXT_LIKE: &[&str] = &[
     "TEXT", "CITEXT", "NAME", "BPCHAR", "\"CHAR\"", "XML", "INET", "CIDR", "MACADDR", "MACADDR8",
@@ -570,7 +572,7 @@ pub fn render_pre(schema: &Schema) -> (Vec<String>, Vec<String>) {
                     "CREATE TYPE {name} AS ENUM ({})",
                     labels.join(", ")
                 ));
-                drop.push(format!("DROP TYPE IF EXISTS {name} CASCADE"));
+                drop.push(format!("DROP TYPE IF EXISTS {name}"));
             }
             UserTypeKind::Domain {
                 base_type,
@@ -592,13 +594,39 @@ pub fn render_pre(schema: &Schema) -> (Vec<String>, Vec<String>) {
                     sql.push_str(&format!(" CHECK ({})", c.expression));
                 }
                 create.push(sql);
-                drop.push(format!("DROP DOMAIN IF EXISTS {name} CASCADE"));
+                drop.push(format!("DROP DOMAIN IF EXISTS {name}"));
             }
         }
     }
     // Types are dropped in reverse: a domain may be over an enum.
     drop.reverse();
     (create, drop)
+}
+
+/// The named objects [`render_pre`] creates: the schemas it may create (other than
+/// `public`), the enum types and the domains.
+pub fn pre_objects(schema: &Schema) -> Vec<DbObject> {
+    let mut schemas: Vec<&str> = schema
+        .tables
+        .iter()
+        .filter_map(|t| t.schema.as_deref())
+        .chain(schema.types.iter().filter_map(|t| t.schema.as_deref()))
+        .filter(|s| *s != "public")
+        .collect();
+    schemas.sort_unstable();
+    schemas.dedup();
+    let mut out: Vec<DbObject> = schemas
+        .into_iter()
+        .map(|s| DbObject::new(ObjectKind::Schema, None, s))
+        .collect();
+    out.extend(schema.types.iter().map(|t| {
+        let kind = match t.kind {
+            UserTypeKind::Enum(_) => ObjectKind::Type,
+            UserTypeKind::Domain { .. } => ObjectKind::Domain,
+        };
+        DbObject::new(kind, t.schema.as_deref(), &t.name)
+    }));
+    out
 }
 
 #[cfg(test)]
@@ -837,6 +865,13 @@ mod tests {
         });
         let (create, drop) = render_pre(&schema);
         assert_eq!(
+            pre_objects(&schema)
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            vec!["schema app", "type public.mood", "domain app.Email"]
+        );
+        assert_eq!(
             create,
             vec![
                 "CREATE SCHEMA IF NOT EXISTS app",
@@ -849,8 +884,8 @@ mod tests {
         assert_eq!(
             drop,
             vec![
-                "DROP DOMAIN IF EXISTS app.\"Email\" CASCADE",
-                "DROP TYPE IF EXISTS public.mood CASCADE",
+                "DROP DOMAIN IF EXISTS app.\"Email\"",
+                "DROP TYPE IF EXISTS public.mood",
             ]
         );
     }

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 pub enum IfExistsArg {
     /// Refuse to run.
     Fail,
-    /// Drop and create them anew.
+    /// Drop the plan's tables and types (never with CASCADE) and create them anew.
     Drop,
     /// Keep them, delete their rows.
     Truncate,
