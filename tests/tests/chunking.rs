@@ -2,7 +2,7 @@
 //! ids, big gaps, a dense cluster beside a sparse tail) give few chunks, none empty and none
 //! over the piece size, on a real SQLite file, PostgreSQL and MariaDB source.
 
-use ferry_core::{ConnUrl, Source, Table};
+use ferry_core::{ConnUrl, Table};
 use ferry_engine::chunking::{plan_table, ChunkPlan, MAX_CHUNKS};
 use ferry_engine::progress::Chunk;
 use ferry_tests::{block_on, ferry, read_report, MyDb, PgDb, TempDir};
@@ -43,7 +43,10 @@ async fn plan(url: &str, table: &str, piece: u64) -> (ChunkPlan, Table) {
 fn check(chunks: &[Chunk], keys: &[i64], piece: u64, context: &str) {
     let rows = keys.len() as u64;
     if chunks == [Chunk::WHOLE] {
-        assert!(rows <= piece, "{context}: {rows} rows in one whole-table chunk");
+        assert!(
+            rows <= piece,
+            "{context}: {rows} rows in one whole-table chunk"
+        );
         return;
     }
     assert_eq!(

@@ -64,7 +64,14 @@ fn every_row_differing_is_reported_with_a_capped_list_in_bounded_memory() {
     let json = tmp.join("r.json");
     let json = json.to_str().expect("utf8");
     let args = [
-        "verify", "--content", "--from", &from, "--to", &db.url, "--json", json,
+        "verify",
+        "--content",
+        "--from",
+        &from,
+        "--to",
+        &db.url,
+        "--json",
+        json,
     ];
     let (code, equal_peak) = ferry_peak_kib(&args);
     assert_eq!(code, 0, "the copy compares equal");
@@ -128,7 +135,8 @@ fn a_never_analysed_postgres_table_gets_buckets_from_its_real_count() {
     assert_eq!(run.code, 1, "{}", run.all());
     // 30,000 rows: 29 row groups of about 1,024 rows, not the 16 of an estimate of 0.
     assert!(
-        run.stdout.contains("30000 rows differ in all (29 of 29 row groups)"),
+        run.stdout
+            .contains("30000 rows differ in all (29 of 29 row groups)"),
         "{}",
         run.stdout
     );

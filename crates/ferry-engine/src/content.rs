@@ -647,8 +647,9 @@ pub async fn compare_table(
         return Ok(());
     }
     v.content = "differs".into();
-    v.differences
-        .extend(name_differences(source, target, src_table, tgt_table, opts, mode, (&s, &t)).await?);
+    v.differences.extend(
+        name_differences(source, target, src_table, tgt_table, opts, mode, (&s, &t)).await?,
+    );
     Ok(())
 }
 

@@ -188,7 +188,11 @@ fn key_label(key_idx: &[usize], names: &[String], row: &[Value]) -> String {
 /// Rows that differ between two sides' (key hash, row hash) pairs: for a keyed table each
 /// key whose rows differ counts once; for a keyless table (key hash = row hash) each copy
 /// of a row more on one side than the other counts.
-pub fn count_differences(source: &mut [(u64, u64)], target: &mut [(u64, u64)], keyless: bool) -> u64 {
+pub fn count_differences(
+    source: &mut [(u64, u64)],
+    target: &mut [(u64, u64)],
+    keyless: bool,
+) -> u64 {
     source.sort_unstable();
     target.sort_unstable();
     let (mut i, mut j, mut diff) = (0, 0, 0u64);
@@ -241,7 +245,10 @@ pub fn describe(
             None => diffs.push(format!("{key}: missing in target")),
             Some(t) => {
                 if keyless && s.count != t.count {
-                    diffs.push(format!("{key}: {} in source, {} in target", s.count, t.count));
+                    diffs.push(format!(
+                        "{key}: {} in source, {} in target",
+                        s.count, t.count
+                    ));
                 } else if !keyless && t.hash != s.hash {
                     let differ: Vec<usize> = (0..s.columns.len())
                         .filter(|&i| s.columns.get(i) != t.columns.get(i))
@@ -352,7 +359,10 @@ mod tests {
         let sel = select(&s, &t);
         assert_eq!(sel.depth[0], Depth::Detail);
         assert_eq!(sel.skipped, 2);
-        assert_eq!(sel.skipped_rows, (2 * MAX_COUNTED_ROWS, 2 * MAX_COUNTED_ROWS + 2));
+        assert_eq!(
+            sel.skipped_rows,
+            (2 * MAX_COUNTED_ROWS, 2 * MAX_COUNTED_ROWS + 2)
+        );
     }
 
     #[test]

@@ -278,7 +278,11 @@ impl Source for PgSource {
         let mut cuts = Vec::new();
         let mut from = i64::MIN;
         while cuts.len() < max {
-            let Some(row) = client.query_opt(&stmt, &[&from, &every]).await.map_err(failed)? else {
+            let Some(row) = client
+                .query_opt(&stmt, &[&from, &every])
+                .await
+                .map_err(failed)?
+            else {
                 break;
             };
             from = row.get::<_, i64>(0);
