@@ -14,7 +14,7 @@ use ferry_core::{BatchLimits, Result, Source, Table, Value};
 use std::collections::HashMap;
 
 /// Most rows per side held with their key and column hashes, to name differences.
-pub const MAX_DETAILED_ROWS: u64 = 20_000;
+pub const MAX_DETAILED_ROWS: u64 = 10_000;
 /// Most rows per side held as (key hash, row hash) pairs, to count differences.
 pub const MAX_COUNTED_ROWS: u64 = 1 << 20;
 /// Most differences listed per table.
