@@ -84,6 +84,19 @@ pub trait Source: Send + Sync {
         Ok(None)
     }
 
+    /// Cut points of the key that [`ReadOptions::key_range`] ranges over: the keys at
+    /// positions `every`, `2 * every`, ... (0-based) in key order, at most `max` of them. The
+    /// ranges between consecutive cuts then hold exactly `every` rows each, however sparse the
+    /// keys are. A source whose [`Source::supports_key_ranges`] is `true` implements it (all
+    /// steps on one connection, inside the snapshot); the default refuses.
+    async fn key_cuts(&self, table: &Table, every: u64, max: usize) -> Result<Vec<i64>> {
+        let _ = (every, max);
+        Err(crate::error::Error::other(format!(
+            "table `{}`: this source cannot step through its key",
+            table.display_name()
+        )))
+    }
+
     /// The length in characters (Unicode code points) of the longest value stored in each of
     /// `columns` of `table`, in order; `None` where the column holds no value. Sizes
     /// `varchar(n)` for text columns a MySQL target must index whole. The default measures

@@ -12,15 +12,12 @@ use crate::report::Verification;
 use ferry_core::{
     BatchLimits, DataType, Dialect, Error, ReadOptions, Result, Source, Table, Value,
 };
-use std::collections::{HashMap, HashSet};
 use std::hash::{DefaultHasher, Hasher};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
-/// Most differing buckets read again to name rows.
-const MAX_NARROWED_BUCKETS: usize = 256;
-/// Most differences listed per table.
-const MAX_DIFFERENCES: usize = 1000;
+/// Rows per bucket aimed at: a differing bucket is read again whole.
+const ROWS_PER_BUCKET: u64 = 1024;
 
 /// How content is compared.
 #[derive(Debug, Clone, Copy)]
@@ -31,11 +28,12 @@ pub struct ContentOptions {
     pub batch: BatchLimits,
 }
 
+/// One bucket's rows: how many, and two order-independent sums of their hashes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Bucket {
-    rows: u64,
-    sum1: u64,
-    sum2: u64,
+pub(crate) struct Bucket {
+    pub(crate) rows: u64,
+    pub(crate) sum1: u64,
+    pub(crate) sum2: u64,
 }
 
 /// Append the normalized bytes of one value of a column of type `t`.
@@ -264,16 +262,16 @@ fn hash_bytes(salt: u8, bytes: &[u8]) -> u64 {
 }
 
 /// Hashes of one row: (bucket hash input, whole-row hash 1, whole-row hash 2, key text).
-struct RowHashes {
-    key: u64,
-    h1: u64,
+pub(crate) struct RowHashes {
+    pub(crate) key: u64,
+    pub(crate) h1: u64,
     h2: u64,
 }
 
-struct Hashing {
+pub(crate) struct Hashing {
     types: Vec<DataType>,
     /// Positions of the key's columns, in key order.
-    key: Vec<usize>,
+    pub(crate) key: Vec<usize>,
     /// Whether each column is part of the key.
     is_key: Vec<bool>,
     /// For a key column: the index of its span among the row's key spans (column order).
@@ -342,7 +340,7 @@ impl Hashing {
         }
     }
 
-    fn column_hashes(&mut self, row: &[Value]) -> Vec<u64> {
+    pub(crate) fn column_hashes(&mut self, row: &[Value]) -> Vec<u64> {
         row.iter()
             .zip(&self.types)
             .map(|(v, t)| {
@@ -361,7 +359,7 @@ impl Hashing {
 /// The key still hashes to the same bucket in both modes, so a differing bucket is
 /// narrowed down with decoded values either way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
+pub(crate) enum Mode {
     Decoded,
     PgBinary,
     /// Decoded, MySQL on both sides: zero dates compare as the text they are stored as.
@@ -524,14 +522,14 @@ impl RawHashing {
 }
 
 /// One row as a scan hands it over: decoded values, or a binary COPY tuple.
-enum RowRef<'a> {
+pub(crate) enum RowRef<'a> {
     Values(&'a [Value]),
     Tuple(&'a [u8]),
 }
 
 /// Stream one side of a table through `visit`, decoded or (in [`Mode::PgBinary`]) as
 /// binary COPY tuples.
-async fn scan(
+pub(crate) async fn scan(
     source: &dyn Source,
     table: &Table,
     batch: BatchLimits,
@@ -579,20 +577,20 @@ async fn scan(
 }
 
 /// Both kinds of row hashing, as the mode says.
-struct Hashers {
-    decoded: Hashing,
+pub(crate) struct Hashers {
+    pub(crate) decoded: Hashing,
     raw: RawHashing,
 }
 
 impl Hashers {
-    fn new(table: &Table) -> Self {
+    pub(crate) fn new(table: &Table) -> Self {
         Hashers {
             decoded: Hashing::new(table),
             raw: RawHashing::new(table),
         }
     }
 
-    fn row(&mut self, row: &RowRef<'_>) -> Result<RowHashes> {
+    pub(crate) fn row(&mut self, row: &RowRef<'_>) -> Result<RowHashes> {
         match row {
             RowRef::Values(v) => Ok(self.decoded.row(v)),
             RowRef::Tuple(t) => self.raw.row(t),
@@ -621,68 +619,6 @@ async fn bucket_sums(
     Ok(buckets)
 }
 
-/// One side's rows of the differing buckets: key text -> (row hash, column hashes, values).
-type Narrowed = HashMap<String, (u64, Vec<u64>, Vec<Value>, u64)>;
-
-/// Read one side again and keep the rows of the `wanted` buckets. A keyed table is read
-/// decoded (its key lands in the same bucket in both modes), so rows are named by key and
-/// columns; a keyless table is read in the mode its buckets were summed in, and its rows
-/// are named by row hash.
-async fn narrow(
-    source: &dyn Source,
-    table: &Table,
-    n: usize,
-    wanted: &HashSet<usize>,
-    batch: BatchLimits,
-    mode: Mode,
-) -> Result<Narrowed> {
-    let mut hashing = Hashers::new(table);
-    let names: Vec<String> = table.copied_columns().map(|c| c.name.clone()).collect();
-    let key_idx = hashing.decoded.key.clone();
-    let mode = if key_idx.is_empty() || mode != Mode::PgBinary {
-        mode
-    } else {
-        Mode::Decoded
-    };
-    let mut out: Narrowed = HashMap::new();
-    scan(source, table, batch, mode, |row| {
-        let h = hashing.row(&row)?;
-        if !wanted.contains(&((h.key % n as u64) as usize)) {
-            return Ok(());
-        }
-        let RowRef::Values(row) = row else {
-            let entry = out
-                .entry(format!("row hash {:016x}", h.h1))
-                .or_insert_with(|| (h.h1, Vec::new(), Vec::new(), 0));
-            entry.3 += 1;
-            return Ok(());
-        };
-        let label = if key_idx.is_empty() {
-            format!("row hash {:016x}", h.h1)
-        } else {
-            key_idx
-                .iter()
-                .map(|&k| {
-                    let v = match row[k].to_json() {
-                        serde_json::Value::String(s) => s,
-                        j => j.to_string(),
-                    };
-                    format!("{}={v}", names[k])
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let cols = hashing.decoded.column_hashes(row);
-        let entry = out
-            .entry(label)
-            .or_insert_with(|| (h.h1, cols, row.to_vec(), 0));
-        entry.3 += 1;
-        Ok(())
-    })
-    .await?;
-    Ok(out)
-}
-
 /// Compare every value of one table; fills `v.content` and `v.differences`.
 pub async fn compare_table(
     source: &Arc<dyn Source>,
@@ -692,8 +628,8 @@ pub async fn compare_table(
     opts: ContentOptions,
     v: &mut Verification,
 ) -> Result<()> {
-    let estimate = src_table.estimated_rows.unwrap_or(0);
-    let n = (estimate / 1024).clamp(16, 1 << 20) as usize;
+    let rows = real_rows(source.as_ref(), src_table, v).await?;
+    let n = bucket_count(rows);
     let mode = Mode::choose(
         source.dialect(),
         target.dialect(),
@@ -711,89 +647,65 @@ pub async fn compare_table(
         r.map_err(|e| Error::other(format!("content hashing stopped: {e}")))?
     };
     let (s, t) = (joined(s)?, joined(t)?);
-    let differing: Vec<usize> = (0..n).filter(|&i| s[i] != t[i]).collect();
-    if differing.is_empty() {
+    if s == t {
         v.content = "ok".into();
         return Ok(());
     }
     v.content = "differs".into();
-    let wanted: HashSet<usize> = differing
-        .iter()
-        .copied()
-        .take(MAX_NARROWED_BUCKETS)
-        .collect();
-    let (ns, nt) = tokio::join!(
-        narrow(source.as_ref(), src_table, n, &wanted, opts.batch, mode),
-        narrow(target.as_ref(), tgt_table, n, &wanted, opts.batch, mode)
+    v.differences.extend(
+        name_differences(source, target, src_table, tgt_table, opts, mode, (&s, &t)).await?,
     );
-    let (ns, mut nt) = (ns?, nt?);
+    Ok(())
+}
+
+/// The table's real row count: the larger of the two sides' counts when the count check
+/// ran, else the source's count. Never the planner's estimate, which is 0 for a table
+/// PostgreSQL has not analysed.
+async fn real_rows(source: &dyn Source, table: &Table, v: &Verification) -> Result<u64> {
+    match (v.source_rows, v.target_rows) {
+        (Some(s), t) => Ok(s.max(t.unwrap_or(0))),
+        (None, _) => source.count_rows(table).await,
+    }
+}
+
+/// Buckets for a table of `rows` rows: about [`ROWS_PER_BUCKET`] rows each.
+pub(crate) fn bucket_count(rows: u64) -> usize {
+    (rows / ROWS_PER_BUCKET).clamp(16, 1 << 20) as usize
+}
+
+/// Read the differing buckets of both sides again (within the memory budgets of
+/// [`crate::narrow`]) and describe what differs: the first keys, and how many rows in all.
+#[allow(clippy::too_many_arguments)]
+async fn name_differences(
+    source: &Arc<dyn Source>,
+    target: &Arc<dyn Source>,
+    src_table: &Table,
+    tgt_table: &Table,
+    opts: ContentOptions,
+    mode: Mode,
+    (s, t): (&[Bucket], &[Bucket]),
+) -> Result<Vec<String>> {
+    use crate::narrow;
+    let sel = narrow::select(s, t);
+    let show = opts.show_values;
+    let (ns, nt) = tokio::join!(
+        narrow::narrow(source.as_ref(), src_table, &sel, opts.batch, mode, show),
+        narrow::narrow(target.as_ref(), tgt_table, &sel, opts.batch, mode, show)
+    );
+    let (mut ns, mut nt) = (ns?, nt?);
     let names: Vec<String> = tgt_table.copied_columns().map(|c| c.name.clone()).collect();
     let keyless = src_table.row_key().is_empty();
-    let mut diffs = Vec::new();
-    let mut keys: Vec<&String> = ns.keys().collect();
-    keys.sort();
-    let show = |vals: &[Value]| -> String {
-        vals.iter()
-            .map(|v| v.to_json().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    for key in keys {
-        let (h, cols, vals, count) = &ns[key];
-        match nt.remove(key) {
-            None if keyless => diffs.push(format!("{key}: {count} in source, 0 in target")),
-            None => diffs.push(format!("{key}: missing in target")),
-            Some((th, tcols, tvals, tcount)) => {
-                if keyless && *count != tcount {
-                    diffs.push(format!("{key}: {count} in source, {tcount} in target"));
-                } else if !keyless && th != *h {
-                    let differ: Vec<usize> =
-                        (0..cols.len()).filter(|&i| cols[i] != tcols[i]).collect();
-                    let cols_named: Vec<&str> = differ.iter().map(|&i| names[i].as_str()).collect();
-                    let mut line = format!("{key}: differs in {}", cols_named.join(", "));
-                    if opts.show_values {
-                        for &i in &differ {
-                            line.push_str(&format!(
-                                "; {}: source {} target {}",
-                                names[i],
-                                vals[i].to_json(),
-                                tvals[i].to_json()
-                            ));
-                        }
-                    }
-                    diffs.push(line);
-                } else if !keyless && tcount > 1 {
-                    diffs.push(format!("{key}: {tcount} rows in target"));
-                }
-            }
-        }
-    }
-    let mut extra: Vec<(String, u64, Vec<Value>)> =
-        nt.into_iter().map(|(k, (_, _, v, c))| (k, c, v)).collect();
-    extra.sort_by(|a, b| a.0.cmp(&b.0));
-    for (key, count, vals) in extra {
-        let mut line = if keyless {
-            format!("{key}: 0 in source, {count} in target")
-        } else {
-            format!("{key}: only in target")
-        };
-        if opts.show_values {
-            line.push_str(&format!(" ({})", show(&vals)));
-        }
+    let mut diffs = narrow::describe(&ns, &mut nt, &names, keyless, show);
+    let overflow = ns.overflow() + nt.overflow();
+    let counted = narrow::count_differences(ns.pairs_mut(), nt.pairs_mut(), keyless);
+    let listed = diffs.len();
+    if let Some(line) = narrow::summary(&sel, s.len(), counted, listed, overflow) {
         diffs.push(line);
     }
-    if differing.len() > MAX_NARROWED_BUCKETS {
-        diffs.push(format!(
-            "... and more: {} of {n} row groups differ; only {MAX_NARROWED_BUCKETS} were narrowed down",
-            differing.len()
-        ));
-    }
-    if diffs.is_empty() {
+    if listed == 0 && counted == 0 {
         diffs.push("row hashes differ but no single row could be named (hash collision or concurrent writes)".into());
     }
-    diffs.truncate(MAX_DIFFERENCES);
-    v.differences.extend(diffs);
-    Ok(())
+    Ok(diffs)
 }
 
 #[cfg(test)]

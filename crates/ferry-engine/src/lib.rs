@@ -4,6 +4,7 @@
 //! The engine knows dialects only to pick a driver for a URL ([`connect`]); it never draws
 //! anything: it emits [`events::Event`]s and returns a [`report::Report`].
 
+pub mod chunking;
 pub mod config;
 pub mod connect;
 pub mod content;
@@ -11,6 +12,7 @@ pub mod events;
 pub mod files;
 mod measure;
 pub mod migrate;
+mod narrow;
 pub mod progress;
 pub mod reject;
 pub mod replicate;

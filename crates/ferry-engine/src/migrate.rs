@@ -4,7 +4,7 @@
 use crate::config::Config;
 use crate::connect::{open_sink, open_source};
 use crate::events::{Event, EventHandler};
-use crate::progress::{fingerprint, plan_chunks, Chunk, Progress, State, STATE_TABLE};
+use crate::progress::{fingerprint, Chunk, Progress, State, STATE_TABLE};
 use crate::reject::RejectFile;
 use crate::report::{Phases, Report, RunStatus, TableReport, TableStatus, Verification};
 use ferry_core::{
@@ -691,13 +691,14 @@ impl Moved {
 const LANES: usize = 2;
 
 /// The table's chunks: as recorded by an earlier run, or planned now from the key's bounds
-/// and recorded before any is loaded.
+/// and the real row count (see [`crate::chunking`]) and recorded before any is loaded.
 async fn table_chunks(
     opts: &MigrateOptions,
     source: &dyn Source,
     sink: &dyn Sink,
     plan: &TablePlan,
     steps: &Steps,
+    events: &EventHandler,
 ) -> Result<Vec<(Chunk, Option<u64>)>> {
     let target = plan.target.display_name();
     if let Some(recorded) = steps.state.chunks.get(&target) {
@@ -707,14 +708,18 @@ async fn table_chunks(
         let rows = sink.count_rows(&plan.target).await?;
         return Ok(vec![(Chunk::WHOLE, Some(rows))]);
     }
-    let rows = plan.source.estimated_rows.unwrap_or(0);
-    let bounds = if rows > opts.chunk_rows && source.supports_key_ranges() {
-        source.key_bounds(&plan.source).await?
-    } else {
-        None
-    };
     let piece = (opts.chunk_rows / LANES as u64).max(1);
-    let chunks = plan_chunks(bounds, rows, piece);
+    let planned = crate::chunking::plan_table(source, &plan.source, piece)
+        .await
+        .map_err(|e| e.context("planning the table's chunks"))?;
+    if let Some(per) = planned.widened {
+        (events)(&Event::Warning(format!(
+            "table `{}`: more rows than {} chunks of --chunk-rows; each chunk holds up to {per} rows, all a resume may load again",
+            plan.source.display_name(),
+            crate::chunking::MAX_CHUNKS
+        )));
+    }
+    let chunks = planned.chunks;
     sink.execute(&steps.progress.plan_chunks(&target, &chunks))
         .await
         .map_err(|e| e.context("recording the table's chunks"))?;
@@ -733,7 +738,7 @@ async fn copy_chunks(
     report: &mut TableReport,
     rejects: &RejectFile,
 ) -> Result<()> {
-    let chunks = table_chunks(opts, source, sink, plan, &ctx.steps).await?;
+    let chunks = table_chunks(opts, source, sink, plan, &ctx.steps, events).await?;
     report.chunks = chunks.len() as u64;
     report.rows_resumed = chunks.iter().filter_map(|(_, rows)| *rows).sum();
     let pending: Vec<Chunk> = chunks

@@ -302,66 +302,9 @@ pub fn fingerprint(t: &Translation) -> String {
     format!("{h:016x}")
 }
 
-/// Split `bounds` (the smallest and largest key) into chunks of about `chunk_rows` rows
-/// for a table of `rows` rows; one whole-table chunk when it is small or has no such key.
-pub fn plan_chunks(bounds: Option<(i64, i64)>, rows: u64, chunk_rows: u64) -> Vec<Chunk> {
-    let Some((lo, hi)) = bounds else {
-        return vec![Chunk::WHOLE];
-    };
-    if rows <= chunk_rows.max(1) || hi <= lo || hi == i64::MAX {
-        return vec![Chunk::WHOLE];
-    }
-    let n = rows.div_ceil(chunk_rows.max(1)).max(2) as i128;
-    let (lo, end) = (i128::from(lo), i128::from(hi) + 1);
-    let span = end - lo;
-    let n = n.min(span);
-    let cut = |k: i128| (lo + span * k / n) as i64;
-    (0..n)
-        .map(|k| Chunk {
-            lo: cut(k),
-            hi: cut(k + 1),
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn chunks_cover_the_key_range_without_gaps() {
-        let c = plan_chunks(Some((1, 1_000_000)), 1_000_000, 250_000);
-        assert_eq!(c.len(), 4);
-        assert_eq!(c[0].lo, 1);
-        assert_eq!(c[3].hi, 1_000_001);
-        for w in c.windows(2) {
-            assert_eq!(w[0].hi, w[1].lo);
-            assert!(w[0].range().is_some());
-        }
-    }
-
-    #[test]
-    fn small_tables_and_odd_keys_are_one_chunk() {
-        assert_eq!(plan_chunks(Some((1, 10)), 10, 250_000), vec![Chunk::WHOLE]);
-        assert_eq!(plan_chunks(None, 10_000_000, 250_000), vec![Chunk::WHOLE]);
-        assert_eq!(
-            plan_chunks(Some((0, i64::MAX)), 10_000_000, 10),
-            vec![Chunk::WHOLE]
-        );
-        assert_eq!(Chunk::WHOLE.range(), None);
-    }
-
-    #[test]
-    fn extreme_bounds_do_not_overflow() {
-        let c = plan_chunks(Some((i64::MIN, i64::MAX - 1)), 100, 10);
-        assert_eq!(c.len(), 10);
-        assert_eq!(c[0].lo, i64::MIN);
-        assert_eq!(c[9].hi, i64::MAX);
-        // A narrow key range never gives empty chunks.
-        let c = plan_chunks(Some((5, 7)), 1000, 10);
-        assert_eq!(c.len(), 3);
-        assert!(c.iter().all(|c| c.hi > c.lo));
-    }
 
     #[test]
     fn a_record_starts_in_one_transaction_that_ends_with_its_plan_row() {

@@ -249,6 +249,35 @@ impl Source for MySqlSource {
         .await
     }
 
+    /// Steps through the single-column integer key inside the snapshot.
+    async fn key_cuts(&self, table: &Table, every: u64, max: usize) -> Result<Vec<i64>> {
+        let Some(key) = table.integer_key() else {
+            return Ok(Vec::new());
+        };
+        let every = every.max(1);
+        let (t, k) = (quote(&table.name), quote(&key));
+        let name = table.name.clone();
+        self.with_conn(move |conn| {
+            Box::pin(async move {
+                let mut cuts = Vec::new();
+                let mut from = i64::MIN;
+                while cuts.len() < max {
+                    let sql = format!(
+                        "SELECT {k} FROM {t} WHERE {k} >= {from} ORDER BY {k} LIMIT 1 OFFSET {every}"
+                    );
+                    let next: Option<i64> = conn.query_first(sql).await.map_err(|e| {
+                        map_error(e, &format!("stepping through the key of `{name}`"))
+                    })?;
+                    let Some(key) = next else { break };
+                    cuts.push(key);
+                    from = key;
+                }
+                Ok(cuts)
+            })
+        })
+        .await
+    }
+
     async fn count_rows(&self, table: &Table) -> Result<u64> {
         let sql = format!("SELECT COUNT(*) FROM {}", quote(&table.name));
         let name = table.name.clone();

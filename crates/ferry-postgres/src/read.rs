@@ -267,6 +267,37 @@ impl Source for PgSource {
             .zip(row.get::<_, Option<i64>>(1)))
     }
 
+    /// Steps through the single-column integer key inside the shared snapshot.
+    async fn key_cuts(&self, table: &Table, every: u64, max: usize) -> Result<Vec<i64>> {
+        let Some(key) = table.integer_key() else {
+            return Ok(Vec::new());
+        };
+        let client = self.snapshot_client().await?;
+        let sql = format!(
+            "SELECT {k}::int8 FROM {} WHERE {k} >= $1 ORDER BY {k} LIMIT 1 OFFSET $2",
+            rows_of(&client, table).await?,
+            k = quote(&key)
+        );
+        let name = table.display_name();
+        let failed = |e| map_error(e).context(format!("table `{name}`: stepping through the key"));
+        let stmt = client.prepare(&sql).await.map_err(failed)?;
+        let every = i64::try_from(every.max(1)).unwrap_or(i64::MAX);
+        let mut cuts = Vec::new();
+        let mut from = i64::MIN;
+        while cuts.len() < max {
+            let Some(row) = client
+                .query_opt(&stmt, &[&from, &every])
+                .await
+                .map_err(failed)?
+            else {
+                break;
+            };
+            from = row.get::<_, i64>(0);
+            cuts.push(from);
+        }
+        Ok(cuts)
+    }
+
     async fn read_table(
         &self,
         table: &Table,

@@ -202,6 +202,35 @@ impl Source for SqliteSource {
         .await
     }
 
+    async fn key_cuts(&self, table: &Table, every: u64, max: usize) -> Result<Vec<i64>> {
+        let sql = format!(
+            "SELECT rowid FROM {} WHERE rowid >= ?1 ORDER BY rowid LIMIT 1 OFFSET ?2",
+            quote(&table.name)
+        );
+        let name = table.name.clone();
+        let every = i64::try_from(every.max(1)).unwrap_or(i64::MAX);
+        self.with_conn(move |c| {
+            let mut stmt = c.prepare(&sql).map_err(map_error)?;
+            let mut cuts = Vec::new();
+            let mut from = i64::MIN;
+            while cuts.len() < max {
+                let next = stmt
+                    .query_row([from, every], |r| r.get::<_, i64>(0))
+                    .map(Some)
+                    .or_else(|e| match e {
+                        rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                        e => Err(map_error(e)),
+                    })?;
+                let Some(key) = next else { break };
+                cuts.push(key);
+                from = key;
+            }
+            Ok(cuts)
+        })
+        .await
+        .map_err(|e| e.context(format!("table `{name}`: stepping through the rowid")))
+    }
+
     async fn max_char_lengths(
         &self,
         table: &Table,
