@@ -257,3 +257,52 @@ fn cutover_says_not_safe_when_the_target_was_changed() {
     assert_eq!(cut.code, 1, "{}", cut.all());
     assert!(cut.all().contains("NOT safe to switch"), "{}", cut.all());
 }
+
+#[test]
+fn cutover_stops_a_running_applier_which_exits_zero() {
+    let src = MyDb::on(&binlog_admin_url(), "repl_cli_stop_src");
+    src.exec(SCHEMA);
+    seed(&src);
+    let dst = MyDb::new("repl_cli_stop");
+    let (mut child, rx) = spawn(&[
+        "migrate",
+        "--from",
+        &src.url,
+        "--to",
+        &dst.url,
+        "--replicate",
+    ]);
+    wait_for(&rx, "copy complete", Duration::from_secs(120));
+    for n in 0..40 {
+        src.exec(&step(n));
+    }
+    let cut = ferry(&[
+        "cutover",
+        "--from",
+        &src.url,
+        "--to",
+        &dst.url,
+        "--timeout",
+        "60s",
+    ]);
+    assert_eq!(cut.code, 0, "{}", cut.all());
+    assert!(cut.stdout.contains("safe to switch"), "{}", cut.all());
+    // The running applier drained to the cutover's position and ended by itself, with 0.
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the applier kept running"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(status.code(), Some(0));
+    let said: Vec<String> = rx.try_iter().collect();
+    assert!(
+        said.iter().any(|l| l.contains("a cutover asked for it")),
+        "{said:#?}"
+    );
+}

@@ -115,6 +115,10 @@ pub trait ChangeWriter: Send {
 
     /// Throw away the open transaction (after a failure; the next `apply` starts afresh).
     async fn rollback(&mut self) -> Result<()>;
+
+    /// The position a `ferry cutover` asked appliers to drain to and stop at, if it asked
+    /// ([`Sink::request_stop`](crate::Sink::request_stop)).
+    async fn stop_requested(&mut self) -> Result<Option<Position>>;
 }
 
 /// One replicated table: how the source describes it (the values' order and types) and what

@@ -147,6 +147,16 @@ pub trait Sink: Send + Sync {
     async fn replication_status(&self) -> Result<Option<crate::ReplicationStatus>> {
         Ok(None)
     }
+
+    /// Ask the applier running on this target (if any) to apply changes up to `at` and stop;
+    /// `None` withdraws the request. Needs no applier lock.
+    async fn request_stop(&self, at: Option<&crate::Position>) -> Result<()> {
+        let _ = at;
+        Err(crate::Error::config(format!(
+            "a {:?} target cannot apply replicated changes",
+            self.dialect()
+        )))
+    }
 }
 
 /// Loads the rows of one table.

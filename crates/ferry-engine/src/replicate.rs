@@ -64,6 +64,8 @@ pub struct ApplyStats {
     pub lag_seconds: Option<f64>,
     /// Reconnections after transient failures.
     pub retries: u32,
+    /// A `ferry cutover` asked this applier to stop, and it did at the cutover's position.
+    pub stopped_for_cutover: bool,
 }
 
 /// The tables replication carries: the copy's plan (the same config gives the same plan),
@@ -111,18 +113,27 @@ pub async fn apply(
     };
     let mut writer = sink.open_change_writer(tables).await?;
     let source_tables: Vec<Table> = tables.iter().map(|t| t.source.clone()).collect();
+    let mut options = options.clone();
     loop {
         let outcome = apply_from_recorded(
             source,
             writer.as_mut(),
             &source_tables,
-            options,
+            &options,
             events,
             &mut stats,
         )
         .await;
         match outcome {
-            Ok(()) => return Ok(stats),
+            Ok(None) => return Ok(stats),
+            Ok(Some(stop_at)) => {
+                // A cutover asked: drain to its position, then end (and free the lock).
+                events(&Event::Warning(format!(
+                    "replication: a cutover asked to stop at {stop_at}; applying up to there"
+                )));
+                stats.stopped_for_cutover = true;
+                options.until = Some(stop_at);
+            }
             Err(e) if e.kind().is_retryable() && stats.retries < options.max_retries => {
                 stats.retries += 1;
                 let wait = Duration::from_secs(1 << stats.retries.min(3));
@@ -134,7 +145,7 @@ pub async fn apply(
                 // The writer's connection may be gone with the failure: a new writer reads
                 // the recorded position back, and any half-applied group was rolled back.
                 if writer.rollback().await.is_err() {
-                    writer = reopen(sink, tables, options).await?;
+                    writer = reopen(sink, tables, &options).await?;
                 }
             }
             Err(e) => {
@@ -164,7 +175,11 @@ async fn reopen(
     Err(last.unwrap_or_else(|| Error::other("the target could not be reached again")))
 }
 
+/// How often an applier without an end asks the target whether a cutover wants it to stop.
+const STOP_CHECK: Duration = Duration::from_millis(500);
+
 /// One pass: stream from the recorded position and apply until `until` or an error.
+/// Returns the position a cutover asked to stop at, when one asked (only without `until`).
 async fn apply_from_recorded(
     source: &dyn Source,
     writer: &mut dyn ChangeWriter,
@@ -172,7 +187,7 @@ async fn apply_from_recorded(
     options: &ApplyOptions,
     events: &EventHandler,
     stats: &mut ApplyStats,
-) -> Result<()> {
+) -> Result<Option<Position>> {
     let from = writer.recorded().await?.ok_or_else(|| {
         Error::config(
             "the target records no replication position: start with `ferry migrate --replicate`, which copies and records where the copy's snapshot stands",
@@ -189,13 +204,25 @@ async fn apply_from_recorded(
         .await?;
     let mut group = Group::default();
     let mut last_record = Instant::now();
+    let mut last_stop_check = Instant::now();
+    let follows = options.until.is_none();
     loop {
+        let between = !group.in_source_txn && group.pending.is_none() && group.changes == 0;
+        if follows && between && last_stop_check.elapsed() >= STOP_CHECK {
+            last_stop_check = Instant::now();
+            if let Some(at) = writer.stop_requested().await? {
+                return Ok(Some(at));
+            }
+        }
         // Wait no longer than the group's deadline, so finished transactions are committed
-        // even when the source goes quiet (never in the middle of a source transaction).
+        // even when the source goes quiet (never in the middle of a source transaction), and
+        // no longer than the stop check while following.
         let wait = if group.pending.is_some() && !group.in_source_txn {
             options
                 .group_interval
                 .saturating_sub(group.started.elapsed())
+        } else if follows && !group.in_source_txn {
+            STOP_CHECK
         } else {
             Duration::from_secs(3600)
         };
@@ -209,7 +236,7 @@ async fn apply_from_recorded(
         match next {
             None => {
                 group.commit(writer, stats, events).await?;
-                return Ok(());
+                return Ok(None);
             }
             Some(StreamEvent::Changes(changes)) => {
                 if group.changes == 0 && group.pending.is_none() {
@@ -358,8 +385,9 @@ pub struct Cutover {
 
 /// The application has stopped writing: drain the changes up to the source's current
 /// position, move identity/sequence/AUTO_INCREMENT counters past the replicated rows, and
-/// compare every value. A `ferry replicate` still applying holds the applier lock; the
-/// cutover waits (up to `timeout`) for it to be stopped.
+/// compare every value. A `ferry replicate` still applying holds the applier lock: the
+/// cutover asks it (through the target) to apply up to the same position and stop, and
+/// waits up to `timeout` for that.
 pub async fn cutover(
     opts: &ReplicateOptions,
     timeout: Duration,
@@ -381,6 +409,8 @@ pub async fn cutover(
         .collect();
     let until = source.current_position().await?;
     events(&Event::Phase("drain"));
+    // A `ferry replicate` still running drains to `until` and stops when it sees this.
+    sink.request_stop(Some(&until)).await?;
     let mut apply_opts = opts.apply.clone();
     apply_opts.until = Some(until.clone());
     let mut warned = false;
@@ -389,7 +419,7 @@ pub async fn cutover(
             Err(e) if e.kind() == ErrorKind::AlreadyExists && started.elapsed() < timeout => {
                 if !warned {
                     events(&Event::Warning(
-                        "another ferry is applying changes to this target; waiting for it to stop (stop `ferry replicate` once it is caught up)".into(),
+                        "another ferry is applying changes to this target; it was asked to apply up to the source's current position and stop".into(),
                     ));
                     warned = true;
                 }
@@ -401,9 +431,12 @@ pub async fn cutover(
                     format!("cutover timed out after {}s: another ferry kept applying changes to the target", timeout.as_secs()),
                 ))
             }
-            other => break other?,
+            other => break other,
         }
     };
+    let withdrawn = sink.request_stop(None).await;
+    let applied = applied?;
+    withdrawn?;
     events(&Event::Phase("sequences"));
     let resets: Vec<String> = plan
         .tables

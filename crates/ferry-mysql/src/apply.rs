@@ -347,6 +347,36 @@ impl ChangeWriter for MySqlChangeWriter {
         }
         Ok(())
     }
+
+    async fn stop_requested(&mut self) -> Result<Option<Position>> {
+        let p: Option<String> = self
+            .conn
+            .query_first("SELECT position FROM _ferry_replication WHERE id = 2")
+            .await
+            .map_err(|e| map_error(e, &format!("{}: reading _ferry_replication", self.shown)))?;
+        Ok(p.map(Position))
+    }
+}
+
+/// Ask the running applier to stop at `at` (or withdraw the request): row 2 of the state
+/// table.
+pub async fn request_stop(conn: &mut Conn, shown: &str, at: Option<&Position>) -> Result<()> {
+    let ctx = |e| map_error(e, &format!("{shown}: requesting the applier to stop"));
+    conn.query_drop(STATE_TABLE).await.map_err(ctx)?;
+    match at {
+        Some(p) => conn
+            .exec_drop(
+                "INSERT INTO _ferry_replication (id, position, applied_at) VALUES (2, ?, UTC_TIMESTAMP(6)) \
+                 ON DUPLICATE KEY UPDATE position = VALUES(position), applied_at = VALUES(applied_at)",
+                (p.0.as_str(),),
+            )
+            .await
+            .map_err(ctx),
+        None => conn
+            .query_drop("DELETE FROM _ferry_replication WHERE id = 2")
+            .await
+            .map_err(ctx),
+    }
 }
 
 /// The recorded replication state, read without the applier lock.

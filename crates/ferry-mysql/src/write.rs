@@ -257,6 +257,13 @@ impl Sink for MySqlSink {
         ))
     }
 
+    async fn request_stop(&self, at: Option<&ferry_core::Position>) -> Result<()> {
+        let mut conn = self.target.connect().await?;
+        let done = crate::apply::request_stop(&mut conn, &self.target.shown, at).await;
+        drop(conn.disconnect().await);
+        done
+    }
+
     async fn replication_status(&self) -> Result<Option<ferry_core::ReplicationStatus>> {
         let mut conn = self.target.connect().await?;
         let status = crate::apply::status(&mut conn, &self.target.shown).await;

@@ -385,6 +385,41 @@ impl ChangeWriter for PgChangeWriter {
         }
         Ok(())
     }
+
+    async fn stop_requested(&mut self) -> Result<Option<Position>> {
+        let row = self
+            .client
+            .query_opt(STOP_READ, &[])
+            .await
+            .map_err(map_error)?;
+        Ok(row.map(|r| Position(r.get(0))))
+    }
+}
+
+/// Row 2 of the state table: the position a cutover asked the applier to stop at.
+const STOP_READ: &str = "SELECT position FROM _ferry_replication WHERE id = 2";
+
+/// Ask the running applier to stop at `at` (or withdraw the request).
+pub async fn request_stop(client: &Client, at: Option<&Position>) -> Result<()> {
+    client
+        .batch_execute(STATE_TABLE)
+        .await
+        .map_err(|e| map_error(e).context("creating _ferry_replication"))?;
+    match at {
+        Some(p) => client
+            .execute(
+                "INSERT INTO _ferry_replication (id, position) VALUES (2, $1) \
+                 ON CONFLICT (id) DO UPDATE SET position = EXCLUDED.position, applied_at = now()",
+                &[&p.0],
+            )
+            .await
+            .map(|_| ()),
+        None => client
+            .execute("DELETE FROM _ferry_replication WHERE id = 2", &[])
+            .await
+            .map(|_| ()),
+    }
+    .map_err(|e| map_error(e).context("requesting the applier to stop"))
 }
 
 /// The recorded replication state, read without the applier lock.

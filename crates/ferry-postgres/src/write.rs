@@ -297,6 +297,10 @@ impl Sink for PgSink {
     async fn replication_status(&self) -> Result<Option<ferry_core::ReplicationStatus>> {
         crate::apply::status(&self.client().await?).await
     }
+
+    async fn request_stop(&self, at: Option<&ferry_core::Position>) -> Result<()> {
+        crate::apply::request_stop(&self.client().await?, at).await
+    }
 }
 
 /// Run one statement that ferry built through the extended query protocol, which runs

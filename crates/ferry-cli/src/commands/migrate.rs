@@ -223,7 +223,7 @@ pub async fn run_to(args: Args, summary: Channel) -> anyhow::Result<Exit> {
         )
         .await;
         progress.finish();
-        replicated?;
+        super::replicate::stopped(&replicated?);
         return Ok(Exit::Ok);
     }
     Ok(match report.status {

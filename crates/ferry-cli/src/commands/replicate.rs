@@ -88,6 +88,7 @@ fn stats_json(s: &ApplyStats) -> serde_json::Value {
         "commits": s.commits,
         "lag_seconds": s.lag_seconds,
         "retries": s.retries,
+        "stopped_for_cutover": s.stopped_for_cutover,
     })
 }
 
@@ -96,6 +97,16 @@ fn write(path: &Option<PathBuf>, value: &serde_json::Value) -> anyhow::Result<()
         std::fs::write(p, serde_json::to_vec_pretty(value)?)?;
     }
     Ok(())
+}
+
+/// Say so when a cutover took over (the applier drained to its position and stopped).
+pub fn stopped(stats: &ApplyStats) {
+    if stats.stopped_for_cutover {
+        let at = stats.position.as_ref().map(|p| p.0.as_str()).unwrap_or("-");
+        Channel::Stderr.line(&format!(
+            "replication stopped at {at}: a cutover asked for it"
+        ));
+    }
 }
 
 /// Run `ferry replicate`.
@@ -127,6 +138,7 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
     let stats = ferry_engine::replicate::replicate(&opts, progress.handler()).await;
     progress.finish();
     let stats = stats?;
+    stopped(&stats);
     write(&args.target.json, &stats_json(&stats))?;
     Ok(Exit::Ok)
 }
