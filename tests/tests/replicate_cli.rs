@@ -135,6 +135,13 @@ fn wait_for(rx: &std::sync::mpsc::Receiver<String>, needle: &str, limit: Duratio
     panic!("`{needle}` not seen within {limit:?}: {seen:#?}");
 }
 
+/// `ferry migrate --replicate` in the background, once its copy is complete.
+fn copy_then_replicate(from: &str, to: &str) -> (Child, std::sync::mpsc::Receiver<String>) {
+    let (child, rx) = spawn(&["migrate", "--from", from, "--to", to, "--replicate"]);
+    wait_for(&rx, "copy complete", Duration::from_secs(120));
+    (child, rx)
+}
+
 /// xorshift, seeded from the clock unless FERRY_TEST_SEED is set; the seed is printed.
 fn rng() -> impl FnMut() -> f64 {
     let seed: u64 = std::env::var("FERRY_TEST_SEED")
@@ -165,8 +172,7 @@ fn low_downtime(target: &str) {
 
     // Writes run while the copy runs and after it.
     let work = Workload::start(&src.url, 0);
-    let (mut child, rx) = spawn(&["migrate", "--from", &src.url, "--to", target, "--replicate"]);
-    wait_for(&rx, "copy complete", Duration::from_secs(120));
+    let (mut child, _rx) = copy_then_replicate(&src.url, target);
     std::thread::sleep(Duration::from_millis(500));
 
     // Kill ferry at random moments, restart `ferry replicate` each time.
@@ -241,15 +247,7 @@ fn cutover_says_not_safe_when_the_target_was_changed() {
     src.exec(SCHEMA);
     seed(&src);
     let dst = PgDb::new("repl_cli_diff");
-    let (mut child, rx) = spawn(&[
-        "migrate",
-        "--from",
-        &src.url,
-        "--to",
-        &dst.url,
-        "--replicate",
-    ]);
-    wait_for(&rx, "copy complete", Duration::from_secs(120));
+    let (mut child, _rx) = copy_then_replicate(&src.url, &dst.url);
     child.kill().unwrap();
     child.wait().unwrap();
     dst.exec("UPDATE accounts SET owner = 'tampered' WHERE id = 7");
@@ -264,15 +262,7 @@ fn cutover_stops_a_running_applier_which_exits_zero() {
     src.exec(SCHEMA);
     seed(&src);
     let dst = MyDb::new("repl_cli_stop");
-    let (mut child, rx) = spawn(&[
-        "migrate",
-        "--from",
-        &src.url,
-        "--to",
-        &dst.url,
-        "--replicate",
-    ]);
-    wait_for(&rx, "copy complete", Duration::from_secs(120));
+    let (mut child, rx) = copy_then_replicate(&src.url, &dst.url);
     for n in 0..40 {
         src.exec(&step(n));
     }

@@ -143,3 +143,33 @@ pub struct ReplicationStatus {
     /// Seconds between the last applied transaction's source commit and its apply.
     pub lag_seconds: Option<f64>,
 }
+
+/// The error for an update or delete that did not match exactly one target row: the target
+/// has diverged from the source. `key` names the row by its key columns (empty for a
+/// keyless table, matched by its whole before-image).
+pub fn diverged(
+    table: &str,
+    key: &[(&str, Option<&Value>)],
+    kind: ChangeKind,
+    matched: u64,
+) -> crate::Error {
+    let what = if key.is_empty() {
+        "the row matching the source's before-image".to_string()
+    } else {
+        key.iter()
+            .map(|(name, v)| {
+                format!(
+                    "{name}={}",
+                    v.map(|v| v.to_json().to_string()).unwrap_or_default()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    crate::Error::new(
+        crate::ErrorKind::Data,
+        format!(
+            "table `{table}`, {what}: a replicated {kind:?} matched {matched} rows on the target instead of 1; the target has diverged from the source (changed by something other than ferry?): copy again"
+        ),
+    )
+}

@@ -85,19 +85,7 @@ impl MySqlChangeWriter {
                 .exec(TARGET_COLUMNS, (&name,))
                 .await
                 .map_err(|e| map_error(e, &ctx(&format!("reading the columns of `{name}`"))))?;
-            let mut cols = Vec::new();
-            for c in t.target.copied_columns() {
-                let (n, ty, nullable, extra) = rows
-                    .iter()
-                    .find(|r| r.0.eq_ignore_ascii_case(&c.name))
-                    .ok_or_else(|| {
-                        Error::new(
-                            ErrorKind::NotFound,
-                            format!("table `{name}` has no column `{}` in the target", c.name),
-                        )
-                    })?;
-                cols.push(WriteCol::new(n.clone(), ty, nullable == "YES", extra));
-            }
+            let cols = crate::write::write_cols(&t.target, &rows)?;
             let key = t
                 .target
                 .row_key()
@@ -225,32 +213,12 @@ impl MySqlChangeWriter {
 
 fn diverged(t: &ApplyTable, change: &Change, n: u64) -> Error {
     let before = change.before.as_deref().unwrap_or_default();
-    let key: Vec<String> = t
+    let key: Vec<(&str, Option<&Value>)> = t
         .key
         .iter()
-        .map(|&i| {
-            format!(
-                "{}={}",
-                t.cols[i].name,
-                before
-                    .get(i)
-                    .map(|v| v.to_json().to_string())
-                    .unwrap_or_default()
-            )
-        })
+        .map(|&i| (t.cols[i].name.as_str(), before.get(i)))
         .collect();
-    let what = if key.is_empty() {
-        "the row matching the source's before-image".to_string()
-    } else {
-        key.join(", ")
-    };
-    Error::new(
-        ErrorKind::Data,
-        format!(
-            "table `{}`, {what}: a replicated {:?} matched {n} rows on the target instead of 1; the target has diverged from the source (changed by something other than ferry?): copy again",
-            t.name, change.kind
-        ),
-    )
+    ferry_core::change::diverged(&t.name, &key, change.kind, n)
 }
 
 fn placeholder(col: &WriteCol) -> &'static str {

@@ -188,19 +188,7 @@ impl Sink for MySqlSink {
             conn,
             buf: Vec::new(),
         };
-        let mut cols = Vec::new();
-        for c in table.copied_columns() {
-            let (n, ty, nullable, extra) = rows
-                .iter()
-                .find(|r| r.0.eq_ignore_ascii_case(&c.name))
-                .ok_or_else(|| {
-                    Error::new(
-                        ErrorKind::NotFound,
-                        format!("table `{name}` has no column `{}` in the target", c.name),
-                    )
-                })?;
-            cols.push(WriteCol::new(n.clone(), ty, nullable == "YES", extra));
-        }
+        let cols = write_cols(table, &rows)?;
         writer.key = table
             .row_key()
             .into_iter()
@@ -542,4 +530,30 @@ impl TableWriter for MySqlWriter {
         drop(conn.disconnect().await);
         Ok(written)
     }
+}
+
+/// `table`'s copied columns as the target server created them (rows of
+/// `sql/target_columns.sql`), in the table's order.
+pub(crate) fn write_cols(
+    table: &Table,
+    rows: &[(String, String, String, String)],
+) -> Result<Vec<WriteCol>> {
+    table
+        .copied_columns()
+        .map(|c| {
+            let (n, ty, nullable, extra) = rows
+                .iter()
+                .find(|r| r.0.eq_ignore_ascii_case(&c.name))
+                .ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::NotFound,
+                        format!(
+                            "table `{}` has no column `{}` in the target",
+                            table.name, c.name
+                        ),
+                    )
+                })?;
+            Ok(WriteCol::new(n.clone(), ty, nullable == "YES", extra))
+        })
+        .collect()
 }

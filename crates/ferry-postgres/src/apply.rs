@@ -250,32 +250,12 @@ fn encode(
 
 fn diverged(t: &Target, change: &Change, n: u64) -> Error {
     let before = change.before.as_deref().unwrap_or_default();
-    let key: Vec<String> = t
+    let key: Vec<(&str, Option<&Value>)> = t
         .key
         .iter()
-        .map(|&i| {
-            format!(
-                "{}={}",
-                t.columns[i],
-                before
-                    .get(i)
-                    .map(|v| v.to_json().to_string())
-                    .unwrap_or_default()
-            )
-        })
+        .map(|&i| (t.columns[i].as_str(), before.get(i)))
         .collect();
-    let what = if key.is_empty() {
-        "the row matching the source's before-image".to_string()
-    } else {
-        key.join(", ")
-    };
-    Error::new(
-        ErrorKind::Data,
-        format!(
-            "table `{}`, {what}: a replicated {:?} matched {n} rows on the target instead of 1; the target has diverged from the source (changed by something other than ferry?): copy again",
-            t.shown, change.kind
-        ),
-    )
+    ferry_core::change::diverged(&t.shown, &key, change.kind, n)
 }
 
 fn quote(s: &str) -> String {
