@@ -379,6 +379,8 @@ pub struct Cutover {
     pub until: Position,
     /// The changes applied to get there.
     pub applied: ApplyStats,
+    /// Seconds the drain took (waiting for a running applier included).
+    pub drain_seconds: f64,
     /// The content comparison after the drain.
     pub verify: crate::Report,
 }
@@ -411,6 +413,7 @@ pub async fn cutover(
     events(&Event::Phase("drain"));
     // A `ferry replicate` still running drains to `until` and stops when it sees this.
     sink.request_stop(Some(&until)).await?;
+    let drain_started = Instant::now();
     let mut apply_opts = opts.apply.clone();
     apply_opts.until = Some(until.clone());
     let mut warned = false;
@@ -434,6 +437,7 @@ pub async fn cutover(
             other => break other,
         }
     };
+    let drain_seconds = drain_started.elapsed().as_secs_f64();
     let withdrawn = sink.request_stop(None).await;
     let applied = applied?;
     withdrawn?;
@@ -462,6 +466,7 @@ pub async fn cutover(
     Ok(Cutover {
         until,
         applied,
+        drain_seconds,
         verify,
     })
 }

@@ -84,8 +84,14 @@ pub struct PgChangeWriter {
     tables: Vec<Target>,
     statements: HashMap<(usize, Shape), Statement>,
     open: bool,
-    buf: BytesMut,
+    /// Changes encoded and not yet sent: sent together (pipelined) when the queue is full,
+    /// before a truncate, and before the commit, so small source transactions do not cost
+    /// a round trip each.
+    queue: Vec<(Statement, Call, Change)>,
 }
+
+/// Changes queued before the writer sends them at once.
+const PIPELINE: usize = 1_000;
 
 impl PgChangeWriter {
     /// Connect, take the applier lock, and make sure the state table exists.
@@ -133,7 +139,7 @@ impl PgChangeWriter {
             tables,
             statements: HashMap::new(),
             open: false,
-            buf: BytesMut::new(),
+            queue: Vec::new(),
         })
     }
 
@@ -161,56 +167,96 @@ impl PgChangeWriter {
         Ok(stmt)
     }
 
-    async fn apply_one(&mut self, change: &Change) -> Result<()> {
-        let table = change.table;
-        if change.kind == ChangeKind::Truncate {
-            let sql = format!("TRUNCATE {}", self.tables[table].name);
-            return self.client.batch_execute(&sql).await.map_err(|e| {
-                map_error(e).context(format!("table `{}`: truncating", self.tables[table].shown))
-            });
+    /// Queue `changes` in order; a truncate first sends what is queued.
+    async fn apply_all(&mut self, changes: &[Change]) -> Result<()> {
+        for change in changes {
+            if change.kind == ChangeKind::Truncate {
+                self.flush().await?;
+                let t = &self.tables[change.table];
+                let sql = format!("TRUNCATE {}", t.name);
+                self.client.batch_execute(&sql).await.map_err(|e| {
+                    map_error(e).context(format!("table `{}`: truncating", t.shown))
+                })?;
+                continue;
+            }
+            let shape = match change.kind {
+                ChangeKind::Insert => Shape::Insert,
+                ChangeKind::Update => Shape::Update(change.unchanged.clone()),
+                _ => Shape::Delete,
+            };
+            let stmt = self.statement(change.table, &shape).await?;
+            let call = Call::encode(&self.tables[change.table], change)?;
+            self.queue.push((stmt, call, change.clone()));
+            if self.queue.len() >= PIPELINE {
+                self.flush().await?;
+            }
         }
-        let shape = match change.kind {
-            ChangeKind::Insert => Shape::Insert,
-            ChangeKind::Update => Shape::Update(change.unchanged.clone()),
-            _ => Shape::Delete,
+        Ok(())
+    }
+
+    /// Send every queued change at once and read the results in order (tokio-postgres
+    /// sends requests in the order their futures are first polled): about one round trip
+    /// for the whole queue. A change that does not match exactly one row fails the group.
+    async fn flush(&mut self) -> Result<()> {
+        let queue = std::mem::take(&mut self.queue);
+        let client = &self.client;
+        let sent = queue.iter().map(|(stmt, call, _)| async move {
+            let raws: Vec<Raw<'_>> = call
+                .params
+                .iter()
+                .map(|&i| Raw(call.fields[i].clone().map(|r| &call.buf[r])))
+                .collect();
+            let params: Vec<&(dyn ToSql + Sync)> =
+                raws.iter().map(|r| r as &(dyn ToSql + Sync)).collect();
+            client.execute(stmt, &params).await
+        });
+        let results = futures::future::join_all(sent).await;
+        for ((_, _, change), result) in queue.iter().zip(results) {
+            let t = &self.tables[change.table];
+            let n = result.map_err(|e| {
+                map_error(e).context(format!("table `{}`: applying a change", t.shown))
+            })?;
+            if n != 1 {
+                return Err(diverged(t, change, n));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One change's parameters, encoded: the after-image's fields first (insert, update), then
+/// the before-image's identifying ones.
+struct Call {
+    buf: BytesMut,
+    fields: Vec<Option<std::ops::Range<usize>>>,
+    params: Vec<usize>,
+}
+
+impl Call {
+    fn encode(t: &Target, change: &Change) -> Result<Call> {
+        let mut call = Call {
+            buf: BytesMut::new(),
+            fields: Vec::new(),
+            params: Vec::new(),
         };
-        let stmt = self.statement(table, &shape).await?;
-        let t = &self.tables[table];
-        let mut fields: Vec<Option<std::ops::Range<usize>>> = Vec::new();
-        self.buf.clear();
-        let mut params_idx: Vec<usize> = Vec::new();
-        // After-image fields first (insert, update), then the before-image's identifying ones.
         if let Some(after) = &change.after {
-            let at = encode(t, after, &mut self.buf, &mut fields)?;
+            let at = encode(t, after, &mut call.buf, &mut call.fields)?;
             for i in 0..t.columns.len() {
                 if !change.unchanged.contains(&i) {
-                    params_idx.push(at + i);
+                    call.params.push(at + i);
                 }
             }
         }
         if let Some(before) = &change.before {
-            let at = encode(t, before, &mut self.buf, &mut fields)?;
+            let at = encode(t, before, &mut call.buf, &mut call.fields)?;
             let ident: &[usize] = if t.key.is_empty() {
                 &t.matchable
             } else {
                 &t.key
             };
-            params_idx.extend(ident.iter().map(|i| at + i));
+            call.params.extend(ident.iter().map(|i| at + i));
         }
-        let raws: Vec<Raw<'_>> = params_idx
-            .iter()
-            .map(|&i| Raw(fields[i].clone().map(|r| &self.buf[r])))
-            .collect();
-        let params: Vec<&(dyn ToSql + Sync)> =
-            raws.iter().map(|r| r as &(dyn ToSql + Sync)).collect();
-        let n =
-            self.client.execute(&stmt, &params).await.map_err(|e| {
-                map_error(e).context(format!("table `{}`: applying a change", t.shown))
-            })?;
-        if n != 1 {
-            return Err(diverged(t, change, n));
-        }
-        Ok(())
+        Ok(call)
     }
 }
 
@@ -334,14 +380,12 @@ impl ChangeWriter for PgChangeWriter {
 
     async fn apply(&mut self, changes: &[Change]) -> Result<()> {
         self.begin().await?;
-        for c in changes {
-            self.apply_one(c).await?;
-        }
-        Ok(())
+        self.apply_all(changes).await
     }
 
     async fn commit(&mut self, position: &Position, commit_micros: Option<i64>) -> Result<()> {
         self.begin().await?;
+        self.flush().await?;
         let micros = commit_micros.map(|m| m as f64);
         self.client
             .execute(RECORD, &[&position.0, &micros])
@@ -356,6 +400,7 @@ impl ChangeWriter for PgChangeWriter {
     }
 
     async fn rollback(&mut self) -> Result<()> {
+        self.queue.clear();
         if self.open {
             self.open = false;
             self.client

@@ -157,6 +157,7 @@ pub async fn cutover(args: CutoverArgs) -> anyhow::Result<Exit> {
         &json!({
             "until": done.until.0,
             "applied": stats_json(&done.applied),
+            "drain_seconds": done.drain_seconds,
             "equal": equal,
             "verify": done.verify,
         }),
