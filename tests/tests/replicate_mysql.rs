@@ -213,3 +213,22 @@ fn zero_dates_replicate_exactly_between_mysql_servers() {
     );
     assert_equal(&src.url, &dst.url);
 }
+
+#[test]
+fn replicate_checks_the_source_before_copying() {
+    // The plain test MariaDB runs without a binlog: refused up front, nothing created.
+    let src = MyDb::new("repl_nobinlog_src");
+    src.exec("CREATE TABLE t (id int PRIMARY KEY)");
+    let dst = PgDb::new("repl_nobinlog");
+    let mut opts = MigrateOptions::new(
+        ConnUrl::parse(&src.url).unwrap(),
+        ConnUrl::parse(&dst.url).unwrap(),
+    );
+    opts.replicate = true;
+    let err = block_on(migrate(&opts, ignore())).expect_err("refused");
+    assert!(err.to_string().contains("--log-bin"), "{err}");
+    assert_eq!(
+        dst.text("SELECT to_regclass('t') IS NOT NULL").as_deref(),
+        Some("false")
+    );
+}

@@ -129,6 +129,15 @@ pub trait Source: Send + Sync {
         Ok(None)
     }
 
+    /// Check, before anything is copied, that the source can be replicated from (server
+    /// settings, privileges); each missing precondition is named with its fix.
+    async fn check_replication(&self) -> Result<()> {
+        Err(crate::Error::config(format!(
+            "a {:?} source has no change stream to replicate from",
+            self.dialect()
+        )))
+    }
+
     /// The position of the newest change the source has committed (what a cutover drains to).
     async fn current_position(&self) -> Result<Position> {
         Err(crate::Error::config(format!(

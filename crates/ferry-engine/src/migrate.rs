@@ -192,6 +192,10 @@ pub async fn migrate(opts: &MigrateOptions, events: EventHandler) -> Result<Repo
         ));
     }
     let source = open_source(&opts.from).await?;
+    if opts.replicate {
+        // Before anything is copied: a copy that cannot be followed is wasted.
+        source.check_replication().await?;
+    }
     // The source's snapshot ends whatever happened, so its locks do not outlive the run.
     let mut result = migrate_from(opts, &events, &source, started).await;
     if opts.replicate {

@@ -307,6 +307,13 @@ impl Source for MySqlSource {
             .map(BinlogPosition::to_position))
     }
 
+    async fn check_replication(&self) -> Result<()> {
+        let mut conn = self.target.connect().await?;
+        let checked = binlog::position::check_preconditions(&mut conn).await;
+        drop(conn.disconnect().await);
+        checked
+    }
+
     async fn current_position(&self) -> Result<Position> {
         let mut conn = self.target.connect().await?;
         let position = binlog::position::current(&mut conn).await;
