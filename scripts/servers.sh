@@ -78,6 +78,11 @@ log_min_messages = warning
 lc_messages = 'C'
 CONF
   fi
+  # Logical decoding for the replication tests (issue 15); added to data
+  # directories made before this line existed too.
+  grep -q '^wal_level = logical' "$data/postgresql.conf" ||
+    printf '%s\n' "wal_level = logical" "max_replication_slots = 64" "max_wal_senders = 64" \
+      >>"$data/postgresql.conf"
   mkdir -p "$ROOT/pgsock"; chown postgres "$ROOT/pgsock"
   touch "$ROOT/pg.log"; chown postgres "$ROOT/pg.log"
   runuser -u postgres -- "$bin/pg_ctl" -D "$data" -l "$ROOT/pg.log" -w -t 60 start >/dev/null ||
