@@ -142,9 +142,14 @@ pub async fn apply(
                     wait.as_secs()
                 )));
                 tokio::time::sleep(wait).await;
-                // The writer's connection may be gone with the failure: a new writer reads
-                // the recorded position back, and any half-applied group was rolled back.
-                if writer.rollback().await.is_err() {
+                // The writer's connection may be gone with the failure (a rollback with no
+                // transaction open does not touch it, so ask it something): a new writer
+                // reads the recorded position back, and any half-applied group was rolled
+                // back with the session that held it.
+                let alive = writer.rollback().await.is_ok() && writer.recorded().await.is_ok();
+                if !alive {
+                    // Frees its lock now if its session still exists.
+                    drop(writer);
                     writer = reopen(sink, tables, &options).await?;
                 }
             }
@@ -165,7 +170,13 @@ async fn reopen(
     for attempt in 0..=options.max_retries {
         match sink.open_change_writer(tables).await {
             Ok(w) => return Ok(w),
-            Err(e) if e.kind().is_retryable() || e.kind() == ErrorKind::Connect => {
+            // A session the server has not yet noticed is gone may still hold the
+            // applier lock for a moment: wait for it like for the server itself.
+            Err(e)
+                if e.kind().is_retryable()
+                    || e.kind() == ErrorKind::Connect
+                    || e.kind() == ErrorKind::AlreadyExists =>
+            {
                 last = Some(e);
                 tokio::time::sleep(Duration::from_secs(1 << attempt.min(3))).await;
             }
