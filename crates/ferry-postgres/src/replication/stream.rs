@@ -108,37 +108,29 @@ fn scaled_decimal(units: i64, scale: u32) -> String {
     format!("{}{int}.{frac}", if neg { "-" } else { "" })
 }
 
-/// PostgreSQL's text form of a binary `inet`/`cidr`: the address, and `/bits` unless it is
-/// an `inet` of one whole host.
+/// The text a binary `inet`/`cidr` becomes under the copy's `::text` cast: the address and
+/// always `/bits` (`text(inet)`, unlike the type's output function, keeps the mask).
 fn inet_text(b: &[u8]) -> std::result::Result<String, String> {
-    let [family, bits, is_cidr, nb, addr @ ..] = b else {
+    let [family, bits, _is_cidr, nb, addr @ ..] = b else {
         return Err("inet field is too short".into());
     };
-    let (text, full) = match (family, *nb as usize, addr.len()) {
-        (2, 4, 4) => (
-            std::net::Ipv4Addr::new(addr[0], addr[1], addr[2], addr[3]).to_string(),
-            32,
-        ),
+    let text = match (family, *nb as usize, addr.len()) {
+        (2, 4, 4) => std::net::Ipv4Addr::new(addr[0], addr[1], addr[2], addr[3]).to_string(),
         (3, 16, 16) => {
             let mut a = [0u8; 16];
             a.copy_from_slice(addr);
             let ip = std::net::Ipv6Addr::from(a);
             let w = ip.segments();
             // PostgreSQL prints an IPv4-compatible address (::a.b.c.d) with a dotted tail.
-            let text = if w[..6].iter().all(|x| *x == 0) && w[6] != 0 {
+            if w[..6].iter().all(|x| *x == 0) && w[6] != 0 {
                 format!("::{}.{}.{}.{}", a[12], a[13], a[14], a[15])
             } else {
                 ip.to_string()
-            };
-            (text, 128)
+            }
         }
         _ => return Err("inet field has an unknown address family".into()),
     };
-    Ok(if *is_cidr == 0 && usize::from(*bits) == full {
-        text
-    } else {
-        format!("{text}/{bits}")
-    })
+    Ok(format!("{text}/{bits}"))
 }
 
 /// One streamed table.
@@ -729,14 +721,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn inet_text_as_postgres_prints_it() {
+    fn inet_text_as_the_copys_text_cast_prints_it() {
         assert_eq!(
             inet_text(&[2, 24, 0, 4, 192, 168, 0, 1]).as_deref(),
             Ok("192.168.0.1/24")
         );
         assert_eq!(
             inet_text(&[2, 32, 0, 4, 10, 0, 0, 1]).as_deref(),
-            Ok("10.0.0.1")
+            Ok("10.0.0.1/32")
         );
         assert_eq!(
             inet_text(&[2, 32, 1, 4, 10, 0, 0, 1]).as_deref(),
@@ -745,7 +737,7 @@ mod tests {
         let mut v6 = vec![3, 128, 0, 16];
         v6.extend_from_slice(&[0; 15]);
         v6.push(1);
-        assert_eq!(inet_text(&v6).as_deref(), Ok("::1"));
+        assert_eq!(inet_text(&v6).as_deref(), Ok("::1/128"));
     }
 
     #[test]
