@@ -59,6 +59,32 @@ impl Source {
     }
 }
 
+impl Source {
+    /// Terminate the backend streaming from this database's slot, once one does (up to
+    /// 20 s); whether one was terminated.
+    fn terminate_walsender(&self) -> bool {
+        let name = self.db.name.clone();
+        ferry_tests::block_on(async move {
+            let c = ferry_tests::pg_connect(&ferry_tests::pg_admin_url()).await;
+            for _ in 0..200 {
+                let n = c
+                    .execute(
+                        "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots \
+                         WHERE database = $1 AND active_pid IS NOT NULL",
+                        &[&name],
+                    )
+                    .await
+                    .unwrap();
+                if n > 0 {
+                    return true;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            false
+        })
+    }
+}
+
 impl Drop for Source {
     fn drop(&mut self) {
         let name = self.db.name.clone();
@@ -250,6 +276,16 @@ fn low_downtime(src: &Source, target: &str) {
         child = c;
         std::thread::sleep(Duration::from_millis((random() * 400.0) as u64));
     }
+    // The source drops the replication connection: the applier reconnects and goes on.
+    assert!(
+        src.terminate_walsender(),
+        "no applier streamed from the slot"
+    );
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the applier ended when its replication connection was dropped"
+    );
     let status = ferry(&["replicate", "--status", "--from", from, "--to", target]);
     assert_eq!(status.code, 0, "{}", status.all());
     assert!(
@@ -339,7 +375,8 @@ fn replicate_stop_drops_the_slot_and_a_changed_table_stops_replication() {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert_ne!(status.code(), Some(0));
-    let said: Vec<String> = rx.try_iter().collect();
+    // The process ended, so its stderr closes and the reader thread ends the channel.
+    let said: Vec<String> = rx.iter().collect();
     assert!(
         said.iter()
             .any(|l| l.contains("`public.ledger`") && l.contains("column `extra` was added")),
