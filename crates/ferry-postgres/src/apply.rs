@@ -108,7 +108,10 @@ async fn casts(client: &Client, table: &ferry_core::Table) -> Result<Vec<Option<
                 &row.get::<_, String>("elem_kind"),
             );
             let (want, natural) = crate::decode::Wire::for_type(&c.data_type);
-            (!have.serves(&want))
+            // A `json` column is served by the jsonb decoder, but the encoder writes jsonb's
+            // binary form (a version byte first), which `json` does not read.
+            let json_as_jsonb = have == crate::decode::Wire::Json;
+            (json_as_jsonb || !have.serves(&want))
                 .then(|| format!("::{natural}::{}", row.get::<_, String>("type_name")))
         })
         .collect())

@@ -170,9 +170,23 @@ impl TableShape {
                 &row.get::<_, String>("elem_type"),
                 &row.get::<_, String>("elem_kind"),
             );
+            if row.get::<_, bool>("generated") {
+                return Err(Error::config(format!(
+                    "table `{shown}`, column `{}`: the source computes it (GENERATED ALWAYS), and PostgreSQL's logical replication does not send such values, so the target's copy of it could not follow; exclude the table, or drop the generation on the source (ALTER TABLE ... ALTER COLUMN ... DROP EXPRESSION)",
+                    col.name
+                )));
+            }
             let (want, _) = Wire::for_type(&col.data_type);
             let type_name: String = row.get("type_name");
             let wire_type: String = row.get("wire_type");
+            if wire_type == "varbit" {
+                // The neutral value of a bit string keeps its bits but not its length, so a
+                // short `bit varying` value would arrive zero-padded.
+                return Err(Error::config(format!(
+                    "table `{shown}`, column `{}`: {type_name} values cannot be replicated exactly (their length is lost on the way); change the column to bit(n) or text on the source, or exclude the table",
+                    col.name
+                )));
+            }
             let scale = if wire_type == "money" {
                 money_scale(client).await?
             } else {
@@ -664,6 +678,8 @@ impl Decoder {
     }
 
     fn relation(&mut self, rel: Relation, at: u64) -> Result<()> {
+        // Relation messages carry no WAL position of their own: name the last one passed.
+        let at = if at == 0 { self.last } else { at };
         let namespace = if rel.namespace.is_empty() {
             "pg_catalog"
         } else {
