@@ -184,7 +184,7 @@ pub async fn check_identities(client: &Client, tables: &[Table], set_identity: b
         .map(|(t, _)| format!("`{}`", t.display_name()))
         .collect();
     Err(Error::config(format!(
-        "table {} cannot be replicated: without a primary key PostgreSQL cannot name the old row of an update or delete (and refuses such changes on a published table); add a primary key, or run ALTER TABLE ... REPLICA IDENTITY FULL, or pass --set-replica-identity to have ferry do that",
+        "table {} cannot be replicated: without a primary key PostgreSQL cannot name the old row of an update or delete (and refuses such changes on a published table); add a primary key, or name its unique NOT NULL index with ALTER TABLE ... REPLICA IDENTITY USING INDEX ..., or run ALTER TABLE ... REPLICA IDENTITY FULL (or pass --set-replica-identity to have ferry do that)",
         names.join(", ")
     )))
 }
