@@ -240,13 +240,13 @@ async fn apply_from_recorded(
         let next = match tokio::time::timeout(wait, stream.next()).await {
             Ok(next) => next?,
             Err(_) => {
-                group.commit(writer, stats, events).await?;
+                group.commit(writer, stream.as_mut(), stats, events).await?;
                 continue;
             }
         };
         match next {
             None => {
-                group.commit(writer, stats, events).await?;
+                group.commit(writer, stream.as_mut(), stats, events).await?;
                 return Ok(None);
             }
             Some(StreamEvent::Changes(changes)) => {
@@ -268,7 +268,7 @@ async fn apply_from_recorded(
                 if group.changes >= options.group_changes
                     || group.started.elapsed() >= options.group_interval
                 {
-                    group.commit(writer, stats, events).await?;
+                    group.commit(writer, stream.as_mut(), stats, events).await?;
                     last_record = Instant::now();
                 }
             }
@@ -280,6 +280,7 @@ async fn apply_from_recorded(
                     // Nothing of ours changed: record the position now and then, so a
                     // restart does not re-read a long stretch of other tables' changes.
                     writer.commit(&position, None).await?;
+                    stream.acknowledge(&position).await?;
                     stats.position = Some(position);
                     last_record = Instant::now();
                 }
@@ -312,9 +313,12 @@ impl Default for Group {
 }
 
 impl Group {
+    /// Commit the open target transaction with the position it reaches, then tell the
+    /// stream the target holds it (so the source may release it).
     async fn commit(
         &mut self,
         writer: &mut dyn ChangeWriter,
+        stream: &mut dyn ferry_core::ChangeStream,
         stats: &mut ApplyStats,
         events: &EventHandler,
     ) -> Result<()> {
@@ -322,6 +326,7 @@ impl Group {
             return Ok(());
         };
         writer.commit(&position, micros).await?;
+        stream.acknowledge(&position).await?;
         stats.commits += 1;
         stats.transactions += self.transactions;
         stats.position = Some(position.clone());
@@ -381,6 +386,30 @@ pub async fn status(to: &ferry_core::ConnUrl) -> Result<Option<ferry_core::Repli
         .await?
         .replication_status()
         .await
+}
+
+/// What replication from `at` holds on the source (the WAL a PostgreSQL slot retains), as
+/// lines for the user.
+pub async fn source_notes(from: &ferry_core::ConnUrl, at: &Position) -> Result<Vec<String>> {
+    let source = crate::connect::open_source(from).await?;
+    let notes = source.replication_notes(at).await;
+    let _ = source.close().await;
+    notes
+}
+
+/// End replication without a cutover: release what it holds on the source (a PostgreSQL
+/// slot and publication) for the position the target records. A running applier is asked
+/// to stop first. Returns the released position, or `None` when the target records none.
+pub async fn stop(opts: &ReplicateOptions) -> Result<Option<Position>> {
+    let sink = crate::connect::open_sink(&opts.to).await?;
+    let Some(state) = sink.replication_status().await? else {
+        return Ok(None);
+    };
+    let source = crate::connect::open_source(&opts.from).await?;
+    let ended = source.end_replication(&state.position).await;
+    let _ = source.close().await;
+    ended?;
+    Ok(Some(state.position))
 }
 
 /// What a cutover did.
@@ -474,6 +503,15 @@ pub async fn cutover(
         events.clone(),
     )
     .await?;
+    if verify.status == crate::RunStatus::Complete {
+        // Safe to switch: nothing will replicate from the source again, so release what
+        // replication holds there (PostgreSQL: the slot keeps WAL until dropped).
+        if let Some(at) = &applied.position {
+            source.end_replication(at).await.map_err(|e| {
+                e.context("the target is complete, but releasing the source's replication slot failed; drop it with `ferry replicate --stop`")
+            })?;
+        }
+    }
     Ok(Cutover {
         until,
         applied,

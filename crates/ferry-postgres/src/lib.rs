@@ -12,6 +12,7 @@ pub mod encode;
 pub mod introspect;
 pub mod objects;
 pub mod read;
+pub mod replication;
 pub mod tls;
 pub mod write;
 
