@@ -199,8 +199,7 @@ fn bad_input_gives_one_line_and_exit_2() {
 
 /// The local PostgreSQL of `scripts/servers.sh` (`FERRY_TEST_PG`), as (host:port, admin URL).
 fn local_pg() -> (String, String) {
-    let url = std::env::var("FERRY_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres:ferrytest@127.0.0.1:55439/postgres".to_string());
+    let url = ferry_test_support::pg_admin_url();
     let parsed = ferry_core::ConnUrl::parse(&url).expect("FERRY_TEST_PG");
     let host = parsed.host.clone().expect("host");
     assert!(
