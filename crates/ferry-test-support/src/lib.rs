@@ -8,10 +8,12 @@
 //!   run in parallel against the shared servers.
 //! - [`PgDb`] / [`MyDb`]: a database made for one test and dropped when the guard is
 //!   dropped, also when the test panics.
+//! - [`json_schema::violations`]: checks a report against `docs/report.schema.json`.
 //! - [`ferry`]: runs the `ferry` binary; [`TempDir`], [`fixture`], [`read_report`].
 
 pub mod env;
 mod files;
+pub mod json_schema;
 mod mysql;
 mod names;
 mod pg;

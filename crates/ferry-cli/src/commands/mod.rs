@@ -3,6 +3,7 @@
 pub mod migrate;
 pub mod provision;
 pub mod replicate;
+pub mod report;
 pub mod schema;
 pub mod teardown;
 pub mod up;
