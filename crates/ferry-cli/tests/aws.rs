@@ -1,6 +1,8 @@
 //! `ferry provision` / `ferry teardown` through the binary, against moto on loopback
 //! (`scripts/servers.sh start moto`; `FERRY_TEST_AWS_ENDPOINT` overrides the default
 //! `http://127.0.0.1:55500`). Refuses to run against anything but loopback.
+// These go through AWS (moto): only in a build with the `aws` feature.
+#![cfg(feature = "aws")]
 
 mod common;
 

@@ -4,6 +4,8 @@
 //! URL-encoded form and fragments of both. Also: PGPASSWORD / MYSQL_PWD and FERRY_FROM /
 //! FERRY_TO keep passwords off the command line. Needs the loopback servers of
 //! `scripts/servers.sh` (PostgreSQL, MariaDB, moto) and the sqlite3 and psql CLIs.
+// These go through AWS (moto): only in a build with the `aws` feature.
+#![cfg(feature = "aws")]
 
 mod common;
 
