@@ -10,91 +10,13 @@
 //! names' prefixes (see [`expected_dropped`]).
 //!
 //! The golden DDL of each path (`fixtures/expected/fidelity.<source>.<target>.sql`) is
-//! compared, never written, unless `FERRY_UPDATE_GOLDEN=1` asks for it.
+//! compared, never written: `scripts/update-golden` rewrites the files.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use ferry_tests::{
-    block_on, ferry, fixture, mysql_connect, read_report, repo_root, MyDb, PgDb, TempDir,
-};
+use ferry_tests::golden::{Golden, Source, Src, Tgt};
+use ferry_tests::{block_on, ferry, mysql_connect, read_report, MyDb, PgDb, TempDir};
 use mysql_async::prelude::Queryable;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Src {
-    Sqlite,
-    Mysql,
-    Postgres,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Tgt {
-    Postgres,
-    Mysql,
-}
-
-impl Src {
-    fn name(self) -> &'static str {
-        match self {
-            Src::Sqlite => "sqlite",
-            Src::Mysql => "mysql",
-            Src::Postgres => "postgres",
-        }
-    }
-}
-
-impl Tgt {
-    fn name(self) -> &'static str {
-        match self {
-            Tgt::Postgres => "postgres",
-            Tgt::Mysql => "mysql",
-        }
-    }
-}
-
-/// A source database loaded from its fixture; kept alive for the test.
-enum Source {
-    /// The directory holding the file (removed with it), and the URL.
-    Sqlite {
-        _dir: TempDir,
-        url: String,
-    },
-    Mysql(MyDb),
-    Postgres(PgDb),
-}
-
-impl Source {
-    fn load(src: Src) -> Source {
-        let sql = fixture(&format!("fidelity/{}.sql", src.name()));
-        match src {
-            Src::Sqlite => {
-                let tmp = TempDir::new("fidelity_sqlite");
-                let path = tmp.join("source.db");
-                let c = rusqlite::Connection::open(&path).expect("sqlite");
-                c.execute_batch(&sql).expect("sqlite fixture");
-                let url = format!("sqlite:{}", path.display());
-                Source::Sqlite { _dir: tmp, url }
-            }
-            Src::Mysql => {
-                let db = MyDb::new("fidelity_src");
-                db.exec(&sql);
-                Source::Mysql(db)
-            }
-            Src::Postgres => {
-                let db = PgDb::new("fidelity_src");
-                db.exec(&sql);
-                Source::Postgres(db)
-            }
-        }
-    }
-
-    fn url(&self) -> &str {
-        match self {
-            Source::Sqlite { url, .. } => url,
-            Source::Mysql(db) => &db.url,
-            Source::Postgres(db) => &db.url,
-        }
-    }
-}
 
 /// A target database for one path.
 enum Target {
@@ -341,36 +263,10 @@ fn defaults_postgres_to_mysql() {
     defaults_path(Src::Postgres, Tgt::Mysql);
 }
 
-/// `ferry schema` of one path against its golden file: DDL, then the warnings.
+/// `ferry schema` of one path against its golden file (DDL, then the warnings); compares
+/// only, `scripts/update-golden` rewrites the files.
 fn golden_path(src: Src, tgt: Tgt) {
-    let source = Source::load(src);
-    let run = ferry(&["schema", "--from", source.url(), "--to-dialect", tgt.name()]);
-    let path = format!("{} -> {}", src.name(), tgt.name());
-    assert_eq!(run.code, 0, "{path}: {}", run.all());
-    let got = format!("{}{}", run.stdout, run.stderr);
-    let golden = repo_root().join(format!(
-        "fixtures/expected/fidelity.{}.{}.sql",
-        src.name(),
-        tgt.name()
-    ));
-    if std::env::var_os("FERRY_UPDATE_GOLDEN").is_some() {
-        std::fs::write(&golden, &got).expect("write golden");
-        panic!(
-            "{}: written (FERRY_UPDATE_GOLDEN is set); review it and run again without it",
-            golden.display()
-        );
-    }
-    let want = std::fs::read_to_string(&golden).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (FERRY_UPDATE_GOLDEN=1 writes it)",
-            golden.display()
-        )
-    });
-    assert!(
-        got == want,
-        "{path}: `ferry schema` output differs from {}; review and rerun with FERRY_UPDATE_GOLDEN=1\n--- got\n{got}",
-        golden.display()
-    );
+    Golden::Fidelity(src, tgt).assert_matches();
 }
 
 #[test]

@@ -6,17 +6,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-use ferry_tests::{ferry, ferry_bin, MyDb, PgDb};
+use ferry_tests::{ferry, ferry_bin, mysql_binlog_admin_url as binlog_admin_url, MyDb, PgDb};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn binlog_admin_url() -> String {
-    std::env::var("FERRY_TEST_MYSQL_BINLOG")
-        .unwrap_or_else(|_| "mysql://root:ferrytest@127.0.0.1:53311/mysql".into())
-}
 
 const SCHEMA: &str = "
 CREATE TABLE accounts (id int NOT NULL AUTO_INCREMENT PRIMARY KEY, owner varchar(40) NOT NULL,

@@ -10,12 +10,7 @@ use ferry_engine::connect::{open_sink, open_source};
 use ferry_engine::events::ignore;
 use ferry_engine::replicate::{apply, replicated_tables, ApplyOptions};
 use ferry_engine::{migrate, verify, Config, MigrateOptions, RunStatus, VerifyOptions};
-use ferry_tests::{block_on, MyDb, PgDb};
-
-fn binlog_admin_url() -> String {
-    std::env::var("FERRY_TEST_MYSQL_BINLOG")
-        .unwrap_or_else(|_| "mysql://root:ferrytest@127.0.0.1:53311/mysql".into())
-}
+use ferry_tests::{block_on, mysql_binlog_admin_url as binlog_admin_url, MyDb, PgDb};
 
 const SCHEMA: &str = "
 CREATE TABLE customers (

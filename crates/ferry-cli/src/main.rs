@@ -3,6 +3,7 @@
 //! `main` parses options, calls the command, prints an error once and sets the exit code.
 //! Every subcommand lives in its own file under `commands/`.
 
+mod ci;
 mod commands;
 mod output;
 mod secrets;
@@ -39,6 +40,8 @@ enum Command {
     Replicate(commands::replicate::Args),
     /// The app stopped writing: apply the last changes, move sequences, verify every value.
     Cutover(commands::replicate::CutoverArgs),
+    /// Work with JSON reports: `compare BASE.json NEW.json` is a CI regression gate.
+    Report(commands::report::Args),
 }
 
 /// Exit codes: 0 success, 1 the run finished but something is missing or differs,
@@ -78,6 +81,7 @@ fn main() -> ExitCode {
             Command::Up(args) => commands::up::run(args).await,
             Command::Replicate(args) => commands::replicate::run(args).await,
             Command::Cutover(args) => commands::replicate::cutover(args).await,
+            Command::Report(args) => commands::report::run(args),
         }
     });
     match result {

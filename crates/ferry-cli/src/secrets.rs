@@ -2,7 +2,9 @@
 //! into something a driver can connect to: `secret://NAME-OR-ARN` is read from Secrets
 //! Manager, and `--iam-auth` swaps the password for an IAM auth token.
 
+#[cfg(feature = "aws")]
 use anyhow::Context;
+#[cfg(feature = "aws")]
 use ferry_aws::{AwsClients, AwsOptions};
 use ferry_core::url::UrlKind;
 use ferry_core::ConnUrl;
@@ -22,6 +24,7 @@ pub struct AwsArgs {
     pub endpoint_url: Option<String>,
 }
 
+#[cfg(feature = "aws")]
 impl AwsArgs {
     /// The options for `ferry_aws`.
     pub fn options(&self) -> AwsOptions {
@@ -76,10 +79,29 @@ pub async fn resolve(url: &ConnUrl) -> anyhow::Result<ConnUrl> {
     resolve_with("URL", url, &aws, false).await
 }
 
+/// What a build without the `aws` feature says when a run needs AWS.
+#[cfg_attr(feature = "aws", allow(dead_code))]
+pub const NO_AWS: &str = "this ferry was built without AWS support (cargo feature `aws`): secret:// URLs, --iam-auth, provision, up and teardown need a build with it (the default: `cargo install --path crates/ferry-cli`)";
+
+/// Without AWS support: `url` as it is, or a clear error when it needs AWS.
+#[cfg(not(feature = "aws"))]
+pub async fn resolve_with(
+    flag: &str,
+    url: &ConnUrl,
+    _aws: &AwsArgs,
+    iam_auth: bool,
+) -> anyhow::Result<ConnUrl> {
+    if needs_aws(url, iam_auth) {
+        anyhow::bail!("{flag} {url}: {NO_AWS}");
+    }
+    Ok(url.clone())
+}
+
 /// Resolve `url` for a driver: a `secret://` URL becomes the database URL its secret holds,
 /// and with `iam_auth` the password becomes an IAM auth token. Other URLs come back as they
 /// are, without touching AWS. `flag` (e.g. `--to`) names the URL in error messages, which
 /// never contain a password.
+#[cfg(feature = "aws")]
 pub async fn resolve_with(
     flag: &str,
     url: &ConnUrl,
@@ -103,7 +125,36 @@ pub async fn resolve_with(
     Ok(resolved)
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(feature = "aws")))]
+mod no_aws_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn secret_urls_and_iam_auth_say_the_build_lacks_aws() {
+        let plain = ConnUrl::parse("postgres://u:p@127.0.0.1:5432/d").expect("url");
+        let aws = AwsArgs::default();
+        assert_eq!(
+            resolve_with("--to", &plain, &aws, false)
+                .await
+                .expect("same"),
+            plain
+        );
+        let secret = ConnUrl::parse("secret://ferry/shop").expect("url");
+        let err = resolve_with("--to", &secret, &aws, false)
+            .await
+            .expect_err("no AWS");
+        assert!(
+            format!("{err:#}").contains("built without AWS support"),
+            "{err:#}"
+        );
+        let err = resolve_with("--to", &plain, &aws, true)
+            .await
+            .expect_err("no AWS");
+        assert!(!format!("{err:#}").contains(":p@"), "{err:#}");
+    }
+}
+
+#[cfg(all(test, feature = "aws"))]
 mod tests {
     use super::*;
 

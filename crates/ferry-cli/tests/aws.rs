@@ -1,6 +1,8 @@
 //! `ferry provision` / `ferry teardown` through the binary, against moto on loopback
 //! (`scripts/servers.sh start moto`; `FERRY_TEST_AWS_ENDPOINT` overrides the default
 //! `http://127.0.0.1:55500`). Refuses to run against anything but loopback.
+// These go through AWS (moto): only in a build with the `aws` feature.
+#![cfg(feature = "aws")]
 
 mod common;
 
@@ -199,8 +201,7 @@ fn bad_input_gives_one_line_and_exit_2() {
 
 /// The local PostgreSQL of `scripts/servers.sh` (`FERRY_TEST_PG`), as (host:port, admin URL).
 fn local_pg() -> (String, String) {
-    let url = std::env::var("FERRY_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres:ferrytest@127.0.0.1:55439/postgres".to_string());
+    let url = ferry_test_support::pg_admin_url();
     let parsed = ferry_core::ConnUrl::parse(&url).expect("FERRY_TEST_PG");
     let host = parsed.host.clone().expect("host");
     assert!(

@@ -2,6 +2,8 @@
 //! loopback: `ferry up` checks `--from` before creating anything; `ferry teardown` refuses
 //! before its first change (a taken final-snapshot id, a resource without both ferry tags),
 //! turns deletion protection back on when a step fails, and `--dry-run` changes nothing.
+// These go through AWS (moto): only in a build with the `aws` feature.
+#![cfg(feature = "aws")]
 
 #[path = "../../ferry-aws/tests/common/throttle.rs"]
 mod throttle;

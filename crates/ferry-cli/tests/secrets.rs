@@ -4,6 +4,8 @@
 //! URL-encoded form and fragments of both. Also: PGPASSWORD / MYSQL_PWD and FERRY_FROM /
 //! FERRY_TO keep passwords off the command line. Needs the loopback servers of
 //! `scripts/servers.sh` (PostgreSQL, MariaDB, moto) and the sqlite3 and psql CLIs.
+// These go through AWS (moto): only in a build with the `aws` feature.
+#![cfg(feature = "aws")]
 
 mod common;
 
@@ -18,15 +20,7 @@ const PW_ENC: &str = "Qz8Leak%2FPw%3Fx%231";
 /// What must appear nowhere: the password, its encoded form, and pieces of both.
 const FRAGMENTS: &[&str] = &[PW, PW_ENC, "Qz8Leak", "Pw?x", "x#1", "Pw%3F", "%231"];
 
-fn pg_admin() -> String {
-    std::env::var("FERRY_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres:ferrytest@127.0.0.1:55439/postgres".into())
-}
-
-fn mysql_admin() -> String {
-    std::env::var("FERRY_TEST_MYSQL")
-        .unwrap_or_else(|_| "mysql://root:ferrytest@127.0.0.1:53309/mysql".into())
-}
+use ferry_test_support::{mysql_admin_url as mysql_admin, pg_admin_url as pg_admin};
 
 /// `host:port` of an admin URL (loopback only).
 fn hostport(url: &str) -> String {

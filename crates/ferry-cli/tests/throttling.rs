@@ -3,6 +3,8 @@
 //! forwards everything else to moto (`scripts/servers.sh start moto`;
 //! `FERRY_TEST_AWS_ENDPOINT` overrides `http://127.0.0.1:55500`). A call throttled on every
 //! attempt must end the run with exit code 2 and one error line: no panic, no secret.
+// These go through AWS (moto): only in a build with the `aws` feature.
+#![cfg(feature = "aws")]
 
 #[path = "../../ferry-aws/tests/common/throttle.rs"]
 mod throttle;

@@ -3,6 +3,8 @@
 //! resolves to 127.0.0.1 without being `localhost`, so no traffic leaves the machine while
 //! ferry sees a host name it cannot know to be local. Needs the loopback servers of
 //! `scripts/servers.sh` (which offer no TLS: `prefer` falls back to plaintext).
+// These go through AWS (moto): only in a build with the `aws` feature.
+#![cfg(feature = "aws")]
 
 mod common;
 

@@ -148,6 +148,7 @@ fn refuse_unsupported(schema: &mut ferry_core::Schema, config: &Config) -> Resul
 
 fn empty_report(opts: &MigrateOptions) -> Report {
     Report {
+        version: crate::report::REPORT_VERSION,
         ferry_version: env!("CARGO_PKG_VERSION").to_string(),
         source: opts.from.to_string(),
         target: opts.to.to_string(),

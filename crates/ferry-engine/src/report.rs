@@ -2,6 +2,10 @@
 
 use serde::Serialize;
 
+/// Version of the JSON report's format (`version`), described by `docs/report.schema.json`.
+/// Raised when a field is removed or changes meaning; new fields keep it.
+pub const REPORT_VERSION: u32 = 1;
+
 /// How one table ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -97,6 +101,9 @@ pub struct Totals {
     pub rows_per_second: f64,
     /// Payload megabytes (10^6) per second of the whole run.
     pub mb_per_second: f64,
+    /// The process's peak resident set size so far, in bytes (the kernel's high-water
+    /// mark, what `getrusage` reports as `ru_maxrss`); `None` where the OS does not say.
+    pub peak_rss_bytes: Option<u64>,
 }
 
 /// Seconds spent per phase.
@@ -117,6 +124,8 @@ pub struct Phases {
 /// The report of a run.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// Format version of this report ([`REPORT_VERSION`]).
+    pub version: u32,
     /// ferry's version.
     pub ferry_version: String,
     /// Source URL, password redacted.
@@ -163,6 +172,37 @@ impl Report {
             t.rows_per_second = t.rows_written as f64 / self.seconds;
             t.mb_per_second = t.bytes as f64 / 1e6 / self.seconds;
         }
+        t.peak_rss_bytes = peak_rss_bytes();
         self.totals = t;
+    }
+}
+
+/// The process's peak resident set size in bytes: `VmHWM` of `/proc/self/status` on Linux
+/// (the same high-water mark `getrusage(RUSAGE_SELF).ru_maxrss` reads, without unsafe code);
+/// `None` elsewhere.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line
+        .trim_start_matches("VmHWM:")
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peak_rss_is_read_on_linux() {
+        if cfg!(target_os = "linux") {
+            let rss = peak_rss_bytes().expect("VmHWM");
+            // A test process holds at least a megabyte and far less than a terabyte.
+            assert!((1 << 20..1 << 40).contains(&rss), "{rss}");
+        }
     }
 }

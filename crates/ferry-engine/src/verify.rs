@@ -208,6 +208,7 @@ async fn verify_from(
         .iter()
         .any(|t| t.verification.counts != "ok" || t.verification.content == "differs");
     let mut report = Report {
+        version: crate::report::REPORT_VERSION,
         resumed: false,
         ferry_version: env!("CARGO_PKG_VERSION").to_string(),
         source: opts.from.to_string(),

@@ -5,20 +5,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::TestDb;
 use ferry_core::{
     BatchLimits, Change, ChangeKind, ConnUrl, ErrorKind, Position, ReadOptions, Source,
     StreamEvent, Table, Value,
 };
 use ferry_mysql::MySqlSource;
+use ferry_test_support::{mysql_admin_url, mysql_binlog_admin_url as binlog_url, MyDb};
 use std::collections::BTreeMap;
-
-fn binlog_url() -> String {
-    std::env::var("FERRY_TEST_MYSQL_BINLOG")
-        .unwrap_or_else(|_| "mysql://root:ferrytest@127.0.0.1:53311/mysql".into())
-}
 
 const SCHEMA: &str = "
 SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION';
@@ -130,11 +123,11 @@ async fn drain(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_change_after_the_snapshot_arrives_once_and_equals_the_copy() {
-    let db = TestDb::create(&binlog_url(), "binlog").await;
-    db.run(SCHEMA).await;
-    db.run(&format!("SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION'; {ROW1}; INSERT INTO notes VALUES ('n1', 'first'); INSERT INTO keyless VALUES (1, 'x'), (1, 'x')")).await;
+    let db = MyDb::on(&binlog_url(), "binlog");
+    db.exec(SCHEMA);
+    db.exec(&format!("SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION'; {ROW1}; INSERT INTO notes VALUES ('n1', 'first'); INSERT INTO keyless VALUES (1, 'x'), (1, 'x')"));
 
-    let source = MySqlSource::open(&db.url, 2).await.unwrap();
+    let source = MySqlSource::open(&db.conn_url(), 2).await.unwrap();
     let schema = source.schema().await.unwrap();
     let tables: Vec<Table> = ["items", "notes", "keyless"]
         .iter()
@@ -154,11 +147,9 @@ async fn every_change_after_the_snapshot_arrives_once_and_equals_the_copy() {
 
     // Changes after the snapshot: every kind, a multi-table transaction, a rolled-back one,
     // a key change, a keyless duplicate row, and noise in another database.
-    let other = TestDb::create(&binlog_url(), "binlog_other").await;
-    other
-        .run("CREATE TABLE items (id int PRIMARY KEY); INSERT INTO items VALUES (1)")
-        .await;
-    db.run(
+    let other = MyDb::on(&binlog_url(), "binlog_other");
+    other.exec("CREATE TABLE items (id int PRIMARY KEY); INSERT INTO items VALUES (1)");
+    db.exec(
         "SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION';
          INSERT INTO items (id, name, mood, tags, zero) VALUES (2, 'two', 'sad', '', '0000-00-00 00:00:00'), (3, NULL, NULL, 'b,c', '2020-01-01 00:00:00');
          UPDATE items SET price = price + 1, tags = 'c', doc = JSON_OBJECT('n', 7), stamp = '1999-12-31 23:59:59.5' WHERE id = 1;
@@ -172,10 +163,9 @@ async fn every_change_after_the_snapshot_arrives_once_and_equals_the_copy() {
          DELETE FROM keyless LIMIT 1;
          INSERT INTO keyless VALUES (2, 'y');
          DELETE FROM items WHERE id = 30;",
-    )
-    .await;
-    db.run("TRUNCATE TABLE keyless").await;
-    db.run("INSERT INTO keyless VALUES (3, 'after')").await;
+    );
+    db.exec("TRUNCATE TABLE keyless");
+    db.exec("INSERT INTO keyless VALUES (3, 'after')");
     let until = source.current_position().await.unwrap();
 
     let events = drain(&source, &tables, &start, &until).await.unwrap();
@@ -215,7 +205,7 @@ async fn every_change_after_the_snapshot_arrives_once_and_equals_the_copy() {
         "the multi-table transaction arrived as one"
     );
 
-    let fresh = MySqlSource::open(&db.url, 2).await.unwrap();
+    let fresh = MySqlSource::open(&db.conn_url(), 2).await.unwrap();
     for (i, t) in tables.iter().enumerate() {
         let now = read_all(&fresh, t).await;
         assert_eq!(model[i], now, "table {} after replaying the binlog", t.name);
@@ -225,16 +215,13 @@ async fn every_change_after_the_snapshot_arrives_once_and_equals_the_copy() {
     // Resuming from the end position yields nothing more.
     let again = drain(&source, &tables, &until, &until).await.unwrap();
     assert!(again.is_empty(), "{again:?}");
-    other.drop_db().await;
-    db.drop_db().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ddl_on_a_replicated_table_stops_with_the_statement() {
-    let db = TestDb::create(&binlog_url(), "binlog_ddl").await;
-    db.run("CREATE TABLE t (id int PRIMARY KEY, v int); CREATE TABLE u (id int PRIMARY KEY)")
-        .await;
-    let source = MySqlSource::open(&db.url, 1).await.unwrap();
+    let db = MyDb::on(&binlog_url(), "binlog_ddl");
+    db.exec("CREATE TABLE t (id int PRIMARY KEY, v int); CREATE TABLE u (id int PRIMARY KEY)");
+    let source = MySqlSource::open(&db.conn_url(), 1).await.unwrap();
     let schema = source.schema().await.unwrap();
     let tables: Vec<Table> = schema
         .tables
@@ -246,7 +233,7 @@ async fn ddl_on_a_replicated_table_stops_with_the_statement() {
     let start = source.snapshot_position().await.unwrap().unwrap();
     // The snapshot's metadata locks would hold the ALTER back until the copy ends.
     source.close().await;
-    db.run("INSERT INTO t VALUES (1, 1); ALTER TABLE u ADD COLUMN x int; CREATE TABLE fresh (id int); INSERT INTO t VALUES (2, 2); ALTER TABLE t ADD COLUMN w int; INSERT INTO t VALUES (3, 3, 3)").await;
+    db.exec("INSERT INTO t VALUES (1, 1); ALTER TABLE u ADD COLUMN x int; CREATE TABLE fresh (id int); INSERT INTO t VALUES (2, 2); ALTER TABLE t ADD COLUMN w int; INSERT INTO t VALUES (3, 3, 3)");
     let until = source.current_position().await.unwrap();
     let mut stream = source
         .changes(&tables, &start, Some(&until), &ReadOptions::default())
@@ -271,14 +258,13 @@ async fn ddl_on_a_replicated_table_stops_with_the_statement() {
     );
     assert!(notices.iter().any(|n| n.contains("`fresh`")), "{notices:?}");
     source.close().await;
-    db.drop_db().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_purged_position_says_to_copy_again() {
-    let db = TestDb::create(&binlog_url(), "binlog_purged").await;
-    db.run("CREATE TABLE t (id int PRIMARY KEY)").await;
-    let source = MySqlSource::open(&db.url, 1).await.unwrap();
+    let db = MyDb::on(&binlog_url(), "binlog_purged");
+    db.exec("CREATE TABLE t (id int PRIMARY KEY)");
+    let source = MySqlSource::open(&db.conn_url(), 1).await.unwrap();
     let tables = source.schema().await.unwrap().tables;
     let gone = Position("mysql-bin.999999:4".into());
     let err = match source
@@ -292,13 +278,12 @@ async fn a_purged_position_says_to_copy_again() {
     assert!(err.to_string().contains("copy again"), "{err}");
     assert!(!err.to_string().contains("ferrytest"), "{err}");
     source.close().await;
-    db.drop_db().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn preconditions_name_each_missing_setting() {
     // The plain test server runs without a binlog.
-    let url = ConnUrl::parse(&common::infile_url()).unwrap();
+    let url = ConnUrl::parse(&mysql_admin_url()).unwrap();
     let target = ferry_mysql::Target::from_url(&url).unwrap();
     let mut conn = target.connect().await.unwrap();
     let err = ferry_mysql::binlog::position::check_preconditions(&mut conn)

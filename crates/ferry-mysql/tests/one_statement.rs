@@ -4,14 +4,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{infile_url, TestDb};
 use ferry_core::Sink;
 use ferry_mysql::{LoadMethod, MySqlSink};
+use ferry_test_support::{mysql_admin_url as infile_url, MyDb};
 use mysql_async::prelude::Queryable;
 
-async fn canary_rows(db: &TestDb) -> Vec<String> {
+async fn canary_rows(db: &MyDb) -> Vec<String> {
     let mut c = db.conn().await;
     let rows: Vec<String> = c.query("SELECT v FROM canary").await.expect("canary");
     drop(c.disconnect().await);
@@ -20,10 +18,9 @@ async fn canary_rows(db: &TestDb) -> Vec<String> {
 
 #[tokio::test]
 async fn a_second_statement_never_runs() {
-    let db = TestDb::create(&infile_url(), "one_stmt").await;
-    db.run("CREATE TABLE canary (v text); INSERT INTO canary VALUES ('alive')")
-        .await;
-    let sink = MySqlSink::open(&db.url, LoadMethod::Auto)
+    let db = MyDb::on(&infile_url(), "one_stmt");
+    db.exec("CREATE TABLE canary (v text); INSERT INTO canary VALUES ('alive')");
+    let sink = MySqlSink::open(&db.conn_url(), LoadMethod::Auto)
         .await
         .expect("sink");
     for sql in [
@@ -41,15 +38,13 @@ async fn a_second_statement_never_runs() {
             .expect_err("two statements are refused");
     }
     assert_eq!(canary_rows(&db).await, vec!["alive".to_string()]);
-    db.drop_db().await;
 }
 
 #[tokio::test]
 async fn literals_read_back_as_written() {
-    let db = TestDb::create(&infile_url(), "literals").await;
-    db.run("CREATE TABLE canary (v text); INSERT INTO canary VALUES ('alive')")
-        .await;
-    let sink = MySqlSink::open(&db.url, LoadMethod::Auto)
+    let db = MyDb::on(&infile_url(), "literals");
+    db.exec("CREATE TABLE canary (v text); INSERT INTO canary VALUES ('alive')");
+    let sink = MySqlSink::open(&db.conn_url(), LoadMethod::Auto)
         .await
         .expect("sink");
     let hostile = [
@@ -73,5 +68,4 @@ async fn literals_read_back_as_written() {
         .collect();
     assert_eq!(got, hostile.map(String::from).to_vec());
     assert_eq!(canary_rows(&db).await, vec!["alive".to_string()]);
-    db.drop_db().await;
 }

@@ -206,8 +206,7 @@ async fn verify_identity_with_a_test_ca_and_refusals() {
 /// and connects (the mysql client's meaning), on every connection of the target.
 #[tokio::test]
 async fn preferred_falls_back_to_plaintext_without_server_tls() {
-    let base = std::env::var("FERRY_TEST_MYSQL")
-        .unwrap_or_else(|_| "mysql://root:ferrytest@127.0.0.1:53309/mysql".into());
+    let base = ferry_test_support::mysql_admin_url();
     let mut have: Option<(String, String)> = None;
     for suffix in ["?ssl-mode=PREFERRED", ""] {
         let target =

@@ -2,58 +2,23 @@
 //! `standard_conforming_strings = on` even where the database says otherwise, and a
 //! statement ferry built runs as one statement.
 
-use ferry_core::{ConnUrl, Sink};
+use ferry_core::Sink;
 use ferry_postgres::PgSink;
-
-fn admin_url() -> String {
-    std::env::var("FERRY_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres:ferrytest@127.0.0.1:55439/postgres".into())
-}
-
-async fn raw_client(url: &str) -> tokio_postgres::Client {
-    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .unwrap_or_else(|e| {
-            panic!("test PostgreSQL unreachable (scripts/servers.sh start pg): {e}")
-        });
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    client
-}
+use ferry_test_support::PgDb;
 
 /// A database whose sessions default to `standard_conforming_strings = off`, with a canary.
-async fn hostile_db(name: &str) -> String {
-    let admin = admin_url();
-    let c = raw_client(&admin).await;
-    c.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-        .await
-        .expect("drop database");
-    c.batch_execute(&format!("CREATE DATABASE \"{name}\""))
-        .await
-        .expect("create database");
-    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-    let url = format!("{base}/{name}");
-    raw_client(&url)
-        .await
-        .batch_execute(&format!(
-            "CREATE TABLE canary (v text); INSERT INTO canary VALUES ('alive');
-             ALTER DATABASE \"{name}\" SET standard_conforming_strings = off"
-        ))
-        .await
-        .expect("canary");
-    url
+fn hostile_db() -> PgDb {
+    let db = PgDb::new("pg_session");
+    db.exec(&format!(
+        "CREATE TABLE canary (v text); INSERT INTO canary VALUES ('alive');
+         ALTER DATABASE \"{}\" SET standard_conforming_strings = off",
+        db.name
+    ));
+    db
 }
 
-async fn drop_db(name: &str) {
-    let _ = raw_client(&admin_url())
-        .await
-        .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-        .await;
-}
-
-async fn canary(url: &str) -> Vec<String> {
-    raw_client(url)
+async fn canary(db: &PgDb) -> Vec<String> {
+    db.client()
         .await
         .query("SELECT v FROM canary", &[])
         .await
@@ -65,11 +30,8 @@ async fn canary(url: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn literals_mean_what_ferry_wrote_and_one_statement_runs() {
-    let name = format!("ferry_pg_session_{}", std::process::id());
-    let url = hostile_db(&name).await;
-    let sink = PgSink::open(ConnUrl::parse(&url).expect("url"))
-        .await
-        .expect("sink");
+    let db = hostile_db();
+    let sink = PgSink::open(db.conn_url()).await.expect("sink");
     // With standard_conforming_strings off, '\' would open an escape and the rest of the
     // text would become SQL; ferry's session reads it as one backslash.
     sink.execute(&[
@@ -92,6 +54,5 @@ async fn literals_mean_what_ferry_wrote_and_one_statement_runs() {
             .await
             .expect_err("two statements are refused");
     }
-    assert_eq!(canary(&url).await, vec!["alive".to_string()]);
-    drop_db(&name).await;
+    assert_eq!(canary(&db).await, vec!["alive".to_string()]);
 }

@@ -1,82 +1,14 @@
 //! PgSource against the real test PostgreSQL (`FERRY_TEST_PG`, default as in
 //! scripts/servers.sh): introspection, snapshot isolation, decoding of every type, batching,
-//! and the raw pass-through into PgSink.
+//! and the raw pass-through into PgSink. Each test's databases are dropped when their guards are.
 
 use ferry_core::{
-    Batch, BatchLimits, ConnUrl, DataType, DefaultValue, ReadOptions, Schema, Sink, Source, Table,
-    Value,
+    Batch, BatchLimits, DataType, DefaultValue, ReadOptions, Schema, Sink, Source, Table, Value,
 };
 use ferry_postgres::{PgSink, PgSource};
-use std::sync::atomic::{AtomicU32, Ordering};
+use ferry_test_support::PgDb;
 
 const EVERY_TYPE: &str = include_str!("../../../fixtures/postgres/every_type.sql");
-
-fn admin_url() -> String {
-    std::env::var("FERRY_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres:ferrytest@127.0.0.1:55439/postgres".into())
-}
-
-async fn raw_client(url: &str) -> tokio_postgres::Client {
-    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .unwrap_or_else(|e| {
-            panic!("test PostgreSQL unreachable (scripts/servers.sh start pg): {e}")
-        });
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    client
-}
-
-/// A database for one test, dropped at the end.
-struct Db {
-    name: String,
-    url: String,
-}
-
-impl Db {
-    async fn new(prefix: &str) -> Db {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let name = format!(
-            "ferry_{prefix}_{}_{}_{nanos}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        );
-        let admin = admin_url();
-        raw_client(&admin)
-            .await
-            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
-            .await
-            .expect("create database");
-        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-        Db {
-            url: format!("{base}/{name}"),
-            name,
-        }
-    }
-
-    async fn client(&self) -> tokio_postgres::Client {
-        raw_client(&self.url).await
-    }
-
-    fn conn_url(&self) -> ConnUrl {
-        ConnUrl::parse(&self.url).expect("url")
-    }
-
-    async fn drop_db(self) {
-        let _ = raw_client(&admin_url())
-            .await
-            .batch_execute(&format!(
-                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                self.name
-            ))
-            .await;
-    }
-}
 
 async fn read_all(source: &PgSource, table: &Table, options: ReadOptions) -> Vec<Batch> {
     let (tx, mut rx) = tokio::sync::mpsc::channel(2);
@@ -104,7 +36,7 @@ fn table<'a>(schema: &'a Schema, name: &str) -> &'a Table {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn introspects_and_decodes_every_type() {
-    let db = Db::new("pgsrc_types").await;
+    let db = PgDb::new("pgsrc_types");
     db.client()
         .await
         .batch_execute(EVERY_TYPE)
@@ -287,12 +219,11 @@ async fn introspects_and_decodes_every_type() {
     let i = copied.iter().position(|c| *c == "big").expect("big");
     assert_eq!(row[i], Value::Decimal("9007199254740993".into()));
     drop(source);
-    db.drop_db().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readers_share_one_snapshot_and_batch_large_tables() {
-    let db = Db::new("pgsrc_snap").await;
+    let db = PgDb::new("pgsrc_snap");
     let c = db.client().await;
     c.batch_execute(
         "CREATE TABLE big (id integer PRIMARY KEY, payload text NOT NULL);
@@ -354,13 +285,12 @@ async fn readers_share_one_snapshot_and_batch_large_tables() {
     }
     assert_eq!(raw.iter().map(|b| b.raw_rows).sum::<u64>(), 25_000);
     drop(source);
-    db.drop_db().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn raw_pass_through_loads_a_postgres_target_byte_for_byte() {
-    let src = Db::new("pgsrc_raw_src").await;
-    let dst = Db::new("pgsrc_raw_dst").await;
+    let src = PgDb::new("pgsrc_raw_src");
+    let dst = PgDb::new("pgsrc_raw_dst");
     src.client()
         .await
         .batch_execute(EVERY_TYPE)
@@ -435,13 +365,11 @@ async fn raw_pass_through_loads_a_postgres_target_byte_for_byte() {
         .await
         .is_err());
     drop(source);
-    src.drop_db().await;
-    dst.drop_db().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_type_translates_for_mysql_with_warnings_for_what_does_not_fit() {
-    let db = Db::new("pgsrc_to_my").await;
+    let db = PgDb::new("pgsrc_to_my");
     db.client()
         .await
         .batch_execute(EVERY_TYPE)
@@ -492,13 +420,12 @@ async fn every_type_translates_for_mysql_with_warnings_for_what_does_not_fit() {
         assert!(warned(needle), "no warning about {needle}: {warnings:#?}");
     }
     drop(source);
-    db.drop_db().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn extensions_the_target_cannot_create_are_named_with_what_needs_them() {
-    let src = Db::new("pgsrc_ext_src").await;
-    let dst = Db::new("pgsrc_ext_dst").await;
+    let src = PgDb::new("pgsrc_ext_src");
+    let dst = PgDb::new("pgsrc_ext_dst");
     src.client()
         .await
         .batch_execute(
@@ -583,6 +510,4 @@ async fn extensions_the_target_cannot_create_are_named_with_what_needs_them() {
     );
     source.close().await.expect("close");
     drop(source);
-    src.drop_db().await;
-    dst.drop_db().await;
 }

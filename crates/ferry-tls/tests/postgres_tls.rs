@@ -268,8 +268,7 @@ async fn ssl_in_use(client: &tokio_postgres::Client) -> bool {
 /// prefer against the shared loopback PostgreSQL, which has no TLS: plaintext, as libpq.
 #[tokio::test]
 async fn prefer_falls_back_to_plaintext_without_server_tls() {
-    let base = std::env::var("FERRY_TEST_PG")
-        .unwrap_or_else(|_| "postgres://postgres:ferrytest@127.0.0.1:55439/postgres".into());
+    let base = ferry_test_support::pg_admin_url();
     for params in ["?sslmode=prefer", "?sslmode=allow", ""] {
         let url = ferry_core::ConnUrl::parse(&format!("{base}{params}")).expect("url");
         let (client, warning) = ferry_postgres::connect_noting(&url)

@@ -6,15 +6,15 @@
 #![allow(dead_code)]
 
 use ferry_aws::{endpoint_is_loopback, AwsClients, AwsOptions};
-use std::sync::atomic::{AtomicU32, Ordering};
+pub use ferry_test_support::unique_aws_name as unique;
+use ferry_test_support::AWS_TEST_ENV;
 use std::sync::Once;
 
 pub mod throttle;
 
 /// The emulator's endpoint; panics unless it is on loopback.
 pub fn endpoint() -> String {
-    let url = std::env::var("FERRY_TEST_AWS_ENDPOINT")
-        .unwrap_or_else(|_| "http://127.0.0.1:55500".to_string());
+    let url = ferry_test_support::moto_endpoint();
     assert!(
         endpoint_is_loopback(&url),
         "refusing to run: FERRY_TEST_AWS_ENDPOINT={url} is not a loopback address (127.0.0.0/8, localhost, ::1)"
@@ -30,16 +30,11 @@ pub fn isolate_env() {
         let url = endpoint();
         // Every variable is set before the first client is built, while no other thread
         // reads the environment (Once blocks them).
-        std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
-        std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
+        for (key, value) in AWS_TEST_ENV {
+            std::env::set_var(key, value);
+        }
         std::env::set_var("AWS_SESSION_TOKEN", "testing");
-        std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
         std::env::set_var("AWS_ENDPOINT_URL", &url);
-        std::env::set_var("AWS_CONFIG_FILE", "/nonexistent/ferry-test-aws-config");
-        std::env::set_var(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/ferry-test-aws-credentials",
-        );
         std::env::remove_var("AWS_PROFILE");
         std::env::remove_var("AWS_REGION");
         std::env::remove_var("AWS_DEFAULT_REGION");
@@ -84,20 +79,4 @@ pub async fn clients_at(url: &str) -> AwsClients {
     let c = AwsClients::connect(&opts).await.expect("clients");
     assert_eq!(c.endpoint_url(), Some(url));
     c
-}
-
-static SEQ: AtomicU32 = AtomicU32::new(0);
-
-/// A name no other test (or earlier run against the same emulator) uses.
-pub fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!(
-        "{prefix}-{}-{}-{}",
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::Relaxed),
-        nanos % 100_000
-    )
 }

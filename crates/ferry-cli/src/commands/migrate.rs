@@ -126,6 +126,9 @@ pub struct Args {
     /// AWS settings for `secret://` URLs and `--iam-auth`.
     #[command(flatten)]
     pub aws: crate::secrets::AwsArgs,
+    /// `--junit FILE` and `--summary-md FILE`.
+    #[command(flatten)]
+    pub ci: crate::ci::CiArgs,
 }
 
 /// How much `ferry migrate` verifies at the end.
@@ -212,6 +215,7 @@ pub async fn run_to(args: Args, summary: Channel) -> anyhow::Result<Exit> {
     if let Some(path) = &args.json {
         output::write_json(path, &report)?;
     }
+    args.ci.write("migrate", &report)?;
     if args.replicate && report.status == RunStatus::Complete {
         eprintln!(
             "copy complete; applying the source's changes until stopped (ferry cutover finishes)"

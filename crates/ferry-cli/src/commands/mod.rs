@@ -1,12 +1,21 @@
 //! One file per subcommand.
 
 pub mod migrate;
+#[cfg(feature = "aws")]
 pub mod provision;
 pub mod replicate;
+pub mod report;
 pub mod schema;
+#[cfg(feature = "aws")]
 pub mod teardown;
+#[cfg(feature = "aws")]
 pub mod up;
 pub mod verify;
+
+#[cfg(not(feature = "aws"))]
+mod no_aws;
+#[cfg(not(feature = "aws"))]
+pub use no_aws::{provision, teardown, up};
 
 use anyhow::Context;
 use ferry_core::ConnUrl;

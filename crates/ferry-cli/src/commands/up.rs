@@ -77,6 +77,7 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         replicate: false,
         set_replica_identity: false,
         aws: args.provision.aws.clone(),
+        ci: Default::default(),
     };
     let verify_args = super::verify::Args {
         from: migrate_args.from.clone(),
@@ -89,6 +90,7 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         show_values: false,
         iam_auth: false,
         aws: migrate_args.aws.clone(),
+        ci: Default::default(),
     };
     let exit = match migrate::run_to(migrate_args, Channel::Stderr).await {
         // A re-run: the target already holds the tables (an earlier `ferry up` loaded

@@ -41,6 +41,9 @@ pub struct Args {
     /// AWS settings for `secret://` URLs and `--iam-auth`.
     #[command(flatten)]
     pub aws: crate::secrets::AwsArgs,
+    /// `--junit FILE` and `--summary-md FILE`.
+    #[command(flatten)]
+    pub ci: crate::ci::CiArgs,
 }
 
 /// Run `ferry verify`: the table on stdout (on stderr with `--json -`).
@@ -80,6 +83,7 @@ pub async fn run_to(args: Args, summary: Channel) -> anyhow::Result<Exit> {
     if let Some(path) = &args.json {
         output::write_json(path, &report)?;
     }
+    args.ci.write("verify", &report)?;
     Ok(match report.status {
         RunStatus::Complete => Exit::Ok,
         RunStatus::Incomplete => Exit::Incomplete,

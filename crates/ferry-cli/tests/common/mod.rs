@@ -5,10 +5,12 @@
 
 use std::process::{Command, Output};
 
+pub use ferry_test_support::unique_aws_name as unique;
+use ferry_test_support::AWS_TEST_ENV;
+
 /// moto's endpoint; refuses anything but loopback.
 pub fn endpoint() -> String {
-    let url = std::env::var("FERRY_TEST_AWS_ENDPOINT")
-        .unwrap_or_else(|_| "http://127.0.0.1:55500".to_string());
+    let url = ferry_test_support::moto_endpoint();
     assert!(
         ferry_aws::endpoint_is_loopback(&url),
         "refusing to run: FERRY_TEST_AWS_ENDPOINT={url} is not a loopback address"
@@ -26,11 +28,7 @@ pub fn ferry_via(endpoint: &str, args: &[&str]) -> Command {
             cmd.env_remove(key);
         }
     }
-    cmd.env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/nonexistent/ferry-test")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/ferry-test")
+    cmd.envs(AWS_TEST_ENV)
         .env("AWS_ENDPOINT_URL", endpoint)
         .env("AWS_REGION", "us-east-1")
         .args(args);
@@ -51,15 +49,6 @@ pub fn run(cmd: &mut Command) -> (i32, String, String) {
     )
 }
 
-/// A name no other test run uses.
-pub fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!("{prefix}-{}-{}", std::process::id(), nanos % 1_000_000)
-}
-
 static ENV: std::sync::Once = std::sync::Once::new();
 
 /// In-process clients straight to moto, to set up and inspect.
@@ -67,11 +56,9 @@ pub async fn moto_clients() -> ferry_aws::AwsClients {
     ENV.call_once(|| {
         // Set once, before this process builds a client; the children get their
         // environment explicitly from `ferry_via()`.
-        std::env::set_var("AWS_ACCESS_KEY_ID", "testing");
-        std::env::set_var("AWS_SECRET_ACCESS_KEY", "testing");
-        std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
-        std::env::set_var("AWS_CONFIG_FILE", "/nonexistent/ferry-test");
-        std::env::set_var("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/ferry-test");
+        for (key, value) in AWS_TEST_ENV {
+            std::env::set_var(key, value);
+        }
     });
     let opts = ferry_aws::AwsOptions {
         region: Some("us-east-1".into()),

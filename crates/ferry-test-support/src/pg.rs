@@ -1,0 +1,96 @@
+//! A PostgreSQL database per test, on the server of [`pg_admin_url`].
+
+use crate::{block_on, block_on_thread, drop_quietly, pg_admin_url, unique_name, url_with_db};
+
+/// Connect to a PostgreSQL URL (no TLS: the test server is on loopback).
+pub async fn pg_connect(url: &str) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to the test PostgreSQL (start it with scripts/servers.sh start pg): {e}"));
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    client
+}
+
+/// A PostgreSQL database made for one test and dropped (`WITH (FORCE)`) when the value is
+/// dropped, also when the test panics.
+pub struct PgDb {
+    /// Database name.
+    pub name: String,
+    /// URL of the database.
+    pub url: String,
+}
+
+impl PgDb {
+    /// Create a database named after `prefix` (usable in sync and async tests).
+    pub fn new(prefix: &str) -> PgDb {
+        let name = unique_name(prefix);
+        let admin = pg_admin_url();
+        let sql = format!("CREATE DATABASE \"{name}\"");
+        block_on_thread(async {
+            pg_connect(&admin)
+                .await
+                .batch_execute(&sql)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        });
+        PgDb {
+            url: url_with_db(&admin, &name),
+            name,
+        }
+    }
+
+    /// The URL as ferry parses it.
+    pub fn conn_url(&self) -> ferry_core::ConnUrl {
+        ferry_core::ConnUrl::parse(&self.url).expect("test database URL")
+    }
+
+    /// A client connected to this database (in async tests).
+    pub async fn client(&self) -> tokio_postgres::Client {
+        pg_connect(&self.url).await
+    }
+
+    /// Run `f` with a client connected to this database (in sync tests only).
+    pub fn with<T>(&self, f: impl AsyncFnOnce(&tokio_postgres::Client) -> T) -> T {
+        block_on(async {
+            let c = pg_connect(&self.url).await;
+            f(&c).await
+        })
+    }
+
+    /// Run SQL statements (usable in sync and async tests).
+    pub fn exec(&self, sql: &str) {
+        block_on_thread(async {
+            self.client()
+                .await
+                .batch_execute(sql)
+                .await
+                .unwrap_or_else(|e| panic!("{}: {e}", &sql[..sql.len().min(200)]))
+        });
+    }
+
+    /// The single value of a one-row, one-column query, as text (usable in sync and async
+    /// tests).
+    pub fn text(&self, sql: &str) -> Option<String> {
+        let q = format!("SELECT ({sql})::text");
+        block_on_thread(async {
+            self.client()
+                .await
+                .query_one(&q, &[])
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                .get(0)
+        })
+    }
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
+        let admin = pg_admin_url();
+        drop_quietly(async move {
+            let _ = pg_connect(&admin).await.batch_execute(&sql).await;
+        });
+    }
+}
