@@ -2,7 +2,7 @@
 //! `standard_conforming_strings = on` even where the database says otherwise, and a
 //! statement ferry built runs as one statement.
 
-use ferry_core::{ConnUrl, Sink};
+use ferry_core::{ConnUrl, Sink, Step, StepDone};
 use ferry_postgres::PgSink;
 
 fn admin_url() -> String {
@@ -88,7 +88,7 @@ async fn literals_mean_what_ferry_wrote_and_one_statement_runs() {
         sink.execute(&[sql.to_string()])
             .await
             .expect_err("two statements are refused");
-        sink.execute_recorded(&[sql.to_string()], &[])
+        sink.execute_recorded(&[sql.to_string()], &StepDone::new("t", Step::Index(0)))
             .await
             .expect_err("two statements are refused");
     }

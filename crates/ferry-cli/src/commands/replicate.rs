@@ -3,6 +3,7 @@
 
 use crate::output::{self, Channel, Progress};
 use crate::Exit;
+use ferry_drivers::Drivers;
 use ferry_engine::replicate::{ApplyOptions, ApplyStats, ReplicateOptions};
 use ferry_engine::{Config, RunStatus};
 use serde_json::json;
@@ -113,7 +114,7 @@ pub fn stopped(stats: &ApplyStats) {
 pub async fn run(args: Args) -> anyhow::Result<Exit> {
     let opts = options(&args.target).await?;
     if args.status {
-        let status = ferry_engine::replicate::status(&opts.to).await?;
+        let status = ferry_engine::replicate::status(&opts.to, &Drivers::default()).await?;
         let Some(s) = status else {
             println!("no replication recorded in {}", opts.to);
             return Ok(Exit::Incomplete);
@@ -135,7 +136,8 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         return Ok(Exit::Ok);
     }
     let progress = Progress::new();
-    let stats = ferry_engine::replicate::replicate(&opts, progress.handler()).await;
+    let stats =
+        ferry_engine::replicate::replicate(&opts, &Drivers::default(), progress.handler()).await;
     progress.finish();
     let stats = stats?;
     stopped(&stats);
@@ -147,7 +149,13 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
 pub async fn cutover(args: CutoverArgs) -> anyhow::Result<Exit> {
     let opts = options(&args.target).await?;
     let progress = Progress::new();
-    let done = ferry_engine::replicate::cutover(&opts, args.timeout, progress.handler()).await;
+    let done = ferry_engine::replicate::cutover(
+        &opts,
+        &Drivers::default(),
+        args.timeout,
+        progress.handler(),
+    )
+    .await;
     progress.finish();
     let done = done?;
     output::print_verify(&done.verify, Channel::Stdout);

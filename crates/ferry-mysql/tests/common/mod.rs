@@ -155,7 +155,7 @@ pub async fn copy_with(
                 let o = writer.write(batch).await?;
                 rejected += o.rejected.len();
             }
-            let n = writer.finish(&[]).await?;
+            let n = writer.finish(None).await?;
             Ok::<_, ferry_core::Error>((n, rejected))
         };
         let (r, w) = tokio::join!(read, write);
