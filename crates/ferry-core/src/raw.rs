@@ -13,9 +13,5 @@ pub trait RawRows: Send {
     /// Call `visit` with each row of `raw`, in order: bytes that are equal exactly when the
     /// rows' values are (database-specific parts such as type OIDs blanked), and the row's
     /// key values decoded, in key order, as a decoded read would give them.
-    fn rows(
-        &mut self,
-        raw: &[u8],
-        visit: &mut RawRowVisitor<'_>,
-    ) -> Result<()>;
+    fn rows(&mut self, raw: &[u8], visit: &mut RawRowVisitor<'_>) -> Result<()>;
 }

@@ -87,30 +87,7 @@ pub(crate) async fn clear(
     }
     if if_exists != IfExists::Drop {
         let unfinished = matches!(sink.progress().load().await, Ok(Some(_)));
-        let tables = conflicts
-            .iter()
-            .filter(|o| o.kind == ObjectKind::Table)
-            .count();
-        let what = if tables == conflicts.len() {
-            "tables"
-        } else {
-            "tables and types"
-        };
-        return Err(Error::new(
-            ErrorKind::AlreadyExists,
-            format!(
-                "the target already has {} of the {what} to create ({}); {}",
-                conflicts.len(),
-                list(&conflicts),
-                if unfinished {
-                    "it records an unfinished ferry run: add --resume to continue it, or pass --if-exists drop to start over"
-                } else if tables == conflicts.len() {
-                    "pass --if-exists drop to replace them or --if-exists truncate to empty them"
-                } else {
-                    "rename them in the target or pass --if-exists drop to replace them"
-                }
-            ),
-        ));
+        return Err(already_there(&conflicts, unfinished));
     }
     // Drop only what is of the kind the plan creates under that name.
     if let Some(odd) = conflicts.iter().find(|f| {
@@ -139,6 +116,35 @@ pub(crate) async fn clear(
         .await
         .map_err(|e| e.context("--if-exists drop"))?;
     Ok((kept, made))
+}
+
+/// The refusal of a fresh run into a target that has `conflicts` already, with the way
+/// out (`--resume` when the target records an `unfinished` run).
+fn already_there(conflicts: &[DbObject], unfinished: bool) -> Error {
+    let tables = conflicts
+        .iter()
+        .filter(|o| o.kind == ObjectKind::Table)
+        .count();
+    let what = if tables == conflicts.len() {
+        "tables"
+    } else {
+        "tables and types"
+    };
+    let way_out = if unfinished {
+        "it records an unfinished ferry run: add --resume to continue it, or pass --if-exists drop to start over"
+    } else if tables == conflicts.len() {
+        "pass --if-exists drop to replace them or --if-exists truncate to empty them"
+    } else {
+        "rename them in the target or pass --if-exists drop to replace them"
+    };
+    Error::new(
+        ErrorKind::AlreadyExists,
+        format!(
+            "the target already has {} of the {what} to create ({}); {way_out}",
+            conflicts.len(),
+            list(conflicts),
+        ),
+    )
 }
 
 /// A resume of a run stopped while creating its tables: drop what that run recorded

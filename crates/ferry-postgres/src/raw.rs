@@ -103,11 +103,7 @@ impl CopyRows {
 }
 
 impl RawRows for CopyRows {
-    fn rows(
-        &mut self,
-        raw: &[u8],
-        visit: &mut ferry_core::raw::RawRowVisitor<'_>,
-    ) -> Result<()> {
+    fn rows(&mut self, raw: &[u8], visit: &mut ferry_core::raw::RawRowVisitor<'_>) -> Result<()> {
         for tuple in tuples(raw) {
             let mut keys = std::mem::take(&mut self.keys);
             keys.clear();
