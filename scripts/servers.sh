@@ -18,6 +18,7 @@ PG_PORT=${FERRY_PG_PORT:-55439}
 MY_PORT=${FERRY_MY_PORT:-53309}
 MY2_PORT=${FERRY_MY2_PORT:-53310}
 MYBIN_PORT=${FERRY_MYBIN_PORT:-53311}
+MYREPL_PORT=${FERRY_MYREPL_PORT:-53312}
 MOTO_PORT=${FERRY_MOTO_PORT:-55500}
 PASSWORD=${FERRY_TEST_PASSWORD:-ferrytest}
 
@@ -109,6 +110,9 @@ my_start() { # name port local_infile [binlog]
     # GTIDs, as `ferry replicate` requires.
     binlog=(--log-bin=mysql-bin --binlog-format=ROW --binlog-row-image=FULL --server-id=11
       --expire-logs-days=1)
+  elif [ "${4:-}" = replica ]; then
+    # A native MariaDB replica, the peer of the replication benchmark.
+    binlog=(--skip-log-bin --server-id=12 --skip-slave-start --relay-log=relay-bin)
   fi
   dir=$(my_dir "$name")
   if my_up "$name"; then log "mariadb $name already up on 127.0.0.1:$port"; return 0; fi
@@ -197,6 +201,7 @@ start_one() {
     mysql) my_start mysql "$MY_PORT" 1 ;;
     mysql-noinfile) my_start mysql2 "$MY2_PORT" 0 ;;
     mysql-binlog) my_start mysqlbin "$MYBIN_PORT" 1 binlog ;;
+    mysql-replica) my_start myreplica "$MYREPL_PORT" 0 replica ;;
     moto) moto_start ;;
     *) log "unknown server $1"; return 2 ;;
   esac
@@ -207,14 +212,15 @@ case $cmd in
   start)
     [ $# -gt 0 ] || set -- pg mysql mysql-noinfile mysql-binlog moto
     for s in "$@"; do start_one "$s"; done ;;
-  stop) pg_stop; my_stop mysql; my_stop mysql2; my_stop mysqlbin; moto_stop ;;
+  stop) pg_stop; my_stop mysql; my_stop mysql2; my_stop mysqlbin; my_stop myreplica; moto_stop ;;
   status)
     pg_up && echo "postgres up 127.0.0.1:$PG_PORT" || echo "postgres down"
     my_up mysql && echo "mariadb up 127.0.0.1:$MY_PORT" || echo "mariadb down"
     my_up mysql2 && echo "mariadb (no infile) up 127.0.0.1:$MY2_PORT" || echo "mariadb (no infile) down"
     my_up mysqlbin && echo "mariadb (binlog) up 127.0.0.1:$MYBIN_PORT" || echo "mariadb (binlog) down"
+    my_up myreplica && echo "mariadb (replica) up 127.0.0.1:$MYREPL_PORT" || echo "mariadb (replica) down"
     moto_up && echo "moto up 127.0.0.1:$MOTO_PORT" || echo "moto down" ;;
   env) print_env ;;
-  wipe) pg_stop; my_stop mysql; my_stop mysql2; my_stop mysqlbin; moto_stop; rm -rf "$ROOT" ;;
-  *) echo "usage: $0 start [pg|mysql|mysql-noinfile|mysql-binlog|moto]... | stop | status | env | wipe" >&2; exit 2 ;;
+  wipe) pg_stop; my_stop mysql; my_stop mysql2; my_stop mysqlbin; my_stop myreplica; moto_stop; rm -rf "$ROOT" ;;
+  *) echo "usage: $0 start [pg|mysql|mysql-noinfile|mysql-binlog|mysql-replica|moto]... | stop | status | env | wipe" >&2; exit 2 ;;
 esac

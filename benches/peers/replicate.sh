@@ -10,7 +10,9 @@
 # single-row transactions (inserts, updates, deletes, round robin) run on the source. The
 # peer replays exactly that binlog window with `mariadb-binlog --rewrite-db | mariadb`;
 # ferry drains it with `ferry cutover` (its JSON gives the drain time; the cutover also
-# verifies every value). Prints one CSV line per run: tool,target,changes,seconds,changes/s.
+# verifies every value). A native MariaDB replica (scripts/servers.sh start mysql-replica)
+# applies the same window from the same copy (START SLAVE UNTIL the window's end). Prints
+# one CSV line per run: tool,target,changes,seconds,changes/s.
 # FERRY_BIN defaults to target/release/ferry.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -20,6 +22,7 @@ eval "$(scripts/servers.sh env)"
 PW=${FERRY_TEST_PASSWORD:-ferrytest}
 ROOT=${FERRY_TEST_ROOT:-/tmp/ferry-test}
 MYBIN_PORT=${FERRY_MYBIN_PORT:-53311}
+MYREPL_PORT=${FERRY_MYREPL_PORT:-53312}
 MY_PORT=${FERRY_MY_PORT:-53309}
 PG_PORT=${FERRY_PG_PORT:-55439}
 SRC=ferry_bench_repl_src
@@ -52,6 +55,9 @@ copy() {
 copy "$MY_URL"
 copy "$PG_URL"
 "$FERRY_BIN" migrate --from "$SRC_URL" --to "$PEER_URL" >/dev/null 2>&1
+# The native replica (scripts/servers.sh start mysql-replica) starts from the same copy.
+my "$MYREPL_PORT" -e "STOP SLAVE; RESET SLAVE ALL; DROP DATABASE IF EXISTS $SRC; CREATE DATABASE $SRC"
+"$FERRY_BIN" migrate --from "$SRC_URL" --to "mysql://root:$PW@127.0.0.1:$MYREPL_PORT/$SRC" >/dev/null 2>&1
 
 read -r FILE START < <(my "$MYBIN_PORT" -N -e "SHOW MASTER STATUS" | awk '{print $1, $2}')
 awk -v n="$N" 'BEGIN {
@@ -71,6 +77,21 @@ mariadb-binlog --rewrite-db="$SRC->ferry_bench_repl_peer" --start-position="$STA
   --stop-position="$STOP" "$ROOT/mysqlbin/data/$FILE" | my "$MY_PORT"
 t1=$(date +%s.%N)
 awk -v a="$t0" -v b="$t1" -v n="$N" 'BEGIN { s = b - a; printf "mariadb-binlog|mariadb,mysql,%d,%.2f,%.0f\n", n, s, n / s }'
+
+# A native MariaDB replica applying the same window: from START until STOP.
+my "$MYREPL_PORT" -e "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=$MYBIN_PORT,
+  MASTER_USER='root', MASTER_PASSWORD='$PW', MASTER_LOG_FILE='$FILE', MASTER_LOG_POS=$START,
+  MASTER_USE_GTID=no; SET GLOBAL replicate_do_db='$SRC'"
+t0=$(date +%s.%N)
+my "$MYREPL_PORT" -e "START SLAVE UNTIL MASTER_LOG_FILE='$FILE', MASTER_LOG_POS=$STOP"
+while :; do
+  pos=$(my "$MYREPL_PORT" -e "SHOW SLAVE STATUS\G" | awk '/Exec_Master_Log_Pos/ {print $2}')
+  [ "${pos:-0}" -ge "$STOP" ] && break
+  sleep 0.02
+done
+t1=$(date +%s.%N)
+my "$MYREPL_PORT" -e "STOP SLAVE; RESET SLAVE ALL; SET GLOBAL replicate_do_db=''; DROP DATABASE IF EXISTS $SRC"
+awk -v a="$t0" -v b="$t1" -v n="$N" 'BEGIN { s = b - a; printf "mariadb-replica,mysql,%d,%.2f,%.0f\n", n, s, n / s }'
 
 for target in "mysql:$MY_URL" "postgres:$PG_URL"; do
   name=${target%%:*}; url=${target#*:}

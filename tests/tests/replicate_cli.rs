@@ -296,3 +296,91 @@ fn cutover_stops_a_running_applier_which_exits_zero() {
         "{said:#?}"
     );
 }
+
+/// Kill every connection of `db` on its server (from an admin session of that server);
+/// `only` narrows to one kind of session (`Binlog Dump` for the source's stream). Returns
+/// how many were killed.
+fn kill_sessions(db: &MyDb, only: Option<&str>) -> usize {
+    use mysql_async::prelude::Queryable;
+    let filter = only.map_or(String::new(), |c| format!(" AND COMMAND LIKE '{c}%'"));
+    db.with(async |c| {
+        let ids: Vec<u64> = c
+            .query(format!(
+                "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = '{}' AND ID <> CONNECTION_ID(){filter}",
+                db.name
+            ))
+            .await
+            .unwrap();
+        for id in &ids {
+            // A session may end on its own between the two statements.
+            let _ = c.query_drop(format!("KILL CONNECTION {id}")).await;
+        }
+        ids.len()
+    })
+}
+
+#[test]
+fn dropped_connections_at_both_ends_are_reopened_from_the_recorded_position() {
+    let src = MyDb::on(&binlog_admin_url(), "repl_cli_drop_src");
+    src.exec(SCHEMA);
+    seed(&src);
+    let dst = MyDb::new("repl_cli_drop");
+    let work = Workload::start(&src.url, 0);
+    let (mut child, rx) = copy_then_replicate(&src.url, &dst.url);
+    std::thread::sleep(Duration::from_millis(700));
+    let again = "starting again from the recorded position";
+
+    // The source's binlog stream goes away: the applier says so and reads on from the
+    // recorded position. (Writes pause around the kill: MariaDB 10.11 can leave a commit
+    // hanging when its binlog dump thread is killed at the same instant.)
+    let mut written = work.finish();
+    let start = Instant::now();
+    while kill_sessions(&src, Some("Binlog Dump")) == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no binlog stream seen"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let said = wait_for(&rx, again, Duration::from_secs(30));
+    assert!(
+        said.iter().any(|l| l.contains("reading the binlog")),
+        "{said:#?}"
+    );
+    let work = Workload::start(&src.url, 100_000);
+    // Applying again (a progress line), so the next failure is a new one.
+    wait_for(&rx, "replication: at", Duration::from_secs(30));
+
+    // The target's sessions go away, the applier's (and its lock) among them.
+    assert!(kill_sessions(&dst, None) > 0, "no target session seen");
+    let said = wait_for(&rx, again, Duration::from_secs(30));
+    assert!(
+        said.iter()
+            .any(|l| l.contains(&dst.name) || l.contains("table `")),
+        "{said:#?}"
+    );
+    // Applying again before the cutover (one that came while the applier waits to
+    // reconnect would find the lock free and finish without it).
+    wait_for(&rx, "replication: at", Duration::from_secs(30));
+
+    written += work.finish();
+    assert!(
+        written > 50,
+        "the workload wrote only {written} transactions"
+    );
+    assert!(child.try_wait().unwrap().is_none(), "the applier gave up");
+    // The running applier drains for the cutover, which verifies every value.
+    let cut = ferry(&[
+        "cutover",
+        "--from",
+        &src.url,
+        "--to",
+        &dst.url,
+        "--timeout",
+        "60s",
+    ]);
+    assert_eq!(cut.code, 0, "{}", cut.all());
+    assert!(cut.stdout.contains("safe to switch"), "{}", cut.all());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+}

@@ -76,6 +76,13 @@ fn migrate_with_position(from: &str, to: &str) {
 }
 
 fn apply_until_now(from: &str, to: &str) -> ferry_engine::replicate::ApplyStats {
+    try_apply_until_now(from, to).expect("apply")
+}
+
+fn try_apply_until_now(
+    from: &str,
+    to: &str,
+) -> ferry_core::Result<ferry_engine::replicate::ApplyStats> {
     block_on(async {
         let source = Drivers::default()
             .open_source(&ConnUrl::parse(from).unwrap())
@@ -99,9 +106,7 @@ fn apply_until_now(from: &str, to: &str) -> ferry_engine::replicate::ApplyStats 
             until: Some(until),
             ..ApplyOptions::default()
         };
-        apply(source.as_ref(), sink.as_ref(), &tables, &opts, &ignore())
-            .await
-            .expect("apply")
+        apply(source.as_ref(), sink.as_ref(), &tables, &opts, &ignore()).await
     })
 }
 
@@ -254,5 +259,116 @@ fn replicate_checks_the_source_before_copying() {
     assert_eq!(
         dst.text("SELECT to_regclass('t') IS NOT NULL").as_deref(),
         Some("false")
+    );
+}
+
+const ITEMS: &str = "
+CREATE TABLE items (id int NOT NULL PRIMARY KEY, code varchar(20) NOT NULL UNIQUE, qty int NOT NULL, note text) ENGINE=InnoDB;
+CREATE TABLE pairs (a int NOT NULL, b varchar(10) NOT NULL, v int, PRIMARY KEY (a, b)) ENGINE=InnoDB;
+INSERT INTO items SELECT seq, CONCAT('c', seq), seq % 7, IF(seq % 3 = 0, NULL, REPEAT('n', seq % 50)) FROM seq_1_to_300;
+INSERT INTO pairs SELECT seq % 20, CONCAT('b', seq), seq FROM seq_1_to_200;
+";
+
+/// One big transaction and many small ones that touch the same keys over and over: key
+/// changes, a unique value swapped between rows, delete then re-insert, insert then delete,
+/// a composite key. A MySQL target applies each group as its net effect.
+const CHURN: &[&str] = &[
+    "START TRANSACTION;
+     INSERT INTO items SELECT seq, CONCAT('c', seq), 1, 'new' FROM seq_301_to_500;
+     UPDATE items SET qty = qty + 100, note = CONCAT(IFNULL(note, ''), '+') WHERE id BETWEEN 50 AND 149;
+     UPDATE items SET id = id + 1000 WHERE id BETWEEN 150 AND 199;
+     UPDATE items SET code = 'swap' WHERE id = 1;
+     UPDATE items SET code = 'c1' WHERE id = 2;
+     UPDATE items SET code = 'c2' WHERE id = 1;
+     DELETE FROM items WHERE id BETWEEN 200 AND 249;
+     INSERT INTO items VALUES (200, 'c200', 9, 'back');
+     INSERT INTO items VALUES (900, 'gone', 0, NULL);
+     DELETE FROM items WHERE id = 900;
+     INSERT INTO items VALUES (901, 'kept', 0, NULL);
+     UPDATE items SET qty = 42 WHERE id = 901;
+     UPDATE items SET id = 249 WHERE id = 1150;
+     UPDATE pairs SET v = v * 2 WHERE a < 10;
+     UPDATE pairs SET b = CONCAT(b, 'x') WHERE a = 11;
+     DELETE FROM pairs WHERE a = 12;
+     INSERT INTO pairs VALUES (12, 'b32', -1);
+     COMMIT",
+    "UPDATE items SET qty = qty - 1 WHERE id = 300",
+    "DELETE FROM items WHERE id = 301",
+    "INSERT INTO items VALUES (301, 'c301b', 3, 'again')",
+    "UPDATE items SET id = 301 + 5000 WHERE id = 301",
+    "UPDATE items SET code = 'c301' WHERE id = 5301",
+];
+
+fn churn_to(target_url: &str) {
+    let src = MyDb::on(&binlog_admin_url(), "repl_churn_src");
+    src.exec(ITEMS);
+    migrate_with_position(&src.url, target_url);
+    for stmt in CHURN {
+        src.exec(stmt);
+    }
+    let stats = apply_until_now(&src.url, target_url);
+    assert_eq!(stats.transactions, CHURN.len() as u64, "{stats:?}");
+    assert_equal(&src.url, target_url);
+}
+
+#[test]
+fn churn_on_the_same_keys_applies_exactly_into_mysql() {
+    let dst = MyDb::new("repl_churn_my");
+    churn_to(&dst.url);
+}
+
+#[test]
+fn churn_on_the_same_keys_applies_exactly_into_postgres() {
+    let dst = PgDb::new("repl_churn_pg");
+    churn_to(&dst.url);
+}
+
+/// A target changed behind ferry's back: a row the source updates is gone. The group fails
+/// naming the table and key, and nothing of it is committed.
+#[test]
+fn a_diverged_mysql_target_is_named_by_table_and_key() {
+    let src = MyDb::on(&binlog_admin_url(), "repl_diverge_src");
+    src.exec(ITEMS);
+    let dst = MyDb::new("repl_diverge_my");
+    migrate_with_position(&src.url, &dst.url);
+    dst.exec("DELETE FROM items WHERE id = 77");
+    src.exec(
+        "START TRANSACTION; UPDATE items SET qty = 12345 WHERE id BETWEEN 70 AND 80; \
+         INSERT INTO items VALUES (1000, 'x1000', 1, NULL); COMMIT",
+    );
+    let err = try_apply_until_now(&src.url, &dst.url).expect_err("a diverged target was applied");
+    let text = err.to_string();
+    assert!(text.contains("`items`") && text.contains("id=77"), "{text}");
+    assert!(text.contains("diverged"), "{text}");
+    assert_eq!(
+        dst.text("SELECT COUNT(*) FROM items WHERE qty = 12345")
+            .as_deref(),
+        Some("0")
+    );
+}
+
+#[test]
+fn an_insert_over_an_existing_row_is_refused_on_mysql() {
+    let src = MyDb::on(&binlog_admin_url(), "repl_dup_src");
+    src.exec(ITEMS);
+    let dst = MyDb::new("repl_dup_my");
+    migrate_with_position(&src.url, &dst.url);
+    dst.exec("INSERT INTO items VALUES (1001, 'x1001', 0, 'made on the target')");
+    src.exec(
+        "START TRANSACTION; INSERT INTO items VALUES (1000, 'x1000', 1, NULL), (1001, 'y1001', 1, NULL); \
+         UPDATE items SET qty = 5 WHERE id = 3; COMMIT",
+    );
+    let err = try_apply_until_now(&src.url, &dst.url).expect_err("applied over a row");
+    let text = err.to_string();
+    assert!(text.contains("`items`") && text.contains("1001"), "{text}");
+    // Nothing of the group was committed: the first insert is not there either.
+    assert_eq!(
+        dst.text("SELECT COUNT(*) FROM items WHERE id = 1000")
+            .as_deref(),
+        Some("0")
+    );
+    assert_eq!(
+        dst.text("SELECT qty FROM items WHERE id = 3").as_deref(),
+        Some("3")
     );
 }

@@ -94,6 +94,15 @@ pub trait ChangeStream: Send {
     /// reached it. Errors name what could not be carried (DDL on a replicated table, a value
     /// that does not convert) by table, column and key.
     async fn next(&mut self) -> Result<Option<StreamEvent>>;
+
+    /// The target committed everything up to `position` (a `Commit` end or an `Advanced`
+    /// position this stream yielded): the source may release what it keeps for it
+    /// (PostgreSQL: the slot's confirmed flush position). Never called for a position the
+    /// target does not hold. The default does nothing.
+    async fn acknowledge(&mut self, position: &Position) -> Result<()> {
+        let _ = position;
+        Ok(())
+    }
 }
 
 /// The target side of replication: applies changes inside one open target transaction and

@@ -146,6 +146,35 @@ pub trait Source: Send + Sync {
         )))
     }
 
+    /// Set up, before anything is copied, what the change stream of `tables` needs on the
+    /// source, so every later read sees the snapshot replication starts after (PostgreSQL: a
+    /// publication and a logical slot whose exported snapshot the copy reads). Tables that
+    /// cannot name the old row of an update are refused, or with `set_replica_identity` made
+    /// able to (PostgreSQL: REPLICA IDENTITY FULL). The default has nothing to set up.
+    async fn prepare_replication(
+        &self,
+        tables: &[Table],
+        set_replica_identity: bool,
+    ) -> Result<()> {
+        let _ = (tables, set_replica_identity);
+        Ok(())
+    }
+
+    /// Release what replication from `at` keeps on the source (PostgreSQL: the slot, which
+    /// holds WAL, and the publication). Replication cannot resume from `at` afterwards. The
+    /// default holds nothing.
+    async fn end_replication(&self, at: &Position) -> Result<()> {
+        let _ = at;
+        Ok(())
+    }
+
+    /// What replication from `at` holds on the source, as lines for the user (PostgreSQL:
+    /// the WAL the slot retains). The default has nothing to say.
+    async fn replication_notes(&self, at: &Position) -> Result<Vec<String>> {
+        let _ = at;
+        Ok(Vec::new())
+    }
+
     /// Open a stream of the committed changes to `tables` after `from`, in commit order.
     /// `tables` are the tables the copy moved, with the column types it chose; the stream's
     /// [`Change::table`](crate::change::Change) indexes into them. With `until` the stream

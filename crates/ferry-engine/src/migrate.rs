@@ -60,6 +60,10 @@ pub struct MigrateOptions {
     /// Record in the target where the copy's snapshot stands in the source's change stream,
     /// so `replicate::apply` continues exactly there (`--replicate`).
     pub replicate: bool,
+    /// With `replicate`: give source tables that cannot name the old row of an update
+    /// (no primary key) what replication needs (PostgreSQL: REPLICA IDENTITY FULL) instead
+    /// of refusing them.
+    pub set_replica_identity: bool,
 }
 
 impl MigrateOptions {
@@ -82,6 +86,7 @@ impl MigrateOptions {
             resume: false,
             chunk_rows: d::CHUNK_ROWS,
             replicate: false,
+            set_replica_identity: false,
         }
     }
 }
@@ -121,6 +126,7 @@ pub async fn migrate(
     if opts.replicate {
         // Before anything is copied: a copy that cannot be followed is wasted.
         source.check_replication().await?;
+        prepare_replication(opts, drivers, source.as_ref()).await?;
     }
     // The source's snapshot ends whatever happened, so its locks do not outlive the run.
     let mut result = migrate_from(opts, drivers, &events, &source, started).await;
@@ -135,6 +141,27 @@ pub async fn migrate(
     }
     close_source(source.as_ref(), &events).await;
     result
+}
+
+/// Before the copy: what the change stream needs on the source for the planned tables
+/// (PostgreSQL: the publication and the slot whose snapshot the copy then reads).
+async fn prepare_replication(
+    opts: &MigrateOptions,
+    drivers: &dyn Connector,
+    source: &dyn Source,
+) -> Result<()> {
+    let ferry_core::url::UrlKind::Database(target) = opts.to.kind else {
+        return Err(Error::config(format!("{}: not a database URL", opts.to)));
+    };
+    let tables: Vec<ferry_core::Table> = crate::plan::plan(source, target, &opts.config, drivers)
+        .await?
+        .tables
+        .into_iter()
+        .map(|t| t.source)
+        .collect();
+    source
+        .prepare_replication(&tables, opts.set_replica_identity)
+        .await
 }
 
 /// After a complete copy: the tables as replication sees them, and the snapshot's source

@@ -144,9 +144,14 @@ pub async fn apply(
                     wait.as_secs()
                 )));
                 tokio::time::sleep(wait).await;
-                // The writer's connection may be gone with the failure: a new writer reads
-                // the recorded position back, and any half-applied group was rolled back.
-                if writer.rollback().await.is_err() {
+                // The writer's connection may be gone with the failure (a rollback with no
+                // transaction open does not touch it, so ask it something): a new writer
+                // reads the recorded position back, and any half-applied group was rolled
+                // back with the session that held it.
+                let alive = writer.rollback().await.is_ok() && writer.recorded().await.is_ok();
+                if !alive {
+                    // Frees its lock now if its session still exists.
+                    drop(writer);
                     writer = reopen(sink, tables, &options).await?;
                 }
             }
@@ -167,7 +172,13 @@ async fn reopen(
     for attempt in 0..=options.max_retries {
         match sink.open_change_writer(tables).await {
             Ok(w) => return Ok(w),
-            Err(e) if e.kind().is_retryable() || e.kind() == ErrorKind::Connect => {
+            // A session the server has not yet noticed is gone may still hold the
+            // applier lock for a moment: wait for it like for the server itself.
+            Err(e)
+                if e.kind().is_retryable()
+                    || e.kind() == ErrorKind::Connect
+                    || e.kind() == ErrorKind::AlreadyExists =>
+            {
                 last = Some(e);
                 tokio::time::sleep(Duration::from_secs(1 << attempt.min(3))).await;
             }
@@ -231,13 +242,13 @@ async fn apply_from_recorded(
         let next = match tokio::time::timeout(wait, stream.next()).await {
             Ok(next) => next?,
             Err(_) => {
-                group.commit(writer, stats, events).await?;
+                group.commit(writer, stream.as_mut(), stats, events).await?;
                 continue;
             }
         };
         match next {
             None => {
-                group.commit(writer, stats, events).await?;
+                group.commit(writer, stream.as_mut(), stats, events).await?;
                 return Ok(None);
             }
             Some(StreamEvent::Changes(changes)) => {
@@ -259,7 +270,7 @@ async fn apply_from_recorded(
                 if group.changes >= options.group_changes
                     || group.started.elapsed() >= options.group_interval
                 {
-                    group.commit(writer, stats, events).await?;
+                    group.commit(writer, stream.as_mut(), stats, events).await?;
                     last_record = Instant::now();
                 }
             }
@@ -271,6 +282,7 @@ async fn apply_from_recorded(
                     // Nothing of ours changed: record the position now and then, so a
                     // restart does not re-read a long stretch of other tables' changes.
                     writer.commit(&position, None).await?;
+                    stream.acknowledge(&position).await?;
                     stats.position = Some(position);
                     last_record = Instant::now();
                 }
@@ -303,9 +315,12 @@ impl Default for Group {
 }
 
 impl Group {
+    /// Commit the open target transaction with the position it reaches, then tell the
+    /// stream the target holds it (so the source may release it).
     async fn commit(
         &mut self,
         writer: &mut dyn ChangeWriter,
+        stream: &mut dyn ferry_core::ChangeStream,
         stats: &mut ApplyStats,
         events: &EventHandler,
     ) -> Result<()> {
@@ -313,6 +328,7 @@ impl Group {
             return Ok(());
         };
         writer.commit(&position, micros).await?;
+        stream.acknowledge(&position).await?;
         stats.commits += 1;
         stats.transactions += self.transactions;
         stats.position = Some(position.clone());
@@ -376,6 +392,37 @@ pub async fn status(
     drivers: &dyn ferry_core::Connector,
 ) -> Result<Option<ferry_core::ReplicationStatus>> {
     drivers.open_sink(to).await?.replication_status().await
+}
+
+/// What replication from `at` holds on the source (the WAL a PostgreSQL slot retains), as
+/// lines for the user.
+pub async fn source_notes(
+    from: &ferry_core::ConnUrl,
+    at: &Position,
+    drivers: &dyn ferry_core::Connector,
+) -> Result<Vec<String>> {
+    let source = drivers.open_source(from).await?;
+    let notes = source.replication_notes(at).await;
+    let _ = source.close().await;
+    notes
+}
+
+/// End replication without a cutover: release what it holds on the source (a PostgreSQL
+/// slot and publication) for the position the target records. A running applier is asked
+/// to stop first. Returns the released position, or `None` when the target records none.
+pub async fn stop(
+    opts: &ReplicateOptions,
+    drivers: &dyn ferry_core::Connector,
+) -> Result<Option<Position>> {
+    let sink = drivers.open_sink(&opts.to).await?;
+    let Some(state) = sink.replication_status().await? else {
+        return Ok(None);
+    };
+    let source = drivers.open_source(&opts.from).await?;
+    let ended = source.end_replication(&state.position).await;
+    let _ = source.close().await;
+    ended?;
+    Ok(Some(state.position))
 }
 
 /// What a cutover did.
@@ -472,6 +519,15 @@ pub async fn cutover(
         events.clone(),
     )
     .await?;
+    if verify.status == crate::RunStatus::Complete {
+        // Safe to switch: nothing will replicate from the source again, so release what
+        // replication holds there (PostgreSQL: the slot keeps WAL until dropped).
+        if let Some(at) = &applied.position {
+            source.end_replication(at).await.map_err(|e| {
+                e.context("the target is complete, but releasing the source's replication slot failed; drop it with `ferry replicate --stop`")
+            })?;
+        }
+    }
     Ok(Cutover {
         until,
         applied,

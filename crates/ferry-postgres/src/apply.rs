@@ -69,6 +69,52 @@ struct Target {
     key: Vec<usize>,
     /// Columns a keyless row is matched on (those with an equality operator).
     matchable: Vec<usize>,
+    /// Per column, the cast a parameter needs when the column's own type is not the one
+    /// its neutral value travels as (PostgreSQL -> PostgreSQL keeps `inet`, `money`, ...:
+    /// such a value is sent as the copy read it and cast by the server, `$1::text::inet`).
+    casts: Vec<Option<String>>,
+}
+
+impl Target {
+    /// Parameter `p` for column `i`, cast when the column needs it.
+    fn param(&self, i: usize, p: String) -> String {
+        match &self.casts[i] {
+            Some(cast) => format!("{p}{cast}"),
+            None => p,
+        }
+    }
+}
+
+const COLUMNS_SQL: &str = include_str!("../sql/replica_columns.sql");
+
+/// The casts each copied column of `table` needs (see [`Target::casts`]).
+async fn casts(client: &Client, table: &ferry_core::Table) -> Result<Vec<Option<String>>> {
+    let rows = client
+        .query(COLUMNS_SQL, &[&qualified(table)])
+        .await
+        .map_err(|e| {
+            map_error(e).context(format!("table `{}`: column types", table.display_name()))
+        })?;
+    Ok(table
+        .copied_columns()
+        .map(|c| {
+            let row = rows
+                .iter()
+                .find(|r| r.get::<_, String>("column_name") == c.name)?;
+            let have = crate::decode::Wire::from_catalog(
+                &row.get::<_, String>("wire_type"),
+                &row.get::<_, String>("wire_kind"),
+                &row.get::<_, String>("elem_type"),
+                &row.get::<_, String>("elem_kind"),
+            );
+            let (want, natural) = crate::decode::Wire::for_type(&c.data_type);
+            // A `json` column is served by the jsonb decoder, but the encoder writes jsonb's
+            // binary form (a version byte first), which `json` does not read.
+            let json_as_jsonb = have == crate::decode::Wire::Json;
+            (json_as_jsonb || !have.serves(&want))
+                .then(|| format!("::{natural}::{}", row.get::<_, String>("type_name")))
+        })
+        .collect())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -108,9 +154,14 @@ impl PgChangeWriter {
             .batch_execute(STATE_TABLE)
             .await
             .map_err(|e| map_error(e).context("creating _ferry_replication"))?;
+        let mut cast_lists = Vec::with_capacity(tables.len());
+        for t in tables {
+            cast_lists.push(casts(&client, &t.target).await?);
+        }
         let tables = tables
             .iter()
-            .map(|t| {
+            .zip(cast_lists)
+            .map(|(t, casts)| {
                 let copied: Vec<&ferry_core::Column> = t.target.copied_columns().collect();
                 let key: Vec<usize> = t
                     .target
@@ -131,6 +182,7 @@ impl PgChangeWriter {
                     encoder: RowEncoder::new(&t.target),
                     key,
                     matchable,
+                    casts,
                 }
             })
             .collect();
@@ -240,7 +292,7 @@ impl Call {
             params: Vec::new(),
         };
         if let Some(after) = &change.after {
-            let at = encode(t, after, &mut call.buf, &mut call.fields)?;
+            let at = encode(t, after, &change.unchanged, &mut call.buf, &mut call.fields)?;
             for i in 0..t.columns.len() {
                 if !change.unchanged.contains(&i) {
                     call.params.push(at + i);
@@ -248,29 +300,36 @@ impl Call {
             }
         }
         if let Some(before) = &change.before {
-            let at = encode(t, before, &mut call.buf, &mut call.fields)?;
             let ident: &[usize] = if t.key.is_empty() {
                 &t.matchable
             } else {
                 &t.key
             };
+            // Only the identifying columns of the old row are bound; the others may be
+            // placeholders (an old key carries nothing else).
+            let unused: Vec<usize> = (0..t.columns.len())
+                .filter(|i| !ident.contains(i))
+                .collect();
+            let at = encode(t, before, &unused, &mut call.buf, &mut call.fields)?;
             call.params.extend(ident.iter().map(|i| at + i));
         }
         Ok(call)
     }
 }
 
-/// Encode `row` and append each field's byte range (None for NULL) to `fields`; returns
-/// the index of the row's first field.
+/// Encode `row` (the columns in `absent` as NULL, unchecked: they are not bound) and append
+/// each field's byte range (None for NULL) to `fields`; returns the index of the row's first
+/// field.
 fn encode(
     t: &Target,
     row: &[Value],
+    absent: &[usize],
     buf: &mut BytesMut,
     fields: &mut Vec<Option<std::ops::Range<usize>>>,
 ) -> Result<usize> {
     let first = fields.len();
     let start = buf.len();
-    t.encoder.encode_row(row, buf).map_err(|e| {
+    t.encoder.encode_row_except(row, absent, buf).map_err(|e| {
         Error::data(format!(
             "table `{}`, column `{}`: a replicated value does not fit: {}",
             t.shown,
@@ -317,7 +376,7 @@ fn sql_for(t: &Target, shape: &Shape) -> String {
     };
     match shape {
         Shape::Insert => {
-            let values: Vec<String> = (0..n).map(|_| next()).collect();
+            let values: Vec<String> = (0..n).map(|i| t.param(i, next())).collect();
             format!(
                 "INSERT INTO {} ({}) VALUES ({})",
                 t.name,
@@ -328,7 +387,7 @@ fn sql_for(t: &Target, shape: &Shape) -> String {
         Shape::Update(unchanged) => {
             let sets: Vec<String> = (0..n)
                 .filter(|i| !unchanged.contains(i))
-                .map(|i| format!("{} = {}", t.columns[i], next()))
+                .map(|i| format!("{} = {}", t.columns[i], t.param(i, next())))
                 .collect();
             let filter = identify(t, &mut next);
             format!("UPDATE {} SET {} WHERE {filter}", t.name, sets.join(", "))
@@ -347,14 +406,20 @@ fn identify(t: &Target, next: &mut dyn FnMut() -> String) -> String {
         return t
             .key
             .iter()
-            .map(|&i| format!("{} = {}", t.columns[i], next()))
+            .map(|&i| format!("{} = {}", t.columns[i], t.param(i, next())))
             .collect::<Vec<_>>()
             .join(" AND ");
     }
     let matches: Vec<String> = t
         .matchable
         .iter()
-        .map(|&i| format!("{} IS NOT DISTINCT FROM {}", t.columns[i], next()))
+        .map(|&i| {
+            format!(
+                "{} IS NOT DISTINCT FROM {}",
+                t.columns[i],
+                t.param(i, next())
+            )
+        })
         .collect();
     format!(
         "ctid = (SELECT ctid FROM {} WHERE {} LIMIT 1)",

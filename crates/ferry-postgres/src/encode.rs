@@ -75,9 +75,25 @@ impl RowEncoder {
 
     /// Append one row to `buf`. On a refused value, `buf` is left exactly as it was.
     pub fn encode_row(&self, row: &[Value], buf: &mut BytesMut) -> Result<(), ValueError> {
+        self.encode_row_except(row, &[], buf)
+    }
+
+    /// [`RowEncoder::encode_row`], with the columns in `absent` written as NULL whatever
+    /// they hold: placeholders for values a replicated change did not carry (an unchanged
+    /// TOAST value, a non-key column of an old key), never bound by the caller.
+    pub fn encode_row_except(
+        &self,
+        row: &[Value],
+        absent: &[usize],
+        buf: &mut BytesMut,
+    ) -> Result<(), ValueError> {
         let start = buf.len();
         buf.put_i16(self.columns.len() as i16);
         for (i, (codec, value)) in self.columns.iter().zip(row).enumerate() {
+            if absent.contains(&i) {
+                buf.put_i32(-1);
+                continue;
+            }
             if let Err(reason) = encode_value(codec, value, buf) {
                 buf.truncate(start);
                 return Err(ValueError { column: i, reason });

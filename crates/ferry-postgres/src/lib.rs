@@ -14,6 +14,7 @@ pub mod objects;
 pub mod progress;
 pub mod raw;
 pub mod read;
+pub mod replication;
 pub mod tls;
 pub mod write;
 

@@ -23,10 +23,15 @@ const WIRE_TYPES_SQL: &str = include_str!("../sql/wire_types.sql");
 
 /// A PostgreSQL database ferry reads from, inside one exported snapshot.
 pub struct PgSource {
-    url: ConnUrl,
+    pub(crate) url: ConnUrl,
     /// Holds the snapshot open; also used for introspection and counts.
-    coordinator: Client,
-    snapshot: String,
+    pub(crate) coordinator: Client,
+    /// The exported snapshot's id; replaced by the replication slot's snapshot when
+    /// replication is prepared (before any read).
+    pub(crate) snapshot: std::sync::Mutex<String>,
+    /// The slot and publication made for replication, and whether the copy's position
+    /// was handed over (else `close` drops them: nothing can resume from them).
+    pub(crate) replication: std::sync::Mutex<Option<(crate::replication::Prepared, bool)>>,
     schemas: Option<Vec<String>>,
     /// What the last [`Source::schema`] call approximated or left behind.
     warnings: std::sync::Mutex<Vec<String>>,
@@ -92,7 +97,8 @@ impl PgSource {
         Ok(PgSource {
             url,
             coordinator,
-            snapshot,
+            snapshot: std::sync::Mutex::new(snapshot),
+            replication: std::sync::Mutex::new(None),
             schemas,
             warnings: std::sync::Mutex::new(Vec::new()),
             plaintext,
@@ -100,8 +106,11 @@ impl PgSource {
     }
 
     /// The exported snapshot's id (`00000003-0000001B-1`).
-    pub fn snapshot_id(&self) -> &str {
-        &self.snapshot
+    pub fn snapshot_id(&self) -> String {
+        self.snapshot
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// A new connection inside the source's snapshot.
@@ -110,7 +119,7 @@ impl PgSource {
         // The id comes from the server; quote it anyway.
         let sql = format!(
             "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '{}'",
-            self.snapshot.replace('\'', "''")
+            self.snapshot_id().replace('\'', "''")
         );
         client
             .batch_execute(&sql)
@@ -447,7 +456,50 @@ impl Source for PgSource {
         Ok(stats)
     }
 
+    async fn check_replication(&self) -> Result<()> {
+        crate::replication::check(&self.coordinator, &self.url).await
+    }
+
+    async fn prepare_replication(
+        &self,
+        tables: &[Table],
+        set_replica_identity: bool,
+    ) -> Result<()> {
+        self.prepare_replication_now(tables, set_replica_identity)
+            .await
+    }
+
+    async fn snapshot_position(&self) -> Result<Option<ferry_core::Position>> {
+        Ok(self.hand_over())
+    }
+
+    async fn current_position(&self) -> Result<ferry_core::Position> {
+        crate::replication::current_position(&self.url).await
+    }
+
+    async fn changes(
+        &self,
+        tables: &[Table],
+        from: &ferry_core::Position,
+        until: Option<&ferry_core::Position>,
+        _options: &ReadOptions,
+    ) -> Result<Box<dyn ferry_core::ChangeStream>> {
+        self.open_changes(tables, from, until).await
+    }
+
+    async fn end_replication(&self, at: &ferry_core::Position) -> Result<()> {
+        crate::replication::end(&self.url, at).await
+    }
+
+    async fn replication_notes(&self, at: &ferry_core::Position) -> Result<Vec<String>> {
+        Ok(crate::replication::slot_note(&self.url, at)
+            .await?
+            .into_iter()
+            .collect())
+    }
+
     async fn close(&self) -> Result<()> {
+        self.abandon_unused_slot().await?;
         // Ends the coordinator's transaction, and with it the exported snapshot.
         self.coordinator
             .batch_execute("COMMIT")

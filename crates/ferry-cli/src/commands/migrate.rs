@@ -115,11 +115,15 @@ pub struct Args {
     /// (RDS/Aurora with IAM authentication on; the user needs `rds-db:connect`).
     #[arg(long)]
     pub iam_auth: bool,
-    /// After the copy, keep applying the source's changes (MySQL binlog) from exactly where
-    /// the copy's snapshot stands, until stopped; `ferry replicate` continues and `ferry
-    /// cutover` finishes.
+    /// After the copy, keep applying the source's changes (MySQL binlog, PostgreSQL logical
+    /// replication) from exactly where the copy's snapshot stands, until stopped; `ferry
+    /// replicate` continues and `ferry cutover` finishes.
     #[arg(long)]
     pub replicate: bool,
+    /// With --replicate from PostgreSQL: give source tables without a primary key REPLICA
+    /// IDENTITY FULL (needed to replicate their updates and deletes) instead of refusing.
+    #[arg(long, requires = "replicate")]
+    pub set_replica_identity: bool,
     /// AWS settings for `secret://` URLs and `--iam-auth`.
     #[command(flatten)]
     pub aws: crate::secrets::AwsArgs,
@@ -175,6 +179,7 @@ impl Args {
         opts.verify_content = self.verify == VerifyArg::Content;
         opts.show_values = self.show_values;
         opts.replicate = self.replicate;
+        opts.set_replica_identity = self.set_replica_identity;
         Ok(opts)
     }
 }

@@ -38,6 +38,10 @@ pub struct Args {
     /// Print how far the target is (the recorded position and lag) and exit.
     #[arg(long)]
     pub status: bool,
+    /// End replication without a cutover: drop what it holds on the source (a PostgreSQL
+    /// source's replication slot and publication); it cannot resume afterwards.
+    #[arg(long, conflicts_with = "status")]
+    pub stop: bool,
 }
 
 /// Options of `ferry cutover`.
@@ -129,11 +133,37 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
             Some(l) => println!("lag           {l:.1}s"),
             None => println!("lag           -"),
         }
+        match ferry_engine::replicate::source_notes(&opts.from, &s.position, &Drivers::default())
+            .await
+        {
+            Ok(notes) => notes
+                .iter()
+                .for_each(|n| Channel::Stderr.line(&format!("warning: {n}"))),
+            Err(e) => Channel::Stderr.line(&format!(
+                "warning: reading the source's replication state: {e}"
+            )),
+        }
         write(
             &args.target.json,
             &json!({"position": s.position.0, "applied_at": s.applied_at, "source_commit": s.source_commit, "lag_seconds": s.lag_seconds}),
         )?;
         return Ok(Exit::Ok);
+    }
+    if args.stop {
+        return Ok(
+            match ferry_engine::replicate::stop(&opts, &Drivers::default()).await? {
+                Some(at) => {
+                    out(&format!(
+                        "replication ended at {at}: what it held on the source was released"
+                    ));
+                    Exit::Ok
+                }
+                None => {
+                    Channel::Stderr.line(&format!("no replication recorded in {}", opts.to));
+                    Exit::Incomplete
+                }
+            },
+        );
     }
     let progress = Progress::new();
     let stats =

@@ -76,6 +76,7 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         mysql_load: None,
         iam_auth: false,
         replicate: false,
+        set_replica_identity: false,
         aws: args.provision.aws.clone(),
     };
     let verify_args = super::verify::Args {

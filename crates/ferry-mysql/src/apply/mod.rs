@@ -5,6 +5,15 @@
 //!
 //! Values are checked and rendered exactly as the copy's loader renders them
 //! ([`render`](crate::types::render)) and bound as prepared-statement parameters.
+//!
+//! Changes are buffered until the group commits (or the buffer is full) and then applied
+//! table by table: a keyed table's run goes as its net effect ([`net`]) in a few multi-row
+//! `DELETE ... IN` and `INSERT` statements; a run that cannot (one change, no key, values
+//! the source left out, or a sequence only a diverged target allows) goes row by row. If a
+//! multi-row statement fails or matches fewer rows than planned, the run is undone to a
+//! savepoint and replayed row by row, which names the exact row that diverged.
+
+mod net;
 
 use crate::conn::{map_error, Target};
 use crate::introspect::quote;
@@ -15,9 +24,9 @@ use ferry_core::{
 };
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Params, Statement, Value as MyValue};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-const TARGET_COLUMNS: &str = include_str!("sql/target_columns.sql");
+const TARGET_COLUMNS: &str = include_str!("../sql/target_columns.sql");
 
 const STATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS _ferry_replication (\
      id int NOT NULL PRIMARY KEY, position text NOT NULL, source_commit datetime(6) NULL, \
@@ -41,7 +50,23 @@ enum Shape {
     Insert,
     Update(Vec<usize>),
     Delete,
+    /// `INSERT` of this many rows.
+    InsertRows(usize),
+    /// `DELETE ... WHERE key IN` this many keys.
+    DeleteKeys(usize),
 }
+
+/// Changes buffered before a flush: bounds memory for one large source transaction.
+const FLUSH_AT: usize = 5_000;
+
+/// Placeholders in one statement stay under the protocol's 65,535.
+const MAX_PARAMS: usize = 60_000;
+
+/// Rows in one multi-row statement.
+const MAX_ROWS: usize = 256;
+
+/// Prepared statements kept per applier (a server allows 16,382 by default in all).
+const MAX_STATEMENTS: usize = 512;
 
 /// Applies replicated changes to MySQL or MariaDB.
 pub struct MySqlChangeWriter {
@@ -51,6 +76,8 @@ pub struct MySqlChangeWriter {
     statements: HashMap<(usize, Shape), Statement>,
     open: bool,
     buf: Vec<u8>,
+    /// Changes applied by `apply` but not yet sent: sent at commit or when full.
+    pending: Vec<Change>,
 }
 
 impl MySqlChangeWriter {
@@ -101,6 +128,7 @@ impl MySqlChangeWriter {
             statements: HashMap::new(),
             open: false,
             buf: Vec::new(),
+            pending: Vec::new(),
         })
     }
 
@@ -118,6 +146,15 @@ impl MySqlChangeWriter {
     async fn statement(&mut self, table: usize, shape: &Shape) -> Result<Statement> {
         if let Some(s) = self.statements.get(&(table, shape.clone())) {
             return Ok(s.clone());
+        }
+        if self.statements.len() >= MAX_STATEMENTS {
+            // Many tables: keep the server's prepared-statement count bounded.
+            for (_, s) in self.statements.drain() {
+                self.conn
+                    .close(s)
+                    .await
+                    .map_err(|e| map_error(e, &format!("{}: closing statements", self.shown)))?;
+            }
         }
         let t = &self.tables[table];
         let sql = sql_for(t, shape);
@@ -209,6 +246,132 @@ impl MySqlChangeWriter {
         }
         Ok(())
     }
+    /// Send the buffered changes: each truncate where it stands, the runs between them
+    /// table by table.
+    async fn flush(&mut self) -> Result<()> {
+        let pending = std::mem::take(&mut self.pending);
+        let mut start = 0;
+        for (i, c) in pending.iter().enumerate() {
+            if c.kind == ChangeKind::Truncate {
+                self.flush_run(&pending[start..i]).await?;
+                self.apply_one(c).await?;
+                start = i + 1;
+            }
+        }
+        self.flush_run(&pending[start..]).await
+    }
+
+    /// A run without truncates. Each table's changes keep their order; changes of different
+    /// tables commute (foreign-key checks are off in this session).
+    async fn flush_run(&mut self, run: &[Change]) -> Result<()> {
+        let mut by_table: BTreeMap<usize, Vec<&Change>> = BTreeMap::new();
+        for c in run {
+            by_table.entry(c.table).or_default().push(c);
+        }
+        for (table, changes) in by_table {
+            if !self.apply_net(table, &changes).await? {
+                for c in changes {
+                    self.apply_one(c).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Apply one table's run as its net effect. `Ok(false)`: nothing of it is applied (it
+    /// cannot go that way, or a statement failed or matched fewer rows than planned and was
+    /// undone), so the caller applies it row by row.
+    async fn apply_net(&mut self, table: usize, changes: &[&Change]) -> Result<bool> {
+        let t = &self.tables[table];
+        if changes.len() < 2 || t.key.is_empty() || changes.iter().any(|c| !c.unchanged.is_empty())
+        {
+            return Ok(false);
+        }
+        let key = t.key.clone();
+        let planned = net::NetEffect::plan(changes, |row| {
+            Ok(self
+                .params(table, row, &key)?
+                .into_iter()
+                .map(|v| match v {
+                    MyValue::Bytes(b) => Some(b),
+                    _ => None,
+                })
+                .collect())
+        })?;
+        let Some(planned) = planned else {
+            return Ok(false);
+        };
+        let ctx = format!("table `{}`: applying changes", self.tables[table].name);
+        self.conn
+            .query_drop("SAVEPOINT ferry_net")
+            .await
+            .map_err(|e| map_error(e, &ctx))?;
+        let sent = self.send_net(table, changes, &planned).await;
+        if let Ok(true) = sent {
+            return Ok(true);
+        }
+        // Undo the part that went, then the caller replays the run row by row, which names
+        // the row that diverged. If even the undo fails the connection is gone: say why.
+        match self
+            .conn
+            .query_drop("ROLLBACK TO SAVEPOINT ferry_net")
+            .await
+        {
+            Ok(()) => Ok(false),
+            Err(e) => Err(sent.err().unwrap_or_else(|| map_error(e, &ctx))),
+        }
+    }
+
+    /// The net effect's statements: the deletes of rows that must exist, counted, then the
+    /// final rows. `Ok(false)` when a statement matched fewer rows than planned.
+    async fn send_net(
+        &mut self,
+        table: usize,
+        changes: &[&Change],
+        planned: &net::NetEffect,
+    ) -> Result<bool> {
+        let ncols = self.tables[table].cols.len();
+        let nkey = self.tables[table].key.len();
+        let ctx = format!("table `{}`: applying changes", self.tables[table].name);
+        let deletes: Vec<&net::KeyBytes> = planned.deletes().collect();
+        let mut at = 0;
+        for size in net::chunk_sizes(deletes.len(), MAX_ROWS.min(MAX_PARAMS / nkey.max(1))) {
+            let params: Vec<MyValue> = deletes[at..at + size]
+                .iter()
+                .flat_map(|k| k.iter())
+                .map(|b| b.clone().map_or(MyValue::NULL, MyValue::Bytes))
+                .collect();
+            at += size;
+            let stmt = self.statement(table, &Shape::DeleteKeys(size)).await?;
+            self.conn
+                .exec_drop(&stmt, Params::Positional(params))
+                .await
+                .map_err(|e| map_error(e, &ctx))?;
+            if self.conn.affected_rows() != size as u64 {
+                return Ok(false);
+            }
+        }
+        let rows: Vec<usize> = planned.inserts().collect();
+        let all: Vec<usize> = (0..ncols).collect();
+        at = 0;
+        for size in net::chunk_sizes(rows.len(), MAX_ROWS.min(MAX_PARAMS / ncols.max(1))) {
+            let mut params = Vec::with_capacity(size * ncols);
+            for &i in &rows[at..at + size] {
+                let after = changes[i].after.as_deref().unwrap_or_default();
+                params.extend(self.params(table, after, &all)?);
+            }
+            at += size;
+            let stmt = self.statement(table, &Shape::InsertRows(size)).await?;
+            self.conn
+                .exec_drop(&stmt, Params::Positional(params))
+                .await
+                .map_err(|e| map_error(e, &ctx))?;
+            if self.conn.affected_rows() != size as u64 {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
 }
 
 fn diverged(t: &ApplyTable, change: &Change, n: u64) -> Error {
@@ -264,6 +427,35 @@ fn sql_for(t: &ApplyTable, shape: &Shape) -> String {
             format!("UPDATE {name} SET {} WHERE {}", sets.join(", "), identify())
         }
         Shape::Delete => format!("DELETE FROM {name} WHERE {}", identify()),
+        Shape::InsertRows(n) => {
+            let cols: Vec<String> = t.cols.iter().map(|c| quote(&c.name)).collect();
+            let vals: Vec<&str> = t.cols.iter().map(placeholder).collect();
+            let row = format!("({})", vals.join(", "));
+            format!(
+                "INSERT INTO {name} ({}) VALUES {}",
+                cols.join(", "),
+                vec![row; *n].join(", ")
+            )
+        }
+        Shape::DeleteKeys(n) => {
+            let keys = if let [k] = t.key[..] {
+                let c = &t.cols[k];
+                format!(
+                    "{} IN ({})",
+                    quote(&c.name),
+                    vec![placeholder(c); *n].join(", ")
+                )
+            } else {
+                let one = t
+                    .key
+                    .iter()
+                    .map(|&i| format!("{} = {}", quote(&t.cols[i].name), placeholder(&t.cols[i])))
+                    .collect::<Vec<_>>()
+                    .join(" AND ");
+                vec![format!("({one})"); *n].join(" OR ")
+            };
+            format!("DELETE FROM {name} WHERE {keys}")
+        }
     }
 }
 
@@ -280,14 +472,16 @@ impl ChangeWriter for MySqlChangeWriter {
 
     async fn apply(&mut self, changes: &[Change]) -> Result<()> {
         self.begin().await?;
-        for c in changes {
-            self.apply_one(c).await?;
+        self.pending.extend_from_slice(changes);
+        if self.pending.len() >= FLUSH_AT {
+            self.flush().await?;
         }
         Ok(())
     }
 
     async fn commit(&mut self, position: &Position, commit_micros: Option<i64>) -> Result<()> {
         self.begin().await?;
+        self.flush().await?;
         self.conn
             .exec_drop(RECORD, (position.0.as_str(), commit_micros))
             .await
@@ -306,6 +500,7 @@ impl ChangeWriter for MySqlChangeWriter {
     }
 
     async fn rollback(&mut self) -> Result<()> {
+        self.pending.clear();
         if self.open {
             self.open = false;
             self.conn
