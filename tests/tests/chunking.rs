@@ -23,7 +23,7 @@ const EPOCH_IDS: [i64; 3] = [1, 1_700_000_000_000, 1_800_000_000_000];
 
 async fn plan(url: &str, table: &str, piece: u64) -> (ChunkPlan, Table) {
     let url = ConnUrl::parse(url).expect("url");
-    let source = ferry_engine::connect::open_source(&url)
+    let source = ferry_core::Connector::open_source(&ferry_drivers::Drivers::default(), &url)
         .await
         .expect("open source");
     let schema = source.schema().await.expect("schema");

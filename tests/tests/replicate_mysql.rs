@@ -6,7 +6,8 @@
 #![allow(clippy::unwrap_used)]
 
 use ferry_core::ConnUrl;
-use ferry_engine::connect::{open_sink, open_source};
+use ferry_core::Connector;
+use ferry_drivers::Drivers;
 use ferry_engine::events::ignore;
 use ferry_engine::replicate::{apply, replicated_tables, ApplyOptions};
 use ferry_engine::{migrate, verify, Config, MigrateOptions, RunStatus, VerifyOptions};
@@ -65,7 +66,7 @@ fn migrate_with_position(from: &str, to: &str) {
     let mut opts = MigrateOptions::new(ConnUrl::parse(from).unwrap(), ConnUrl::parse(to).unwrap());
     opts.replicate = true;
     opts.verify_content = true;
-    let report = block_on(migrate(&opts, ignore())).expect("copy");
+    let report = block_on(migrate(&opts, &Drivers::default(), ignore())).expect("copy");
     assert_eq!(report.status, RunStatus::Complete, "{:?}", report.error);
 }
 
@@ -78,11 +79,22 @@ fn try_apply_until_now(
     to: &str,
 ) -> ferry_core::Result<ferry_engine::replicate::ApplyStats> {
     block_on(async {
-        let source = open_source(&ConnUrl::parse(from).unwrap()).await.unwrap();
-        let sink = open_sink(&ConnUrl::parse(to).unwrap()).await.unwrap();
-        let tables = replicated_tables(source.as_ref(), sink.dialect(), &Config::default())
+        let source = Drivers::default()
+            .open_source(&ConnUrl::parse(from).unwrap())
             .await
             .unwrap();
+        let sink = Drivers::default()
+            .open_sink(&ConnUrl::parse(to).unwrap())
+            .await
+            .unwrap();
+        let tables = replicated_tables(
+            source.as_ref(),
+            sink.dialect(),
+            &Config::default(),
+            &Drivers::default(),
+        )
+        .await
+        .unwrap();
         source.close().await.unwrap();
         let until = source.current_position().await.unwrap();
         let opts = ApplyOptions {
@@ -101,13 +113,16 @@ fn assert_equal(from: &str, to: &str) {
         jobs: 2,
         content: true,
         show_values: true,
+        batch: Default::default(),
     };
-    let report = block_on(verify(&opts, ignore())).expect("verify");
+    let report = block_on(verify(&opts, &Drivers::default(), ignore())).expect("verify");
     for t in &report.tables {
         assert_eq!(
-            t.verification.content, "ok",
+            t.verification.content,
+            ferry_engine::Outcome::Match,
             "{}: {:?}",
-            t.table, t.verification.differences
+            t.table,
+            t.verification.differences
         );
     }
     assert_eq!(report.status, RunStatus::Complete);
@@ -157,13 +172,22 @@ fn a_second_applier_on_the_same_target_is_refused() {
     let dst = PgDb::new("repl_lock");
     migrate_with_position(&src.url, &dst.url);
     block_on(async {
-        let sink = open_sink(&ConnUrl::parse(&dst.url).unwrap()).await.unwrap();
-        let source = open_source(&ConnUrl::parse(&src.url).unwrap())
+        let sink = Drivers::default()
+            .open_sink(&ConnUrl::parse(&dst.url).unwrap())
             .await
             .unwrap();
-        let tables = replicated_tables(source.as_ref(), sink.dialect(), &Config::default())
+        let source = Drivers::default()
+            .open_source(&ConnUrl::parse(&src.url).unwrap())
             .await
             .unwrap();
+        let tables = replicated_tables(
+            source.as_ref(),
+            sink.dialect(),
+            &Config::default(),
+            &Drivers::default(),
+        )
+        .await
+        .unwrap();
         let first = sink
             .open_change_writer(&tables)
             .await
@@ -184,7 +208,7 @@ fn replicate_refuses_a_resumed_copy() {
     );
     opts.replicate = true;
     opts.resume = true;
-    let err = block_on(migrate(&opts, ignore())).expect_err("refused");
+    let err = block_on(migrate(&opts, &Drivers::default(), ignore())).expect_err("refused");
     assert!(err.to_string().contains("two snapshots"), "{err}");
 }
 
@@ -225,7 +249,7 @@ fn replicate_checks_the_source_before_copying() {
         ConnUrl::parse(&dst.url).unwrap(),
     );
     opts.replicate = true;
-    let err = block_on(migrate(&opts, ignore())).expect_err("refused");
+    let err = block_on(migrate(&opts, &Drivers::default(), ignore())).expect_err("refused");
     assert!(err.to_string().contains("--log-bin"), "{err}");
     assert_eq!(
         dst.text("SELECT to_regclass('t') IS NOT NULL").as_deref(),

@@ -2,7 +2,7 @@
 //! terminal), the summary table, the JSON report, and error lines.
 
 pub use crate::terminal::{clean, write_failed, Channel};
-use ferry_engine::{Event, EventHandler, Report, TableStatus};
+use ferry_engine::{Event, EventHandler, Outcome, Report, TableStatus};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -309,12 +309,12 @@ pub fn print_verify(r: &Report, out: Channel) {
     let unreadable = r
         .tables
         .iter()
-        .filter(|t| ferry_engine::verify::unreadable(&t.verification))
+        .filter(|t| t.verification.unreadable())
         .count();
     let bad = r
         .tables
         .iter()
-        .filter(|t| t.verification.counts != "ok" || t.verification.content == "differs")
+        .filter(|t| t.verification.counts != Outcome::Match || t.verification.differs())
         .count();
     if unreadable > 0 {
         out.line(&format!(

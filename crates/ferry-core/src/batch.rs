@@ -12,11 +12,19 @@ pub struct BatchLimits {
     pub max_bytes: usize,
 }
 
+impl BatchLimits {
+    /// Rows per batch by default (`--batch-rows`).
+    pub const DEFAULT_MAX_ROWS: usize = 8192;
+    /// Payload bytes per batch by default (`--batch-bytes`): 2 MiB.
+    pub const DEFAULT_MAX_BYTES: usize = 2 << 20;
+}
+
+/// ferry's one batch default: what `ferry migrate` and `ferry verify` read with unless told.
 impl Default for BatchLimits {
     fn default() -> Self {
         BatchLimits {
-            max_rows: 10_000,
-            max_bytes: 4 << 20,
+            max_rows: Self::DEFAULT_MAX_ROWS,
+            max_bytes: Self::DEFAULT_MAX_BYTES,
         }
     }
 }

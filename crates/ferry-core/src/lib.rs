@@ -10,8 +10,11 @@
 
 pub mod batch;
 pub mod change;
+pub mod connector;
 pub mod error;
 pub mod objects;
+pub mod progress;
+pub mod raw;
 pub mod schema;
 pub mod sink;
 pub mod source;
@@ -25,8 +28,14 @@ pub use change::{
     Change, ChangeKind, ChangeStream, ChangeWriter, Position, ReplicatedTable, ReplicationStatus,
     StreamEvent,
 };
+pub use connector::{Connector, NoPlanning, SizedColumn, TargetPlanner};
 pub use error::{Error, ErrorKind, Result};
 pub use objects::{DbObject, ObjectKind};
+pub use progress::{
+    Chunk, ChunkDone, ProgressRow, ProgressStore, RecordedRun, RunStart, Step, StepDone,
+    PROGRESS_TABLE,
+};
+pub use raw::RawRows;
 pub use schema::{
     Check, Column, DataType, DefaultValue, Dialect, ExtensionUse, ForeignKey, Index, IndexPart,
     Schema, Table, Unsupported, UserType, UserTypeKind,

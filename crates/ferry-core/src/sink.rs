@@ -3,6 +3,7 @@
 use crate::batch::{Batch, RejectedRow};
 use crate::error::Result;
 use crate::objects::DbObject;
+use crate::progress::{ChunkDone, ProgressStore, StepDone};
 use crate::schema::{Dialect, Table};
 use async_trait::async_trait;
 use std::time::Duration;
@@ -35,6 +36,7 @@ pub struct WriteOutcome {
 ///
 /// Contract:
 /// - [`Sink::execute`] runs DDL produced by ferry-schema for this dialect, in order.
+/// - [`Sink::progress`] keeps a run's bookkeeping; the engine never writes it as SQL.
 /// - [`Sink::open_writer`] starts loading one table whose columns are `table`'s copied
 ///   columns, in that order; `table` carries target names and final types.
 /// - Rows passed to a writer are durable only after [`TableWriter::finish`] returns; a writer
@@ -115,17 +117,17 @@ pub trait Sink: Send + Sync {
     /// Count the rows of `table` (exactly).
     async fn count_rows(&self, table: &Table) -> Result<u64>;
 
-    /// Run one small bookkeeping query and return its rows as text (`None` for NULL).
-    async fn query_text(&self, sql: &str) -> Result<Vec<Vec<Option<String>>>>;
+    /// Where this target keeps a run's progress (see [`crate::progress`]).
+    fn progress(&self) -> &dyn ProgressStore;
 
-    /// Run `statements`, then `record` (statements that note the step as done), as one
-    /// transaction where the dialect's DDL is transactional (PostgreSQL). Elsewhere they run
-    /// one after the other, so a crash in between can leave the step done but unrecorded;
-    /// a resumed run then finds the object already there (an
-    /// [`ErrorKind::AlreadyExists`](crate::ErrorKind::AlreadyExists) error).
-    async fn execute_recorded(&self, statements: &[String], record: &[String]) -> Result<()> {
+    /// Run `statements`, then record `done`, as one transaction where the dialect's DDL is
+    /// transactional (PostgreSQL). Elsewhere they run one after the other, so a crash in
+    /// between can leave the step done but unrecorded; a resumed run then finds the object
+    /// already there (an [`ErrorKind::AlreadyExists`](crate::ErrorKind::AlreadyExists)
+    /// error).
+    async fn execute_recorded(&self, statements: &[String], done: &StepDone) -> Result<()> {
         self.execute(statements).await?;
-        self.execute(record).await
+        self.progress().record(done).await
     }
 
     /// Open the writer that applies replicated changes to `tables` and keeps the stream's
@@ -165,8 +167,8 @@ pub trait TableWriter: Send {
     /// Write one batch. An empty batch is allowed and writes nothing.
     async fn write(&mut self, batch: Batch) -> Result<WriteOutcome>;
 
-    /// Make everything written durable; returns the rows written in total. `record` runs
-    /// in the same transaction just before it commits (ferry notes the chunk as loaded
-    /// there), so the rows and the note become durable together or not at all.
-    async fn finish(self: Box<Self>, record: &[String]) -> Result<u64>;
+    /// Make everything written durable; returns the rows written in total. `done` (the
+    /// chunk's record) is written in the same transaction just before it commits, so the
+    /// rows and the record become durable together or not at all.
+    async fn finish(self: Box<Self>, done: Option<&ChunkDone>) -> Result<u64>;
 }

@@ -195,6 +195,14 @@ pub trait Source: Send + Sync {
         )))
     }
 
+    /// How to split the raw chunks this source sends for `table` (with
+    /// [`ReadOptions::raw_pg_copy`]) into rows and keys, or `None` when it sends none for it
+    /// or cannot decode its key from them.
+    fn raw_rows(&self, table: &Table) -> Option<Box<dyn crate::raw::RawRows>> {
+        let _ = table;
+        None
+    }
+
     /// Release what the source holds open for its reads (a snapshot's transactions and the
     /// locks they keep), once nothing will read from it again. Reading after `close` may
     /// fail. The engine calls it at the end of every run, failed ones included.

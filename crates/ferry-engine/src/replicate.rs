@@ -74,8 +74,9 @@ pub async fn replicated_tables(
     source: &dyn Source,
     target: ferry_core::Dialect,
     config: &crate::Config,
+    drivers: &dyn ferry_core::Connector,
 ) -> Result<Vec<ReplicatedTable>> {
-    let plan = crate::migrate::plan(source, target, config).await?;
+    let plan = crate::plan::plan(source, target, config, drivers).await?;
     Ok(plan
         .tables
         .into_iter()
@@ -108,7 +109,8 @@ pub async fn apply(
 ) -> Result<ApplyStats> {
     let mut stats = ApplyStats::default();
     let options = &ApplyOptions {
-        mysql_to_mysql: crate::connect::mysql_to_mysql(source.dialect(), sink.dialect()),
+        mysql_to_mysql: crate::dialect_pair::DialectPair::new(source.dialect(), sink.dialect())
+            .keeps_zero_dates(),
         ..options.clone()
     };
     let mut writer = sink.open_change_writer(tables).await?;
@@ -364,10 +366,14 @@ pub struct ReplicateOptions {
 
 /// Apply the source's changes from the recorded position on, until stopped (or until
 /// `opts.apply.until`).
-pub async fn replicate(opts: &ReplicateOptions, events: EventHandler) -> Result<ApplyStats> {
-    let source = crate::connect::open_source(&opts.from).await?;
-    let sink = crate::connect::open_sink(&opts.to).await?;
-    let tables = replicated_tables(source.as_ref(), sink.dialect(), &opts.config).await;
+pub async fn replicate(
+    opts: &ReplicateOptions,
+    drivers: &dyn ferry_core::Connector,
+    events: EventHandler,
+) -> Result<ApplyStats> {
+    let source = drivers.open_source(&opts.from).await?;
+    let sink = drivers.open_sink(&opts.to).await?;
+    let tables = replicated_tables(source.as_ref(), sink.dialect(), &opts.config, drivers).await;
     // The plan read the source inside a snapshot; replication needs none.
     crate::migrate::close_source(source.as_ref(), &events).await;
     apply(
@@ -381,17 +387,21 @@ pub async fn replicate(opts: &ReplicateOptions, events: EventHandler) -> Result<
 }
 
 /// What the target records about replication, read without disturbing a running applier.
-pub async fn status(to: &ferry_core::ConnUrl) -> Result<Option<ferry_core::ReplicationStatus>> {
-    crate::connect::open_sink(to)
-        .await?
-        .replication_status()
-        .await
+pub async fn status(
+    to: &ferry_core::ConnUrl,
+    drivers: &dyn ferry_core::Connector,
+) -> Result<Option<ferry_core::ReplicationStatus>> {
+    drivers.open_sink(to).await?.replication_status().await
 }
 
 /// What replication from `at` holds on the source (the WAL a PostgreSQL slot retains), as
 /// lines for the user.
-pub async fn source_notes(from: &ferry_core::ConnUrl, at: &Position) -> Result<Vec<String>> {
-    let source = crate::connect::open_source(from).await?;
+pub async fn source_notes(
+    from: &ferry_core::ConnUrl,
+    at: &Position,
+    drivers: &dyn ferry_core::Connector,
+) -> Result<Vec<String>> {
+    let source = drivers.open_source(from).await?;
     let notes = source.replication_notes(at).await;
     let _ = source.close().await;
     notes
@@ -400,12 +410,15 @@ pub async fn source_notes(from: &ferry_core::ConnUrl, at: &Position) -> Result<V
 /// End replication without a cutover: release what it holds on the source (a PostgreSQL
 /// slot and publication) for the position the target records. A running applier is asked
 /// to stop first. Returns the released position, or `None` when the target records none.
-pub async fn stop(opts: &ReplicateOptions) -> Result<Option<Position>> {
-    let sink = crate::connect::open_sink(&opts.to).await?;
+pub async fn stop(
+    opts: &ReplicateOptions,
+    drivers: &dyn ferry_core::Connector,
+) -> Result<Option<Position>> {
+    let sink = drivers.open_sink(&opts.to).await?;
     let Some(state) = sink.replication_status().await? else {
         return Ok(None);
     };
-    let source = crate::connect::open_source(&opts.from).await?;
+    let source = drivers.open_source(&opts.from).await?;
     let ended = source.end_replication(&state.position).await;
     let _ = source.close().await;
     ended?;
@@ -432,13 +445,14 @@ pub struct Cutover {
 /// waits up to `timeout` for that.
 pub async fn cutover(
     opts: &ReplicateOptions,
+    drivers: &dyn ferry_core::Connector,
     timeout: Duration,
     events: EventHandler,
 ) -> Result<Cutover> {
     let started = Instant::now();
-    let source = crate::connect::open_source(&opts.from).await?;
-    let sink = crate::connect::open_sink(&opts.to).await?;
-    let plan = crate::migrate::plan(source.as_ref(), sink.dialect(), &opts.config).await;
+    let source = drivers.open_source(&opts.from).await?;
+    let sink = drivers.open_sink(&opts.to).await?;
+    let plan = crate::plan::plan(source.as_ref(), sink.dialect(), &opts.config, drivers).await;
     crate::migrate::close_source(source.as_ref(), &events).await;
     let plan = plan?;
     let tables: Vec<ReplicatedTable> = plan
@@ -496,10 +510,12 @@ pub async fn cutover(
             from: opts.from.clone(),
             to: opts.to.clone(),
             config: opts.config.clone(),
-            jobs: 4,
+            jobs: crate::defaults::JOBS,
             content: true,
             show_values: false,
+            batch: ferry_core::BatchLimits::default(),
         },
+        drivers,
         events.clone(),
     )
     .await?;

@@ -20,6 +20,42 @@ pub enum TableStatus {
     NotStarted,
 }
 
+/// What one comparison of a table found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub enum Outcome {
+    /// Both sides hold the same (`ok` in the report).
+    #[serde(rename = "ok")]
+    Match,
+    /// The sides differ, or the table is missing on one side.
+    #[serde(rename = "differs")]
+    Differs,
+    /// Not compared.
+    #[default]
+    #[serde(rename = "skipped")]
+    Skipped,
+    /// A side could not be read (a missing grant, a lost connection): the run fails.
+    #[serde(rename = "error")]
+    Unreadable,
+}
+
+impl Outcome {
+    /// The word the report uses.
+    pub fn word(self) -> &'static str {
+        match self {
+            Outcome::Match => "ok",
+            Outcome::Differs => "differs",
+            Outcome::Skipped => "skipped",
+            Outcome::Unreadable => "error",
+        }
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.word())
+    }
+}
+
 /// Row-count comparison of one table.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Verification {
@@ -27,15 +63,27 @@ pub struct Verification {
     pub source_rows: Option<u64>,
     /// Rows in the target.
     pub target_rows: Option<u64>,
-    /// `ok`, `differs`, `skipped`, or `error` when a side could not be read.
-    pub counts: String,
-    /// `ok`, `differs`, `skipped`, or `error` when a side could not be read.
-    pub content: String,
+    /// How the row counts compare.
+    pub counts: Outcome,
+    /// How every value compares (`--verify content`).
+    pub content: Outcome,
     /// Keys (or descriptions) of rows that differ, at most a few hundred.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub differences: Vec<String>,
     /// Seconds the verification took.
     pub seconds: f64,
+}
+
+impl Verification {
+    /// Whether a side could not be read: the run fails rather than report a difference.
+    pub fn unreadable(&self) -> bool {
+        self.counts == Outcome::Unreadable || self.content == Outcome::Unreadable
+    }
+
+    /// Whether a comparison found a difference.
+    pub fn differs(&self) -> bool {
+        self.counts == Outcome::Differs || self.content == Outcome::Differs
+    }
 }
 
 /// One table's line in the report.
@@ -70,6 +118,27 @@ pub struct TableReport {
     pub error: Option<String>,
     /// Verification.
     pub verification: Verification,
+}
+
+impl TableReport {
+    /// A table's report line before anything happened to it.
+    pub fn new(plan: &ferry_schema::TablePlan) -> Self {
+        TableReport {
+            table: plan.source.display_name(),
+            target_table: plan.target.display_name(),
+            status: TableStatus::NotStarted,
+            rows_read: 0,
+            rows_written: 0,
+            rows_rejected: 0,
+            bytes: 0,
+            chunks: 0,
+            rows_resumed: 0,
+            seconds: 0.0,
+            reject_file: None,
+            error: None,
+            verification: Default::default(),
+        }
+    }
 }
 
 /// How the whole run ended; decides the exit code.

@@ -9,9 +9,9 @@
 //! records having made. Schemas are created when missing and never dropped.
 
 use crate::events::{Event, EventHandler};
-use crate::progress::{Progress, State, STATE_TABLE};
+use crate::progress::{PriorRun, PROGRESS_TABLE};
 use ferry_core::objects::list;
-use ferry_core::{DbObject, Error, ErrorKind, IfExists, ObjectKind, Result, Sink};
+use ferry_core::{DbObject, Error, ErrorKind, IfExists, ObjectKind, RecordedRun, Result, Sink};
 use ferry_schema::{TablePlan, Translation};
 use std::collections::HashSet;
 use std::time::Duration;
@@ -51,7 +51,6 @@ pub(crate) async fn clear(
     sink: &dyn Sink,
     t: &Translation,
     if_exists: IfExists,
-    progress: &Progress,
     events: &EventHandler,
 ) -> Result<(HashSet<String>, Vec<DbObject>)> {
     let everything = planned(t, &HashSet::new());
@@ -87,31 +86,8 @@ pub(crate) async fn clear(
         return Ok((kept, made));
     }
     if if_exists != IfExists::Drop {
-        let unfinished = matches!(progress.load(sink).await, Ok(Some(_)));
-        let tables = conflicts
-            .iter()
-            .filter(|o| o.kind == ObjectKind::Table)
-            .count();
-        let what = if tables == conflicts.len() {
-            "tables"
-        } else {
-            "tables and types"
-        };
-        return Err(Error::new(
-            ErrorKind::AlreadyExists,
-            format!(
-                "the target already has {} of the {what} to create ({}); {}",
-                conflicts.len(),
-                list(&conflicts),
-                if unfinished {
-                    "it records an unfinished ferry run: add --resume to continue it, or pass --if-exists drop to start over"
-                } else if tables == conflicts.len() {
-                    "pass --if-exists drop to replace them or --if-exists truncate to empty them"
-                } else {
-                    "rename them in the target or pass --if-exists drop to replace them"
-                }
-            ),
-        ));
+        let unfinished = matches!(sink.progress().load().await, Ok(Some(_)));
+        return Err(already_there(&conflicts, unfinished));
     }
     // Drop only what is of the kind the plan creates under that name.
     if let Some(odd) = conflicts.iter().find(|f| {
@@ -142,23 +118,47 @@ pub(crate) async fn clear(
     Ok((kept, made))
 }
 
+/// The refusal of a fresh run into a target that has `conflicts` already, with the way
+/// out (`--resume` when the target records an `unfinished` run).
+fn already_there(conflicts: &[DbObject], unfinished: bool) -> Error {
+    let tables = conflicts
+        .iter()
+        .filter(|o| o.kind == ObjectKind::Table)
+        .count();
+    let what = if tables == conflicts.len() {
+        "tables"
+    } else {
+        "tables and types"
+    };
+    let way_out = if unfinished {
+        "it records an unfinished ferry run: add --resume to continue it, or pass --if-exists drop to start over"
+    } else if tables == conflicts.len() {
+        "pass --if-exists drop to replace them or --if-exists truncate to empty them"
+    } else {
+        "rename them in the target or pass --if-exists drop to replace them"
+    };
+    Error::new(
+        ErrorKind::AlreadyExists,
+        format!(
+            "the target already has {} of the {what} to create ({}); {way_out}",
+            conflicts.len(),
+            list(conflicts),
+        ),
+    )
+}
+
 /// A resume of a run stopped while creating its tables: drop what that run recorded
 /// making (and only that), so that everything is created anew.
-pub(crate) async fn undo_schema(sink: &dyn Sink, state: &State) -> Result<()> {
-    let found = sink.existing_objects(&state.made).await?;
+pub(crate) async fn undo_schema(sink: &dyn Sink, prior: &PriorRun) -> Result<()> {
+    let made = &prior.recorded.made;
+    let found = sink.existing_objects(made).await?;
     let ours: Vec<DbObject> = found
         .into_iter()
-        .filter(|f| {
-            f.kind.droppable()
-                && state
-                    .made
-                    .iter()
-                    .any(|m| m.same_name(f) && m.kind == f.kind)
-        })
+        .filter(|f| f.kind.droppable() && made.iter().any(|m| m.same_name(f) && m.kind == f.kind))
         .collect();
     sink.drop_objects(&ours).await.map_err(|e| {
         e.context(format!(
-            "dropping what the stopped run recorded in {STATE_TABLE} creating"
+            "dropping what the stopped run recorded in {PROGRESS_TABLE} creating"
         ))
     })
 }
@@ -196,7 +196,7 @@ pub(crate) async fn finished_run(
     t: &Translation,
     fingerprint: &str,
     events: &EventHandler,
-) -> Result<Option<State>> {
+) -> Result<Option<PriorRun>> {
     let everything: Vec<DbObject> = planned(t, &HashSet::new())
         .into_iter()
         .filter(|o| o.kind != ObjectKind::Schema)
@@ -211,11 +211,13 @@ pub(crate) async fn finished_run(
     events(&Event::Warning(
         "--resume: the target records no unfinished run and has every table of the plan: the earlier run finished; checking the result (add --verify content to compare every value)".into(),
     ));
-    Ok(Some(State {
-        fingerprint: fingerprint.to_string(),
-        schema_done: true,
+    Ok(Some(PriorRun {
+        recorded: RecordedRun {
+            fingerprint: fingerprint.to_string(),
+            schema_done: true,
+            ..RecordedRun::default()
+        },
         finished: true,
-        ..State::default()
     }))
 }
 

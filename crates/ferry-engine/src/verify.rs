@@ -1,24 +1,16 @@
 //! Verification: row counts on both sides (and, with `--content`, every value).
 
 use crate::config::Config;
-use crate::connect::{open_sink, open_source};
+use crate::content::{ContentOptions, TablePair};
 use crate::events::{Event, EventHandler};
-use crate::migrate::{close_source, plan};
-use crate::report::{Phases, Report, RunStatus, TableReport, TableStatus};
-use ferry_core::{ConnUrl, Result, Sink, Source};
+use crate::migrate::close_source;
+use crate::plan::plan;
+use crate::report::{Outcome, Phases, Report, RunStatus, TableReport, TableStatus};
+use ferry_core::{ConnUrl, Connector, Result, Sink, Source};
 use ferry_schema::Translation;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::Semaphore;
-
-/// The `counts` or `content` outcome of a table one side of which could not be read: the
-/// run fails (exit 2) instead of reporting a difference.
-pub const UNREADABLE: &str = "error";
-
-/// Whether verification could not read a table on one side (see [`UNREADABLE`]).
-pub fn unreadable(v: &crate::report::Verification) -> bool {
-    v.counts == UNREADABLE || v.content == UNREADABLE
-}
 
 /// What `ferry verify` compares.
 #[derive(Debug, Clone)]
@@ -35,6 +27,8 @@ pub struct VerifyOptions {
     pub content: bool,
     /// Put differing values into the report.
     pub show_values: bool,
+    /// Batch limits for reading both sides.
+    pub batch: ferry_core::BatchLimits,
 }
 
 /// Compare every value of every table (see [`crate::content`]) and record the outcome.
@@ -45,7 +39,7 @@ pub async fn verify_content(
     translation: &Translation,
     tables: &mut [TableReport],
     jobs: usize,
-    opts: crate::content::ContentOptions,
+    opts: ContentOptions,
 ) {
     let sem = Arc::new(Semaphore::new(jobs.max(1)));
     let work = translation.tables.iter().zip(tables.iter()).map(|(p, r)| {
@@ -54,25 +48,27 @@ pub async fn verify_content(
         let skip = r.rows_rejected > 0;
         async move {
             if skip {
-                v.content = "skipped".into();
+                v.content = Outcome::Skipped;
                 v.differences
                     .push("content not compared: rows were rejected (see the reject file)".into());
                 return v;
             }
             let _permit = sem.acquire().await;
             let started = Instant::now();
-            if let Err(e) =
-                crate::content::compare_table(source, target, &p.source, &p.target, opts, &mut v)
-                    .await
-            {
+            let pair = TablePair {
+                source,
+                target,
+                src_table: &p.source,
+                tgt_table: &p.target,
+            };
+            if let Err(e) = crate::content::compare_table(&pair, opts, &mut v).await {
                 // A table missing on one side differs; one that could not be read (a missing
                 // grant, a lost connection) makes the run fail rather than report a mismatch.
                 v.content = if e.kind() == ferry_core::ErrorKind::NotFound {
-                    "differs"
+                    Outcome::Differs
                 } else {
-                    UNREADABLE
-                }
-                .into();
+                    Outcome::Unreadable
+                };
                 v.differences.push(format!(
                     "content could not be compared: {}",
                     e.full_message()
@@ -116,12 +112,11 @@ pub async fn verify_counts(
                 v.source_rows = Some(s);
                 v.target_rows = Some(t);
                 v.counts = if s == t + report.rows_rejected {
-                    "ok"
+                    Outcome::Match
                 } else {
-                    "differs"
-                }
-                .into();
-                if v.counts == "differs" {
+                    Outcome::Differs
+                };
+                if v.counts == Outcome::Differs {
                     v.differences.push(format!(
                         "source has {s} rows, target has {t}{}",
                         if report.rows_rejected > 0 {
@@ -140,9 +135,9 @@ pub async fn verify_counts(
                         .is_err_and(|e| e.kind() == ferry_core::ErrorKind::NotFound)
                 };
                 v.counts = if missing(&s) || missing(&t) {
-                    "differs".into()
+                    Outcome::Differs
                 } else {
-                    UNREADABLE.into()
+                    Outcome::Unreadable
                 };
                 for (side, e) in [("source", s.err()), ("target", t.err())] {
                     if let Some(e) = e {
@@ -156,23 +151,28 @@ pub async fn verify_counts(
 }
 
 /// `ferry verify`: compare the source and the target table by table.
-pub async fn verify(opts: &VerifyOptions, events: EventHandler) -> Result<Report> {
+pub async fn verify(
+    opts: &VerifyOptions,
+    drivers: &dyn Connector,
+    events: EventHandler,
+) -> Result<Report> {
     let started = Instant::now();
-    let source = open_source(&opts.from).await?;
-    let result = verify_from(opts, &events, &source, started).await;
+    let source = drivers.open_source(&opts.from).await?;
+    let result = verify_from(opts, drivers, &events, &source, started).await;
     close_source(source.as_ref(), &events).await;
     result
 }
 
 async fn verify_from(
     opts: &VerifyOptions,
+    drivers: &dyn Connector,
     events: &EventHandler,
     source: &Arc<dyn Source>,
     started: Instant,
 ) -> Result<Report> {
-    let sink = open_sink(&opts.to).await?;
-    let translation = plan(source.as_ref(), sink.dialect(), &opts.config).await?;
-    let warnings = crate::connect::connection_warnings(source.as_ref(), sink.as_ref());
+    let sink = drivers.open_sink(&opts.to).await?;
+    let translation = plan(source.as_ref(), sink.dialect(), &opts.config, drivers).await?;
+    let warnings = crate::plan::connection_warnings(source.as_ref(), sink.as_ref());
     for w in &warnings {
         events(&Event::Warning(w.clone()));
     }
@@ -183,7 +183,7 @@ async fn verify_from(
         .iter()
         .map(|p| TableReport {
             status: TableStatus::Complete,
-            ..crate::migrate::table_report(p)
+            ..TableReport::new(p)
         })
         .collect();
     verify_counts(
@@ -195,18 +195,18 @@ async fn verify_from(
     )
     .await;
     if opts.content {
-        let target = open_source(&opts.to).await?;
-        let copts = crate::content::ContentOptions {
+        let target = drivers.open_source(&opts.to).await?;
+        let copts = ContentOptions {
             show_values: opts.show_values,
-            batch: Default::default(),
+            batch: opts.batch,
         };
         verify_content(source, &target, &translation, &mut tables, opts.jobs, copts).await;
         close_source(target.as_ref(), events).await;
     }
-    let failed = tables.iter().any(|t| unreadable(&t.verification));
+    let failed = tables.iter().any(|t| t.verification.unreadable());
     let differs = tables
         .iter()
-        .any(|t| t.verification.counts != "ok" || t.verification.content == "differs");
+        .any(|t| t.verification.counts != Outcome::Match || t.verification.differs());
     let mut report = Report {
         version: crate::report::REPORT_VERSION,
         resumed: false,

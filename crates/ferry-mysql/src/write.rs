@@ -92,6 +92,39 @@ impl MySqlSink {
         })
     }
 
+    /// Run one query (one statement only) and return its rows as text (`None` for NULL).
+    pub async fn query_text(&self, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
+        let mut conn = self.target.connect().await?;
+        // The binary protocol runs one statement only (see exec_one).
+        let stmt = conn.prep(sql).await.map_err(|e| statement_error(e, sql))?;
+        let rows: Vec<mysql_async::Row> = conn
+            .exec(&stmt, ())
+            .await
+            .map_err(|e| statement_error(e, sql))?;
+        let _ = conn.close(stmt).await;
+        drop(conn.disconnect().await);
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                row.unwrap()
+                    .into_iter()
+                    .map(|v| match v {
+                        mysql_async::Value::NULL => None,
+                        mysql_async::Value::Bytes(b) => {
+                            Some(String::from_utf8_lossy(&b).into_owned())
+                        }
+                        other => Some(other.as_sql(true).trim_matches('\'').to_string()),
+                    })
+                    .collect()
+            })
+            .collect())
+    }
+
+    /// Where and how this sink connects.
+    pub(crate) fn target(&self) -> &Target {
+        &self.target
+    }
+
     /// Whether writers use `LOAD DATA LOCAL INFILE` (else multi-row INSERT).
     pub fn uses_infile(&self) -> bool {
         self.infile
@@ -199,31 +232,8 @@ impl Sink for MySqlSink {
         Ok(Box::new(writer))
     }
 
-    async fn query_text(&self, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
-        let mut conn = self.target.connect().await?;
-        // The binary protocol runs one statement only (see exec_one).
-        let stmt = conn.prep(sql).await.map_err(|e| statement_error(e, sql))?;
-        let rows: Vec<mysql_async::Row> = conn
-            .exec(&stmt, ())
-            .await
-            .map_err(|e| statement_error(e, sql))?;
-        let _ = conn.close(stmt).await;
-        drop(conn.disconnect().await);
-        Ok(rows
-            .into_iter()
-            .map(|row| {
-                row.unwrap()
-                    .into_iter()
-                    .map(|v| match v {
-                        mysql_async::Value::NULL => None,
-                        mysql_async::Value::Bytes(b) => {
-                            Some(String::from_utf8_lossy(&b).into_owned())
-                        }
-                        other => Some(other.as_sql(true).trim_matches('\'').to_string()),
-                    })
-                    .collect()
-            })
-            .collect())
+    fn progress(&self) -> &dyn ferry_core::ProgressStore {
+        self
     }
 
     async fn count_rows(&self, table: &Table) -> Result<u64> {
@@ -515,18 +525,19 @@ impl TableWriter for MySqlWriter {
         Ok(outcome)
     }
 
-    async fn finish(self: Box<Self>, record: &[String]) -> Result<u64> {
+    async fn finish(self: Box<Self>, done: Option<&ferry_core::ChunkDone>) -> Result<u64> {
         let MySqlWriter {
             table,
             written,
             mut conn,
             ..
         } = *self;
-        for sql in record.iter().map(String::as_str).chain(["COMMIT"]) {
-            exec_one(&mut conn, sql)
-                .await
-                .map_err(|e| map_error(e, &format!("committing `{table}`")))?;
+        if let Some(done) = done {
+            crate::progress::record_chunk(&mut conn, done).await?;
         }
+        exec_one(&mut conn, "COMMIT")
+            .await
+            .map_err(|e| map_error(e, &format!("committing `{table}`")))?;
         drop(conn.disconnect().await);
         Ok(written)
     }

@@ -124,7 +124,7 @@ async fn bad_values_name_table_column_and_key_before_the_server_sees_them() {
         assert_eq!(out.written, 1);
         assert_eq!(out.rejected.len(), 2);
         assert_eq!(out.rejected[1].column, "s");
-        assert_eq!(w.finish(&[]).await.expect("finish"), 1);
+        assert_eq!(w.finish(None).await.expect("finish"), 1);
         assert_eq!(sink.count_rows(&table).await.expect("count"), 1);
     }
 }

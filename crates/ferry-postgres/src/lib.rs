@@ -11,6 +11,8 @@ pub mod decode;
 pub mod encode;
 pub mod introspect;
 pub mod objects;
+pub mod progress;
+pub mod raw;
 pub mod read;
 pub mod replication;
 pub mod tls;

@@ -232,6 +232,10 @@ impl Source for PgSource {
         Dialect::Postgres
     }
 
+    fn raw_rows(&self, table: &Table) -> Option<Box<dyn ferry_core::RawRows>> {
+        Some(Box::new(crate::raw::CopyRows::new(table)?))
+    }
+
     async fn schema(&self) -> Result<Schema> {
         let (schema, warnings) =
             introspect_with_warnings(&self.coordinator, self.schemas.as_deref()).await?;

@@ -5,7 +5,8 @@ use crate::encode::{RowEncoder, COPY_HEADER};
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use ferry_core::{
-    Batch, ConnUrl, Dialect, Error, RejectedRow, Result, Sink, Table, TableWriter, WriteOutcome,
+    Batch, ChunkDone, ConnUrl, Dialect, Error, ProgressStore, RejectedRow, Result, Sink, StepDone,
+    Table, TableWriter, WriteOutcome,
 };
 use futures::SinkExt;
 use std::pin::Pin;
@@ -34,6 +35,26 @@ impl PgSink {
             plaintext,
             tag: std::sync::Mutex::new(None),
         })
+    }
+
+    /// Run a small query and return its rows as text (`None` for NULL).
+    pub async fn query_text(&self, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
+        let client = self.client().await?;
+        let messages = client
+            .simple_query(sql)
+            .await
+            .map_err(|e| map_error(e).context(statement_summary(sql)))?;
+        Ok(messages
+            .into_iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(row) => Some(
+                    (0..row.len())
+                        .map(|i| row.get(i).map(str::to_string))
+                        .collect(),
+                ),
+                _ => None,
+            })
+            .collect())
     }
 
     /// A new connection to the target, named for the run ([`Sink::tag_sessions`]).
@@ -237,43 +258,27 @@ impl Sink for PgSink {
         }))
     }
 
-    async fn query_text(&self, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
-        let client = self.client().await?;
-        let messages = client
-            .simple_query(sql)
-            .await
-            .map_err(|e| map_error(e).context(statement_summary(sql)))?;
-        Ok(messages
-            .into_iter()
-            .filter_map(|m| match m {
-                tokio_postgres::SimpleQueryMessage::Row(row) => Some(
-                    (0..row.len())
-                        .map(|i| row.get(i).map(str::to_string))
-                        .collect(),
-                ),
-                _ => None,
-            })
-            .collect())
-    }
-
     /// PostgreSQL's DDL is transactional: the statements and their record run in one
     /// transaction, each through [`exec_one`]. On an error the connection is dropped, which
     /// rolls the transaction back.
-    async fn execute_recorded(&self, statements: &[String], record: &[String]) -> Result<()> {
-        if statements.is_empty() && record.is_empty() {
-            return Ok(());
-        }
+    async fn execute_recorded(&self, statements: &[String], done: &StepDone) -> Result<()> {
         let client = self.client().await?;
-        for sql in ["BEGIN"]
-            .into_iter()
-            .chain(statements.iter().chain(record).map(String::as_str))
-            .chain(["COMMIT"])
-        {
+        let run = |sql: &'static str| exec_one(&client, sql);
+        run("BEGIN").await.map_err(map_error)?;
+        for sql in statements {
             exec_one(&client, sql)
                 .await
                 .map_err(|e| map_error(e).context(statement_summary(sql)))?;
         }
+        crate::progress::record_step(&client, done).await?;
+        run("COMMIT")
+            .await
+            .map_err(|e| map_error(e).context("COMMIT"))?;
         Ok(())
+    }
+
+    fn progress(&self) -> &dyn ProgressStore {
+        self
     }
 
     async fn count_rows(&self, table: &Table) -> Result<u64> {
@@ -379,7 +384,7 @@ impl TableWriter for PgWriter {
         Ok(outcome)
     }
 
-    async fn finish(mut self: Box<Self>, record: &[String]) -> Result<u64> {
+    async fn finish(mut self: Box<Self>, done: Option<&ChunkDone>) -> Result<u64> {
         self.buf.extend_from_slice(&(-1i16).to_be_bytes());
         let chunk = self.buf.split().freeze();
         self.copy
@@ -396,11 +401,12 @@ impl TableWriter for PgWriter {
                 self.table, self.written
             )));
         }
-        for sql in record.iter().map(String::as_str).chain(["COMMIT"]) {
-            exec_one(&self.client, sql)
-                .await
-                .map_err(|e| map_error(e).context(format!("table `{}`: committing", self.table)))?;
+        if let Some(done) = done {
+            crate::progress::record_chunk(&self.client, done).await?;
         }
+        exec_one(&self.client, "COMMIT")
+            .await
+            .map_err(|e| map_error(e).context(format!("table `{}`: committing", self.table)))?;
         Ok(rows)
     }
 }

@@ -324,7 +324,7 @@ async fn raw_pass_through_loads_a_postgres_target_byte_for_byte() {
         for b in batches {
             w.write(b).await.expect("write");
         }
-        w.finish(&[]).await.expect("finish");
+        w.finish(None).await.expect("finish");
     }
     for plan in &tr.tables {
         sink.execute(&plan.ddl.indexes).await.expect("indexes");

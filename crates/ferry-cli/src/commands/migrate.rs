@@ -4,7 +4,8 @@ use crate::output::{self, Channel, Progress};
 use crate::Exit;
 use clap::ValueEnum;
 use ferry_core::{BatchLimits, Dialect, IfExists};
-use ferry_engine::{Config, MigrateOptions, OnError, RunStatus};
+use ferry_drivers::{Drivers, LoadMethod};
+use ferry_engine::{defaults, Config, MigrateOptions, OnError, Outcome, RunStatus};
 use std::path::PathBuf;
 
 /// What to do with tables the target already has.
@@ -38,12 +39,12 @@ pub enum MysqlLoadArg {
     Insert,
 }
 
-impl MysqlLoadArg {
-    fn name(self) -> &'static str {
-        match self {
-            MysqlLoadArg::Auto => "auto",
-            MysqlLoadArg::Infile => "infile",
-            MysqlLoadArg::Insert => "insert",
+impl From<MysqlLoadArg> for LoadMethod {
+    fn from(arg: MysqlLoadArg) -> Self {
+        match arg {
+            MysqlLoadArg::Auto => LoadMethod::Auto,
+            MysqlLoadArg::Infile => LoadMethod::Infile,
+            MysqlLoadArg::Insert => LoadMethod::Insert,
         }
     }
 }
@@ -67,7 +68,7 @@ pub struct Args {
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Tables copied at once.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = defaults::JOBS)]
     pub jobs: usize,
     /// Write the report as JSON to this file (created 0600; replaces only a report ferry
     /// wrote), or to stdout with `-` (the summary then goes to stderr).
@@ -83,13 +84,13 @@ pub struct Args {
     #[arg(long)]
     pub allow_rejects: bool,
     /// Directory for reject files.
-    #[arg(long, default_value = ".")]
+    #[arg(long, default_value = defaults::REJECT_DIR)]
     pub reject_dir: PathBuf,
     /// Most rows per batch.
-    #[arg(long, default_value_t = 8192)]
+    #[arg(long, default_value_t = defaults::BATCH_ROWS)]
     pub batch_rows: usize,
     /// Most payload bytes per batch.
-    #[arg(long, default_value_t = 2 << 20)]
+    #[arg(long, default_value_t = defaults::BATCH_BYTES)]
     pub batch_bytes: usize,
     /// Verification at the end: `counts` (default), `content` (every value), or `none`.
     #[arg(long, value_enum, default_value = "counts")]
@@ -104,7 +105,7 @@ pub struct Args {
     pub resume: bool,
     /// Tables with a single integer key are loaded in key-range chunks of about this many
     /// rows, each committed on its own: a resume repeats at most the chunks in flight.
-    #[arg(long, default_value_t = 250_000)]
+    #[arg(long, default_value_t = defaults::CHUNK_ROWS)]
     pub chunk_rows: u64,
     /// How rows go into a MySQL target (same as `?mysql-load=` on the target URL, which
     /// this flag overrides).
@@ -145,16 +146,11 @@ pub enum VerifyArg {
 impl Args {
     /// The engine options these flags describe.
     pub async fn options(&self) -> anyhow::Result<MigrateOptions> {
-        let (mut from, mut to) =
+        let (mut from, to) =
             super::resolve_pair(&self.from, &self.to, &self.aws, self.iam_auth).await?;
         super::choose_schemas(&mut from, self.schema.as_deref())?;
-        if let Some(load) = self.mysql_load {
-            if to.dialect() != Some(Dialect::Mysql) {
-                anyhow::bail!("--mysql-load needs a mysql:// target");
-            }
-            to.params
-                .retain(|(k, _)| k.to_ascii_lowercase().replace('_', "-") != "mysql-load");
-            to.params.push(("mysql-load".into(), load.name().into()));
+        if self.mysql_load.is_some() && to.dialect() != Some(Dialect::Mysql) {
+            anyhow::bail!("--mysql-load needs a mysql:// target");
         }
         let mut opts = MigrateOptions::new(from, to);
         if let Some(path) = &self.config {
@@ -191,6 +187,13 @@ impl Args {
     }
 }
 
+impl Args {
+    /// The drivers for this run, with `--mysql-load` as a typed choice.
+    pub fn drivers(&self) -> Drivers {
+        Drivers::with_mysql_load(self.mysql_load.map(LoadMethod::from))
+    }
+}
+
 /// Run `ferry migrate`: the summary on stdout (on stderr with `--json -`, which puts the
 /// report there).
 pub async fn run(args: Args) -> anyhow::Result<Exit> {
@@ -208,7 +211,8 @@ pub async fn run_to(args: Args, summary: Channel) -> anyhow::Result<Exit> {
     output::check_json_path(args.json.as_deref())?;
     let opts = args.options().await?;
     let progress = Progress::new();
-    let report = ferry_engine::migrate(&opts, progress.handler()).await;
+    let drivers = args.drivers();
+    let report = ferry_engine::migrate(&opts, &drivers, progress.handler()).await;
     progress.finish();
     let report = report?;
     output::print_summary(&report, summary);
@@ -228,6 +232,7 @@ pub async fn run_to(args: Args, summary: Channel) -> anyhow::Result<Exit> {
                 config: opts.config.clone(),
                 apply: Default::default(),
             },
+            &drivers,
             progress.handler(),
         )
         .await;
@@ -240,7 +245,7 @@ pub async fn run_to(args: Args, summary: Channel) -> anyhow::Result<Exit> {
         RunStatus::Incomplete
             if args.allow_rejects
                 && report.tables.iter().all(|t| {
-                    t.verification.counts == "ok" || t.verification.counts == "skipped"
+                    matches!(t.verification.counts, Outcome::Match | Outcome::Skipped)
                 }) =>
         {
             Exit::Ok

@@ -3,6 +3,7 @@
 
 use crate::output::{self, Channel, Progress};
 use crate::Exit;
+use ferry_drivers::Drivers;
 use ferry_engine::replicate::{ApplyOptions, ApplyStats, ReplicateOptions};
 use ferry_engine::{Config, RunStatus};
 use serde_json::json;
@@ -117,7 +118,7 @@ pub fn stopped(stats: &ApplyStats) {
 pub async fn run(args: Args) -> anyhow::Result<Exit> {
     let opts = options(&args.target).await?;
     if args.status {
-        let status = ferry_engine::replicate::status(&opts.to).await?;
+        let status = ferry_engine::replicate::status(&opts.to, &Drivers::default()).await?;
         let Some(s) = status else {
             println!("no replication recorded in {}", opts.to);
             return Ok(Exit::Incomplete);
@@ -132,7 +133,9 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
             Some(l) => println!("lag           {l:.1}s"),
             None => println!("lag           -"),
         }
-        match ferry_engine::replicate::source_notes(&opts.from, &s.position).await {
+        match ferry_engine::replicate::source_notes(&opts.from, &s.position, &Drivers::default())
+            .await
+        {
             Ok(notes) => notes
                 .iter()
                 .for_each(|n| Channel::Stderr.line(&format!("warning: {n}"))),
@@ -147,21 +150,24 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         return Ok(Exit::Ok);
     }
     if args.stop {
-        return Ok(match ferry_engine::replicate::stop(&opts).await? {
-            Some(at) => {
-                out(&format!(
-                    "replication ended at {at}: what it held on the source was released"
-                ));
-                Exit::Ok
-            }
-            None => {
-                Channel::Stderr.line(&format!("no replication recorded in {}", opts.to));
-                Exit::Incomplete
-            }
-        });
+        return Ok(
+            match ferry_engine::replicate::stop(&opts, &Drivers::default()).await? {
+                Some(at) => {
+                    out(&format!(
+                        "replication ended at {at}: what it held on the source was released"
+                    ));
+                    Exit::Ok
+                }
+                None => {
+                    Channel::Stderr.line(&format!("no replication recorded in {}", opts.to));
+                    Exit::Incomplete
+                }
+            },
+        );
     }
     let progress = Progress::new();
-    let stats = ferry_engine::replicate::replicate(&opts, progress.handler()).await;
+    let stats =
+        ferry_engine::replicate::replicate(&opts, &Drivers::default(), progress.handler()).await;
     progress.finish();
     let stats = stats?;
     stopped(&stats);
@@ -173,7 +179,13 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
 pub async fn cutover(args: CutoverArgs) -> anyhow::Result<Exit> {
     let opts = options(&args.target).await?;
     let progress = Progress::new();
-    let done = ferry_engine::replicate::cutover(&opts, args.timeout, progress.handler()).await;
+    let done = ferry_engine::replicate::cutover(
+        &opts,
+        &Drivers::default(),
+        args.timeout,
+        progress.handler(),
+    )
+    .await;
     progress.finish();
     let done = done?;
     output::print_verify(&done.verify, Channel::Stdout);

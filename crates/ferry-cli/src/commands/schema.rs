@@ -2,7 +2,9 @@
 
 use crate::output::Channel;
 use crate::Exit;
+use ferry_core::Connector;
 use ferry_core::Dialect;
+use ferry_drivers::Drivers;
 use ferry_engine::Config;
 use std::path::PathBuf;
 
@@ -40,11 +42,12 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         Some(p) => Config::load(p)?,
         None => Config::default(),
     };
-    let source = ferry_engine::connect::open_source(&from).await?;
+    let drivers = Drivers::default();
+    let source = drivers.open_source(&from).await?;
     if let Some(w) = source.connection_warning() {
         eprintln!("-- warning: {w}");
     }
-    let translation = ferry_engine::migrate::plan(source.as_ref(), target, &config).await?;
+    let translation = ferry_engine::plan(source.as_ref(), target, &config, &drivers).await?;
     Channel::Stdout.text(&translation.script());
     if translation.warnings.is_empty() {
         Channel::Stderr.line("-- no warnings: everything translates exactly");

@@ -8,7 +8,8 @@ use crate::output::Channel;
 use crate::Exit;
 use anyhow::Context;
 use ferry_core::ConnUrl;
-use ferry_engine::Config;
+use ferry_core::Connector;
+use ferry_engine::{defaults, Config};
 use std::path::PathBuf;
 
 /// Provision, migrate and verify in one command.
@@ -27,7 +28,7 @@ pub struct Args {
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Tables copied at once.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = defaults::JOBS)]
     pub jobs: usize,
     /// Write the migration report as JSON to this file.
     #[arg(long)]
@@ -64,14 +65,14 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         if_exists: migrate::IfExistsArg::Fail,
         on_error: migrate::OnErrorArg::Stop,
         allow_rejects: false,
-        reject_dir: PathBuf::from("."),
-        batch_rows: 8192,
-        batch_bytes: 2 << 20,
+        reject_dir: PathBuf::from(defaults::REJECT_DIR),
+        batch_rows: defaults::BATCH_ROWS,
+        batch_bytes: defaults::BATCH_BYTES,
         verify: migrate::VerifyArg::Content,
         show_values: false,
         // An interrupted `ferry up` continues where its load stopped.
         resume: true,
-        chunk_rows: 250_000,
+        chunk_rows: defaults::CHUNK_ROWS,
         mysql_load: None,
         iam_auth: false,
         replicate: false,
@@ -117,12 +118,10 @@ async fn check_source(args: &Args) -> anyhow::Result<()> {
         Some(p) => Config::load(p)?,
         None => Config::default(),
     };
-    let source = ferry_engine::connect::open_source(&from)
-        .await
-        .context("--from")?;
-    let planned =
-        ferry_engine::migrate::plan(source.as_ref(), args.provision.engine.dialect(), &config)
-            .await;
+    let drivers = ferry_drivers::Drivers::default();
+    let source = drivers.open_source(&from).await.context("--from")?;
+    let target = args.provision.engine.dialect();
+    let planned = ferry_engine::plan(source.as_ref(), target, &config, &drivers).await;
     // Only read: a failure to let go of the snapshot changes nothing.
     let _ = source.close().await;
     planned.context("--from")?;

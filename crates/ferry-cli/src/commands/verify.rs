@@ -2,7 +2,9 @@
 
 use crate::output::{self, Channel, Progress};
 use crate::Exit;
-use ferry_engine::{Config, RunStatus, VerifyOptions};
+use ferry_core::BatchLimits;
+use ferry_drivers::Drivers;
+use ferry_engine::{defaults, Config, RunStatus, VerifyOptions};
 use std::path::PathBuf;
 
 /// Options of `ferry verify`.
@@ -22,7 +24,7 @@ pub struct Args {
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Tables compared at once.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = defaults::JOBS)]
     pub jobs: usize,
     /// Write the report as JSON to this file (created 0600; replaces only a report ferry
     /// wrote), or to stdout with `-` (the table then goes to stderr).
@@ -74,9 +76,10 @@ pub async fn run_to(args: Args, summary: Channel) -> anyhow::Result<Exit> {
         jobs: args.jobs.max(1),
         content: args.content,
         show_values: args.show_values,
+        batch: BatchLimits::default(),
     };
     let progress = Progress::new();
-    let report = ferry_engine::verify(&opts, progress.handler()).await;
+    let report = ferry_engine::verify(&opts, &Drivers::default(), progress.handler()).await;
     progress.finish();
     let report = report?;
     output::print_verify(&report, summary);

@@ -9,7 +9,9 @@
 //! reported with a bounded list of keys, the exact number of differing rows when it fits
 //! the counting budget (a lower bound otherwise), and memory that does not grow with it.
 
-use crate::content::{scan, Bucket, Hashers, Mode, RowRef};
+use super::hashing::{Bucket, RowHasher};
+use super::scan::{scan, RowRef};
+use super::Mode;
 use ferry_core::{BatchLimits, Result, Source, Table, Value};
 use std::collections::HashMap;
 
@@ -109,17 +111,17 @@ pub async fn narrow(
     show_values: bool,
 ) -> Result<Narrowed> {
     let n = sel.depth.len() as u64;
-    let mut hashing = Hashers::new(table);
+    let mut hashing = RowHasher::new(table);
     let names: Vec<String> = table.copied_columns().map(|c| c.name.clone()).collect();
-    let key_idx = hashing.decoded.key.clone();
-    let mode = if key_idx.is_empty() || mode != Mode::PgBinary {
+    let key_idx = hashing.key.clone();
+    let mode = if key_idx.is_empty() || mode != Mode::Raw {
         mode
     } else {
         Mode::Decoded
     };
     let mut out = Narrowed::default();
     scan(source, table, batch, mode, |row| {
-        let h = hashing.row(&row)?;
+        let h = hashing.row(&row);
         let depth = sel.depth[(h.key % n) as usize];
         if depth == Depth::Skip {
             return Ok(());
@@ -146,14 +148,14 @@ pub async fn narrow(
         }
         let (columns, values) = match row {
             RowRef::Values(values) => (
-                hashing.decoded.column_hashes(values),
+                hashing.column_hashes(values),
                 if show_values {
                     values.to_vec()
                 } else {
                     Vec::new()
                 },
             ),
-            RowRef::Tuple(_) => (Vec::new(), Vec::new()),
+            RowRef::Raw { .. } => (Vec::new(), Vec::new()),
         };
         out.named.insert(
             label,

@@ -1,0 +1,17 @@
+//! ferry's defaults, in one place: [`crate::MigrateOptions::new`], the CLI's flags and
+//! `ferry verify` all read these.
+
+use ferry_core::BatchLimits;
+
+/// Tables copied (or compared) at once (`--jobs`).
+pub const JOBS: usize = 4;
+/// Most rows per batch (`--batch-rows`).
+pub const BATCH_ROWS: usize = BatchLimits::DEFAULT_MAX_ROWS;
+/// Most payload bytes per batch (`--batch-bytes`).
+pub const BATCH_BYTES: usize = BatchLimits::DEFAULT_MAX_BYTES;
+/// Rows per committed key-range chunk (`--chunk-rows`).
+pub const CHUNK_ROWS: u64 = 250_000;
+/// Batches buffered per chunk between its reader and its writer.
+pub const CHANNEL_BATCHES: usize = 2;
+/// Where reject files go (`--reject-dir`).
+pub const REJECT_DIR: &str = ".";
