@@ -9,9 +9,11 @@
 //! This crate knows no driver, no SQL dialect's text, no terminal and no cloud.
 
 pub mod batch;
+pub mod budget;
 pub mod change;
 pub mod error;
 pub mod objects;
+pub mod read_loop;
 pub mod schema;
 pub mod sink;
 pub mod source;
@@ -20,13 +22,15 @@ pub mod url;
 pub mod url_check;
 pub mod value;
 
-pub use batch::{Batch, BatchBuilder, BatchLimits, RejectedRow};
+pub use batch::{Batch, BatchBuilder, BatchLimits, Locator, RejectedRow};
+pub use budget::{BudgetPermit, MemoryBudget};
 pub use change::{
     Change, ChangeKind, ChangeStream, ChangeWriter, Position, ReplicatedTable, ReplicationStatus,
     StreamEvent,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use objects::{DbObject, ObjectKind};
+pub use read_loop::{BadRow, RowLoop, RowOut};
 pub use schema::{
     Check, Column, DataType, DefaultValue, Dialect, ExtensionUse, ForeignKey, Index, IndexPart,
     Schema, Table, Unsupported, UserType, UserTypeKind,

@@ -49,6 +49,9 @@ pub struct MigrateOptions {
     pub batch: BatchLimits,
     /// Batches buffered per table between reader and writer.
     pub channel_batches: usize,
+    /// Bytes of batches in flight between all readers and writers of the run together
+    /// (`ferry_core::MemoryBudget`), whatever the number of tables and chunks loading at once.
+    pub memory_budget: usize,
     /// Verify row counts at the end.
     pub verify_counts: bool,
     /// Also compare every value at the end (`--verify content`).
@@ -81,6 +84,7 @@ impl MigrateOptions {
                 max_bytes: 2 << 20,
             },
             channel_batches: 2,
+            memory_budget: 32 << 20,
             verify_counts: true,
             verify_content: false,
             show_values: false,
@@ -303,6 +307,7 @@ async fn migrate_from(
         steps.clone(),
     ));
     let ctx = Arc::new(CopyCtx {
+        budget: ferry_core::MemoryBudget::new(opts.memory_budget),
         cancel: AtomicBool::new(false),
         existing: existing.clone(),
         steps,
@@ -511,6 +516,8 @@ impl Steps {
 
 /// Shared state of the copy phase.
 struct CopyCtx {
+    /// The run's memory budget, shared by every reader.
+    budget: ferry_core::MemoryBudget,
     cancel: AtomicBool,
     /// Tables that existed before (truncate mode): their keys and indexes exist already.
     existing: HashSet<String>,
@@ -912,6 +919,7 @@ impl LaneCtx<'_> {
                 self.source.dialect(),
                 self.sink.dialect(),
             ),
+            budget: Some(self.ctx.budget.clone()),
         };
         let reader = self.source.read_table(&plan.source, &read_opts, tx);
         let mut rejects = self.rejects.part(chunk)?;
