@@ -10,7 +10,7 @@
 
 use crate::config::Config;
 use ferry_core::{DataType, Dialect, Result, Schema, Source};
-use ferry_schema::mysql_target::{
+use ferry_schema::target::mysql::{
     columns_needing_length, key_char_limit, DEFAULT_KEY_VARCHAR, MAX_KEY_BYTES,
 };
 use ferry_schema::{apply_overrides, Overrides, Warning};

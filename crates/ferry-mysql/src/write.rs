@@ -265,7 +265,7 @@ impl Sink for MySqlSink {
 /// missing parent (the caller names the key).
 fn statement_error(e: mysql_async::Error, sql: &str) -> Error {
     if let mysql_async::Error::Server(s) = &e {
-        if s.code == 1172 && sql.starts_with(ferry_schema::mysql_target::VALIDATE_FK_MARK) {
+        if s.code == 1172 && sql.starts_with(ferry_schema::target::mysql::VALIDATE_FK_MARK) {
             return Error::data("some rows reference rows that do not exist in the parent table");
         }
     }

@@ -16,6 +16,7 @@ use ferry_core::{
     BadRow, BatchSender, ConnUrl, Dialect, Error, ErrorKind, ReadOptions, ReadStats, Result,
     RowLoop, RowOut, Schema, Source, Table, Value,
 };
+use ferry_schema::quote::{pg_ident as quote, pg_table as qualified};
 use futures::StreamExt;
 use tokio_postgres::Client;
 
@@ -32,11 +33,6 @@ pub struct PgSource {
     warnings: std::sync::Mutex<Vec<String>>,
     /// Set when the coordinator connection is plaintext to a host outside loopback.
     plaintext: Option<String>,
-}
-
-/// `"schema"."table"` for a source table.
-fn qualified(table: &Table) -> String {
-    crate::write::qualified(table)
 }
 
 /// What a read of `table` selects from: the table's own rows (`ONLY`), so a parent with
@@ -57,10 +53,6 @@ async fn rows_of(client: &Client, table: &Table) -> Result<String> {
     } else {
         format!("ONLY {name}")
     })
-}
-
-fn quote(name: &str) -> String {
-    ferry_schema::quote::pg_ident(name)
 }
 
 impl PgSource {
