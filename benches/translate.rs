@@ -3,7 +3,7 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use ferry_core::{Column, Dialect, ForeignKey, Index, IndexPart, Schema, Table};
 use ferry_schema::rules::{map_type, ColumnFacts, Mapped};
-use ferry_schema::sqlite::SQLITE_RULES;
+use ferry_schema::source::sqlite::SQLITE_RULES;
 use ferry_schema::{translate, Overrides};
 use std::hint::black_box;
 

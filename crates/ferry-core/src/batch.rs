@@ -1,7 +1,9 @@
 //! [`Batch`]: the unit that travels through the bounded channel between a reader and a writer.
 
+use crate::budget::BudgetPermit;
 use crate::value::Value;
 use bytes::Bytes;
+use std::fmt;
 
 /// Limits that close a batch: whichever is reached first.
 #[derive(Debug, Clone, Copy)]
@@ -29,11 +31,83 @@ impl Default for BatchLimits {
     }
 }
 
+/// Where a row sits in the source, for messages and reject files: its rowid when the source
+/// has one (SQLite), else its key values, else its 1-based position in the read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Locator {
+    /// `rowid 17`.
+    RowId(i64),
+    /// `id=5` or `a=1, b=x`: key columns and their values (long values cut).
+    Key(Vec<(String, String)>),
+    /// `row 1234`.
+    Row(u64),
+}
+
+impl Locator {
+    /// The locator of a row with `values` (in copied-column order): `row_id` when there is
+    /// one, else the values of the `key` columns (positions and names) unless the row's bad
+    /// value is one of them (`failed`), else `position` (1-based).
+    pub fn of_row(
+        row_id: Option<i64>,
+        key: &[(usize, &str)],
+        values: &[Value],
+        failed: Option<usize>,
+        position: u64,
+    ) -> Locator {
+        if let Some(id) = row_id {
+            return Locator::RowId(id);
+        }
+        let usable = !key.is_empty()
+            && key
+                .iter()
+                .all(|(i, _)| *i < values.len() && Some(*i) != failed);
+        if usable {
+            return Locator::Key(
+                key.iter()
+                    .map(|(i, name)| (name.to_string(), short_key_text(&values[*i])))
+                    .collect(),
+            );
+        }
+        Locator::Row(position)
+    }
+}
+
+impl fmt::Display for Locator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Locator::RowId(id) => write!(f, "rowid {id}"),
+            Locator::Row(n) => write!(f, "row {n}"),
+            Locator::Key(parts) => {
+                for (i, (name, value)) in parts.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{name}={value}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl serde::Serialize for Locator {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl PartialEq<&str> for Locator {
+    fn eq(&self, other: &&str) -> bool {
+        let shown: &str = &self.to_string();
+        shown == *other
+    }
+}
+
 /// A row the source or the sink could not move, with enough to reload it by hand.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RejectedRow {
-    /// Where the row is in the source: `rowid 17`, `id=5`, `row 1234`.
-    pub locator: String,
+    /// Where the row is in the source.
+    pub locator: Locator,
     /// The column whose value was refused.
     pub column: String,
     /// Why, without the value itself (values stay out of logs).
@@ -61,6 +135,9 @@ pub struct Batch {
     pub raw: Option<Bytes>,
     /// Row count of `raw`.
     pub raw_rows: u64,
+    /// The share of the run's [`crate::MemoryBudget`] this batch holds; it is given back when
+    /// the batch is dropped (after the sink wrote it). `None` outside a budgeted run.
+    pub permit: Option<BudgetPermit>,
 }
 
 impl Batch {
@@ -84,19 +161,24 @@ impl Batch {
     }
 
     /// Where row `i` sits in the source, for messages: its rowid when the source has one
-    /// (SQLite), else its key values, else its position `first_row + i`.
-    pub fn locator(&self, i: usize, key: &[(usize, &str)], first_row: u64) -> String {
-        if let Some(id) = self.row_ids.get(i) {
-            return format!("rowid {id}");
-        }
-        if !key.is_empty() {
-            let parts: Vec<String> = key
-                .iter()
-                .map(|(idx, name)| format!("{name}={}", short_key_text(&self.row(i)[*idx])))
-                .collect();
-            return parts.join(", ");
-        }
-        format!("row {}", first_row + i as u64 + 1)
+    /// (SQLite), else its key values, else its position `first_row + i + 1`.
+    pub fn locator(&self, i: usize, key: &[(usize, &str)], first_row: u64) -> Locator {
+        Locator::of_row(
+            self.row_ids.get(i).copied(),
+            key,
+            self.row(i),
+            None,
+            first_row + i as u64 + 1,
+        )
+    }
+
+    /// Memory the batch holds, as counted against a [`crate::MemoryBudget`]: the value
+    /// slots it allocated, the payload they point to, row ids and rejects.
+    pub fn held_bytes(&self) -> usize {
+        self.values.capacity() * std::mem::size_of::<Value>()
+            + self.bytes
+            + self.row_ids.capacity() * std::mem::size_of::<i64>()
+            + self.rejects.len() * std::mem::size_of::<RejectedRow>()
     }
 }
 
@@ -104,6 +186,7 @@ impl Batch {
 fn short_key_text(v: &Value) -> String {
     let text = match v {
         Value::Text(s) | Value::Decimal(s) => s.clone(),
+        Value::Bytes(b) => crate::value::hex(b),
         other => match other.to_json() {
             serde_json::Value::String(s) => s,
             j => j.to_string(),
@@ -160,6 +243,12 @@ impl BatchBuilder {
         for v in self.batch.values.drain(keep..) {
             self.batch.bytes -= v.byte_size();
         }
+    }
+
+    /// The values pushed so far for the unfinished row.
+    pub fn partial_row(&self) -> &[Value] {
+        let keep = self.batch.values.len() / self.batch.width.max(1) * self.batch.width;
+        &self.batch.values[keep..]
     }
 
     /// Record a rejected row.

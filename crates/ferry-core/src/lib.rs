@@ -9,12 +9,14 @@
 //! This crate knows no driver, no SQL dialect's text, no terminal and no cloud.
 
 pub mod batch;
+pub mod budget;
 pub mod change;
 pub mod connector;
 pub mod error;
 pub mod objects;
 pub mod progress;
 pub mod raw;
+pub mod read_loop;
 pub mod schema;
 pub mod sink;
 pub mod source;
@@ -23,7 +25,8 @@ pub mod url;
 pub mod url_check;
 pub mod value;
 
-pub use batch::{Batch, BatchBuilder, BatchLimits, RejectedRow};
+pub use batch::{Batch, BatchBuilder, BatchLimits, Locator, RejectedRow};
+pub use budget::{BudgetPermit, MemoryBudget};
 pub use change::{
     Change, ChangeKind, ChangeStream, ChangeWriter, Position, ReplicatedTable, ReplicationStatus,
     StreamEvent,
@@ -36,6 +39,7 @@ pub use progress::{
     PROGRESS_TABLE,
 };
 pub use raw::RawRows;
+pub use read_loop::{BadRow, RowLoop, RowOut};
 pub use schema::{
     Check, Column, DataType, DefaultValue, Dialect, ExtensionUse, ForeignKey, Index, IndexPart,
     Schema, Table, Unsupported, UserType, UserTypeKind,

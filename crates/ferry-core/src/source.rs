@@ -1,6 +1,7 @@
 //! The [`Source`] contract: what every database ferry reads from provides.
 
 use crate::batch::{Batch, BatchLimits};
+use crate::budget::MemoryBudget;
 use crate::change::{ChangeStream, Position};
 use crate::error::Result;
 use crate::schema::{Dialect, Schema, Table};
@@ -30,6 +31,10 @@ pub struct ReadOptions {
     /// are. Otherwise a zero date becomes NULL in a nullable column and is a bad value in a
     /// NOT NULL one. Sources other than MySQL ignore the flag.
     pub keep_zero_dates: bool,
+    /// The run's memory budget: every batch the reader sends first takes its share of it
+    /// (see [`crate::read_loop`]), so the rows in flight across all tables and chunk lanes
+    /// stay under one ceiling. `None`: not bounded beyond the channel.
+    pub budget: Option<MemoryBudget>,
 }
 
 /// What one table read did.

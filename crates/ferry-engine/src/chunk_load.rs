@@ -261,6 +261,7 @@ impl ChunkLoader<'_> {
             key_range: chunk.range(),
             raw_pg_copy: pair.raw_pass_through(),
             keep_zero_dates: pair.keeps_zero_dates(),
+            budget: Some(run.budget.clone()),
         };
         let reader = run.source.read_table(&plan.source, &read_opts, tx);
         let rejects = self.rejects.part(chunk)?;

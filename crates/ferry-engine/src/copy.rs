@@ -22,6 +22,8 @@ pub(crate) struct CopyRun {
     pub(crate) source: Arc<dyn Source>,
     pub(crate) sink: Arc<dyn Sink>,
     pub(crate) events: EventHandler,
+    /// The run's memory budget, shared by every reader.
+    pub(crate) budget: ferry_core::MemoryBudget,
     /// Set when a table failed outside reject mode: the others stop.
     pub(crate) cancel: AtomicBool,
     /// Tables that existed before (truncate mode): their keys and indexes exist already.

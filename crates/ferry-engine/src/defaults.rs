@@ -13,5 +13,8 @@ pub const BATCH_BYTES: usize = BatchLimits::DEFAULT_MAX_BYTES;
 pub const CHUNK_ROWS: u64 = 250_000;
 /// Batches buffered per chunk between its reader and its writer.
 pub const CHANNEL_BATCHES: usize = 2;
+/// Bytes of batches in flight between all readers and writers of a run together
+/// ([`ferry_core::MemoryBudget`]), whatever the number of tables and chunks loading at once.
+pub const MEMORY_BUDGET: usize = 32 << 20;
 /// Where reject files go (`--reject-dir`).
 pub const REJECT_DIR: &str = ".";

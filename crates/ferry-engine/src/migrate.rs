@@ -46,6 +46,9 @@ pub struct MigrateOptions {
     pub batch: BatchLimits,
     /// Batches buffered per table between reader and writer.
     pub channel_batches: usize,
+    /// Bytes of batches in flight between all readers and writers of the run together
+    /// (`ferry_core::MemoryBudget`), whatever the number of tables and chunks loading at once.
+    pub memory_budget: usize,
     /// Verify row counts at the end.
     pub verify_counts: bool,
     /// Also compare every value at the end (`--verify content`).
@@ -80,6 +83,7 @@ impl MigrateOptions {
             reject_dir: PathBuf::from(d::REJECT_DIR),
             batch: BatchLimits::default(),
             channel_batches: d::CHANNEL_BATCHES,
+            memory_budget: d::MEMORY_BUDGET,
             verify_counts: true,
             verify_content: false,
             show_values: false,
@@ -330,6 +334,7 @@ impl Run<'_> {
             source: Arc::clone(self.source),
             sink: Arc::clone(&self.sink),
             events: Arc::clone(events),
+            budget: ferry_core::MemoryBudget::new(self.opts.memory_budget),
             cancel: AtomicBool::new(false),
             kept,
             steps,

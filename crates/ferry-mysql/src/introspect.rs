@@ -6,7 +6,7 @@ use crate::conn::map_error;
 use ferry_core::{
     Check, Column, DataType, Dialect, ForeignKey, Index, IndexPart, Result, Schema, Table,
 };
-use ferry_schema::mysql::{is_tinyint1, map_column, on_update_now, parse_default};
+use ferry_schema::source::mysql::{is_tinyint1, map_column, on_update_now, parse_default};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Row};
 use std::collections::BTreeMap;
@@ -182,9 +182,7 @@ pub async fn not_copied(conn: &mut Conn, db: &str) -> Result<Vec<String>> {
 }
 
 /// Backquote an identifier.
-pub fn quote(name: &str) -> String {
-    ferry_schema::quote::mysql_ident(name)
-}
+pub use ferry_schema::quote::mysql_ident as quote;
 
 async fn read_indexes(
     conn: &mut Conn,

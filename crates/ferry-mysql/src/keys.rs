@@ -10,7 +10,7 @@
 
 use async_trait::async_trait;
 use ferry_core::{DataType, Dialect, Result, Schema, SizedColumn, Source, Table, TargetPlanner};
-use ferry_schema::mysql_target::{
+use ferry_schema::target::mysql::{
     columns_needing_length, key_char_limit, DEFAULT_KEY_VARCHAR, MAX_KEY_BYTES,
 };
 

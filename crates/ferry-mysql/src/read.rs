@@ -24,8 +24,8 @@ use crate::types::{Bad, ReadCodec};
 use async_trait::async_trait;
 use ferry_core::url::ConnUrl;
 use ferry_core::{
-    BatchBuilder, BatchSender, ChangeStream, Dialect, Error, ErrorKind, Position, ReadOptions,
-    ReadStats, RejectedRow, Result, Schema, Source, Table, Value,
+    BadRow, BatchSender, ChangeStream, Dialect, Error, ErrorKind, Position, ReadOptions, ReadStats,
+    Result, RowLoop, RowOut, Schema, Source, Table, Value,
 };
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
@@ -373,122 +373,65 @@ async fn read_rows(
             )
         })
         .collect();
-    let copied: Vec<&str> = codecs.iter().map(|(n, _)| n.as_str()).collect();
-    let key: Vec<(usize, String)> = table
-        .row_key()
-        .into_iter()
-        .filter_map(|k| copied.iter().position(|c| *c == k).map(|i| (i, k)))
-        .collect();
     let tname = table.display_name();
     let sql = select_sql(&table, &options);
     let mut result = conn
         .query_iter(sql)
         .await
         .map_err(|e| map_error(e, &format!("reading `{tname}`")))?;
-    let mut builder = BatchBuilder::new(codecs.len(), options.limits);
-    let mut stats = ReadStats::default();
-    let mut row_no: u64 = 0;
-    // Reused for every row: a row's values are decoded here first, and reach the batch only
-    // when all of them decoded (a bad row goes to the rejects whole).
-    let mut decoded: Vec<Value> = Vec::with_capacity(codecs.len());
+    let mut out = RowLoop::new(&table, &options, tx);
     while let Some(row) = result
         .next()
         .await
         .map_err(|e| map_error(e, &format!("reading `{tname}`")))?
     {
-        row_no += 1;
-        stats.rows_read += 1;
-        let mut cells = row.unwrap_raw().into_iter().map(|v| match v {
-            Some(mysql_async::Value::Bytes(b)) => Some(b),
-            Some(mysql_async::Value::NULL) | None => None,
-            Some(other) => Some(other.as_sql(true).into_bytes()),
-        });
-        decoded.clear();
-        let mut failure: Option<(usize, String)> = None;
-        for (i, (name, codec)) in codecs.iter().enumerate() {
-            match codec.decode(cells.next().flatten()) {
-                Ok(v) => decoded.push(v),
-                Err(Bad::ZeroDate) if codec.nullable => decoded.push(Value::Null),
-                Err(Bad::ZeroDate) => {
-                    failure = Some((i, format!("zero date in NOT NULL column `{name}` (add a cast rule to choose a value)")));
-                    break;
-                }
-                Err(Bad::Invalid(why)) => {
-                    failure = Some((i, why));
-                    break;
-                }
-            }
-        }
-        match failure {
-            None => {
-                for v in decoded.drain(..) {
-                    builder.push(v);
-                }
-            }
-            Some((i, why)) => {
-                // Cells before `i` were decoded, `i` was consumed, those after are raw.
-                let mut values = std::mem::take(&mut decoded);
-                values.push(Value::Null);
-                values.extend(cells.map(|c| match c {
-                    None => Value::Null,
-                    Some(b) => match String::from_utf8(b) {
-                        Ok(s) => Value::Text(s),
-                        Err(e) => Value::Bytes(e.into_bytes()),
-                    },
-                }));
-                let locator = locate(&values, &key, i, row_no);
-                let column = codecs[i].0.clone();
-                if !options.reject_bad_rows {
-                    return Err(Error::data(format!(
-                        "table `{tname}`, column `{column}`, {locator}: {why}"
-                    )));
-                }
-                stats.rows_rejected += 1;
-                builder.reject(RejectedRow {
-                    locator,
-                    column,
-                    reason: why,
-                    values,
-                });
-            }
-        }
-        if builder.is_full() {
-            tx.send(builder.take()).await.map_err(|_| {
-                Error::new(
-                    ErrorKind::Cancelled,
-                    format!("reading `{tname}`: the writer stopped"),
-                )
-            })?;
-        }
+        out.row(|values| decode_row(row, &codecs, values)).await?;
     }
     drop(result);
-    if !builder.is_empty() {
-        tx.send(builder.take()).await.map_err(|_| {
-            Error::new(
-                ErrorKind::Cancelled,
-                format!("reading `{tname}`: the writer stopped"),
-            )
-        })?;
-    }
-    Ok(stats)
+    out.finish().await
 }
 
-/// `id=5` from the row's key values, else the row's position (also when the bad value is
-/// the key itself, at `failed`).
-fn locate(values: &[Value], key: &[(usize, String)], failed: usize, row_no: u64) -> String {
-    if key.is_empty() || key.iter().any(|(i, _)| *i == failed) {
-        return format!("row {row_no}");
+/// Decode one row's cells with the columns' codecs.
+fn decode_row(
+    row: mysql_async::Row,
+    codecs: &[(String, ReadCodec)],
+    out: &mut RowOut<'_>,
+) -> std::result::Result<(), BadRow> {
+    let mut cells = row.unwrap_raw().into_iter().map(|v| match v {
+        Some(mysql_async::Value::Bytes(b)) => Some(b),
+        Some(mysql_async::Value::NULL) | None => None,
+        Some(other) => Some(other.as_sql(true).into_bytes()),
+    });
+    for (i, (name, codec)) in codecs.iter().enumerate() {
+        let why = match codec.decode(cells.next().flatten()) {
+            Ok(v) => {
+                out.push(v);
+                continue;
+            }
+            Err(Bad::ZeroDate) if codec.nullable => {
+                out.push(Value::Null);
+                continue;
+            }
+            Err(Bad::ZeroDate) => {
+                format!("zero date in NOT NULL column `{name}` (add a cast rule to choose a value)")
+            }
+            Err(Bad::Invalid(why)) => why,
+        };
+        // Cells before `i` were decoded, `i` was consumed, those after are raw.
+        let mut values = out.pushed().to_vec();
+        values.push(Value::Null);
+        values.extend(cells.map(|c| match c {
+            None => Value::Null,
+            Some(b) => match String::from_utf8(b) {
+                Ok(s) => Value::Text(s),
+                Err(e) => Value::Bytes(e.into_bytes()),
+            },
+        }));
+        return Err(BadRow {
+            column: i,
+            reason: why,
+            values,
+        });
     }
-    key.iter()
-        .map(|(i, name)| {
-            let v = match values.get(*i) {
-                Some(Value::Text(s)) => s.chars().take(64).collect::<String>(),
-                Some(Value::Bytes(b)) => ferry_core::value::hex(b),
-                Some(other) => other.to_json().to_string().trim_matches('"').to_string(),
-                None => "?".into(),
-            };
-            format!("{name}={v}")
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+    Ok(())
 }

@@ -19,7 +19,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use ferry_core::url::ConnUrl;
 use ferry_core::{
-    Batch, Dialect, Error, ErrorKind, RejectedRow, Result, Sink, Table, TableWriter, Value,
+    Batch, Dialect, Error, ErrorKind, Locator, RejectedRow, Result, Sink, Table, TableWriter,
     WriteOutcome,
 };
 use futures::StreamExt;
@@ -275,7 +275,7 @@ impl Sink for MySqlSink {
 /// missing parent (the caller names the key).
 fn statement_error(e: mysql_async::Error, sql: &str) -> Error {
     if let mysql_async::Error::Server(s) = &e {
-        if s.code == 1172 && sql.starts_with(ferry_schema::mysql_target::VALIDATE_FK_MARK) {
+        if s.code == 1172 && sql.starts_with(ferry_schema::target::mysql::VALIDATE_FK_MARK) {
             return Error::data("some rows reference rows that do not exist in the parent table");
         }
     }
@@ -336,18 +336,14 @@ pub struct MySqlWriter {
 }
 
 impl MySqlWriter {
-    fn locator(&self, row: &[Value], batch: &Batch, i: usize) -> String {
+    fn locator(&self, batch: &Batch, i: usize) -> Locator {
         let key: Vec<(usize, &str)> = self.key.iter().map(|(i, n)| (*i, n.as_str())).collect();
-        if key.is_empty() && batch.row_ids.is_empty() {
-            return format!("row {}", self.rows_seen + i as u64 + 1);
-        }
-        let _ = row;
         batch.locator(i, &key, self.rows_seen)
     }
 
     fn bad(&self, batch: &Batch, i: usize, col: usize, why: String) -> Result<RejectedRow> {
         let row = batch.row(i);
-        let locator = self.locator(row, batch, i);
+        let locator = self.locator(batch, i);
         let column = self.cols[col].name.clone();
         if !self.reject {
             return Err(Error::data(format!(

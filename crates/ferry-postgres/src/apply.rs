@@ -16,6 +16,7 @@ use ferry_core::{
     Change, ChangeKind, ChangeWriter, ConnUrl, DataType, Error, ErrorKind, Position,
     ReplicatedTable, Result, Value,
 };
+use ferry_schema::quote::pg_ident as quote;
 use std::collections::HashMap;
 use tokio_postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use tokio_postgres::{Client, Statement};
@@ -361,10 +362,6 @@ fn diverged(t: &Target, change: &Change, n: u64) -> Error {
         .map(|&i| (t.columns[i].as_str(), before.get(i)))
         .collect();
     ferry_core::change::diverged(&t.shown, &key, change.kind, n)
-}
-
-fn quote(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
 }
 
 fn sql_for(t: &Target, shape: &Shape) -> String {

@@ -2,7 +2,7 @@
 //!
 //! The catalog queries live in `sql/*.sql`. Types keep `format_type()`'s text verbatim in
 //! `Column::source_type` (a PostgreSQL target recreates them as they were) and map to neutral
-//! types through ferry-schema's [`POSTGRES_RULES`](ferry_schema::postgres_source::POSTGRES_RULES).
+//! types through ferry-schema's [`POSTGRES_RULES`](ferry_schema::source::postgres::POSTGRES_RULES).
 //! Defaults stay PostgreSQL expressions; the translator gives them a neutral meaning for other
 //! targets. Serial and identity columns become auto-increment columns.
 
@@ -11,7 +11,7 @@ use ferry_core::{
     Check, Column, DataType, DefaultValue, Dialect, ExtensionUse, ForeignKey, Index, IndexPart,
     Result, Schema, Table, UserType, UserTypeKind,
 };
-use ferry_schema::postgres_source::{is_serial_default, map_pg_type};
+use ferry_schema::source::postgres::{is_serial_default, map_pg_type};
 use std::collections::{HashMap, HashSet};
 use tokio_postgres::types::Oid;
 use tokio_postgres::Client;

@@ -7,15 +7,8 @@ use std::time::{Duration, Instant};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::Client;
 
-fn quote(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
-
 fn qualified(o: &DbObject) -> String {
-    match &o.schema {
-        Some(s) => format!("{}.{}", quote(s), quote(&o.name)),
-        None => quote(&o.name),
-    }
+    ferry_schema::quote::pg_path(o.schema.as_deref(), &o.name)
 }
 
 /// The relation (table, view, index, sequence, ...) or the type that holds the name of `o`

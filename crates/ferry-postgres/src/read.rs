@@ -13,9 +13,10 @@ use crate::introspect::introspect_with_warnings;
 use async_trait::async_trait;
 use bytes::{Buf, BytesMut};
 use ferry_core::{
-    Batch, BatchBuilder, BatchSender, ConnUrl, Dialect, Error, ErrorKind, ReadOptions, ReadStats,
-    RejectedRow, Result, Schema, Source, Table, Value,
+    BadRow, BatchSender, ConnUrl, Dialect, Error, ErrorKind, ReadOptions, ReadStats, Result,
+    RowLoop, RowOut, Schema, Source, Table, Value,
 };
+use ferry_schema::quote::{pg_ident as quote, pg_table as qualified};
 use futures::StreamExt;
 use tokio_postgres::Client;
 
@@ -39,11 +40,6 @@ pub struct PgSource {
     plaintext: Option<String>,
 }
 
-/// `"schema"."table"` for a source table.
-fn qualified(table: &Table) -> String {
-    crate::write::qualified(table)
-}
-
 /// What a read of `table` selects from: the table's own rows (`ONLY`), so a parent with
 /// plain inheritance children does not hand over its children's rows, which are copied
 /// as tables of their own. A partitioned table keeps its rows in its partitions, which
@@ -62,10 +58,6 @@ async fn rows_of(client: &Client, table: &Table) -> Result<String> {
     } else {
         format!("ONLY {name}")
     })
-}
-
-fn quote(name: &str) -> String {
-    ferry_schema::quote::pg_ident(name)
 }
 
 impl PgSource {
@@ -179,6 +171,38 @@ impl PgSource {
     }
 }
 
+impl PgSource {
+    /// The `COPY ... TO STDOUT (FORMAT binary)` that reads `table` under `options`, and the
+    /// wire form of each column it sends (none in raw mode, where tuples pass undecoded).
+    async fn copy_query(
+        &self,
+        client: &Client,
+        table: &Table,
+        options: &ReadOptions,
+    ) -> Result<(String, Vec<Wire>)> {
+        let (select, wires) = if options.raw_pg_copy {
+            let cols: Vec<String> = table.copied_columns().map(|c| quote(&c.name)).collect();
+            (cols, Vec::new())
+        } else {
+            self.plan_columns(client, table).await?
+        };
+        let from = rows_of(client, table).await?;
+        let mut sql = format!("SELECT {} FROM {from}", select.join(", "));
+        if let Some((lo, hi)) = options.key_range {
+            let key = table.row_key();
+            let [key] = key.as_slice() else {
+                return Err(Error::config(format!(
+                    "table `{}`: a key range needs a single-column key",
+                    table.display_name()
+                )));
+            };
+            let k = quote(key);
+            sql.push_str(&format!(" WHERE {k} >= {lo} AND {k} < {hi}"));
+        }
+        Ok((format!("COPY ({sql}) TO STDOUT (FORMAT binary)"), wires))
+    }
+}
+
 /// Fail, naming them, when some of the chosen schemas do not exist in the source database.
 async fn check_schemas(client: &Client, url: &ConnUrl, wanted: &[String]) -> Result<()> {
     let rows = client
@@ -217,13 +241,6 @@ async fn check_schemas(client: &Client, url: &ConnUrl, wanted: &[String]) -> Res
             have.join(", ")
         ),
     ))
-}
-
-fn cancelled(table: &Table) -> Error {
-    Error::new(
-        ErrorKind::Cancelled,
-        format!("table `{}`: the writer stopped", table.display_name()),
-    )
 }
 
 #[async_trait]
@@ -319,28 +336,7 @@ impl Source for PgSource {
     ) -> Result<ReadStats> {
         let client = self.snapshot_client().await?;
         let name = table.display_name();
-        let (select, wires) = if options.raw_pg_copy {
-            let cols: Vec<String> = table.copied_columns().map(|c| quote(&c.name)).collect();
-            (cols, Vec::new())
-        } else {
-            self.plan_columns(&client, table).await?
-        };
-        let from = rows_of(&client, table).await?;
-        let mut sql = format!("SELECT {} FROM {from}", select.join(", "));
-        if let Some((lo, hi)) = options.key_range {
-            let key = table.row_key();
-            let [key] = key.as_slice() else {
-                return Err(Error::config(format!(
-                    "table `{name}`: a key range needs a single-column key"
-                )));
-            };
-            sql.push_str(&format!(
-                " WHERE {} >= {lo} AND {} < {hi}",
-                quote(key),
-                quote(key)
-            ));
-        }
-        let copy = format!("COPY ({sql}) TO STDOUT (FORMAT binary)");
+        let (copy, wires) = self.copy_query(&client, table, options).await?;
         let stream = client
             .copy_out(&copy)
             .await
@@ -348,27 +344,11 @@ impl Source for PgSource {
         let mut stream = std::pin::pin!(stream);
         let mut framer = Framer::default();
         let mut pending = BytesMut::with_capacity(1 << 16);
-        let mut stats = ReadStats::default();
-        let width = table.copied_columns().count();
-        let names: Vec<&str> = table.copied_columns().map(|c| c.name.as_str()).collect();
-        let key: Vec<usize> = table
-            .row_key()
-            .iter()
-            .filter_map(|k| names.iter().position(|n| n == k))
-            .collect();
-        let shape = RowShape {
-            wires: &wires,
-            names: &names,
-            key: &key,
-            table: &name,
-        };
-        let mut builder = BatchBuilder::new(width, options.limits);
+        let mut out = RowLoop::new(table, options, tx);
         // Raw mode: complete tuples collect at the front of `pending` up to `raw_end`.
         let mut raw_end = 0usize;
         let mut raw_rows = 0u64;
-        loop {
-            let chunk = stream.next().await;
-            let Some(chunk) = chunk else { break };
+        while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|e| map_error(e).context(format!("table `{name}`: COPY")))?;
             pending.extend_from_slice(&chunk);
             loop {
@@ -388,41 +368,20 @@ impl Source for PgSource {
                     Frame::Tuple(n) if options.raw_pg_copy => {
                         raw_end += n;
                         raw_rows += 1;
-                        if raw_rows as usize >= options.limits.max_rows
-                            || raw_end >= options.limits.max_bytes
-                        {
+                        if out.raw_is_full(raw_rows, raw_end) {
                             let chunk = pending.split_to(raw_end).freeze();
-                            let batch = Batch {
-                                width,
-                                bytes: chunk.len(),
-                                raw: Some(chunk),
-                                raw_rows,
-                                ..Batch::default()
-                            };
-                            stats.rows_read += raw_rows;
+                            out.raw(chunk, raw_rows).await?;
                             raw_end = 0;
                             raw_rows = 0;
                             // The sent chunk keeps the old allocation; start the next one
                             // big enough for a whole batch instead of growing it by doubling.
                             pending.reserve(options.limits.max_bytes.min(16 << 20) + (64 << 10));
-                            tx.send(batch).await.map_err(|_| cancelled(table))?;
                         }
                     }
                     Frame::Tuple(n) => {
-                        stats.rows_read += 1;
-                        decode_row(
-                            &pending[..n],
-                            &shape,
-                            &mut builder,
-                            options.reject_bad_rows,
-                            stats.rows_read,
-                        )?;
+                        out.row(|values| decode_row(&pending[..n], &wires, values))
+                            .await?;
                         pending.advance(n);
-                        if builder.is_full() {
-                            let batch = builder.take();
-                            stats.rows_rejected += batch.rejects.len() as u64;
-                            tx.send(batch).await.map_err(|_| cancelled(table))?;
-                        }
                     }
                 }
                 if framer.finished {
@@ -438,22 +397,9 @@ impl Source for PgSource {
         }
         if raw_rows > 0 {
             let chunk = pending.split_to(raw_end).freeze();
-            stats.rows_read += raw_rows;
-            let batch = Batch {
-                width,
-                bytes: chunk.len(),
-                raw: Some(chunk),
-                raw_rows,
-                ..Batch::default()
-            };
-            tx.send(batch).await.map_err(|_| cancelled(table))?;
+            out.raw(chunk, raw_rows).await?;
         }
-        if !builder.is_empty() {
-            let batch = builder.take();
-            stats.rows_rejected += batch.rejects.len() as u64;
-            tx.send(batch).await.map_err(|_| cancelled(table))?;
-        }
-        Ok(stats)
+        out.finish().await
     }
 
     async fn check_replication(&self) -> Result<()> {
@@ -549,83 +495,37 @@ impl Source for PgSource {
     }
 }
 
-/// What decoding a table's tuples needs to know about its columns.
-struct RowShape<'a> {
-    wires: &'a [Wire],
-    names: &'a [&'a str],
-    /// Positions of the row key's columns (a bad row is named by its key).
-    key: &'a [usize],
-    table: &'a str,
-}
-
-/// `id=5` from the row's key values, else `row N` (also when the bad value is in the key).
-fn locate(shape: &RowShape<'_>, values: &[Value], failed: usize, row_number: u64) -> String {
-    if shape.key.is_empty() || shape.key.contains(&failed) {
-        return format!("row {row_number}");
-    }
-    shape
-        .key
-        .iter()
-        .map(|&k| {
-            let v = match values.get(k) {
-                Some(Value::Text(s)) => s.chars().take(64).collect::<String>(),
-                Some(other) => other.to_json().to_string().trim_matches('"').to_string(),
-                None => "?".into(),
-            };
-            format!("{}={v}", shape.names.get(k).copied().unwrap_or("?"))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Decode one tuple into the builder, or reject it (reject mode) or fail (stop mode).
+/// Decode one tuple with the columns' wire forms.
 fn decode_row(
     tuple: &[u8],
-    shape: &RowShape<'_>,
-    builder: &mut BatchBuilder,
-    reject: bool,
-    row_number: u64,
-) -> Result<()> {
-    let (wires, names, table) = (shape.wires, shape.names, shape.table);
-    let mut failure = None;
+    wires: &[Wire],
+    out: &mut RowOut<'_>,
+) -> std::result::Result<(), BadRow> {
     for (i, field) in tuple_fields(tuple).enumerate() {
         let Some(w) = wires.get(i) else { break };
         let value = match field {
             None => Value::Null,
             Some(bytes) => match decode(w, bytes) {
                 Ok(v) => v,
-                Err(why) => {
-                    failure = Some((i, why));
-                    break;
+                Err(reason) => {
+                    // The values that do decode, to name the row by its key and reload it
+                    // by hand.
+                    let values = tuple_fields(tuple)
+                        .zip(wires)
+                        .map(|(f, w)| match f {
+                            None => Value::Null,
+                            Some(b) => decode(w, b).unwrap_or(Value::Null),
+                        })
+                        .collect();
+                    return Err(BadRow {
+                        column: i,
+                        reason,
+                        values,
+                    });
                 }
             },
         };
-        builder.push(value);
+        out.push(value);
     }
-    let Some((column, reason)) = failure else {
-        return Ok(());
-    };
-    builder.discard_partial_row();
-    // The values that did decode, to name the row by its key and reload it by hand.
-    let values: Vec<Value> = tuple_fields(tuple)
-        .zip(wires)
-        .map(|(f, w)| match f {
-            None => Value::Null,
-            Some(b) => decode(w, b).unwrap_or(Value::Null),
-        })
-        .collect();
-    let locator = locate(shape, &values, column, row_number);
-    let column = names.get(column).copied().unwrap_or("?").to_string();
-    if !reject {
-        return Err(Error::data(format!(
-            "table `{table}`, column `{column}`, {locator}: {reason}"
-        )));
-    }
-    builder.reject(RejectedRow {
-        locator,
-        column,
-        reason,
-        values,
-    });
     Ok(())
 }

@@ -73,13 +73,7 @@ impl PgSink {
 }
 
 /// `schema.table` or `table`, quoted for PostgreSQL.
-pub fn qualified(table: &Table) -> String {
-    let q = ferry_schema::quote::pg_ident;
-    match &table.schema {
-        Some(s) => format!("{}.{}", q(s), q(&table.name)),
-        None => q(&table.name),
-    }
-}
+pub use ferry_schema::quote::pg_table as qualified;
 
 #[async_trait]
 impl Sink for PgSink {

@@ -150,7 +150,7 @@ pub fn portable_expression(sql: &str, from: Dialect, to: Dialect, t: &DataType) 
     if from == Dialect::Postgres {
         tokens = without_text_casts(tokens);
     }
-    let sql = render(&tokens, &|s| format!("\"{}\"", s.replace('"', "\"\"")));
+    let sql = render(&tokens, &|s| crate::quote::pg_ident(s));
     if tokens
         .iter()
         .any(|t| matches!(t, Token::Op(o) if o == "/" || o == "%" || o == "||"))

@@ -17,12 +17,154 @@
 //! Neither dialect can hold a NUL character in a name, and PostgreSQL cannot hold one in
 //! text: [`check_text`] refuses such strings before any SQL is written.
 
-use ferry_core::{DataType, DefaultValue, Dialect, Error, Result, Schema};
+use ferry_core::{DataType, DefaultValue, Dialect, Error, Result, Schema, Table};
 
-/// A PostgreSQL identifier, quoted unless it is plain lower-case (see
-/// [`crate::postgres::quote_ident`], which decides when quotes are needed).
+/// A PostgreSQL identifier, always in double quotes (for SQL ferry runs; DDL that people
+/// read uses [`pg_name`], which quotes only where PostgreSQL needs it).
 pub fn pg_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// PostgreSQL's reserved key words (those that cannot be column or table names unquoted).
+const RESERVED: &[&str] = &[
+    "all",
+    "analyse",
+    "analyze",
+    "and",
+    "any",
+    "array",
+    "as",
+    "asc",
+    "asymmetric",
+    "authorization",
+    "binary",
+    "both",
+    "case",
+    "cast",
+    "check",
+    "collate",
+    "collation",
+    "column",
+    "concurrently",
+    "constraint",
+    "create",
+    "cross",
+    "current_catalog",
+    "current_date",
+    "current_role",
+    "current_schema",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "default",
+    "deferrable",
+    "desc",
+    "distinct",
+    "do",
+    "else",
+    "end",
+    "except",
+    "false",
+    "fetch",
+    "for",
+    "foreign",
+    "freeze",
+    "from",
+    "full",
+    "grant",
+    "group",
+    "having",
+    "ilike",
+    "in",
+    "initially",
+    "inner",
+    "intersect",
+    "into",
+    "is",
+    "isnull",
+    "join",
+    "lateral",
+    "leading",
+    "left",
+    "like",
+    "limit",
+    "localtime",
+    "localtimestamp",
+    "natural",
+    "not",
+    "notnull",
+    "null",
+    "offset",
+    "on",
+    "only",
+    "or",
+    "order",
+    "outer",
+    "overlaps",
+    "placing",
+    "primary",
+    "references",
+    "returning",
+    "right",
+    "select",
+    "session_user",
+    "similar",
+    "some",
+    "symmetric",
+    "system_user",
+    "table",
+    "tablesample",
+    "then",
+    "to",
+    "trailing",
+    "true",
+    "union",
+    "unique",
+    "user",
+    "using",
+    "variadic",
+    "verbose",
+    "when",
+    "where",
+    "window",
+    "with",
+];
+
+/// Quote an identifier when PostgreSQL needs it: anything but lower-case letters, digits and
+/// underscores (not leading with a digit), or a reserved word. Names keep their case.
+pub fn pg_name(name: &str) -> String {
+    let plain = !name.is_empty()
+        && name.bytes().enumerate().all(|(i, b)| {
+            b.is_ascii_lowercase() || b == b'_' || (i > 0 && (b.is_ascii_digit() || b == b'$'))
+        })
+        && !RESERVED.contains(&name);
+    if plain {
+        name.to_string()
+    } else {
+        pg_ident(name)
+    }
+}
+
+/// `schema.table` or `table` for DDL people read, each part quoted only where
+/// PostgreSQL needs it ([`pg_name`]).
+pub fn pg_qualified(table: &Table) -> String {
+    match &table.schema {
+        Some(s) => format!("{}.{}", pg_name(s), pg_name(&table.name)),
+        None => pg_name(&table.name),
+    }
+}
+
+/// `"schema"."name"` or `"name"`, always quoted ([`pg_ident`]), for SQL ferry runs.
+pub fn pg_path(schema: Option<&str>, name: &str) -> String {
+    match schema {
+        Some(s) => format!("{}.{}", pg_ident(s), pg_ident(name)),
+        None => pg_ident(name),
+    }
+}
+
+/// A table's [`pg_path`].
+pub fn pg_table(table: &Table) -> String {
+    pg_path(table.schema.as_deref(), &table.name)
 }
 
 /// A PostgreSQL string literal that means `s` whatever `standard_conforming_strings` says.

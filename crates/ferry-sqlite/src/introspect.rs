@@ -4,7 +4,7 @@ use ferry_core::{
     Column, DataType, Error, ForeignKey, Index, IndexPart, Result, Schema, Table, Unsupported,
 };
 use ferry_schema::rules::{map_type, ColumnFacts, Mapped, StoredClasses};
-use ferry_schema::sqlite::{extract_checks, parse_default, SQLITE_RULES};
+use ferry_schema::source::sqlite::{extract_checks, parse_default, SQLITE_RULES};
 use ferry_schema::tokens::{matching_paren, render, tokenize, Token};
 use rusqlite::Connection;
 
@@ -23,10 +23,8 @@ fn sql_err(e: rusqlite::Error) -> Error {
     crate::read::map_error(e)
 }
 
-/// Quote an SQLite identifier.
-pub fn quote(name: &str) -> String {
-    ferry_schema::quote::pg_ident(name)
-}
+/// Quote an SQLite identifier (SQLite's quoting is PostgreSQL's).
+pub use ferry_schema::quote::pg_ident as quote;
 
 /// Describe every user table of the database. A virtual table (FTS, R*Tree, ...) and its
 /// shadow tables are listed as [`Unsupported`]: the run refuses them unless the config

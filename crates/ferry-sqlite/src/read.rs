@@ -4,8 +4,8 @@ use crate::convert::{convert, raw};
 use crate::introspect::{self, quote, Note};
 use async_trait::async_trait;
 use ferry_core::{
-    Batch, BatchBuilder, BatchSender, DataType, Dialect, Error, ErrorKind, ReadOptions, ReadStats,
-    RejectedRow, Result, Schema, Source, Table,
+    BadRow, BatchSender, DataType, Dialect, Error, ErrorKind, ReadOptions, ReadStats, Result,
+    RowLoop, RowOut, Schema, Source, Table, Value,
 };
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
@@ -333,79 +333,47 @@ fn read_blocking(
         .map_err(|e| map_error(e).context(format!("reading `{}`", table.name)))?;
     let mut rows = stmt.query([]).map_err(map_error)?;
     let offset = usize::from(has_rowid);
-    let mut builder = BatchBuilder::new(columns.len(), options.limits);
-    let mut stats = ReadStats::default();
-    let send = |batch: Batch| -> Result<()> {
-        tx.blocking_send(batch).map_err(|_| {
-            Error::new(
-                ErrorKind::Cancelled,
-                format!("reading `{}` stopped: the writer is gone", table.name),
-            )
-        })
-    };
+    let mut out = RowLoop::new(table, options, tx.clone());
     while let Some(row) = rows
         .next()
         .map_err(|e| map_error(e).context(format!("reading `{}`", table.name)))?
     {
-        stats.rows_read += 1;
-        let rowid: Option<i64> = if has_rowid { row.get(0).ok() } else { None };
-        let mut bad: Option<(usize, String)> = None;
-        for (i, (_, t)) in columns.iter().enumerate() {
-            let v = row.get_ref(i + offset).map_err(map_error)?;
-            if let (rusqlite::types::ValueRef::Null, Some(why)) = (v, not_null[i]) {
-                bad = Some((i, why.to_string()));
-                break;
-            }
-            match convert(v, t) {
-                Ok(value) => builder.push(value),
-                Err(reason) => {
-                    bad = Some((i, reason));
-                    break;
+        out.row_blocking(|values| {
+            if has_rowid {
+                if let Ok(id) = row.get::<_, i64>(0) {
+                    values.row_id(id);
                 }
             }
-        }
-        match bad {
-            None => {
-                if let Some(id) = rowid {
-                    builder.push_row_id(id);
-                }
-            }
-            Some((col, reason)) => {
-                builder.discard_partial_row();
-                let locator = match rowid {
-                    Some(id) => format!("rowid {id}"),
-                    None => format!("row {}", stats.rows_read),
-                };
-                if !options.reject_bad_rows {
-                    return Err(Error::data(format!(
-                        "table `{}`, column `{}`, {locator}: {reason}",
-                        table.name, columns[col].0
-                    )));
-                }
-                stats.rows_rejected += 1;
-                let values = (0..columns.len())
-                    .map(|i| {
-                        row.get_ref(i + offset)
-                            .map(raw)
-                            .unwrap_or(ferry_core::Value::Null)
-                    })
-                    .collect();
-                builder.reject(RejectedRow {
-                    locator,
-                    column: columns[col].0.to_string(),
-                    reason,
-                    values,
-                });
-            }
-        }
-        if builder.is_full() {
-            send(builder.take())?;
-        }
+            decode_row(row, offset, &columns, &not_null, values)
+        })?;
     }
-    if !builder.is_empty() {
-        send(builder.take())?;
+    out.finish_blocking()
+}
+
+/// Convert one SQLite row's cells (from `offset` on) to the columns' types.
+fn decode_row(
+    row: &rusqlite::Row<'_>,
+    offset: usize,
+    columns: &[(&str, &DataType)],
+    not_null: &[Option<&'static str>],
+    values: &mut RowOut<'_>,
+) -> std::result::Result<(), BadRow> {
+    let cell = |i: usize| row.get_ref(i + offset);
+    for (i, (_, t)) in columns.iter().enumerate() {
+        let failed = |reason: String| BadRow {
+            column: i,
+            reason,
+            values: (0..columns.len())
+                .map(|i| cell(i).map(raw).unwrap_or(Value::Null))
+                .collect(),
+        };
+        let v = cell(i).map_err(|e| failed(e.to_string()))?;
+        if let (rusqlite::types::ValueRef::Null, Some(why)) = (v, not_null[i]) {
+            return Err(failed(why.to_string()));
+        }
+        values.push(convert(v, t).map_err(failed)?);
     }
-    Ok(stats)
+    Ok(())
 }
 
 fn rowid_available(conn: &Connection, table: &str) -> bool {

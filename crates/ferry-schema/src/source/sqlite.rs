@@ -268,9 +268,8 @@ pub fn extract_checks(create_sql: &str) -> Vec<Check> {
         }
         if t.is_word("CHECK") && tokens.get(i + 1) == Some(&Token::LParen) {
             if let Some(close) = matching_paren(&tokens, i + 1) {
-                let expr = crate::tokens::render(&tokens[i + 2..close], &|s| {
-                    format!("\"{}\"", s.replace('"', "\"\""))
-                });
+                let expr =
+                    crate::tokens::render(&tokens[i + 2..close], &|s| crate::quote::pg_ident(s));
                 checks.push(Check {
                     name: pending_name.take(),
                     expression: expr,

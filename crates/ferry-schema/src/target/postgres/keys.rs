@@ -1,0 +1,174 @@
+//! Indexes and foreign keys on a PostgreSQL target.
+
+use super::{column_list, qualified, quote_ident};
+use crate::expr::translate_expression;
+use crate::ident::derived_name;
+use crate::target::{index_name, resolve_foreign_key, Ctx};
+use crate::ForeignKeyDdl;
+use ferry_core::{Dialect, Table};
+
+pub(super) fn render_index(
+    ctx: &mut Ctx,
+    src: &Table,
+    tgt: &Table,
+    sidx: &ferry_core::Index,
+    tidx: &ferry_core::Index,
+) -> Option<String> {
+    let parts = tidx
+        .parts
+        .iter()
+        .map(|part| index_part(ctx, src, sidx, part))
+        .collect::<Option<Vec<String>>>()?;
+    let mut sql = format!(
+        "CREATE {}INDEX {} ON {}",
+        if tidx.unique { "UNIQUE " } else { "" },
+        quote_ident(&ctx.constraint_names.name(&index_name(tgt, tidx))),
+        qualified(tgt)
+    );
+    match tidx.method.as_deref() {
+        Some(m) if ctx.source == Dialect::Postgres => {
+            sql.push_str(&format!(" USING {}", quote_ident(m)));
+        }
+        Some(m) => ctx.warn(
+            src,
+            None,
+            format!(
+                "index `{}` method {m} not carried over; a btree index is built",
+                sidx.name
+            ),
+        ),
+        None => {}
+    }
+    sql.push_str(&format!(" ({})", parts.join(", ")));
+    if !tidx.include.is_empty() {
+        sql.push_str(&format!(" INCLUDE ({})", column_list(&tidx.include)));
+    }
+    if let Some(pred) = &sidx.predicate {
+        match translate_expression(pred, ctx.source, Dialect::Postgres, src, tgt, &|s| {
+            quote_ident(s)
+        }) {
+            Ok(p) => sql.push_str(&format!(" WHERE {p}")),
+            Err(why) => {
+                ctx.warn(
+                    src,
+                    None,
+                    format!("partial index `{}` not translated: {why}", sidx.name),
+                );
+                return None;
+            }
+        }
+    }
+    Some(sql)
+}
+
+pub(super) fn render_foreign_key(
+    ctx: &mut Ctx,
+    src: &Table,
+    tgt: &Table,
+    sfk: &ferry_core::ForeignKey,
+    tfk: &ferry_core::ForeignKey,
+) -> Option<ForeignKeyDdl> {
+    let (parent_tgt, ref_cols, ref_src_cols) = resolve_foreign_key(ctx, src, sfk, tfk)?;
+    let is_key = |cols: &[String]| {
+        let mut want: Vec<&String> = cols.iter().collect();
+        want.sort();
+        let mut pk: Vec<&String> = parent_tgt.primary_key.iter().collect();
+        pk.sort();
+        pk == want
+            || parent_tgt
+                .indexes
+                .iter()
+                .filter(|i| i.unique && i.predicate.is_none())
+                .any(|i| {
+                    let mut ic: Vec<&String> =
+                        i.parts.iter().filter_map(|p| p.column.as_ref()).collect();
+                    ic.sort();
+                    ic == want && i.parts.iter().all(|p| p.column.is_some())
+                })
+    };
+    if ref_cols.is_empty() || ref_cols.len() != tfk.columns.len() || !is_key(&ref_cols) {
+        ctx.warn(
+            src,
+            None,
+            format!(
+                "foreign key ({}) -> {}({}) dropped: the referenced columns are not a primary or unique key",
+                sfk.columns.join(", "),
+                sfk.ref_table,
+                ref_src_cols.join(", ")
+            ),
+        );
+        return None;
+    }
+    let wanted = sfk
+        .name
+        .clone()
+        .unwrap_or_else(|| derived_name(&tgt.name, &tfk.columns, "fkey"));
+    let cname = quote_ident(&ctx.constraint_names.name(&wanted));
+    let mut add = format!(
+        "ALTER TABLE {} ADD CONSTRAINT {cname} FOREIGN KEY ({}) REFERENCES {} ({})",
+        qualified(tgt),
+        column_list(&tfk.columns),
+        qualified(&parent_tgt),
+        column_list(&ref_cols)
+    );
+    for (kw, action) in [("ON DELETE", &sfk.on_delete), ("ON UPDATE", &sfk.on_update)] {
+        if let Some(a) = action
+            .as_deref()
+            .filter(|a| !a.eq_ignore_ascii_case("NO ACTION"))
+        {
+            add.push_str(&format!(" {kw} {}", a.to_ascii_uppercase()));
+        }
+    }
+    add.push_str(" NOT VALID");
+    Some(ForeignKeyDdl {
+        name: cname.clone(),
+        ref_table: parent_tgt.name.clone(),
+        validate: Some(format!(
+            "ALTER TABLE {} VALIDATE CONSTRAINT {cname}",
+            qualified(tgt)
+        )),
+        add,
+        trusted: false,
+    })
+}
+
+/// One part of an index as PostgreSQL SQL; `None` (with a warning for an expression from
+/// another dialect) when it cannot be translated.
+fn index_part(
+    ctx: &mut Ctx,
+    src: &Table,
+    sidx: &ferry_core::Index,
+    part: &ferry_core::IndexPart,
+) -> Option<String> {
+    let mut text = match (&part.column, &part.expression) {
+        (Some(c), _) => quote_ident(c),
+        (None, Some(e)) if ctx.source == Dialect::Postgres => format!("({e})"),
+        (None, Some(e)) => {
+            ctx.warn(
+                src,
+                None,
+                format!("index `{}` on expression `{e}` not translated", sidx.name),
+            );
+            return None;
+        }
+        (None, None) => return None,
+    };
+    if ctx.source == Dialect::Postgres {
+        // Collation and operator class are PostgreSQL SQL, kept verbatim.
+        if let Some(c) = &part.collation {
+            text.push_str(&format!(" COLLATE {c}"));
+        }
+        if let Some(o) = &part.opclass {
+            text.push_str(&format!(" {o}"));
+        }
+    }
+    if part.descending {
+        text.push_str(" DESC");
+    }
+    match part.nulls_first {
+        Some(true) => text.push_str(" NULLS FIRST"),
+        Some(false) => text.push_str(" NULLS LAST"),
+        None => {}
+    }
+    Some(text)
+}

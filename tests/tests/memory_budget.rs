@@ -1,0 +1,104 @@
+//! The run's memory budget (issue 11, part 6): every reader takes a share of one byte budget
+//! before it sends a batch and the sink gives it back once written. A budget far smaller than
+//! what the busy chunk lanes would hold (lanes x channel batches x batch size), with batches
+//! bigger than the whole budget among them, still moves every row exactly and does not hang.
+
+use ferry_core::ConnUrl;
+use ferry_engine::events::ignore;
+use ferry_engine::{migrate, MigrateOptions, RunStatus};
+use ferry_tests::{PgDb, TempDir};
+use rusqlite::Connection;
+
+/// Rows per table.
+const ROWS: i64 = 12_000;
+
+/// The text of row `id` in table `t`: short in `narrow`, 3 KB in `wide`.
+fn body(table: &str, id: i64) -> String {
+    let len = if table == "wide" {
+        3_000
+    } else {
+        10 + (id % 50) as usize
+    };
+    let seed = format!("{table}-{id}-");
+    seed.chars().cycle().take(len).collect()
+}
+
+const TABLES: [&str; 4] = ["narrow", "narrow2", "narrow3", "wide"];
+
+fn source(dir: &TempDir) -> String {
+    let path = dir.join("src.db");
+    let mut c = Connection::open(&path).expect("sqlite");
+    let tx = c.transaction().expect("tx");
+    for t in TABLES {
+        tx.execute_batch(&format!(
+            "CREATE TABLE {t} (id INTEGER PRIMARY KEY, n INTEGER NOT NULL, body TEXT NOT NULL)"
+        ))
+        .expect("create");
+        let mut insert = tx
+            .prepare(&format!("INSERT INTO {t} VALUES (?1, ?2, ?3)"))
+            .expect("prepare");
+        for id in 1..=ROWS {
+            insert
+                .execute(rusqlite::params![id, id * 7, body(t, id)])
+                .expect("insert");
+        }
+    }
+    tx.commit().expect("commit");
+    format!("sqlite://{}", path.display())
+}
+
+#[test]
+fn a_budget_smaller_than_lanes_times_batches_moves_every_row_exactly() {
+    let dir = TempDir::new("budget");
+    let from = source(&dir);
+    let db = PgDb::new("budget");
+    let mut opts = MigrateOptions::new(
+        ConnUrl::parse(&from).expect("from"),
+        ConnUrl::parse(&db.url).expect("to"),
+    );
+    opts.jobs = 4;
+    // 12,000 rows in chunks of 2,000: every table loads in several chunk lanes at once.
+    opts.chunk_rows = 2_000;
+    opts.batch.max_rows = 250;
+    // One `wide` batch holds about 750 KB; a `narrow` one about 25 KB. 8 lanes with 3
+    // batches each in flight would hold megabytes; the budget is 64 KB.
+    opts.memory_budget = 64 << 10;
+    opts.verify_content = true;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let report = runtime
+        .block_on(async {
+            tokio::time::timeout(
+                std::time::Duration::from_secs(300),
+                migrate(&opts, &ferry_drivers::Drivers::default(), ignore()),
+            )
+            .await
+        })
+        .expect("the run finished (a budget that never frees would hang it)")
+        .expect("migrate");
+    assert_eq!(report.status, RunStatus::Complete, "{:?}", report.error);
+    for t in TABLES {
+        let line = report
+            .tables
+            .iter()
+            .find(|r| r.table == t)
+            .unwrap_or_else(|| panic!("no report line for {t}"));
+        assert_eq!(line.rows_written, ROWS as u64, "{t}");
+        assert!(line.chunks > 1, "{t} loaded in one chunk: {}", line.chunks);
+        // Every row, once, with its values.
+        let rows = db.with(async |c| {
+            c.query(&format!("SELECT id, n, body FROM {t} ORDER BY id"), &[])
+                .await
+                .expect("select")
+        });
+        assert_eq!(rows.len(), ROWS as usize, "{t}");
+        for (row, id) in rows.iter().zip(1..=ROWS) {
+            assert_eq!(row.get::<_, i64>(0), id, "{t}");
+            assert_eq!(row.get::<_, i64>(1), id * 7, "{t} id {id}");
+            assert_eq!(row.get::<_, String>(2), body(t, id), "{t} id {id}");
+        }
+    }
+}
