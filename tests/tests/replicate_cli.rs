@@ -6,9 +6,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-use ferry_tests::{ferry, ferry_bin, mysql_binlog_admin_url as binlog_admin_url, MyDb, PgDb};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use ferry_tests::{
+    ferry, mysql_binlog_admin_url as binlog_admin_url, seeded_rng, spawn_ferry, wait_for, MyDb,
+    PgDb,
+};
+use std::process::Child;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -97,73 +99,18 @@ impl Workload {
     }
 }
 
-/// Start `ferry` in the background; its stderr lines go to a channel.
-fn spawn(args: &[&str]) -> (Child, std::sync::mpsc::Receiver<String>) {
-    let mut child = Command::new(ferry_bin())
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let err = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(err).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    (child, rx)
-}
-
-fn wait_for(rx: &std::sync::mpsc::Receiver<String>, needle: &str, limit: Duration) -> Vec<String> {
-    let start = Instant::now();
-    let mut seen = Vec::new();
-    while start.elapsed() < limit {
-        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
-            let hit = line.contains(needle);
-            seen.push(line);
-            if hit {
-                return seen;
-            }
-        }
-    }
-    panic!("`{needle}` not seen within {limit:?}: {seen:#?}");
-}
-
 /// `ferry migrate --replicate` in the background, once its copy is complete.
 fn copy_then_replicate(from: &str, to: &str) -> (Child, std::sync::mpsc::Receiver<String>) {
-    let (child, rx) = spawn(&["migrate", "--from", from, "--to", to, "--replicate"]);
+    let (child, rx) = spawn_ferry(&["migrate", "--from", from, "--to", to, "--replicate"]);
     wait_for(&rx, "copy complete", Duration::from_secs(120));
     (child, rx)
-}
-
-/// xorshift, seeded from the clock unless FERRY_TEST_SEED is set; the seed is printed.
-fn rng() -> impl FnMut() -> f64 {
-    let seed: u64 = std::env::var("FERRY_TEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(1)
-                | 1
-        });
-    eprintln!("FERRY_TEST_SEED={seed}");
-    let mut s = seed;
-    move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        (s >> 11) as f64 / (1u64 << 53) as f64
-    }
 }
 
 fn low_downtime(target: &str) {
     let src = MyDb::on(&binlog_admin_url(), "repl_cli_src");
     src.exec(SCHEMA);
     seed(&src);
-    let mut random = rng();
+    let mut random = seeded_rng();
 
     // Writes run while the copy runs and after it.
     let work = Workload::start(&src.url, 0);
@@ -177,7 +124,7 @@ fn low_downtime(target: &str) {
         child.kill().unwrap();
         child.wait().unwrap();
         kills += 1;
-        let (c, _rx) = spawn(&["replicate", "--from", &src.url, "--to", target]);
+        let (c, _rx) = spawn_ferry(&["replicate", "--from", &src.url, "--to", target]);
         child = c;
         std::thread::sleep(Duration::from_millis((random() * 400.0) as u64));
     }

@@ -9,9 +9,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use ferry_tests::{ferry, ferry_bin, MyDb, PgDb};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use ferry_tests::{ferry, seeded_rng, spawn_ferry, wait_for, MyDb, PgDb};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -190,64 +188,9 @@ impl Workload {
     }
 }
 
-/// Start `ferry` in the background; its stderr lines go to a channel.
-fn spawn(args: &[&str]) -> (Child, std::sync::mpsc::Receiver<String>) {
-    let mut child = Command::new(ferry_bin())
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let err = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(err).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    (child, rx)
-}
-
-fn wait_for(rx: &std::sync::mpsc::Receiver<String>, needle: &str, limit: Duration) {
-    let start = Instant::now();
-    let mut seen = Vec::new();
-    while start.elapsed() < limit {
-        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
-            let hit = line.contains(needle);
-            seen.push(line);
-            if hit {
-                return;
-            }
-        }
-    }
-    panic!("`{needle}` not seen within {limit:?}: {seen:#?}");
-}
-
-/// xorshift, seeded from the clock unless FERRY_TEST_SEED is set; the seed is printed.
-fn rng() -> impl FnMut() -> f64 {
-    let seed: u64 = std::env::var("FERRY_TEST_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(1)
-                | 1
-        });
-    eprintln!("FERRY_TEST_SEED={seed}");
-    let mut s = seed;
-    move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        (s >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 fn low_downtime(src: &Source, target: &str) {
     let from = src.db.url.as_str();
-    let mut random = rng();
+    let mut random = seeded_rng();
     // A keyless table is refused until the flag lets ferry give it REPLICA IDENTITY FULL.
     let refused = ferry(&["migrate", "--from", from, "--to", target, "--replicate"]);
     assert_ne!(refused.code, 0, "{}", refused.all());
@@ -259,7 +202,7 @@ fn low_downtime(src: &Source, target: &str) {
     assert_eq!(src.slots(), 0, "a refused start leaves no slot");
 
     let work = Workload::start(from);
-    let (mut child, rx) = spawn(&[
+    let (mut child, rx) = spawn_ferry(&[
         "migrate",
         "--from",
         from,
@@ -276,7 +219,7 @@ fn low_downtime(src: &Source, target: &str) {
         std::thread::sleep(Duration::from_millis(150 + (random() * 700.0) as u64));
         child.kill().unwrap();
         child.wait().unwrap();
-        let (c, _rx) = spawn(&["replicate", "--from", from, "--to", target]);
+        let (c, _rx) = spawn_ferry(&["replicate", "--from", from, "--to", target]);
         child = c;
         std::thread::sleep(Duration::from_millis((random() * 400.0) as u64));
     }
@@ -351,7 +294,7 @@ fn replicate_stop_drops_the_slot_and_a_changed_table_stops_replication() {
     let src = Source::new("repl_pg_stop_src");
     let dst = PgDb::new("repl_pg_stop");
     let from = src.db.url.clone();
-    let (mut child, rx) = spawn(&[
+    let (mut child, rx) = spawn_ferry(&[
         "migrate",
         "--from",
         &from,
@@ -429,7 +372,7 @@ fn every_type_replicates(target: &str, mysql: bool) {
         // replication's): without the column the comparison can pass.
         src.db.exec("ALTER TABLE every_type DROP COLUMN iv");
     }
-    let (mut child, rx) = spawn(&["migrate", "--from", &from, "--to", target, "--replicate"]);
+    let (mut child, rx) = spawn_ferry(&["migrate", "--from", &from, "--to", target, "--replicate"]);
     wait_for(&rx, "copy complete", Duration::from_secs(120));
     let iv = if mysql { "" } else { "iv, " };
     src.db.exec(&format!(

@@ -11,6 +11,7 @@
 //! - [`json_schema::violations`]: checks a report against `docs/report.schema.json`.
 //! - [`ferry`]: runs the `ferry` binary; [`TempDir`], [`fixture`], [`read_report`].
 
+mod background;
 pub mod env;
 mod files;
 pub mod json_schema;
@@ -19,6 +20,7 @@ mod names;
 mod pg;
 mod run;
 
+pub use background::{seeded_rng, spawn_ferry, wait_for};
 pub use env::{
     moto_endpoint, mysql_admin_url, mysql_binlog_admin_url, mysql_noinfile_admin_url, pg_admin_url,
     AWS_TEST_ENV,

@@ -322,6 +322,26 @@ impl MySqlChangeWriter {
         }
     }
 
+    /// Run one multi-row statement; whether it matched exactly the rows it names.
+    async fn exec_counted(
+        &mut self,
+        table: usize,
+        shape: Shape,
+        params: Vec<MyValue>,
+        ctx: &str,
+    ) -> Result<bool> {
+        let rows = match shape {
+            Shape::InsertRows(n) | Shape::DeleteKeys(n) => n as u64,
+            _ => 1,
+        };
+        let stmt = self.statement(table, &shape).await?;
+        self.conn
+            .exec_drop(&stmt, Params::Positional(params))
+            .await
+            .map_err(|e| map_error(e, ctx))?;
+        Ok(self.conn.affected_rows() == rows)
+    }
+
     /// The net effect's statements: the deletes of rows that must exist, counted, then the
     /// final rows. `Ok(false)` when a statement matched fewer rows than planned.
     async fn send_net(
@@ -342,12 +362,10 @@ impl MySqlChangeWriter {
                 .map(|b| b.clone().map_or(MyValue::NULL, MyValue::Bytes))
                 .collect();
             at += size;
-            let stmt = self.statement(table, &Shape::DeleteKeys(size)).await?;
-            self.conn
-                .exec_drop(&stmt, Params::Positional(params))
-                .await
-                .map_err(|e| map_error(e, &ctx))?;
-            if self.conn.affected_rows() != size as u64 {
+            if !self
+                .exec_counted(table, Shape::DeleteKeys(size), params, &ctx)
+                .await?
+            {
                 return Ok(false);
             }
         }
@@ -361,12 +379,10 @@ impl MySqlChangeWriter {
                 params.extend(self.params(table, after, &all)?);
             }
             at += size;
-            let stmt = self.statement(table, &Shape::InsertRows(size)).await?;
-            self.conn
-                .exec_drop(&stmt, Params::Positional(params))
-                .await
-                .map_err(|e| map_error(e, &ctx))?;
-            if self.conn.affected_rows() != size as u64 {
+            if !self
+                .exec_counted(table, Shape::InsertRows(size), params, &ctx)
+                .await?
+            {
                 return Ok(false);
             }
         }
