@@ -6,7 +6,7 @@
 #                                               # defaults: 5000 rows/s for 30 s into mysql
 #
 # `ferry migrate --replicate` copies a 1000-row table and keeps applying. A paced writer then
-# sends single-row transactions (insert, update, delete, round robin) at ROWS_PER_S for
+# sends small transactions of 5 row changes (insert, update, delete, round robin) at ROWS_PER_S for
 # SECONDS. Every 0.5 s the lag is sampled: now minus the source commit time of the last
 # transaction the target committed (read from the target's `_ferry_replication`). Prints the
 # achieved source rate, lag p50/p95/max over the run, and the seconds the applier needed to
@@ -34,7 +34,7 @@ trap cleanup EXIT
 my "$MYBIN_PORT" -e "DROP DATABASE IF EXISTS $SRC; CREATE DATABASE $SRC;
   CREATE TABLE $SRC.events (id bigint NOT NULL PRIMARY KEY, account int NOT NULL,
     amount decimal(12,2) NOT NULL, note varchar(64), at datetime(6) NOT NULL) ENGINE=InnoDB;
-  INSERT INTO $SRC.events SELECT seq, seq % 97, seq + 0.25, 'seed', '2024-01-01' FROM seq_1_to_1000;"
+  USE $SRC; INSERT INTO events SELECT seq, seq % 97, seq + 0.25, 'seed', '2024-01-01' FROM seq_1_to_1000;"
 SRC_URL="mysql://root:$PW@127.0.0.1:$MYBIN_PORT/$SRC"
 if [ "$TARGET" = mysql ]; then
   my "$MY_PORT" -e "DROP DATABASE IF EXISTS $DST; CREATE DATABASE $DST"
@@ -62,14 +62,17 @@ start = time.monotonic(); i = 0; slot = 0
 out = sys.stdout
 while time.monotonic() - start < secs:
     for _ in range(per_slot):
+        if i % 5 == 0: out.write("START TRANSACTION;\n")
         i += 1; k = i % 3; nid = 1000 + i
         if k == 0: out.write(f"INSERT INTO events VALUES ({nid}, {i % 97}, {i % 1000}.50, \"n{i}\", NOW(6));\n")
         elif k == 1: out.write(f"UPDATE events SET amount = amount + 1, at = NOW(6) WHERE id = {1 + i % 1000};\n")
         else: out.write(f"DELETE FROM events WHERE id = {nid - 2};\n")
+        if i % 5 == 0: out.write("COMMIT;\n")
     out.flush()
     slot += 1
     wait = start + slot * 0.01 - time.monotonic()
     if wait > 0: time.sleep(wait)
+if i % 5: out.write("COMMIT;\n")
 print(i, file=sys.stderr)
 ' "$RATE" "$SECS" 2>"$tmp/written" | my "$MYBIN_PORT" "$SRC" &
 writer=$!
