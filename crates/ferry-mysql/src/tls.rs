@@ -57,7 +57,10 @@ pub fn security(url: &ConnUrl) -> Result<Security> {
             ));
         }
     }
-    let host = url.host.as_deref().unwrap_or("127.0.0.1");
+    // Through an SSH tunnel, the server the user named: an RDS endpoint stays
+    // VERIFY_IDENTITY, and the certificate is matched against its name.
+    let host = url.tls_host().unwrap_or("127.0.0.1");
+    let server_name = url.tunnel.as_ref().map(|t| t.host.clone());
     let req = ferry_tls::TlsRequest {
         host,
         mode,
@@ -74,7 +77,8 @@ pub fn security(url: &ConnUrl) -> Result<Security> {
                 ferry_tls::ca_pem(&settings.ca).map_err(|e| Error::config(format!("TLS: {e}")))?;
             let opts = SslOpts::default()
                 .with_root_certs(vec![pem.into()])
-                .with_disable_built_in_roots(true);
+                .with_disable_built_in_roots(true)
+                .with_danger_tls_hostname_override(server_name);
             match settings.verify {
                 Verify::Full => (Some(opts), false, true),
                 Verify::Ca => (

@@ -13,7 +13,8 @@ use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 /// replaces the bundled RDS CAs. An RDS/Aurora host or an IAM token never goes plaintext:
 /// weaker modes become `verify-full`, `disable` is refused.
 pub fn transport(url: &ConnUrl) -> Result<ferry_tls::Transport> {
-    let host = url.host.as_deref().unwrap_or("localhost");
+    // Through an SSH tunnel, the server the user named: an RDS endpoint stays verify-full.
+    let host = url.tls_host().unwrap_or("localhost");
     let mode = match url.param("sslmode").or(url.param("ssl-mode")) {
         None => None,
         Some(m) => Some(ferry_tls::TlsMode::parse(m).ok_or_else(|| {
@@ -35,10 +36,13 @@ pub fn transport(url: &ConnUrl) -> Result<ferry_tls::Transport> {
     ferry_tls::decide(&req).map_err(|e| Error::config(format!("{url}: {e}")))
 }
 
-/// A connector that notes whether a TLS handshake was started.
+/// A connector that notes whether a TLS handshake was started, and verifies the
+/// certificate against `server_name` when set (the server behind an SSH tunnel, whose
+/// local end is what the driver connects to).
 pub(crate) struct Noting<M> {
     pub(crate) inner: M,
     pub(crate) used: Arc<AtomicBool>,
+    pub(crate) server_name: Option<String>,
 }
 
 /// [`Noting`]'s per-connection half.
@@ -56,6 +60,7 @@ impl<S, M: MakeTlsConnect<S>> MakeTlsConnect<S> for Noting<M> {
         &mut self,
         domain: &str,
     ) -> std::result::Result<Self::TlsConnect, M::Error> {
+        let domain = self.server_name.as_deref().unwrap_or(domain);
         Ok(NotingConnect {
             inner: self.inner.make_tls_connect(domain)?,
             used: self.used.clone(),
