@@ -23,7 +23,7 @@ mod run;
 pub use background::{seeded_rng, spawn_ferry, wait_for};
 pub use env::{
     moto_endpoint, mysql_admin_url, mysql_binlog_admin_url, mysql_noinfile_admin_url, pg_admin_url,
-    AWS_TEST_ENV,
+    ssh_bastion, SshBastion, AWS_TEST_ENV,
 };
 pub use files::{fixture, read_report, repo_root, TempDir};
 pub use mysql::{mysql_connect, MyDb};
