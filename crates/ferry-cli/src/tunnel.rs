@@ -87,7 +87,10 @@ impl SourceSshArgs {
 
 /// The tunnels of this run, kept open until ferry exits, one per bastion and server (a
 /// source and target on the same server behind the same bastion share one).
-static TUNNELS: Mutex<Option<HashMap<(String, String, u16), Arc<Tunnel>>>> = Mutex::new(None);
+static TUNNELS: Mutex<Option<HashMap<TunnelKey, Arc<Tunnel>>>> = Mutex::new(None);
+
+/// A tunnel's bastion (`user@host:port`), server host and server port.
+type TunnelKey = (String, String, u16);
 
 /// `url` (already resolved) reached through `bastion`, or `url` itself without one. `flag`
 /// (`--from` / `--to`) names the URL in messages. A SQLite file has no host to tunnel to.

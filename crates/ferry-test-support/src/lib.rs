@@ -14,6 +14,7 @@
 mod background;
 pub mod env;
 mod files;
+mod forward;
 pub mod json_schema;
 mod mysql;
 mod names;
@@ -26,6 +27,7 @@ pub use env::{
     ssh_bastion, SshBastion, AWS_TEST_ENV,
 };
 pub use files::{fixture, read_report, repo_root, TempDir};
+pub use forward::tcp_forwarder;
 pub use mysql::{mysql_connect, MyDb};
 pub use names::{unique_aws_name, unique_name};
 pub use pg::{pg_connect, PgDb};
