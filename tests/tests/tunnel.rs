@@ -472,6 +472,7 @@ fn a_bastion_killed_mid_load_leaves_a_resumable_run() {
     };
     log.extend(rx.try_iter());
     let log = log.join("\n");
+    eprintln!("ferry's stderr, the bastion killed mid-load:\n{log}");
     assert!(
         !status.success(),
         "the run ended well without its bastion:\n{log}"
@@ -520,5 +521,107 @@ fn a_bastion_killed_mid_load_leaves_a_resumable_run() {
     assert!(
         sshd_log.contains(&format!("target 127.0.0.1 port {pg_port}")),
         "no direct-tcpip to {pg_port} in the bastion's log"
+    );
+}
+
+/// Drops the replication slots of a source database before the database itself is
+/// dropped (declare it after the `PgDb`, so it is dropped first).
+struct Slots(String);
+
+impl Drop for Slots {
+    fn drop(&mut self) {
+        let name = self.0.clone();
+        let _ = std::thread::spawn(move || {
+            ferry_tests::block_on(async move {
+                let c = ferry_tests::pg_connect(&ferry_tests::pg_admin_url()).await;
+                for _ in 0..50 {
+                    let _ = c
+                        .execute(
+                            "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots \
+                             WHERE database = $1 AND active_pid IS NOT NULL",
+                            &[&name],
+                        )
+                        .await;
+                    let dropped = c
+                        .execute(
+                            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots \
+                             WHERE database = $1",
+                            &[&name],
+                        )
+                        .await;
+                    if dropped.is_ok() {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            })
+        })
+        .join();
+    }
+}
+
+/// `migrate --replicate` and `cutover` with the PostgreSQL source (its logical replication
+/// connection too) and the MariaDB target each through the bastion.
+#[test]
+fn replication_and_cutover_through_the_bastion() {
+    let b = ssh_bastion();
+    let src = PgDb::new("ferry_tunnel_repl_src");
+    let _slots = Slots(src.name.clone());
+    src.exec(
+        "CREATE TABLE events (id serial PRIMARY KEY, body text NOT NULL);
+         INSERT INTO events (body) SELECT 'e' || g FROM generate_series(1, 500) g;",
+    );
+    let dst = MyDb::new("ferry_tunnel_repl_dst");
+    let mut args = strings(&[
+        "migrate",
+        "--from",
+        &src.url,
+        "--to",
+        &dst.url,
+        "--replicate",
+    ]);
+    args.extend(ssh_flags(&b, "--source-ssh"));
+    args.extend(ssh_flags(&b, "--ssh"));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (mut child, rx) = ferry_tests::spawn_ferry(&refs);
+    ferry_tests::wait_for(&rx, "copy complete", Duration::from_secs(120));
+    src.exec(
+        "INSERT INTO events (body) SELECT 'late' || g FROM generate_series(1, 200) g;
+         UPDATE events SET body = 'changed' WHERE id = 7;
+         DELETE FROM events WHERE id = 8;",
+    );
+    let mut cut = strings(&[
+        "cutover",
+        "--from",
+        &src.url,
+        "--to",
+        &dst.url,
+        "--timeout",
+        "60s",
+    ]);
+    cut.extend(ssh_flags(&b, "--source-ssh"));
+    cut.extend(ssh_flags(&b, "--ssh"));
+    let r = run(&cut);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.stdout.contains("safe to switch"), "{}", r.all());
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the applier kept running"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(
+        dst.text("SELECT count(*) FROM events").as_deref(),
+        Some("699")
+    );
+    assert_eq!(
+        dst.text("SELECT body FROM events WHERE id = 7").as_deref(),
+        Some("changed")
     );
 }

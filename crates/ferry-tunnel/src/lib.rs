@@ -236,8 +236,8 @@ impl Tunnel {
             dest_port,
             session: tokio::sync::Mutex::new(None),
         });
-        // The first session, and a first channel: the bastion must be able to reach the
-        // database, or the run fails now with a message that says so.
+        // The first session now: a wrong key or host key fails the run before anything
+        // else happens, with a message that says so.
         let session = inner.session(false).await?;
         drop(session);
         let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| {
