@@ -361,6 +361,15 @@ impl Drop for OwnSshd {
     }
 }
 
+/// A loopback port free right now (an sshd of the test's own listens there; a fixed port
+/// could be any outgoing connection's local port at the time).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
 fn children_of(pid: u32) -> Vec<u32> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
@@ -385,7 +394,7 @@ fn a_bastion_killed_mid_load_leaves_a_resumable_run() {
     const ROWS: i64 = 200_000;
     let b = ssh_bastion();
     let tmp = TempDir::new("ferry_tunnel_killed");
-    let port = 52223;
+    let port = free_port();
     let mut sshd = OwnSshd::start(&b.config, port, &tmp.join("sshd.log"));
     let known = tmp.join("known_hosts");
     let host_pub = std::fs::read_to_string(Path::new(&b.config).with_file_name("host_ed25519.pub"))
@@ -624,4 +633,73 @@ fn replication_and_cutover_through_the_bastion() {
         dst.text("SELECT body FROM events WHERE id = 7").as_deref(),
         Some("changed")
     );
+}
+
+/// Without `--ssh-key` the SSH agent at SSH_AUTH_SOCK signs (an `ssh-agent` of this test's
+/// own, holding the bastion's client key); without an agent the error says what to do.
+#[test]
+fn the_ssh_agent_signs_when_no_key_is_given() {
+    let b = ssh_bastion();
+    let tmp = TempDir::new("ferry_tunnel_agent");
+    let sock = tmp.join("agent.sock");
+    let mut agent = Command::new("ssh-agent")
+        .args(["-D", "-a"])
+        .arg(&sock)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("ssh-agent");
+    let start = Instant::now();
+    while !sock.exists() {
+        assert!(start.elapsed() < Duration::from_secs(10), "no agent socket");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let added = Command::new("ssh-add")
+        .arg(&b.key)
+        .env("SSH_AUTH_SOCK", &sock)
+        .output()
+        .expect("ssh-add");
+    assert!(added.status.success(), "{added:?}");
+    let from = sqlite_source(&tmp, 50);
+    let dst = PgDb::new("ferry_tunnel_agent");
+    let args = strings(&[
+        "migrate",
+        "--from",
+        &from,
+        "--to",
+        &dst.url,
+        "--ssh",
+        &b.target(),
+        "--ssh-known-hosts",
+        &b.known_hosts,
+    ]);
+    let with_agent = ferry_tests::Run::from_output(
+        Command::new(ferry_bin())
+            .args(&args)
+            .env("SSH_AUTH_SOCK", &sock)
+            .output()
+            .expect("ferry"),
+    );
+    let without = ferry_tests::Run::from_output(
+        Command::new(ferry_bin())
+            .args(&args)
+            .env_remove("SSH_AUTH_SOCK")
+            .output()
+            .expect("ferry"),
+    );
+    let _ = agent.kill();
+    let _ = agent.wait();
+    assert_eq!(with_agent.code, 0, "{}", with_agent.all());
+    assert_eq!(
+        dst.text("SELECT count(*) FROM items").as_deref(),
+        Some("50")
+    );
+    assert_eq!(without.code, 2, "{}", without.all());
+    assert!(
+        without.stderr.contains("SSH_AUTH_SOCK is not set"),
+        "{}",
+        without.all()
+    );
+    assert!(without.stderr.contains("--ssh-key"), "{}", without.all());
 }
