@@ -161,7 +161,16 @@ my_stop() {
 }
 
 # ---- sshd (a bastion for the tunnel tests) --------------------------------------
-ensure_sshd() { [ -x /usr/sbin/sshd ] || apt_install openssh-server; }
+ensure_sshd() {
+  [ -x /usr/sbin/sshd ] && return 0
+  # The package's own service (port 22, every interface) must not start: a policy-rc.d
+  # that says no, only for the install, where the machine has none of its own.
+  local policy=/usr/sbin/policy-rc.d made=
+  if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod 755 "$policy"; made=1; fi
+  apt_install openssh-server || { [ -n "$made" ] && rm -f "$policy"; return 1; }
+  [ -n "$made" ] && rm -f "$policy"
+  return 0
+}
 sshd_dir() { echo "$ROOT/sshd"; }
 sshd_up() { local pid; pid=$(cat "$(sshd_dir)/sshd.pid" 2>/dev/null || true)
   [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; }
