@@ -703,3 +703,42 @@ fn the_ssh_agent_signs_when_no_key_is_given() {
     );
     assert!(without.stderr.contains("--ssh-key"), "{}", without.all());
 }
+
+/// A bastion that does not answer, and a database the bastion cannot reach: each named.
+#[test]
+fn an_unreachable_bastion_or_database_is_named() {
+    let b = ssh_bastion();
+    let tmp = TempDir::new("ferry_tunnel_unreachable");
+    let from = sqlite_source(&tmp, 10);
+    let dst = PgDb::new("ferry_tunnel_unreachable");
+    let closed = free_port();
+
+    let mut args = strings(&["migrate", "--from", &from, "--to", &dst.url]);
+    args.extend(ssh_flags(&b, "--ssh"));
+    args[6] = format!("{}@127.0.0.1:{closed}", b.user);
+    let r = run(&args);
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(
+        r.stderr.contains(&format!(
+            "--ssh root@127.0.0.1:{closed}: cannot connect to the bastion"
+        )),
+        "{}",
+        r.all()
+    );
+
+    // The bastion answers, the database port behind it is closed.
+    let nowhere = dst.url.replacen(":55439/", &format!(":{closed}/"), 1);
+    assert_ne!(nowhere, dst.url, "the test PostgreSQL is on 55439");
+    let mut args = strings(&["migrate", "--from", &from, "--to", &nowhere]);
+    args.extend(ssh_flags(&b, "--ssh"));
+    let r = run(&args);
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(
+        r.stderr.contains(&format!(
+            "the bastion could not open a connection to 127.0.0.1:{closed}"
+        )),
+        "{}",
+        r.all()
+    );
+    assert!(!r.all().contains("ferrytest"), "{}", r.all());
+}

@@ -78,3 +78,34 @@ impl<S, T: TlsConnect<S>> TlsConnect<S> for NotingConnect<T> {
         self.inner.connect(stream)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Through an SSH tunnel the URL's host is 127.0.0.1, but an RDS endpoint behind it is
+    /// still verify-full, and `disable` still refused.
+    #[test]
+    fn a_tunnelled_rds_endpoint_stays_verify_full() {
+        let rds =
+            ConnUrl::parse("postgres://app:pw@shop.abc.us-east-1.rds.amazonaws.com:5432/shop")
+                .expect("url");
+        let local: std::net::SocketAddr = "127.0.0.1:41000".parse().expect("addr");
+        let t = rds.through_tunnel(local, "ec2-user@bastion:22");
+        match transport(&t).expect("transport") {
+            ferry_tls::Transport::Tls(s) => assert_eq!(s.verify, ferry_tls::Verify::Full),
+            other => panic!("{other:?}"),
+        }
+        let mut off = t.clone();
+        off.params.push(("sslmode".into(), "disable".into()));
+        let err = transport(&off).expect_err("disable refused");
+        assert!(err.to_string().contains("cannot be disabled"), "{err}");
+        // The bare local end would have been `prefer`.
+        let mut bare = t.clone();
+        bare.tunnel = None;
+        assert_eq!(
+            transport(&bare).expect("transport"),
+            ferry_tls::Transport::TlsOrPlain
+        );
+    }
+}
