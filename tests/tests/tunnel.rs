@@ -14,10 +14,12 @@
 //!   bastion restarts, `--resume` completes with every row once, content verified. Its
 //!   debug log proves the rows went through the bastion.
 
-use ferry_tests::{ferry, ferry_bin, read_report, ssh_bastion, MyDb, PgDb, SshBastion, TempDir};
+use ferry_tests::{
+    ferry, ferry_bin, free_port, read_report, ssh_bastion, MyDb, OwnSshd, PgDb, SshBastion, TempDir,
+};
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// An SQLite file with `rows` rows in table `items`.
@@ -292,116 +294,15 @@ fn unknown_host_keys_are_refused_unless_accepted_and_changed_ones_always() {
     assert_eq!(std::fs::read_to_string(&known).expect("read"), changed);
 }
 
-/// A second sshd of this test's own (the shared one is never stopped): the shared config
-/// and keys on another port, in the foreground, with a debug log.
-struct OwnSshd {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-    config: String,
-}
-
-impl OwnSshd {
-    fn start(config: &str, port: u16, log: &Path) -> OwnSshd {
-        let child = Command::new("/usr/sbin/sshd")
-            .args(["-D", "-f", config, "-o"])
-            .arg(format!("Port={port}"))
-            .args(["-o", "PidFile=none", "-o", "LogLevel=DEBUG1", "-E"])
-            .arg(log)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start sshd");
-        let start = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "sshd did not listen on {port}: {}",
-                std::fs::read_to_string(log).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        OwnSshd {
-            child,
-            port,
-            log: log.to_path_buf(),
-            config: config.to_string(),
-        }
-    }
-
-    /// SIGKILL the listener and every session process it forked (they are found through
-    /// their parent ids, so only this sshd's processes are touched).
-    fn kill_all(&mut self) {
-        let mut pids = vec![self.child.id()];
-        let mut i = 0;
-        while i < pids.len() {
-            pids.extend(children_of(pids[i]));
-            i += 1;
-        }
-        let out = Command::new("kill")
-            .arg("-KILL")
-            .args(pids.iter().map(u32::to_string))
-            .output()
-            .expect("kill");
-        assert!(out.status.success() || !pids.is_empty(), "{out:?}");
-        let _ = self.child.wait();
-    }
-
-    fn restart(&mut self) {
-        *self = OwnSshd::start(&self.config.clone(), self.port, &self.log.clone());
-    }
-}
-
-impl Drop for OwnSshd {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            self.kill_all();
-        }
-    }
-}
-
-/// A loopback port free right now (an sshd of the test's own listens there; a fixed port
-/// could be any outgoing connection's local port at the time).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-fn children_of(pid: u32) -> Vec<u32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.filter_map(|e| e.ok())
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|p| {
-            std::fs::read_to_string(format!("/proc/{p}/stat"))
-                .ok()
-                .and_then(|s| {
-                    // pid (comm) state ppid ...: comm may hold spaces, so split after `)`.
-                    let rest = s.rsplit_once(')')?.1;
-                    rest.split_whitespace().nth(1)?.parse::<u32>().ok()
-                })
-                == Some(pid)
-        })
-        .collect()
-}
-
 #[test]
 fn a_bastion_killed_mid_load_leaves_a_resumable_run() {
     const ROWS: i64 = 200_000;
     let b = ssh_bastion();
     let tmp = TempDir::new("ferry_tunnel_killed");
-    let port = free_port();
-    let mut sshd = OwnSshd::start(&b.config, port, &tmp.join("sshd.log"));
+    let mut sshd = OwnSshd::start(&b, &tmp.join("sshd.log"));
+    let port = sshd.port;
     let known = tmp.join("known_hosts");
-    let host_pub = std::fs::read_to_string(Path::new(&b.config).with_file_name("host_ed25519.pub"))
-        .expect("host key");
-    let mut parts = host_pub.split_whitespace();
-    let (kind, blob) = (parts.next().expect("type"), parts.next().expect("blob"));
-    std::fs::write(&known, format!("[127.0.0.1]:{port} {kind} {blob}\n")).expect("known_hosts");
+    std::fs::write(&known, sshd.known_hosts_line()).expect("known_hosts");
     let from = sqlite_source(&tmp, ROWS);
     let dst = PgDb::new("ferry_tunnel_killed");
     let json = tmp.join("report.json");

@@ -20,6 +20,7 @@ mod mysql;
 mod names;
 mod pg;
 mod run;
+mod sshd;
 
 pub use background::{seeded_rng, spawn_ferry, wait_for};
 pub use env::{
@@ -32,6 +33,7 @@ pub use mysql::{mysql_connect, MyDb};
 pub use names::{unique_aws_name, unique_name};
 pub use pg::{pg_connect, PgDb};
 pub use run::{ferry, ferry_bin, Run};
+pub use sshd::{free_port, OwnSshd};
 
 /// Run a future to completion on a fresh current-thread runtime. Not from inside a
 /// runtime: there use [`block_on_thread`].

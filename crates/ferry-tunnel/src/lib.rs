@@ -285,13 +285,7 @@ async fn accept_loop(listener: TcpListener, inner: Arc<Inner>) {
             }
         };
         let inner = inner.clone();
-        tokio::spawn(async move {
-            if let Err(e) = inner.forward(socket, peer).await {
-                if let Some(sink) = &inner.opts.on_error {
-                    sink(&e);
-                }
-            }
-        });
+        tokio::spawn(async move { inner.forward(socket, peer).await });
     }
 }
 
@@ -310,18 +304,32 @@ impl Inner {
         Ok(handle)
     }
 
-    async fn forward(&self, mut socket: TcpStream, peer: SocketAddr) -> Result<(), TunnelError> {
+    /// Carry one accepted connection through the bastion. When that cannot be done the
+    /// failure is reported first, then the socket closed: what the driver sees is a
+    /// dropped connection, which it retries.
+    async fn forward(&self, mut socket: TcpStream, peer: SocketAddr) {
         let _ = socket.set_nodelay(true);
-        let mut renew = false;
-        let channel = loop {
-            let session = match self.session(renew).await {
-                Ok(s) => s,
-                Err(e) => {
-                    // Closing the accepted socket is what the driver sees: a dropped
-                    // connection, which it retries.
-                    return Err(e);
+        match self.open_channel(peer).await {
+            Ok(channel) => {
+                let mut stream = channel.into_stream();
+                let _ = tokio::io::copy_bidirectional(&mut socket, &mut stream).await;
+            }
+            Err(e) => {
+                if let Some(sink) = &self.opts.on_error {
+                    sink(&e);
                 }
-            };
+                drop(socket);
+            }
+        }
+    }
+
+    async fn open_channel(
+        &self,
+        peer: SocketAddr,
+    ) -> Result<russh::Channel<russh::client::Msg>, TunnelError> {
+        let mut renew = false;
+        loop {
+            let session = self.session(renew).await?;
             match session
                 .channel_open_direct_tcpip(
                     self.dest_host.clone(),
@@ -331,7 +339,7 @@ impl Inner {
                 )
                 .await
             {
-                Ok(channel) => break channel,
+                Ok(channel) => return Ok(channel),
                 Err(russh::Error::ChannelOpenFailure(why)) => {
                     return Err(TunnelError::new(
                         TunnelErrorKind::Connect,
@@ -353,10 +361,7 @@ impl Inner {
                     ))
                 }
             }
-        };
-        let mut stream = channel.into_stream();
-        let _ = tokio::io::copy_bidirectional(&mut socket, &mut stream).await;
-        Ok(())
+        }
     }
 }
 

@@ -4,93 +4,12 @@
 //! session processes) and started again, the same tunnel opens a new SSH session for the
 //! next connection. While it is down, a connection is closed and the failure reported.
 
+use ferry_test_support::OwnSshd;
 use ferry_tunnel::{Tunnel, TunnelError, TunnelOptions};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-struct Sshd {
-    child: Child,
-}
-
-impl Sshd {
-    fn start(config: &str, port: u16, log: &Path) -> Sshd {
-        let child = Command::new("/usr/sbin/sshd")
-            .args(["-D", "-f", config, "-o"])
-            .arg(format!("Port={port}"))
-            .args(["-o", "PidFile=none", "-E"])
-            .arg(log)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start sshd");
-        let start = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "sshd did not listen"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Sshd { child }
-    }
-
-    /// SIGKILL the listener and the session processes it forked (found by parent id).
-    fn kill_all(&mut self) {
-        let mut pids = vec![self.child.id()];
-        let mut i = 0;
-        while i < pids.len() {
-            let parent = pids[i];
-            if let Ok(dir) = std::fs::read_dir("/proc") {
-                for e in dir.flatten() {
-                    let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok())
-                    else {
-                        continue;
-                    };
-                    let ppid = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                        .ok()
-                        .and_then(|s| {
-                            s.rsplit_once(')')?
-                                .1
-                                .split_whitespace()
-                                .nth(1)?
-                                .parse::<u32>()
-                                .ok()
-                        });
-                    if ppid == Some(parent) {
-                        pids.push(pid);
-                    }
-                }
-            }
-            i += 1;
-        }
-        let _ = Command::new("kill")
-            .arg("-KILL")
-            .args(pids.iter().map(u32::to_string))
-            .output();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Sshd {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            self.kill_all();
-        }
-    }
-}
-
-/// A loopback port free right now (an sshd of the test's own listens there; a fixed port
-/// could be any outgoing connection's local port at the time).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
 
 async fn echo_server() -> u16 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -126,14 +45,10 @@ async fn round_trip(tunnel: &Tunnel, msg: &[u8]) -> Result<Vec<u8>, String> {
 async fn a_dead_session_is_reopened_for_the_next_connection() {
     let b = ferry_test_support::ssh_bastion();
     let dir = ferry_test_support::TempDir::new("ferry_tunnel_reconnect");
-    let port = free_port();
-    let mut sshd = Sshd::start(&b.config, port, &dir.join("sshd.log"));
-    let host_pub = std::fs::read_to_string(Path::new(&b.config).with_file_name("host_ed25519.pub"))
-        .expect("host key");
-    let mut parts = host_pub.split_whitespace();
-    let (kind, blob) = (parts.next().expect("type"), parts.next().expect("blob"));
+    let mut sshd = OwnSshd::start(&b, &dir.join("sshd.log"));
+    let port = sshd.port;
     let known = dir.join("known_hosts");
-    std::fs::write(&known, format!("[127.0.0.1]:{port} {kind} {blob}\n")).expect("known_hosts");
+    std::fs::write(&known, sshd.known_hosts_line()).expect("known_hosts");
 
     let errors = Arc::new(Mutex::new(Vec::<String>::new()));
     let sink = errors.clone();
@@ -173,7 +88,7 @@ async fn a_dead_session_is_reopened_for_the_next_connection() {
     );
 
     // It is back: the same tunnel opens a new session for the next connection.
-    let _sshd = Sshd::start(&b.config, port, &dir.join("sshd2.log"));
+    sshd.restart();
     assert_eq!(
         round_trip(&tunnel, b"again").await.as_deref(),
         Ok(&b"again"[..])
