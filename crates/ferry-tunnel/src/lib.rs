@@ -238,7 +238,7 @@ impl Tunnel {
         });
         // The first session now: a wrong key or host key fails the run before anything
         // else happens, with a message that says so.
-        let session = inner.session(false).await?;
+        let session = inner.session(None).await?;
         drop(session);
         let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| {
             TunnelError::new(
@@ -290,11 +290,17 @@ async fn accept_loop(listener: TcpListener, inner: Arc<Inner>) {
 }
 
 impl Inner {
-    /// The live SSH session, or a new one when there is none, it died, or `renew`.
-    async fn session(&self, renew: bool) -> Result<Arc<Handle<HostKeyCheck>>, TunnelError> {
+    /// The live SSH session, or a new one when there is none, it closed, or it is `dead`
+    /// (a channel could not be opened on it). A session another connection already
+    /// renewed is shared.
+    async fn session(
+        &self,
+        dead: Option<&Arc<Handle<HostKeyCheck>>>,
+    ) -> Result<Arc<Handle<HostKeyCheck>>, TunnelError> {
         let mut slot = self.session.lock().await;
         if let Some(handle) = slot.as_ref() {
-            if !renew && !handle.is_closed() {
+            let known_dead = dead.is_some_and(|d| Arc::ptr_eq(d, handle));
+            if !known_dead && !handle.is_closed() {
                 return Ok(handle.clone());
             }
         }
@@ -327,9 +333,9 @@ impl Inner {
         &self,
         peer: SocketAddr,
     ) -> Result<russh::Channel<russh::client::Msg>, TunnelError> {
-        let mut renew = false;
+        let mut dead = None;
         loop {
-            let session = self.session(renew).await?;
+            let session = self.session(dead.as_ref()).await?;
             match session
                 .channel_open_direct_tcpip(
                     self.dest_host.clone(),
@@ -353,7 +359,7 @@ impl Inner {
                     ))
                 }
                 // The session died under us: one more try on a new one.
-                Err(_) if !renew => renew = true,
+                Err(_) if dead.is_none() => dead = Some(session),
                 Err(e) => {
                     return Err(TunnelError::new(
                         TunnelErrorKind::Connect,
