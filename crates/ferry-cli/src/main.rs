@@ -8,6 +8,7 @@ mod commands;
 mod output;
 mod secrets;
 mod terminal;
+mod tunnel;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

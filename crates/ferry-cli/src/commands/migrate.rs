@@ -124,6 +124,12 @@ pub struct Args {
     /// IDENTITY FULL (needed to replicate their updates and deletes) instead of refusing.
     #[arg(long, requires = "replicate")]
     pub set_replica_identity: bool,
+    /// `--ssh USER@HOST[:PORT]` and its companions: the target through a bastion.
+    #[command(flatten)]
+    pub ssh: crate::tunnel::SshArgs,
+    /// `--source-ssh USER@HOST[:PORT]` and its companions: the source through a bastion.
+    #[command(flatten)]
+    pub source_ssh: crate::tunnel::SourceSshArgs,
     /// AWS settings for `secret://` URLs and `--iam-auth`.
     #[command(flatten)]
     pub aws: crate::secrets::AwsArgs,
@@ -146,8 +152,9 @@ pub enum VerifyArg {
 impl Args {
     /// The engine options these flags describe.
     pub async fn options(&self) -> anyhow::Result<MigrateOptions> {
-        let (mut from, to) =
+        let (from, to) =
             super::resolve_pair(&self.from, &self.to, &self.aws, self.iam_auth).await?;
+        let (mut from, to) = super::tunnel_pair(from, to, &self.source_ssh, &self.ssh).await?;
         super::choose_schemas(&mut from, self.schema.as_deref())?;
         if self.mysql_load.is_some() && to.dialect() != Some(Dialect::Mysql) {
             anyhow::bail!("--mysql-load needs a mysql:// target");

@@ -36,6 +36,19 @@ pub async fn resolve_pair(
     Ok((from, to))
 }
 
+/// Point resolved `--from` / `--to` URLs at SSH tunnels through their bastions
+/// (`--source-ssh`, `--ssh`), when given.
+pub async fn tunnel_pair(
+    from: ConnUrl,
+    to: ConnUrl,
+    source: &crate::tunnel::SourceSshArgs,
+    target: &crate::tunnel::SshArgs,
+) -> anyhow::Result<(ConnUrl, ConnUrl)> {
+    let from = crate::tunnel::apply("--from", from, source.bastion()).await?;
+    let to = crate::tunnel::apply("--to", to, target.bastion()).await?;
+    Ok((from, to))
+}
+
 /// Parse a `--from`/`--to` URL. `secret://` references are resolved through Secrets Manager
 /// where this build has the AWS crate.
 pub async fn resolve_url(text: &str) -> anyhow::Result<ConnUrl> {

@@ -24,6 +24,9 @@ pub struct Args {
     /// The migration's config file (table selection, type overrides).
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// `--source-ssh USER@HOST[:PORT]` and its companions: the source through a bastion.
+    #[command(flatten)]
+    pub source_ssh: crate::tunnel::SourceSshArgs,
 }
 
 /// Run `ferry schema`.
@@ -36,7 +39,8 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
                 args.to_dialect
             )
         })?;
-    let mut from = super::resolve_url(&args.from).await?;
+    let from = super::resolve_url(&args.from).await?;
+    let mut from = crate::tunnel::apply("--from", from, args.source_ssh.bastion()).await?;
     super::choose_schemas(&mut from, args.schema.as_deref())?;
     let config = match &args.config {
         Some(p) => Config::load(p)?,

@@ -35,6 +35,13 @@ pub struct Args {
     pub json: Option<PathBuf>,
     #[command(flatten)]
     pub provision: provision::Args,
+    /// `--ssh USER@HOST[:PORT]` and its companions: the new database through a bastion
+    /// (it is never publicly accessible).
+    #[command(flatten)]
+    pub ssh: crate::tunnel::SshArgs,
+    /// `--source-ssh USER@HOST[:PORT]` and its companions: the source through a bastion.
+    #[command(flatten)]
+    pub source_ssh: crate::tunnel::SourceSshArgs,
 }
 
 /// Run `ferry up`. Only the connection (env lines or JSON) goes to stdout, so that
@@ -77,6 +84,8 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         iam_auth: false,
         replicate: false,
         set_replica_identity: false,
+        ssh: args.ssh.clone(),
+        source_ssh: args.source_ssh.clone(),
         aws: args.provision.aws.clone(),
         ci: Default::default(),
     };
@@ -90,6 +99,8 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         content: true,
         show_values: false,
         iam_auth: false,
+        ssh: migrate_args.ssh.clone(),
+        source_ssh: migrate_args.source_ssh.clone(),
         aws: migrate_args.aws.clone(),
         ci: Default::default(),
     };
@@ -111,8 +122,8 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
 /// deletion-protected database behind.
 async fn check_source(args: &Args) -> anyhow::Result<()> {
     let parsed = ConnUrl::parse(&args.from).map_err(|e| anyhow::Error::new(e).context("--from"))?;
-    let mut from =
-        crate::secrets::resolve_with("--from", &parsed, &args.provision.aws, false).await?;
+    let from = crate::secrets::resolve_with("--from", &parsed, &args.provision.aws, false).await?;
+    let mut from = crate::tunnel::apply("--from", from, args.source_ssh.bastion()).await?;
     super::choose_schemas(&mut from, args.schema.as_deref())?;
     let config = match &args.config {
         Some(p) => Config::load(p)?,

@@ -40,6 +40,12 @@ pub struct Args {
     /// (RDS/Aurora with IAM authentication on; the user needs `rds-db:connect`).
     #[arg(long)]
     pub iam_auth: bool,
+    /// `--ssh USER@HOST[:PORT]` and its companions: the target through a bastion.
+    #[command(flatten)]
+    pub ssh: crate::tunnel::SshArgs,
+    /// `--source-ssh USER@HOST[:PORT]` and its companions: the source through a bastion.
+    #[command(flatten)]
+    pub source_ssh: crate::tunnel::SourceSshArgs,
     /// AWS settings for `secret://` URLs and `--iam-auth`.
     #[command(flatten)]
     pub aws: crate::secrets::AwsArgs,
@@ -62,8 +68,8 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
 /// side (a missing grant) fails the run (exit 2) with the cause, rather than "differs".
 pub async fn run_to(args: Args, summary: Channel) -> anyhow::Result<Exit> {
     output::check_json_path(args.json.as_deref())?;
-    let (mut from, to) =
-        super::resolve_pair(&args.from, &args.to, &args.aws, args.iam_auth).await?;
+    let (from, to) = super::resolve_pair(&args.from, &args.to, &args.aws, args.iam_auth).await?;
+    let (mut from, to) = super::tunnel_pair(from, to, &args.source_ssh, &args.ssh).await?;
     super::choose_schemas(&mut from, args.schema.as_deref())?;
     let config = match &args.config {
         Some(p) => Config::load(p)?,
