@@ -3,7 +3,7 @@
 
 use crate::client::AwsClients;
 use crate::error::{AwsError, Result};
-use crate::spec::{reader_id, secret_name, writer_id, TAG_MANAGED, TAG_NAME};
+use crate::spec::{app_secret_name, reader_id, secret_name, writer_id, TAG_MANAGED, TAG_NAME};
 use aws_sdk_rds::types::{DbCluster, DbInstance};
 
 /// An RDS DB instance or Aurora DB cluster as found.
@@ -126,6 +126,8 @@ pub struct Deployment {
     pub writer: Option<DbState>,
     /// The read replica or Aurora reader `NAME-reader`.
     pub reader: Option<DbState>,
+    /// The app user's secret `ferry/NAME/app` (`--app-user`).
+    pub app_secret: Option<SecretState>,
 }
 
 impl Deployment {
@@ -138,12 +140,12 @@ impl Deployment {
 
     /// Whether nothing exists.
     pub fn is_empty(&self) -> bool {
-        self.secret.is_none() && self.databases().next().is_none()
+        self.secret.is_none() && self.app_secret.is_none() && self.databases().next().is_none()
     }
 
     /// Refuse when any resource under ferry's names was not made by ferry for `name`.
     pub fn check_ownership(&self, name: &str) -> Result<()> {
-        if let Some(s) = &self.secret {
+        for s in [&self.secret, &self.app_secret].into_iter().flatten() {
             if !s.owned_by(name) {
                 return Err(AwsError::NameTaken {
                     kind: "secret",
@@ -170,6 +172,7 @@ impl Deployment {
 pub async fn discover(c: &AwsClients, name: &str, aurora: Option<bool>) -> Result<Deployment> {
     let mut d = Deployment {
         secret: find_secret(c, &secret_name(name)).await?,
+        app_secret: find_secret(c, &app_secret_name(name)).await?,
         ..Deployment::default()
     };
     if aurora != Some(true) {

@@ -1,5 +1,7 @@
 //! One file per subcommand.
 
+#[cfg(feature = "aws")]
+pub mod grant;
 pub mod migrate;
 #[cfg(feature = "aws")]
 pub mod provision;
@@ -15,7 +17,7 @@ pub mod verify;
 #[cfg(not(feature = "aws"))]
 mod no_aws;
 #[cfg(not(feature = "aws"))]
-pub use no_aws::{provision, teardown, up};
+pub use no_aws::{grant, provision, teardown, up};
 
 use anyhow::Context;
 use ferry_core::ConnUrl;
