@@ -19,19 +19,17 @@ pub const APP_SECRET_ROLE: &str = "app-secret";
 
 /// The password an earlier run stored for `username` in secret `id`, if the secret exists,
 /// is not scheduled for deletion and names that user.
-pub async fn existing_password(
-    c: &AwsClients,
-    id: &str,
-    username: &str,
-) -> Result<Option<Secret>> {
+pub async fn existing_password(c: &AwsClients, id: &str, username: &str) -> Result<Option<Secret>> {
     match find_secret(c, id).await? {
         Some(s) if !s.pending_deletion => {}
         _ => return Ok(None),
     }
     let (_, text) = read_secret_text(c, id).await?;
     let fields = SecretFields::parse(id, &text)?;
-    Ok((fields.username == username && !fields.password.expose().is_empty())
-        .then_some(fields.password))
+    Ok(
+        (fields.username == username && !fields.password.expose().is_empty())
+            .then_some(fields.password),
+    )
 }
 
 /// A new app user password: no character that needs quoting in SQL, a URL or a shell

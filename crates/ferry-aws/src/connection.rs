@@ -142,14 +142,21 @@ mod tests {
         let with_app = Connection {
             app: Some(AppLogin {
                 user: "shop_app".into(),
-                secret_arn: Some("arn:aws:secretsmanager:us-east-1:1:secret:ferry/shop/app-XyZ".into()),
+                secret_arn: Some(
+                    "arn:aws:secretsmanager:us-east-1:1:secret:ferry/shop/app-XyZ".into(),
+                ),
             }),
             ..pg.clone()
         };
         let env = with_app.to_env();
         assert!(env.contains("PG_CREDENTIALS_SECRET=arn:aws:secretsmanager:us-east-1:1:secret:ferry/shop/app-XyZ\n"), "{env}");
         assert!(env.contains("PG_ADMIN_CREDENTIALS_SECRET=arn:aws:secretsmanager:us-east-1:1:secret:ferry/shop-AbC\n"), "{env}");
-        assert!(env.ends_with("FERRY_URL=secret://arn:aws:secretsmanager:us-east-1:1:secret:ferry/shop-AbC\n"), "{env}");
+        assert!(
+            env.ends_with(
+                "FERRY_URL=secret://arn:aws:secretsmanager:us-east-1:1:secret:ferry/shop-AbC\n"
+            ),
+            "{env}"
+        );
         let iam = Connection {
             app: Some(AppLogin {
                 user: "shop_app".into(),

@@ -449,7 +449,10 @@ mod tests {
         assert_eq!(b.get_multi_az(), &Some(true));
         assert_eq!(b.get_port(), &Some(6543));
         assert_eq!(b.get_enable_performance_insights(), &Some(true));
-        assert_eq!(b.get_db_parameter_group_name().as_deref(), Some("shop-params"));
+        assert_eq!(
+            b.get_db_parameter_group_name().as_deref(),
+            Some("shop-params")
+        );
         assert_eq!(initial_secret(&spec, Secret::new("x")).port, 6543);
         let shown = format!("{:?}", instance_settings(&b));
         assert!(shown.contains("(\"multi_az\", \"true\")"), "{shown}");
@@ -470,7 +473,11 @@ mod tests {
         assert_eq!(w.get_availability_zone().as_deref(), Some("us-east-1b"));
         assert_eq!(w.get_enable_performance_insights(), &Some(true));
         let r = create_cluster_instance(&c, &spec, &spec.reader_id(), "reader");
-        assert_eq!(r.get_availability_zone(), &None, "the reader goes elsewhere");
+        assert_eq!(
+            r.get_availability_zone(),
+            &None,
+            "the reader goes elsewhere"
+        );
     }
 
     #[test]

@@ -286,7 +286,9 @@ impl ProvisionSpec {
         if let Some(az) = &self.availability_zone {
             let ok = az.len() <= 32
                 && az.ends_with(|c: char| c.is_ascii_lowercase())
-                && az.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+                && az
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
             if !ok {
                 return Err(AwsError::Invalid(format!(
                     "--availability-zone `{az}`: expected a zone name such as us-east-1a"
@@ -297,7 +299,9 @@ impl ProvisionSpec {
             let ok = !group.is_empty()
                 && group.len() <= 255
                 && group.starts_with(|c: char| c.is_ascii_alphabetic())
-                && group.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+                && group
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
             if !ok {
                 return Err(AwsError::Invalid(format!(
                     "--parameter-group `{group}`: expected a parameter group name (a letter, then letters, digits, `-` or `.`)"
@@ -452,14 +456,26 @@ mod tests {
         let mut s = ProvisionSpec::new("shop", Engine::Mysql);
         s.multi_az = true;
         s.availability_zone = Some("us-east-1a".into());
-        assert!(s.validate().expect_err("both").to_string().contains("--multi-az"));
+        assert!(s
+            .validate()
+            .expect_err("both")
+            .to_string()
+            .contains("--multi-az"));
         s.multi_az = false;
         s.validate().expect("a zone alone");
         s.port = Some(80);
-        assert!(s.validate().expect_err("low port").to_string().contains("--port 80"));
+        assert!(s
+            .validate()
+            .expect_err("low port")
+            .to_string()
+            .contains("--port 80"));
         s.port = Some(6432);
         s.parameter_group = Some("bad group".into());
-        assert!(s.validate().expect_err("group").to_string().contains("--parameter-group"));
+        assert!(s
+            .validate()
+            .expect_err("group")
+            .to_string()
+            .contains("--parameter-group"));
         s.availability_zone = Some("US east".into());
         s.parameter_group = None;
         assert!(s.validate().is_err());
@@ -474,7 +490,10 @@ mod tests {
         assert_eq!(s.port(), 5432);
         assert!(!s.has_reader());
         s.multi_az = true;
-        assert!(s.has_reader(), "Multi-AZ Aurora is a reader in another zone");
+        assert!(
+            s.has_reader(),
+            "Multi-AZ Aurora is a reader in another zone"
+        );
         assert_eq!(s.writer_id(), "my-shop-writer");
         assert_eq!(s.instance_class(), "db.t4g.medium");
         s.serverless_v2 = Some(ServerlessRange { min: 0.5, max: 4.0 });

@@ -123,9 +123,6 @@ mod tests {
         assert!(!format!("{auth:?}").contains("s3cr3t"));
         assert_eq!(scrub("x s3cr3t-Pw y", &auth), "x *** y");
         assert!(password_literal(&Secret::new("a'b")).is_err());
-        assert_eq!(
-            password_literal(&Secret::new("ab1")).expect("ok"),
-            "'ab1'"
-        );
+        assert_eq!(password_literal(&Secret::new("ab1")).expect("ok"), "'ab1'");
     }
 }

@@ -93,7 +93,13 @@ impl Run<'_> {
             .await
             .map_err(map_error)?;
         if let Some(row) = &existing {
-            let flags = ["SUPERUSER", "CREATEDB", "CREATEROLE", "REPLICATION", "BYPASSRLS"];
+            let flags = [
+                "SUPERUSER",
+                "CREATEDB",
+                "CREATEROLE",
+                "REPLICATION",
+                "BYPASSRLS",
+            ];
             let held: Vec<&str> = flags
                 .iter()
                 .enumerate()
@@ -109,11 +115,18 @@ impl Run<'_> {
             }
         }
         self.report.created = existing.is_none();
-        let verb = if existing.is_some() { "ALTER" } else { "CREATE" };
+        let verb = if existing.is_some() {
+            "ALTER"
+        } else {
+            "CREATE"
+        };
         match &self.spec.auth {
             AppAuth::Password(pw) => {
                 let verifier = postgres_protocol::password::scram_sha_256(pw.expose().as_bytes());
-                let sql = format!("{verb} ROLE {user} LOGIN PASSWORD {}", pg_literal(&verifier));
+                let sql = format!(
+                    "{verb} ROLE {user} LOGIN PASSWORD {}",
+                    pg_literal(&verifier)
+                );
                 let shown = format!("{verb} ROLE {user} LOGIN PASSWORD '***'");
                 self.exec(&sql, &shown).await?;
             }
