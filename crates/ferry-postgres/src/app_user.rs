@@ -58,10 +58,21 @@ impl Run<'_> {
     /// Run one statement; `shown` is what the report records (the password as `***`).
     async fn exec(&mut self, sql: &str, shown: &str) -> Result<()> {
         self.report.statements.push(shown.to_string());
-        self.tx
-            .batch_execute(sql)
-            .await
-            .map_err(|e| map_error(e).context(format!("`{shown}`")))
+        self.tx.batch_execute(sql).await.map_err(|e| {
+            let mut err = map_error(e);
+            if err.message().contains("permission denied to create role")
+                || err.message().contains("permission denied to alter role")
+            {
+                err = Error::new(
+                    ErrorKind::Auth,
+                    format!(
+                        "{}: the login running the grant needs CREATEROLE (the RDS master user has it): ALTER ROLE <user> CREATEROLE",
+                        err.message()
+                    ),
+                );
+            }
+            err.context(format!("`{shown}`"))
+        })
     }
 
     async fn run(&mut self, sql: String) -> Result<()> {

@@ -72,3 +72,31 @@ pub fn choose_schemas(from: &mut ConnUrl, schemas: Option<&str>) -> anyhow::Resu
     from.params.push(("schema".into(), names.join(",")));
     Ok(())
 }
+
+/// `--output` of the commands that print a result as text or JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TextOrJson {
+    /// Lines for people.
+    Text,
+    /// One JSON document on stdout (numbers as numbers).
+    Json,
+}
+
+/// `--output json` of `migrate` / `verify`: the report on stdout, as `--json -` (the summary
+/// then goes to stderr). A `--json FILE` as well is refused: one report, one place.
+pub fn report_to_stdout(
+    json: &mut Option<std::path::PathBuf>,
+    output: Option<TextOrJson>,
+) -> anyhow::Result<()> {
+    if output != Some(TextOrJson::Json) {
+        return Ok(());
+    }
+    match json {
+        Some(p) if p.as_os_str() != "-" => anyhow::bail!(
+            "--output json prints the report on stdout; --json {} writes it to a file: give one of them",
+            p.display()
+        ),
+        _ => *json = Some(std::path::PathBuf::from("-")),
+    }
+    Ok(())
+}
