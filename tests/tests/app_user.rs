@@ -582,3 +582,56 @@ fn grant_all_on_database_is_not_enough_on_postgres_15() {
     assert_eq!(run.code, 0, "{}", run.all());
     drop(db);
 }
+
+/// `--output json` on `migrate` and `verify`: the report alone on stdout, valid against
+/// docs/report.schema.json, numbers as numbers; the summary on stderr.
+#[test]
+fn migrate_and_verify_print_json_with_output_json() {
+    let dir = TempDir::new("ferry_out_json");
+    let from = sqlite(&dir, APP_SQL);
+    let db = PgDb::new("ferry_out_json");
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(ferry_tests::repo_root().join("docs/report.schema.json"))
+            .expect("schema"),
+    )
+    .expect("schema JSON");
+    for (args, rows_read) in [
+        (
+            vec![
+                "migrate", "--from", &from, "--to", &db.url, "--output", "json",
+            ],
+            5,
+        ),
+        (
+            vec![
+                "verify", "--from", &from, "--to", &db.url, "--output", "json",
+            ],
+            0,
+        ),
+    ] {
+        let run = ferry(&args);
+        assert_eq!(run.code, 0, "{}", run.all());
+        let report: serde_json::Value =
+            serde_json::from_str(&run.stdout).expect("stdout is only the JSON report");
+        let broken = ferry_tests::json_schema::violations(&schema, &report);
+        assert!(broken.is_empty(), "{broken:?}");
+        assert!(report["seconds"].is_number(), "{report}");
+        assert_eq!(report["totals"]["tables"], 2, "{}", report["totals"]);
+        assert_eq!(
+            report["totals"]["rows_read"], rows_read,
+            "{}",
+            report["totals"]
+        );
+        assert!(
+            run.stderr.contains("customers") && !run.stdout.contains("customers    "),
+            "the summary is on stderr: {}",
+            run.stderr
+        );
+    }
+    let run = ferry(&[
+        "verify", "--from", &from, "--to", &db.url, "--output", "json", "--json", "r.json",
+    ]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.stderr.contains("give one of them"), "{}", run.stderr);
+    drop(db);
+}
