@@ -435,7 +435,7 @@ fn dry_run_names_the_app_user_step() {
     ]));
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains(&format!("then: create app user shop_app"))
+        out.contains("then: create app user shop_app")
             && out.contains(&format!("secret ferry/{name}/app")),
         "{out}"
     );
