@@ -145,7 +145,7 @@ impl Deployment {
 
     /// Refuse when any resource under ferry's names was not made by ferry for `name`.
     pub fn check_ownership(&self, name: &str) -> Result<()> {
-        for s in [&self.secret, &self.app_secret].into_iter().flatten() {
+        if let Some(s) = &self.secret {
             if !s.owned_by(name) {
                 return Err(AwsError::NameTaken {
                     kind: "secret",
@@ -172,7 +172,11 @@ impl Deployment {
 pub async fn discover(c: &AwsClients, name: &str, aurora: Option<bool>) -> Result<Deployment> {
     let mut d = Deployment {
         secret: find_secret(c, &secret_name(name)).await?,
-        app_secret: find_secret(c, &app_secret_name(name)).await?,
+        // Only when ferry made it for this deployment: one made by `ferry grant --secret`
+        // under that name is left alone (neither deleted nor a reason to refuse).
+        app_secret: find_secret(c, &app_secret_name(name))
+            .await?
+            .filter(|s| s.owned_by(name)),
         ..Deployment::default()
     };
     if aurora != Some(true) {
