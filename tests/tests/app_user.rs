@@ -297,14 +297,6 @@ fn postgres_app_user_reads_and_writes_and_nothing_else() {
         );
     });
 
-    // IAM login needs RDS's rds_iam role, which this server lacks: refused, named.
-    let run = grant(&["--app-iam"]);
-    assert_eq!(run.code, 2, "{}", run.all());
-    assert!(
-        run.stderr.contains("GRANT rds_iam TO") && run.stderr.contains("exists only on RDS"),
-        "{}",
-        run.stderr
-    );
     drop(db);
     drop(other);
 }
@@ -634,4 +626,65 @@ fn migrate_and_verify_print_json_with_output_json() {
     assert_eq!(run.code, 2, "{}", run.all());
     assert!(run.stderr.contains("give one of them"), "{}", run.stderr);
     drop(db);
+}
+
+/// `--app-iam` on PostgreSQL: refused, naming `rds_iam`, on a server without RDS's role;
+/// with a stand-in `rds_iam` role (as RDS has), the app user is its member and has no
+/// password; switching back to a password takes the membership away. One test, so the
+/// stand-in role exists only while it runs.
+#[test]
+fn postgres_iam_app_user_is_a_member_of_rds_iam() {
+    let db = PgDb::new("ferry_app_iam");
+    db.exec("CREATE TABLE t (id serial PRIMARY KEY)");
+    let user: String = unique_name("iam").to_lowercase().chars().take(32).collect();
+    let _role = PgRole(user.clone());
+    let admin = |sql: &str| {
+        let sql = sql.to_string();
+        block_on(async move { pg_connect(&pg_admin_url()).await.batch_execute(&sql).await })
+    };
+    // Another run of this test may hold the stand-in: then the refusal cannot be seen.
+    let had_rds_iam = db.text("SELECT count(*) FROM pg_roles WHERE rolname = 'rds_iam'");
+    if had_rds_iam.as_deref() == Some("0") {
+        let run = ferry_aws(&["grant", "--to", &db.url, "--app-user", &user, "--app-iam"]);
+        assert_eq!(run.code, 2, "{}", run.all());
+        assert!(
+            run.stderr.contains("GRANT rds_iam TO") && run.stderr.contains("exists only on RDS"),
+            "{}",
+            run.stderr
+        );
+        let made = db.text(&format!(
+            "SELECT count(*) FROM pg_roles WHERE rolname = '{user}'"
+        ));
+        assert_eq!(made.as_deref(), Some("0"), "rolled back: no half-made role");
+        let _ = admin("CREATE ROLE rds_iam NOLOGIN");
+    }
+    let run = ferry_aws(&["grant", "--to", &db.url, "--app-user", &user, "--app-iam"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stdout.contains("PG_IAM_AUTH=true"), "{}", run.stdout);
+    let member = format!(
+        "SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid \
+         JOIN pg_roles u ON u.oid = m.member WHERE r.rolname = 'rds_iam' AND u.rolname = '{user}'"
+    );
+    assert_eq!(db.text(&member).as_deref(), Some("1"));
+    let no_password =
+        format!("SELECT count(*) FROM pg_authid WHERE rolname = '{user}' AND rolpassword IS NULL");
+    assert_eq!(db.text(&no_password).as_deref(), Some("1"));
+    // Back to a password: no rds_iam (on RDS it would disable password login).
+    let secret_name = unique_aws_name("ferry-app-iam");
+    let run = ferry_aws(&[
+        "grant",
+        "--to",
+        &db.url,
+        "--app-user",
+        &user,
+        "--secret",
+        &secret_name,
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(db.text(&member).as_deref(), Some("0"));
+    assert_eq!(db.text(&no_password).as_deref(), Some("0"));
+    drop(db);
+    if had_rds_iam.as_deref() == Some("0") {
+        let _ = admin("DROP ROLE IF EXISTS rds_iam");
+    }
 }
