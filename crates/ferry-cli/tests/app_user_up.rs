@@ -99,6 +99,29 @@ async fn up_with_an_app_user_gives_the_app_its_own_secret() {
         cmd.env(ferry_aws::TEST_ENDPOINT_OVERRIDE_ENV, &hostport);
         run(&mut cmd)
     };
+    // `ferry provision --app-user` on the still empty database: the login exists before
+    // any table, and the tables the load creates later are its through default privileges.
+    let mut cmd = ferry(&[
+        "provision",
+        "--engine",
+        "postgres",
+        "--name",
+        &name,
+        "--app-user",
+        &app_user,
+    ]);
+    cmd.env(ferry_aws::TEST_ENDPOINT_OVERRIDE_ENV, &hostport);
+    let (code, provisioned, err) = run(&mut cmd);
+    assert_eq!(code, 0, "stdout: {provisioned}\nstderr: {err}");
+    assert!(
+        err.contains(&format!("app user `{app_user}` created")),
+        "{err}"
+    );
+    assert!(
+        provisioned.contains(&format!("secret:ferry/{name}/app-")),
+        "{provisioned}"
+    );
+
     let (code, out, err) = up(&["--output", "json"]);
     assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
     let json: serde_json::Value = serde_json::from_str(&out).expect("stdout is one JSON object");
@@ -124,7 +147,7 @@ async fn up_with_an_app_user_gives_the_app_its_own_secret() {
         "ferry keeps the master"
     );
     assert!(
-        err.contains(&format!("app user `{app_user}` created")),
+        err.contains(&format!("app user `{app_user}` reset")),
         "{err}"
     );
 
