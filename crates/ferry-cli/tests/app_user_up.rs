@@ -80,6 +80,10 @@ async fn up_with_an_app_user_gives_the_app_its_own_secret() {
     ))
     .await;
     admin_sql(&format!("CREATE DATABASE {db} OWNER ferry_admin")).await;
+    let _cleanup = Cleanup {
+        db: db.clone(),
+        role: app_user.clone(),
+    };
 
     let from = format!("sqlite://{}", sqlite.display());
     let up = |extra: &[&str]| {
@@ -257,9 +261,31 @@ async fn up_with_an_app_user_gives_the_app_its_own_secret() {
         "{gone}"
     );
     assert_eq!(gone["secret_recovery_days"], serde_json::Value::Null);
-    admin_sql(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).await;
-    admin_sql(&format!("DROP ROLE IF EXISTS {app_user}")).await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Drops the test's database, then its app user, also when the test fails.
+struct Cleanup {
+    db: String,
+    role: String,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let (db, role) = (self.db.clone(), self.role.clone());
+        let _ = std::thread::spawn(move || {
+            ferry_test_support::block_on(async {
+                let c = ferry_test_support::pg_connect(&ferry_test_support::pg_admin_url()).await;
+                let _ = c
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+                    .await;
+                let _ = c
+                    .batch_execute(&format!("DROP ROLE IF EXISTS {role}"))
+                    .await;
+            })
+        })
+        .join();
+    }
 }
 
 /// A SCRAM-SHA-256 verifier for `password`, as `ALTER ROLE ... PASSWORD` accepts it.
