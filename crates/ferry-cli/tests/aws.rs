@@ -69,7 +69,7 @@ async fn provision_rerun_and_teardown_through_the_binary() {
     ]));
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&json).expect("json");
-    assert_eq!(v["PG_PORT"], "5432");
+    assert_eq!(v["PG_PORT"], 5432, "a number");
 
     let (code, _, err3) = run(&mut ferry(&[
         "teardown",

@@ -6,6 +6,7 @@
 //! INFILE` from memory or multi-row INSERT), `types` (value conversion both ways), `objects`
 //! (what the target has of a plan's tables, dropping exactly those).
 
+pub mod app_user;
 pub mod apply;
 pub mod binlog;
 pub mod conn;

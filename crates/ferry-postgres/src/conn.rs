@@ -100,7 +100,7 @@ fn grant_hint(message: &str) -> Option<String> {
     };
     Some(match kind {
         "schema" => format!(
-            "creating tables needs CREATE on schema {name} (PostgreSQL 15 and later no longer give it to every user): grant it with GRANT CREATE ON SCHEMA {name} TO <user>; reading needs GRANT USAGE ON SCHEMA {name} TO <user>"
+            "creating tables needs CREATE on schema {name} (PostgreSQL 15 and later no longer give it to every user): grant it with GRANT CREATE ON SCHEMA {name} TO <user>, or make the user its owner with ALTER SCHEMA {name} OWNER TO <user> (GRANT ALL ON DATABASE does not include it); reading needs GRANT USAGE ON SCHEMA {name} TO <user>"
         ),
         "database" => format!(
             "creating schemas needs CREATE on database {name}: grant it with GRANT CREATE ON DATABASE {name} TO <user>"

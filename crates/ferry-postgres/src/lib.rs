@@ -5,6 +5,7 @@
 //! sink and table writer), `objects` (what the target has of a plan's objects, dropping
 //! exactly those, a killed run's sessions).
 
+pub mod app_user;
 pub mod apply;
 pub mod conn;
 pub mod decode;

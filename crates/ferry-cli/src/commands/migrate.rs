@@ -74,6 +74,9 @@ pub struct Args {
     /// wrote), or to stdout with `-` (the summary then goes to stderr).
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// `json`: print the report as JSON on stdout (the same as `--json -`).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub output: Option<super::TextOrJson>,
     /// What to do with tables the target already has.
     #[arg(long, value_enum, default_value = "fail")]
     pub if_exists: IfExistsArg,
@@ -203,7 +206,8 @@ impl Args {
 
 /// Run `ferry migrate`: the summary on stdout (on stderr with `--json -`, which puts the
 /// report there).
-pub async fn run(args: Args) -> anyhow::Result<Exit> {
+pub async fn run(mut args: Args) -> anyhow::Result<Exit> {
+    super::report_to_stdout(&mut args.json, args.output)?;
     let summary = if output::json_to_stdout(args.json.as_deref()) {
         Channel::Stderr
     } else {

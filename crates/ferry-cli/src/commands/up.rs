@@ -58,7 +58,10 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
     let from = crate::secrets::parse_url("--from", &args.from)?;
     args.provision.spec().validate()?;
     check_source(&args).await?;
-    let Some(conn) = provision::provision(&args.provision).await? else {
+    if let Some(user) = &args.provision.app.app_user {
+        ferry_core::app_user::validate_app_user(user, Some(ferry_aws::spec::MASTER_USERNAME))?;
+    }
+    let Some(mut conn) = provision::provision(&args.provision).await? else {
         eprintln!("ferry: dry run: then migrate {from} into it and verify");
         return Ok(Exit::Ok);
     };
@@ -69,6 +72,7 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         config: args.config.clone(),
         jobs: args.jobs,
         json: args.json.clone(),
+        output: None,
         if_exists: migrate::IfExistsArg::Fail,
         on_error: migrate::OnErrorArg::Stop,
         allow_rejects: false,
@@ -96,6 +100,7 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         config: migrate_args.config.clone(),
         jobs: migrate_args.jobs,
         json: migrate_args.json.clone(),
+        output: None,
         content: true,
         show_values: false,
         iam_auth: false,
@@ -113,6 +118,8 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         }
         other => other?,
     };
+    // The app's own login, once its tables are there (a re-run resets it to exactly its rights).
+    provision::make_app_user(&args.provision, &mut conn).await?;
     provision::print_connection(&conn, args.provision.output);
     Ok(exit)
 }

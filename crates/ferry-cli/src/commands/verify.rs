@@ -30,6 +30,9 @@ pub struct Args {
     /// wrote), or to stdout with `-` (the table then goes to stderr).
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// `json`: print the report as JSON on stdout (the same as `--json -`).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub output: Option<super::TextOrJson>,
     /// Compare every value, not only row counts.
     #[arg(long)]
     pub content: bool,
@@ -55,7 +58,8 @@ pub struct Args {
 }
 
 /// Run `ferry verify`: the table on stdout (on stderr with `--json -`).
-pub async fn run(args: Args) -> anyhow::Result<Exit> {
+pub async fn run(mut args: Args) -> anyhow::Result<Exit> {
+    super::report_to_stdout(&mut args.json, args.output)?;
     let summary = if output::json_to_stdout(args.json.as_deref()) {
         Channel::Stderr
     } else {
