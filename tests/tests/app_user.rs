@@ -11,7 +11,8 @@
 
 use ferry_tests::{
     block_on, block_on_thread, ferry, ferry_bin, moto_endpoint, mysql_admin_url, mysql_connect,
-    pg_admin_url, pg_connect, unique_aws_name, unique_name, MyDb, PgDb, Run, TempDir, AWS_TEST_ENV,
+    pg_admin_url, pg_connect, ssh_bastion, unique_aws_name, unique_name, MyDb, PgDb, Run, TempDir,
+    AWS_TEST_ENV,
 };
 use mysql_async::prelude::Queryable;
 use std::process::Command;
@@ -497,6 +498,104 @@ fn mysql_app_user_reads_and_writes_and_nothing_else() {
     assert_eq!(exists.as_deref(), Some("0"), "no half-made user");
     drop(db);
     drop(other);
+}
+
+/// `ferry grant --ssh`: the grant goes through the bastion, while the secret names the
+/// database as the app reaches it (the URL's own host and port, not the tunnel's local end).
+#[test]
+fn grant_through_the_bastion_names_the_database_not_the_tunnel() {
+    let dir = TempDir::new("ferry_app_ssh");
+    let from = sqlite(&dir, APP_SQL);
+    let user: String = unique_name("appssh")
+        .to_lowercase()
+        .chars()
+        .take(32)
+        .collect();
+    let _role = PgRole(user.clone());
+    let db = PgDb::new("ferry_app_ssh");
+    let run = ferry(&["migrate", "--from", &from, "--to", &db.url]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let b = ssh_bastion();
+    let secret_name = unique_aws_name("ferry-app-ssh");
+    let target = b.target();
+    let run = ferry_aws(&[
+        "grant",
+        "--to",
+        &db.url,
+        "--app-user",
+        &user,
+        "--secret",
+        &secret_name,
+        "--ssh",
+        &target,
+        "--ssh-key",
+        &b.key,
+        "--ssh-known-hosts",
+        &b.known_hosts,
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let secret = read_secret(&secret_name);
+    assert_eq!(secret.username, user);
+    assert_eq!(Some(secret.port), db.conn_url().port);
+    assert_eq!(secret.host, "127.0.0.1");
+    block_on(async {
+        let c = pg_as(&secret, &db.name)
+            .await
+            .expect("the app user logs in");
+        c.batch_execute("INSERT INTO customers (name) VALUES ('through the bastion')")
+            .await
+            .expect("the app user writes, the sequence gives the id");
+        let n: i64 = c
+            .query_one(
+                "SELECT count(*) FROM customers WHERE name = 'through the bastion'",
+                &[],
+            )
+            .await
+            .expect("the app user reads")
+            .get(0);
+        assert_eq!(n, 1);
+    });
+    // A bastion whose host key is unknown stops the grant before the database changes.
+    let empty = dir.join("known_hosts_empty");
+    std::fs::write(&empty, "").expect("known_hosts");
+    let other: String = unique_name("appssh2")
+        .to_lowercase()
+        .chars()
+        .take(32)
+        .collect();
+    let _other_role = PgRole(other.clone());
+    let run = ferry_aws(&[
+        "grant",
+        "--to",
+        &db.url,
+        "--app-user",
+        &other,
+        "--secret",
+        &unique_aws_name("ferry-app-ssh2"),
+        "--ssh",
+        &target,
+        "--ssh-key",
+        &b.key,
+        "--ssh-known-hosts",
+        &empty.display().to_string(),
+    ]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(
+        run.stderr.contains("--ssh-accept-new-host-key"),
+        "{}",
+        run.stderr
+    );
+    let exists = block_on(async {
+        let c = pg_connect(&pg_admin_url()).await;
+        c.query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&other])
+            .await
+            .expect("pg_roles")
+            .is_some()
+    });
+    assert!(
+        !exists,
+        "a refused bastion left the app user `{other}` behind"
+    );
 }
 
 #[test]

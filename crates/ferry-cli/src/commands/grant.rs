@@ -51,6 +51,9 @@ pub struct Args {
     /// How to print the result.
     #[arg(long, value_enum, default_value_t = Output::Env)]
     pub output: Output,
+    /// `--ssh USER@HOST[:PORT]` and its companions: the database through a bastion.
+    #[command(flatten)]
+    pub ssh: crate::tunnel::SshArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
 }
@@ -142,6 +145,7 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         deployment: None,
         kms_key: None,
         aws: &args.aws,
+        bastion: args.ssh.bastion(),
     })
     .await?;
     done.tell();
@@ -176,6 +180,8 @@ pub struct Request<'a> {
     pub kms_key: Option<&'a str>,
     /// AWS options.
     pub aws: &'a AwsArgs,
+    /// The bastion the database is reached through (`--ssh`).
+    pub bastion: Option<crate::tunnel::BastionFlags>,
 }
 
 /// Create or reset the app user on `req.to`, storing its password in its secret first.
@@ -217,6 +223,9 @@ pub async fn make(req: &Request<'_>) -> anyhow::Result<Outcome> {
         name: req.user.to_string(),
         auth,
     };
+    // The secret names the database as the app reaches it; ferry itself may go through a
+    // bastion.
+    let target = crate::tunnel::apply("--to", target, req.bastion.clone()).await?;
     let report = ferry_drivers::grant_app_user(&target, &spec)
         .await
         .with_context(|| format!("--to {given}"))?;

@@ -66,6 +66,10 @@ pub struct Args {
     pub parameter_group: Option<String>,
     #[command(flatten)]
     pub app: crate::commands::grant::AppUserArgs,
+    /// `--ssh USER@HOST[:PORT]` and its companions: the new database through a bastion
+    /// (it is never publicly accessible), for what ferry does in it (`--app-user`).
+    #[command(flatten)]
+    pub ssh: crate::tunnel::SshArgs,
     /// How to print the connection.
     #[arg(long, value_enum, default_value_t = Output::Env)]
     pub output: Output,
@@ -130,7 +134,7 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
     match provisioned {
         None => Ok(Exit::Ok),
         Some(mut conn) => {
-            make_app_user(&args, &mut conn).await?;
+            make_app_user(&args, &mut conn, args.ssh.bastion()).await?;
             print_connection(&conn, args.output);
             Ok(Exit::Ok)
         }
@@ -140,7 +144,11 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
 /// With `--app-user`: create (or reset) the app's login on the provisioned database,
 /// connected as the master through its secret, its password in `ferry/NAME/app`; the
 /// connection then names that secret for the app. Shared with `ferry up` (after the load).
-pub async fn make_app_user(args: &Args, conn: &mut ferry_aws::Connection) -> anyhow::Result<()> {
+pub async fn make_app_user(
+    args: &Args,
+    conn: &mut ferry_aws::Connection,
+    bastion: Option<crate::tunnel::BastionFlags>,
+) -> anyhow::Result<()> {
     let Some(user) = &args.app.app_user else {
         return Ok(());
     };
@@ -153,6 +161,7 @@ pub async fn make_app_user(args: &Args, conn: &mut ferry_aws::Connection) -> any
         deployment: Some(&args.name),
         kms_key: args.kms_key.as_deref(),
         aws: &args.aws,
+        bastion,
     })
     .await
     .with_context(|| format!("--app-user {user}"))?;

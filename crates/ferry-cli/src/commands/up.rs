@@ -33,12 +33,9 @@ pub struct Args {
     /// Write the migration report as JSON to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// The new database, and `--ssh` to reach it through a bastion.
     #[command(flatten)]
     pub provision: provision::Args,
-    /// `--ssh USER@HOST[:PORT]` and its companions: the new database through a bastion
-    /// (it is never publicly accessible).
-    #[command(flatten)]
-    pub ssh: crate::tunnel::SshArgs,
     /// `--source-ssh USER@HOST[:PORT]` and its companions: the source through a bastion.
     #[command(flatten)]
     pub source_ssh: crate::tunnel::SourceSshArgs,
@@ -88,7 +85,7 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         iam_auth: false,
         replicate: false,
         set_replica_identity: false,
-        ssh: args.ssh.clone(),
+        ssh: args.provision.ssh.clone(),
         source_ssh: args.source_ssh.clone(),
         aws: args.provision.aws.clone(),
         ci: Default::default(),
@@ -119,7 +116,7 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         other => other?,
     };
     // The app's own login, once its tables are there (a re-run resets it to exactly its rights).
-    provision::make_app_user(&args.provision, &mut conn).await?;
+    provision::make_app_user(&args.provision, &mut conn, args.provision.ssh.bastion()).await?;
     provision::print_connection(&conn, args.provision.output);
     Ok(exit)
 }
