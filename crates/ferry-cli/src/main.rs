@@ -60,6 +60,11 @@ pub enum Exit {
     Failed = 2,
 }
 
+/// Peak memory follows what ferry holds (batches within the run's memory budget), not how
+/// much data went through: see the comment on the dependency.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
