@@ -149,6 +149,21 @@ impl Sink for MySqlSink {
         self.target.connection_warning()
     }
 
+    async fn missing_privileges(
+        &self,
+        needs: &ferry_core::TargetNeeds,
+    ) -> Result<Vec<ferry_core::Error>> {
+        crate::access::missing_privileges(&self.target, needs, self.infile).await
+    }
+
+    fn load_method(&self) -> String {
+        if self.infile {
+            "LOAD DATA LOCAL INFILE".to_string()
+        } else {
+            "multi-row INSERT (local_infile is off, or --mysql-load insert)".to_string()
+        }
+    }
+
     async fn existing_tables(&self, tables: &[Table]) -> Result<Vec<String>> {
         let mut conn = self.target.connect().await?;
         let names: Vec<String> = conn

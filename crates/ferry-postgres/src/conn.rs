@@ -84,36 +84,6 @@ where
     });
 }
 
-/// The grant a `permission denied for KIND NAME` message asks for, as advice naming the
-/// statement that gives it.
-fn grant_hint(message: &str) -> Option<String> {
-    let rest = message.strip_prefix("permission denied for ")?;
-    let (kind, name) = rest.split_once(' ')?;
-    let name = if name
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.')
-    {
-        name.to_string()
-    } else {
-        format!("\"{}\"", name.replace('"', "\"\""))
-    };
-    Some(match kind {
-        "schema" => format!(
-            "creating tables needs CREATE on schema {name} (PostgreSQL 15 and later no longer give it to every user): grant it with GRANT CREATE ON SCHEMA {name} TO <user>; reading needs GRANT USAGE ON SCHEMA {name} TO <user>"
-        ),
-        "database" => format!(
-            "creating schemas needs CREATE on database {name}: grant it with GRANT CREATE ON DATABASE {name} TO <user>"
-        ),
-        "table" => format!(
-            "reading needs SELECT and loading needs INSERT on table {name}: grant them with GRANT SELECT, INSERT ON TABLE {name} TO <user>"
-        ),
-        "sequence" => format!(
-            "grant it with GRANT USAGE, SELECT, UPDATE ON SEQUENCE {name} TO <user>"
-        ),
-        _ => return None,
-    })
-}
-
 /// The session rules ferry's SQL is written for: `standard_conforming_strings = on`, so a
 /// backslash in a string literal is an ordinary character (as in the SQL that
 /// `ferry_schema::quote` writes and that PostgreSQL sources print), whatever the server,
@@ -164,11 +134,10 @@ pub fn map_error(err: tokio_postgres::Error) -> Error {
             msg.push_str(detail);
             msg.push(')');
         }
-        if *code == SqlState::INSUFFICIENT_PRIVILEGE {
-            if let Some(hint) = grant_hint(db.message()) {
-                msg.push_str(": ");
-                msg.push_str(&hint);
-            }
+        if let Some(err) =
+            crate::privilege::permission_error(code.code(), db.message(), db.detail(), None)
+        {
+            return err;
         }
         return Error::new(kind, msg);
     }

@@ -5,12 +5,14 @@
 //! sink and table writer), `objects` (what the target has of a plan's objects, dropping
 //! exactly those, a killed run's sessions).
 
+pub mod access;
 pub mod apply;
 pub mod conn;
 pub mod decode;
 pub mod encode;
 pub mod introspect;
 pub mod objects;
+pub mod privilege;
 pub mod progress;
 pub mod raw;
 pub mod read;

@@ -7,19 +7,19 @@ use crate::commands::{migrate, provision};
 use crate::output::Channel;
 use crate::Exit;
 use anyhow::Context;
-use ferry_core::ConnUrl;
 use ferry_core::Connector;
-use ferry_engine::{defaults, Config};
+use ferry_engine::defaults;
 use std::path::PathBuf;
 
 /// Provision, migrate and verify in one command.
 #[derive(Debug, clap::Args)]
 #[group(id = "up")]
 pub struct Args {
-    /// Source URL: sqlite:PATH, postgres://..., mysql://..., or secret://NAME (a password
-    /// left out comes from PGPASSWORD / MYSQL_PWD).
-    #[arg(long, env = "FERRY_FROM", hide_env_values = true)]
-    pub from: String,
+    /// Source URL: sqlite:PATH, postgres://..., mysql://..., or secret://NAME. Default:
+    /// `from` in the --config file, else FERRY_FROM, else DATABASE_URL (a password left out
+    /// comes from PGPASSWORD / ~/.pgpass / MYSQL_PWD).
+    #[arg(long)]
+    pub from: Option<String>,
     /// Source schemas to copy (PostgreSQL source), comma-separated; default: every
     /// non-system schema. Same as `?schema=` on the source URL.
     #[arg(long, value_name = "NAME[,NAME...]")]
@@ -48,7 +48,8 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
     }
     // Parsed first, so a malformed URL stops the run before anything is created; only its
     // redacted form is ever printed.
-    let from = crate::secrets::parse_url("--from", &args.from)?;
+    let from =
+        crate::secrets::parse_url("--from", crate::settings::required("--from", &args.from)?)?;
     args.provision.spec().validate()?;
     check_source(&args).await?;
     let Some(conn) = provision::provision(&args.provision).await? else {
@@ -57,7 +58,7 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
     };
     let migrate_args = migrate::Args {
         from: args.from.clone(),
-        to: conn.secret_url(),
+        to: Some(conn.secret_url()),
         schema: args.schema.clone(),
         config: args.config.clone(),
         jobs: args.jobs,
@@ -77,6 +78,7 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         iam_auth: false,
         replicate: false,
         set_replica_identity: false,
+        check: false,
         aws: args.provision.aws.clone(),
         ci: Default::default(),
     };
@@ -90,6 +92,7 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         content: true,
         show_values: false,
         iam_auth: false,
+        check: false,
         aws: migrate_args.aws.clone(),
         ci: Default::default(),
     };
@@ -110,14 +113,12 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
 /// will, before anything billable is created: a typo in `--from` must not leave a
 /// deletion-protected database behind.
 async fn check_source(args: &Args) -> anyhow::Result<()> {
-    let parsed = ConnUrl::parse(&args.from).map_err(|e| anyhow::Error::new(e).context("--from"))?;
+    let parsed =
+        crate::secrets::parse_url("--from", crate::settings::required("--from", &args.from)?)?;
     let mut from =
         crate::secrets::resolve_with("--from", &parsed, &args.provision.aws, false).await?;
     super::choose_schemas(&mut from, args.schema.as_deref())?;
-    let config = match &args.config {
-        Some(p) => Config::load(p)?,
-        None => Config::default(),
-    };
+    let config = crate::settings::migration_config(args.config.as_deref())?;
     let drivers = ferry_drivers::Drivers::default();
     let source = drivers.open_source(&from).await.context("--from")?;
     let target = args.provision.engine.dialect();
