@@ -135,7 +135,11 @@ fn check_names_the_missing_grant_and_touches_nothing_on_postgres() {
     let fix = format!("fix: GRANT CREATE ON SCHEMA public TO {};", role.name);
     assert_eq!(check.code, 2, "{}", check.all());
     assert!(check.stdout.contains(&fix), "{}", check.stdout);
-    assert!(check.stdout.contains("-> users  ~2 rows"), "{}", check.stdout);
+    assert!(
+        check.stdout.contains("-> users  ~2 rows"),
+        "{}",
+        check.stdout
+    );
     assert!(
         check.stdout.contains("load: binary COPY"),
         "{}",
@@ -330,10 +334,8 @@ fn check_names_the_missing_grants_on_mysql() {
     );
     assert_eq!(run.code, 2, "{}", run.all());
     assert!(
-        run.stderr.contains(&format!(
-            "fix: GRANT DROP ON `{}`.* TO '{user}'@'",
-            db.name
-        )),
+        run.stderr
+            .contains(&format!("fix: GRANT DROP ON `{}`.* TO '{user}'@'", db.name)),
         "{}",
         run.stderr
     );
@@ -506,9 +508,9 @@ fn flags_beat_the_config_file_which_beats_the_environment() {
         "{}",
         run.stderr
     );
-    // The same database on both sides is refused.
+    // The same database on both sides of a run that writes is refused.
     let run = ferry_env(
-        &["verify", "--check"],
+        &["migrate", "--check"],
         &[
             ("DATABASE_URL", db.url.as_str()),
             ("FERRY_URL", db.url.as_str()),

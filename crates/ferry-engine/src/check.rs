@@ -204,11 +204,19 @@ async fn open_both(
     report: &mut CheckReport,
 ) -> (Option<Arc<dyn Source>>, Option<Arc<dyn Sink>>) {
     let (source, sink) = tokio::join!(drivers.open_source(from), drivers.open_sink(to));
+    // Name the side, and its URL unless the driver's message has it already.
+    let side = |e: Error, what: &str, url: &ferry_core::ConnUrl| {
+        if e.message().contains(&url.to_string()) {
+            e.context(what)
+        } else {
+            e.context(format!("{what} {url}"))
+        }
+    };
     let source = source
-        .map_err(|e| report.problem(&e.context(format!("source {from}"))))
+        .map_err(|e| report.problem(&side(e, "source", from)))
         .ok();
     let sink = sink
-        .map_err(|e| report.problem(&e.context(format!("target {to}"))))
+        .map_err(|e| report.problem(&side(e, "target", to)))
         .ok();
     (source, sink)
 }

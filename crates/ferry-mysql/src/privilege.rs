@@ -12,7 +12,15 @@ use ferry_core::Error;
 /// `database` is the database the connection uses, for messages that do not name one.
 pub fn permission_error(code: u16, message: &str, database: Option<&str>) -> Option<Error> {
     let server = format!("MySQL error {code}: {message}");
-    let (missing, fix) = missing_grant(code, message, database)?;
+    let (mut missing, fix) = missing_grant(code, message, database)?;
+    if matches!(code, 1142 | 1143 | 1370) {
+        // These messages name the host the user connected from, which may not be the
+        // account's host pattern.
+        missing.push_str(
+            "; the server names the user as it connected: when the account has another host \
+             (SELECT CURRENT_USER() shows it, e.g. 'app'@'%'), grant to that one",
+        );
+    }
     Some(Error::permission(server, missing, fix))
 }
 

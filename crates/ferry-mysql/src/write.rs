@@ -74,17 +74,21 @@ impl MySqlSink {
         drop(conn.disconnect().await);
         let (infile_on, max_packet) = row.unwrap_or((Some(0), Some(4 << 20)));
         let server_infile = infile_on.unwrap_or(0) == 1;
-        let infile = match method {
-            LoadMethod::Auto => server_infile,
-            LoadMethod::Insert => false,
-            LoadMethod::Infile if server_infile => true,
-            LoadMethod::Infile => {
-                return Err(Error::config(format!(
-                    "{}: --mysql-load infile, but the server has local_infile=0; use --mysql-load insert or enable local_infile",
-                    target.shown
-                )))
-            }
-        };
+        let infile =
+            match method {
+                LoadMethod::Auto => server_infile,
+                LoadMethod::Insert => false,
+                LoadMethod::Infile if server_infile => true,
+                LoadMethod::Infile => return Err(Error::permission(
+                    format!(
+                        "{}: --mysql-load infile, but the server has local_infile=0",
+                        target.shown
+                    ),
+                    "LOAD DATA LOCAL INFILE (the server's local_infile is off)",
+                    "SET GLOBAL local_infile = 1;  -- on RDS/Aurora: local_infile = 1 in the DB \
+                     parameter group; or load with --mysql-load insert",
+                )),
+            };
         Ok(MySqlSink {
             target,
             infile,

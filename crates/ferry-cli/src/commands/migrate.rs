@@ -159,6 +159,7 @@ impl Args {
         let (mut from, to) =
             super::resolve_pair(&self.from, &self.to, &self.aws, self.iam_auth).await?;
         super::choose_schemas(&mut from, self.schema.as_deref())?;
+        crate::settings::check_distinct(&from, &to)?;
         if self.mysql_load.is_some() && to.dialect() != Some(Dialect::Mysql) {
             anyhow::bail!("--mysql-load needs a mysql:// target");
         }

@@ -37,7 +37,6 @@ pub async fn resolve_pair(
     let to = parse("--to", required("--to", to)?)?;
     let from = crate::secrets::resolve_with("--from", &from, aws, false).await?;
     let to = crate::secrets::resolve_with("--to", &to, aws, iam_auth).await?;
-    crate::settings::check_distinct(&from, &to)?;
     Ok((from, to))
 }
 

@@ -76,6 +76,7 @@ fn out(line: &str) {
 
 async fn options(t: &Target) -> anyhow::Result<ReplicateOptions> {
     let (from, to) = super::resolve_pair(&t.from, &t.to, &t.aws, false).await?;
+    crate::settings::check_distinct(&from, &to)?;
     Ok(ReplicateOptions {
         from,
         to,

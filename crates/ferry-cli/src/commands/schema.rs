@@ -94,6 +94,7 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
 async fn check(args: Args) -> anyhow::Result<Exit> {
     let (mut from, to) = super::resolve_pair(&args.from, &args.to, &args.aws, false).await?;
     super::choose_schemas(&mut from, args.schema.as_deref())?;
+    crate::settings::check_distinct(&from, &to)?;
     if let Some(name) = &args.to_dialect {
         if Dialect::parse(name) != to.dialect() {
             anyhow::bail!("--to-dialect {name} does not match the --to URL {to}");

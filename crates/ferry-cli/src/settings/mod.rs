@@ -364,7 +364,8 @@ pub fn complete_with(
     Ok(())
 }
 
-/// Refuse a run whose source and target are the same database: with the environment
+/// Refuse a run that writes (migrate, replicate) whose source and target are the same
+/// database (`ferry verify` may compare a database with itself): with the environment
 /// filling URLs in (`DATABASE_URL` pointing at the new database after a switch), it could
 /// otherwise read and write, or drop, the same tables.
 pub fn check_distinct(from: &ConnUrl, to: &ConnUrl) -> anyhow::Result<()> {
