@@ -33,7 +33,11 @@ pub async fn connect(url: &ConnUrl) -> Result<Client> {
 /// loopback ([`ferry_tls::plaintext_warning`]), for the caller to report once.
 pub async fn connect_noting(url: &ConnUrl) -> Result<(Client, Option<String>)> {
     let mut cfg = config(url)?;
-    let fail = |e: tokio_postgres::Error| map_error(e).context(format!("cannot connect to {url}"));
+    let fail = |e: tokio_postgres::Error| {
+        map_error(e)
+            .naming_user(&crate::privilege::role_name(url.user.as_deref()))
+            .context(format!("cannot connect to {url}"))
+    };
     let settings = match crate::tls::transport(url)? {
         ferry_tls::Transport::Plain => {
             let (client, connection) = cfg.connect(NoTls).await.map_err(fail)?;
