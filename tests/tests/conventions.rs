@@ -576,3 +576,47 @@ fn a_bad_config_key_is_named() {
         run.stderr
     );
 }
+
+/// Replication from a PostgreSQL source whose login lacks the REPLICATION attribute: the
+/// check and the run both name `ALTER ROLE ... WITH REPLICATION;`, and nothing is made in
+/// the target.
+#[test]
+fn replication_names_the_missing_role_attribute() {
+    let home = TempDir::new("conv_rep_home");
+    let src = PgDb::new("conv_repsrc");
+    let dst = PgDb::new("conv_repdst");
+    src.exec("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'a')");
+    let role = Role::new("conv_norep", &src);
+    src.exec(&format!("GRANT SELECT ON t TO \"{}\"", role.name));
+    let from = role.url(&src);
+    let fix = format!("fix: ALTER ROLE {} WITH REPLICATION;", role.name);
+    let before = pg_catalog(&dst);
+    let check = ferry_env(
+        &[
+            "migrate",
+            "--check",
+            "--replicate",
+            "--from",
+            &from,
+            "--to",
+            &dst.url,
+        ],
+        &[],
+        &home,
+    );
+    assert_eq!(check.code, 2, "{}", check.all());
+    assert!(check.stdout.contains(&fix), "{}", check.stdout);
+    let run = ferry_env(
+        &["migrate", "--replicate", "--from", &from, "--to", &dst.url],
+        &[],
+        &home,
+    );
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.stderr.contains(&fix), "{}", run.stderr);
+    assert_eq!(
+        pg_catalog(&dst),
+        before,
+        "the refused run changed the target"
+    );
+    drop_role(&src, &role);
+}
