@@ -620,3 +620,62 @@ fn replication_names_the_missing_role_attribute() {
     );
     drop_role(&src, &role);
 }
+
+/// A run that stopped at a bad row leaves its record in the target: `--check` says the
+/// run would refuse and that `--resume` continues it; `--check --resume` says it would
+/// resume and passes; neither changes the record.
+#[test]
+fn check_says_whether_a_run_would_resume() {
+    let home = TempDir::new("conv_resume_home");
+    let path = home.join("bad.db");
+    rusqlite::Connection::open(&path)
+        .expect("sqlite")
+        .execute_batch(
+            "CREATE TABLE good (id INTEGER PRIMARY KEY, v TEXT);
+             INSERT INTO good VALUES (1, 'a');
+             CREATE TABLE bad (id INTEGER PRIMARY KEY, n INTEGER);
+             INSERT INTO bad VALUES (1, 'not a number');",
+        )
+        .expect("schema");
+    let from = format!("sqlite:{}", path.display());
+    let db = PgDb::new("conv_resume");
+    let run = ferry_env(&["migrate", "--from", &from, "--to", &db.url], &[], &home);
+    assert_eq!(run.code, 2, "{}", run.all());
+    let recorded = || db.text("(SELECT count(*) FROM _ferry_progress)::text");
+    let before = (pg_catalog(&db), recorded());
+    assert!(before.1.is_some(), "the stopped run left no record");
+    let check = ferry_env(
+        &["migrate", "--check", "--from", &from, "--to", &db.url],
+        &[],
+        &home,
+    );
+    assert_eq!(check.code, 2, "{}", check.all());
+    assert!(
+        check.stdout.contains("the run would refuse"),
+        "{}",
+        check.stdout
+    );
+    assert!(
+        check.stdout.contains("add --resume to continue it"),
+        "{}",
+        check.stdout
+    );
+    let resume = ferry_env(
+        &[
+            "migrate", "--check", "--resume", "--from", &from, "--to", &db.url,
+        ],
+        &[],
+        &home,
+    );
+    assert_eq!(resume.code, 0, "{}", resume.all());
+    assert!(
+        resume.stdout.contains("--resume would continue it"),
+        "{}",
+        resume.stdout
+    );
+    assert_eq!(
+        (pg_catalog(&db), recorded()),
+        before,
+        "--check changed the target"
+    );
+}
