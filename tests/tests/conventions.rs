@@ -679,3 +679,45 @@ fn check_says_whether_a_run_would_resume() {
         "--check changed the target"
     );
 }
+
+/// A config file holding a password that others may read gets a warning; neither the
+/// warning nor `--verbose` shows the password.
+#[cfg(unix)]
+#[test]
+fn a_readable_config_with_a_password_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = TempDir::new("conv_cfgpw");
+    let from = sqlite(&home, "app.db");
+    let db = PgDb::new("conv_cfgpw");
+    let config = home.join("ferry.toml");
+    std::fs::write(&config, format!("from = \"{from}\"\nto = \"{}\"\n", db.url)).expect("config");
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let config = config.display().to_string();
+    let password = ferry_core::ConnUrl::parse(&db.url)
+        .expect("url")
+        .password()
+        .expect("password")
+        .expose()
+        .to_string();
+    let run = ferry_env(
+        &["migrate", "--check", "--verbose", "--config", &config],
+        &[],
+        &home,
+    );
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains("holds a password in `to` and others may read"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.all().contains(&password),
+        "password shown: {}",
+        run.all()
+    );
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let run = ferry_env(&["migrate", "--check", "--config", &config], &[], &home);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(!run.stderr.contains("others may read"), "{}", run.stderr);
+}
