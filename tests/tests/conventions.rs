@@ -334,8 +334,10 @@ fn check_names_the_missing_grants_on_mysql() {
     );
     assert_eq!(run.code, 2, "{}", run.all());
     assert!(
-        run.stderr
-            .contains(&format!("fix: GRANT DROP ON `{}`.* TO '{user}'@'", db.name)),
+        run.stderr.contains(&format!(
+            "fix: GRANT DROP ON `{}`.* TO '{user}'@'%';",
+            db.name
+        )),
         "{}",
         run.stderr
     );

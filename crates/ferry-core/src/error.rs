@@ -82,10 +82,19 @@ impl Error {
 
     /// A [`ErrorKind::Permission`] error whose statement names the user as `<user>` (the
     /// server's message did not say), with `user` (quoted for its dialect) put in.
-    pub fn naming_user(mut self, user: &str) -> Self {
-        if self.kind == ErrorKind::Permission {
-            self.message = self.message.replace("<user>", user);
-            self.fix = self.fix.map(|f| f.replace("<user>", user));
+    pub fn naming_user(self, user: &str) -> Self {
+        self.renaming_grantee("<user>", user)
+    }
+
+    /// A [`ErrorKind::Permission`] error whose statement grants to `to` instead of `from`
+    /// (MySQL names the user by the host it connected from, a GRANT needs the account).
+    pub fn renaming_grantee(mut self, from: &str, to: &str) -> Self {
+        if self.kind == ErrorKind::Permission && !from.is_empty() {
+            if let Some(fix) = &self.fix {
+                let renamed = fix.replace(from, to);
+                self.message = self.message.replace(fix.as_str(), &renamed);
+                self.fix = Some(renamed);
+            }
         }
         self
     }
@@ -212,6 +221,12 @@ mod tests {
         .context("creating `t`");
         assert_eq!(err.kind(), ErrorKind::Permission);
         assert_eq!(err.fix(), Some("GRANT CREATE ON SCHEMA public TO app;"));
+        let renamed = Error::permission("denied", "INSERT", "GRANT INSERT ON `d`.* TO 'a'@'h';")
+            .renaming_grantee("'a'@'h'", "'a'@'%'");
+        assert_eq!(renamed.fix(), Some("GRANT INSERT ON `d`.* TO 'a'@'%';"));
+        assert!(renamed
+            .to_string()
+            .ends_with("fix: GRANT INSERT ON `d`.* TO 'a'@'%';"));
         assert_eq!(
             err.to_string(),
             "creating `t`: permission denied for schema public: the user lacks CREATE on \

@@ -12,16 +12,37 @@ use ferry_core::Error;
 /// `database` is the database the connection uses, for messages that do not name one.
 pub fn permission_error(code: u16, message: &str, database: Option<&str>) -> Option<Error> {
     let server = format!("MySQL error {code}: {message}");
-    let (mut missing, fix) = missing_grant(code, message, database)?;
-    if matches!(code, 1142 | 1143 | 1370) {
-        // These messages name the host the user connected from, which may not be the
-        // account's host pattern.
-        missing.push_str(
-            "; the server names the user as it connected: when the account has another host \
-             (SELECT CURRENT_USER() shows it, e.g. 'app'@'%'), grant to that one",
-        );
-    }
+    let (missing, fix) = missing_grant(code, message, database)?;
     Some(Error::permission(server, missing, fix))
+}
+
+/// `err` with its GRANT addressed to the account the session runs as (`'app'@'%'`, what
+/// `CURRENT_USER()` says) rather than to the user as the server's message names it
+/// (`'app'@'127.0.0.1'`, the host it connected from), asked on `conn`, which the refusal
+/// left usable. Other errors, and a question that fails, leave it as it is.
+pub async fn naming_account(conn: &mut mysql_async::Conn, err: Error) -> Error {
+    use mysql_async::prelude::Queryable;
+    let Some(named) = err
+        .fix()
+        .and_then(|f| f.split_once(" TO "))
+        .and_then(|(_, rest)| rest.split(';').next())
+        .map(|u| u.trim().to_string())
+        .filter(|u| u.starts_with('\''))
+    else {
+        return err;
+    };
+    let account: Option<String> = conn
+        .query_first(
+            "SELECT CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', \
+                    SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')",
+        )
+        .await
+        .ok()
+        .flatten();
+    match account {
+        Some(account) => err.renaming_grantee(&named, &account),
+        None => err,
+    }
 }
 
 fn missing_grant(code: u16, message: &str, database: Option<&str>) -> Option<(String, String)> {

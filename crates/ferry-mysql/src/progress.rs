@@ -63,7 +63,13 @@ async fn insert(conn: &mut Conn, rows: &[ProgressRow], again: bool) -> Result<()
 }
 
 async fn run(conn: &mut Conn, sql: &str, what: &str) -> Result<()> {
-    conn.query_drop(sql).await.map_err(|e| map_error(e, what))
+    match conn.query_drop(sql).await {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let err = map_error(e, what);
+            Err(crate::privilege::naming_account(conn, err).await)
+        }
+    }
 }
 
 /// Record a chunk as loaded, inside the chunk's own transaction on `conn`.

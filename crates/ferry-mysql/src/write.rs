@@ -206,7 +206,8 @@ impl Sink for MySqlSink {
         let mut conn = self.session().await?;
         for sql in statements {
             if let Err(e) = exec_one(&mut conn, sql).await {
-                return Err(statement_error(e, sql));
+                let err = statement_error(e, sql);
+                return Err(crate::privilege::naming_account(&mut conn, err).await);
             }
         }
         drop(conn.disconnect().await);
