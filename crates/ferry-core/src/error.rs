@@ -99,6 +99,16 @@ impl Error {
         self
     }
 
+    /// Attach the statement (or setting) that fixes this error, e.g. to a configuration
+    /// error the server's settings cause; the message ends with it, as for
+    /// [`Error::permission`].
+    pub fn with_fix(mut self, fix: impl Into<String>) -> Self {
+        let fix = fix.into();
+        self.message = format!("{}; fix: {fix}", self.message);
+        self.fix = Some(fix);
+        self
+    }
+
     /// The statement that fixes a [`ErrorKind::Permission`] error, when the driver knew it.
     pub fn fix(&self) -> Option<&str> {
         self.fix.as_deref()

@@ -79,15 +79,16 @@ impl MySqlSink {
                 LoadMethod::Auto => server_infile,
                 LoadMethod::Insert => false,
                 LoadMethod::Infile if server_infile => true,
-                LoadMethod::Infile => return Err(Error::permission(
-                    format!(
-                        "{}: --mysql-load infile, but the server has local_infile=0",
+                LoadMethod::Infile => {
+                    return Err(Error::config(format!(
+                        "{}: --mysql-load infile, but the server has local_infile=0; use --mysql-load insert or enable local_infile",
                         target.shown
-                    ),
-                    "LOAD DATA LOCAL INFILE (the server's local_infile is off)",
-                    "SET GLOBAL local_infile = 1;  -- on RDS/Aurora: local_infile = 1 in the DB \
-                     parameter group; or load with --mysql-load insert",
-                )),
+                    ))
+                    .with_fix(
+                        "SET GLOBAL local_infile = 1;  -- on RDS/Aurora: local_infile = 1 in \
+                         the DB parameter group",
+                    ))
+                }
             };
         Ok(MySqlSink {
             target,
