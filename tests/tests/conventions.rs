@@ -70,10 +70,26 @@ fn pg_catalog(db: &PgDb) -> String {
     .expect("catalog")
 }
 
-/// A login role made for one test (dropped with its grants at the end).
+/// A login role made for one test, dropped with its grants when the value is dropped
+/// (also when the test fails; declare it after its database).
 struct Role {
     name: String,
     password: String,
+    db_url: String,
+}
+
+impl Drop for Role {
+    fn drop(&mut self) {
+        let sql = format!("DROP OWNED BY \"{0}\"; DROP ROLE \"{0}\"", self.name);
+        let url = self.db_url.clone();
+        let _ = std::thread::spawn(move || {
+            ferry_tests::block_on(async {
+                let c = ferry_tests::pg_connect(&url).await;
+                let _ = c.batch_execute(&sql).await;
+            })
+        })
+        .join();
+    }
 }
 
 impl Role {
@@ -85,7 +101,11 @@ impl Role {
              GRANT CONNECT ON DATABASE \"{}\" TO \"{name}\"",
             db.name
         ));
-        Role { name, password }
+        Role {
+            name,
+            password,
+            db_url: db.url.clone(),
+        }
     }
 
     fn url(&self, db: &PgDb) -> String {
@@ -104,13 +124,6 @@ fn host_port(url: &str) -> String {
         .and_then(|(_, h)| h.split_once('/'))
         .map(|(h, _)| h.to_string())
         .expect("host:port in the test URL")
-}
-
-fn drop_role(db: &PgDb, role: &Role) {
-    db.exec(&format!(
-        "DROP OWNED BY \"{0}\"; DROP ROLE \"{0}\"",
-        role.name
-    ));
 }
 
 /// A role with only CONNECT (PostgreSQL 15: no CREATE on `public`): `--check` fails naming
@@ -243,7 +256,6 @@ fn check_names_the_missing_grant_and_touches_nothing_on_postgres() {
         db.text("(SELECT count(*) FROM users)::text").as_deref(),
         Some("2")
     );
-    drop_role(&db, &role);
 }
 
 /// `ferry verify --check` with a role that may not read the migrated tables names the
@@ -288,7 +300,6 @@ fn verify_check_names_select_grants() {
         &home,
     );
     assert_eq!(check.code, 0, "{}", check.all());
-    drop_role(&db, &role);
 }
 
 /// MariaDB: a user with SELECT only on the target database. `--check` lists the missing
@@ -620,7 +631,6 @@ fn replication_names_the_missing_role_attribute() {
         before,
         "the refused run changed the target"
     );
-    drop_role(&src, &role);
 }
 
 /// A run that stopped at a bad row leaves its record in the target: `--check` says the
