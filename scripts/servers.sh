@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Throwaway servers for ferry's tests and demo, on loopback only, data under a temp folder.
 #
-#   scripts/servers.sh start [pg] [mysql] [mysql-noinfile] [moto]   (default: all)
+#   scripts/servers.sh start [pg] [mysql] [mysql-noinfile] [moto] [sshd]   (default: all)
 #   scripts/servers.sh stop | status | env | wipe
 #
 # PostgreSQL 127.0.0.1:$FERRY_PG_PORT  user postgres / password $FERRY_TEST_PASSWORD (scram)
@@ -9,6 +9,8 @@
 # MariaDB    127.0.0.1:$FERRY_MY2_PORT same, local_infile=0 (exercises the INSERT path)
 # MariaDB    127.0.0.1:$FERRY_MYBIN_PORT same, with a row-format binary log (replication source)
 # moto       127.0.0.1:$FERRY_MOTO_PORT (AWS API emulator)
+# sshd       127.0.0.1:$FERRY_SSH_PORT OpenSSH bastion for the tunnel tests: user root, key auth
+#            only with a client key of its own, its own host key (files under $ROOT/sshd)
 # Missing servers are installed from Debian's packages (apt-get). Every process is stopped
 # through its own pid file, never by name.
 set -euo pipefail
@@ -20,6 +22,7 @@ MY2_PORT=${FERRY_MY2_PORT:-53310}
 MYBIN_PORT=${FERRY_MYBIN_PORT:-53311}
 MYREPL_PORT=${FERRY_MYREPL_PORT:-53312}
 MOTO_PORT=${FERRY_MOTO_PORT:-55500}
+SSH_PORT=${FERRY_SSH_PORT:-52222}
 PASSWORD=${FERRY_TEST_PASSWORD:-ferrytest}
 
 log() { echo "[servers] $*" >&2; }
@@ -157,6 +160,67 @@ my_stop() {
   log "mariadb $1 stopped"
 }
 
+# ---- sshd (a bastion for the tunnel tests) --------------------------------------
+ensure_sshd() {
+  [ -x /usr/sbin/sshd ] && return 0
+  # The package's own service (port 22, every interface) must not start: a policy-rc.d
+  # that says no, only for the install, where the machine has none of its own.
+  local policy=/usr/sbin/policy-rc.d made=
+  if [ ! -e "$policy" ]; then printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod 755 "$policy"; made=1; fi
+  apt_install openssh-server || { [ -n "$made" ] && rm -f "$policy"; return 1; }
+  [ -n "$made" ] && rm -f "$policy"
+  return 0
+}
+sshd_dir() { echo "$ROOT/sshd"; }
+sshd_up() { local pid; pid=$(cat "$(sshd_dir)/sshd.pid" 2>/dev/null || true)
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; }
+
+sshd_start() {
+  ensure_sshd
+  local dir; dir=$(sshd_dir)
+  if sshd_up; then log "sshd already up on 127.0.0.1:$SSH_PORT"; return 0; fi
+  mkdir -p "$dir"; chmod 700 "$dir"
+  # sshd refuses to start without its privilege separation directory.
+  mkdir -p /run/sshd; chmod 755 /run/sshd
+  [ -s "$dir/host_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C ferry-test-host -f "$dir/host_ed25519"
+  [ -s "$dir/client_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C ferry-test-client -f "$dir/client_ed25519"
+  cp "$dir/client_ed25519.pub" "$dir/authorized_keys"
+  printf '[127.0.0.1]:%s %s\n' "$SSH_PORT" "$(cut -d' ' -f1,2 "$dir/host_ed25519.pub")" >"$dir/known_hosts"
+  cat >"$dir/sshd_config" <<CONF
+Port $SSH_PORT
+ListenAddress 127.0.0.1
+HostKey $dir/host_ed25519
+PidFile $dir/sshd.pid
+AuthorizedKeysFile $dir/authorized_keys
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+AllowTcpForwarding yes
+PermitOpen any
+X11Forwarding no
+MaxStartups 100:30:200
+MaxSessions 200
+LogLevel ERROR
+CONF
+  /usr/sbin/sshd -t -f "$dir/sshd_config" || { log "sshd config refused"; return 1; }
+  /usr/sbin/sshd -f "$dir/sshd_config" -E "$dir/sshd.log"
+  local i
+  for i in $(seq 1 100); do sshd_up && break; sleep 0.1; done
+  sshd_up || { log "sshd failed to start"; tail -20 "$dir/sshd.log" >&2; return 1; }
+  log "sshd up on 127.0.0.1:$SSH_PORT"
+}
+
+sshd_stop() {
+  local pid
+  pid=$(cat "$(sshd_dir)/sshd.pid" 2>/dev/null || true)
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid"; rm -f "$(sshd_dir)/sshd.pid"
+  log "sshd stopped"
+}
+
 # ---- moto ---------------------------------------------------------------------
 moto_up() { python3 - "$MOTO_PORT" <<'PY' 2>/dev/null
 import socket, sys
@@ -192,6 +256,11 @@ export FERRY_TEST_MYSQL=mysql://root:$PASSWORD@127.0.0.1:$MY_PORT/mysql
 export FERRY_TEST_MYSQL_NOINFILE=mysql://root:$PASSWORD@127.0.0.1:$MY2_PORT/mysql
 export FERRY_TEST_MYSQL_BINLOG=mysql://root:$PASSWORD@127.0.0.1:$MYBIN_PORT/mysql
 export FERRY_TEST_AWS_ENDPOINT=http://127.0.0.1:$MOTO_PORT
+export FERRY_TEST_SSH_PORT=$SSH_PORT
+export FERRY_TEST_SSH_USER=root
+export FERRY_TEST_SSH_KEY=$ROOT/sshd/client_ed25519
+export FERRY_TEST_SSH_KNOWN_HOSTS=$ROOT/sshd/known_hosts
+export FERRY_TEST_SSH_CONFIG=$ROOT/sshd/sshd_config
 ENV
 }
 
@@ -203,6 +272,7 @@ start_one() {
     mysql-binlog) my_start mysqlbin "$MYBIN_PORT" 1 binlog ;;
     mysql-replica) my_start myreplica "$MYREPL_PORT" 0 replica ;;
     moto) moto_start ;;
+    sshd) sshd_start ;;
     *) log "unknown server $1"; return 2 ;;
   esac
 }
@@ -210,17 +280,18 @@ start_one() {
 cmd=${1:-status}; shift || true
 case $cmd in
   start)
-    [ $# -gt 0 ] || set -- pg mysql mysql-noinfile mysql-binlog moto
+    [ $# -gt 0 ] || set -- pg mysql mysql-noinfile mysql-binlog moto sshd
     for s in "$@"; do start_one "$s"; done ;;
-  stop) pg_stop; my_stop mysql; my_stop mysql2; my_stop mysqlbin; my_stop myreplica; moto_stop ;;
+  stop) pg_stop; my_stop mysql; my_stop mysql2; my_stop mysqlbin; my_stop myreplica; moto_stop; sshd_stop ;;
   status)
     pg_up && echo "postgres up 127.0.0.1:$PG_PORT" || echo "postgres down"
     my_up mysql && echo "mariadb up 127.0.0.1:$MY_PORT" || echo "mariadb down"
     my_up mysql2 && echo "mariadb (no infile) up 127.0.0.1:$MY2_PORT" || echo "mariadb (no infile) down"
     my_up mysqlbin && echo "mariadb (binlog) up 127.0.0.1:$MYBIN_PORT" || echo "mariadb (binlog) down"
     my_up myreplica && echo "mariadb (replica) up 127.0.0.1:$MYREPL_PORT" || echo "mariadb (replica) down"
-    moto_up && echo "moto up 127.0.0.1:$MOTO_PORT" || echo "moto down" ;;
+    moto_up && echo "moto up 127.0.0.1:$MOTO_PORT" || echo "moto down"
+    sshd_up && echo "sshd up 127.0.0.1:$SSH_PORT" || echo "sshd down" ;;
   env) print_env ;;
-  wipe) pg_stop; my_stop mysql; my_stop mysql2; my_stop mysqlbin; my_stop myreplica; moto_stop; rm -rf "$ROOT" ;;
-  *) echo "usage: $0 start [pg|mysql|mysql-noinfile|mysql-binlog|mysql-replica|moto]... | stop | status | env | wipe" >&2; exit 2 ;;
+  wipe) pg_stop; my_stop mysql; my_stop mysql2; my_stop mysqlbin; my_stop myreplica; moto_stop; sshd_stop; rm -rf "$ROOT" ;;
+  *) echo "usage: $0 start [pg|mysql|mysql-noinfile|mysql-binlog|mysql-replica|moto|sshd]... | stop | status | env | wipe" >&2; exit 2 ;;
 esac

@@ -89,33 +89,7 @@ impl Source {
 
 impl Drop for Source {
     fn drop(&mut self) {
-        let name = self.db.name.clone();
-        let _ = std::thread::spawn(move || {
-            ferry_tests::block_on(async move {
-                let c = ferry_tests::pg_connect(&ferry_tests::pg_admin_url()).await;
-                for _ in 0..50 {
-                    let _ = c
-                        .execute(
-                            "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots \
-                             WHERE database = $1 AND active_pid IS NOT NULL",
-                            &[&name],
-                        )
-                        .await;
-                    let dropped = c
-                        .execute(
-                            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots \
-                             WHERE database = $1",
-                            &[&name],
-                        )
-                        .await;
-                    if dropped.is_ok() {
-                        break;
-                    }
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-            })
-        })
-        .join();
+        ferry_tests::drop_replication_slots(&self.db.name);
     }
 }
 

@@ -19,6 +19,17 @@ pub struct Connection {
     pub secret_arn: String,
     /// Reader endpoint (read replica or Aurora reader endpoint), when there is a reader.
     pub reader: Option<(String, u16)>,
+    /// The app's own login (`--app-user`), when one was made.
+    pub app: Option<AppLogin>,
+}
+
+/// The application's own login, as the env output names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppLogin {
+    /// Its user name.
+    pub user: String,
+    /// ARN of its secret; `None` with IAM database authentication (no password).
+    pub secret_arn: Option<String>,
 }
 
 impl Connection {
@@ -27,15 +38,33 @@ impl Connection {
         format!("secret://{}", self.secret_arn)
     }
 
-    /// `PG_*` or `MYSQL_*` variables plus `FERRY_URL`, in a stable order.
+    /// `PG_*` or `MYSQL_*` variables plus `FERRY_URL`, in a stable order. With an app user,
+    /// `*_CREDENTIALS_SECRET` names the app user's secret and the master's is
+    /// `*_ADMIN_CREDENTIALS_SECRET`; an IAM app user has `*_USER` and `*_IAM_AUTH=true`
+    /// instead of a secret. `FERRY_URL` always names the master's: ferry needs DDL.
     pub fn env_pairs(&self) -> Vec<(String, String)> {
         let p = self.engine.env_prefix();
         let mut out = vec![
             (format!("{p}_HOST"), self.host.clone()),
             (format!("{p}_PORT"), self.port.to_string()),
             (format!("{p}_DATABASE"), self.database.clone()),
-            (format!("{p}_CREDENTIALS_SECRET"), self.secret_arn.clone()),
         ];
+        match &self.app {
+            None => out.push((format!("{p}_CREDENTIALS_SECRET"), self.secret_arn.clone())),
+            Some(app) => {
+                match &app.secret_arn {
+                    Some(arn) => out.push((format!("{p}_CREDENTIALS_SECRET"), arn.clone())),
+                    None => {
+                        out.push((format!("{p}_USER"), app.user.clone()));
+                        out.push((format!("{p}_IAM_AUTH"), "true".to_string()));
+                    }
+                }
+                out.push((
+                    format!("{p}_ADMIN_CREDENTIALS_SECRET"),
+                    self.secret_arn.clone(),
+                ));
+            }
+        }
         if let Some((host, port)) = &self.reader {
             out.push((format!("{p}_READER_HOST"), host.clone()));
             out.push((format!("{p}_READER_PORT"), port.to_string()));
@@ -52,12 +81,20 @@ impl Connection {
             .collect()
     }
 
-    /// The same variables as a JSON object, plus `engine`.
+    /// The same variables as a JSON object, plus `engine`; ports are numbers and
+    /// `*_IAM_AUTH` a boolean.
     pub fn to_json(&self) -> Json {
         let mut m = Map::new();
         m.insert("engine".into(), Json::from(self.engine.rds_name()));
         for (k, v) in self.env_pairs() {
-            m.insert(k, Json::from(v));
+            let value = if k.ends_with("_PORT") {
+                v.parse::<u16>().map_or_else(|_| Json::from(v), Json::from)
+            } else if k.ends_with("_IAM_AUTH") {
+                Json::from(v == "true")
+            } else {
+                Json::from(v)
+            };
+            m.insert(k, value);
         }
         Json::Object(m)
     }
@@ -76,6 +113,7 @@ mod tests {
             database: "shop".into(),
             secret_arn: "arn:aws:secretsmanager:us-east-1:1:secret:ferry/shop-AbC".into(),
             reader: Some(("shop.cluster-ro-x.us-east-1.rds.amazonaws.com".into(), 3306)),
+            app: None,
         };
         let env = c.to_env();
         assert!(env.starts_with(
@@ -90,7 +128,9 @@ mod tests {
         assert!(env.ends_with(
             "FERRY_URL=secret://arn:aws:secretsmanager:us-east-1:1:secret:ferry/shop-AbC\n"
         ));
-        assert_eq!(c.to_json()["MYSQL_PORT"], "3306");
+        assert_eq!(c.to_json()["MYSQL_PORT"], 3306, "a number");
+        assert_eq!(c.to_json()["MYSQL_READER_PORT"], 3306, "a number");
+        assert!(!env.contains("ADMIN"), "no app user: one secret");
         let pg = Connection {
             engine: Engine::Postgres,
             reader: None,
@@ -98,5 +138,36 @@ mod tests {
         };
         assert!(pg.to_env().starts_with("PG_HOST="));
         assert!(!pg.to_env().contains("READER"));
+
+        let with_app = Connection {
+            app: Some(AppLogin {
+                user: "shop_app".into(),
+                secret_arn: Some(
+                    "arn:aws:secretsmanager:us-east-1:1:secret:ferry/shop/app-XyZ".into(),
+                ),
+            }),
+            ..pg.clone()
+        };
+        let env = with_app.to_env();
+        assert!(env.contains("PG_CREDENTIALS_SECRET=arn:aws:secretsmanager:us-east-1:1:secret:ferry/shop/app-XyZ\n"), "{env}");
+        assert!(env.contains("PG_ADMIN_CREDENTIALS_SECRET=arn:aws:secretsmanager:us-east-1:1:secret:ferry/shop-AbC\n"), "{env}");
+        assert!(
+            env.ends_with(
+                "FERRY_URL=secret://arn:aws:secretsmanager:us-east-1:1:secret:ferry/shop-AbC\n"
+            ),
+            "{env}"
+        );
+        let iam = Connection {
+            app: Some(AppLogin {
+                user: "shop_app".into(),
+                secret_arn: None,
+            }),
+            ..pg
+        };
+        let json = iam.to_json();
+        assert_eq!(json["PG_USER"], "shop_app");
+        assert_eq!(json["PG_IAM_AUTH"], true);
+        assert!(json.get("PG_CREDENTIALS_SECRET").is_none(), "{json}");
+        assert!(json["PG_ADMIN_CREDENTIALS_SECRET"].is_string());
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::client::AwsClients;
 use crate::error::{AwsError, Result};
-use crate::spec::{reader_id, secret_name, writer_id, TAG_MANAGED, TAG_NAME};
+use crate::spec::{app_secret_name, reader_id, secret_name, writer_id, TAG_MANAGED, TAG_NAME};
 use aws_sdk_rds::types::{DbCluster, DbInstance};
 
 /// An RDS DB instance or Aurora DB cluster as found.
@@ -126,6 +126,8 @@ pub struct Deployment {
     pub writer: Option<DbState>,
     /// The read replica or Aurora reader `NAME-reader`.
     pub reader: Option<DbState>,
+    /// The app user's secret `ferry/NAME/app` (`--app-user`).
+    pub app_secret: Option<SecretState>,
 }
 
 impl Deployment {
@@ -138,7 +140,7 @@ impl Deployment {
 
     /// Whether nothing exists.
     pub fn is_empty(&self) -> bool {
-        self.secret.is_none() && self.databases().next().is_none()
+        self.secret.is_none() && self.app_secret.is_none() && self.databases().next().is_none()
     }
 
     /// Refuse when any resource under ferry's names was not made by ferry for `name`.
@@ -170,6 +172,11 @@ impl Deployment {
 pub async fn discover(c: &AwsClients, name: &str, aurora: Option<bool>) -> Result<Deployment> {
     let mut d = Deployment {
         secret: find_secret(c, &secret_name(name)).await?,
+        // Only when ferry made it for this deployment: one made by `ferry grant --secret`
+        // under that name is left alone (neither deleted nor a reason to refuse).
+        app_secret: find_secret(c, &app_secret_name(name))
+            .await?
+            .filter(|s| s.owned_by(name)),
         ..Deployment::default()
     };
     if aurora != Some(true) {

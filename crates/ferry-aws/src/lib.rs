@@ -6,6 +6,7 @@
 //! is built by [`AwsClients::connect`], which honours region, profile, the credential chain
 //! and the endpoint override. No password reaches a `Display`, `Debug` or error message.
 
+pub mod app_secret;
 pub mod client;
 pub mod connection;
 pub mod discover;
@@ -20,7 +21,7 @@ pub mod spec;
 pub mod teardown;
 
 pub use client::{endpoint_is_loopback, is_loopback_host, AwsClients, AwsOptions};
-pub use connection::Connection;
+pub use connection::{AppLogin, Connection};
 pub use error::AwsError;
 pub use iam::{iam_auth_token, with_iam_token};
 pub use progress::{Event, Progress, Quiet};

@@ -179,7 +179,7 @@ pub fn plan_for(c: &AwsClients, spec: &ProvisionSpec, d: &Deployment) -> Plan {
             id: writer,
             exists: d.writer.is_some(),
         });
-        if spec.read_replica {
+        if spec.has_reader() {
             let reader = spec.reader_id();
             resources.push(PlannedResource {
                 kind: "DB instance (reader)",
@@ -265,6 +265,7 @@ pub async fn provision(
             database: secret.dbname.clone().unwrap_or_else(|| spec.database()),
             secret_arn,
             reader,
+            app: None,
         },
         created: run.created,
         reused: run.reused,
@@ -401,7 +402,7 @@ impl Run<'_> {
         let mut has_reader = d.reader.is_some();
         if has_reader {
             self.found("DB instance", &reader);
-        } else if spec.read_replica {
+        } else if spec.has_reader() {
             self.creating("DB instance", &reader);
             requests::create_cluster_instance(c, spec, &reader, "reader")
                 .send()

@@ -51,7 +51,7 @@ pub fn initial_secret(spec: &ProvisionSpec, password: Secret) -> RdsSecret {
     RdsSecret {
         engine: spec.engine.secret_engine().to_string(),
         host: String::new(),
-        port: spec.engine.default_port(),
+        port: spec.port(),
         username: MASTER_USERNAME.to_string(),
         password,
         dbname: Some(spec.database()),
@@ -107,7 +107,11 @@ pub fn create_instance(
         .db_name(spec.database())
         .master_username(MASTER_USERNAME)
         .master_user_password(password.expose())
-        .port(i32::from(spec.engine.default_port()))
+        .port(i32::from(spec.port()))
+        .multi_az(spec.multi_az)
+        .set_availability_zone(spec.availability_zone.clone())
+        .enable_performance_insights(spec.performance_insights)
+        .set_db_parameter_group_name(spec.parameter_group.clone())
         .storage_encrypted(true)
         .set_kms_key_id(spec.kms_key.clone())
         .publicly_accessible(false)
@@ -141,7 +145,8 @@ pub fn create_cluster(
         .database_name(spec.database())
         .master_username(MASTER_USERNAME)
         .master_user_password(password.expose())
-        .port(i32::from(spec.engine.default_port()))
+        .port(i32::from(spec.port()))
+        .set_db_cluster_parameter_group_name(spec.parameter_group.clone())
         .storage_encrypted(true)
         .set_kms_key_id(spec.kms_key.clone())
         .deletion_protection(true)
@@ -171,6 +176,12 @@ pub fn create_cluster_instance(
         .publicly_accessible(false)
         .auto_minor_version_upgrade(true)
         .promotion_tier(if role == "writer" { 0 } else { 1 })
+        .set_availability_zone(
+            (role == "writer")
+                .then(|| spec.availability_zone.clone())
+                .flatten(),
+        )
+        .enable_performance_insights(spec.performance_insights)
         .set_db_subnet_group_name(spec.subnet_group.clone())
         .set_tags(Some(rds_tags(&spec.name, role)))
 }
@@ -185,6 +196,8 @@ pub fn create_read_replica(
         .db_instance_identifier(spec.reader_id())
         .source_db_instance_identifier(spec.primary_id())
         .db_instance_class(spec.instance_class())
+        .enable_performance_insights(spec.performance_insights)
+        .set_db_parameter_group_name(spec.parameter_group.clone())
         .publicly_accessible(false)
         .deletion_protection(true)
         .enable_iam_database_authentication(true)
@@ -226,10 +239,20 @@ pub fn instance_settings(b: &CreateDBInstanceFluentBuilder) -> Vec<Setting> {
         ("engine_version", show(b.get_engine_version())),
         ("instance_class", show(b.get_db_instance_class())),
     ];
+    s.extend([
+        ("availability_zone", show(b.get_availability_zone())),
+        (
+            "performance_insights",
+            show(b.get_enable_performance_insights()),
+        ),
+    ]);
     if let Some(cluster) = b.get_db_cluster_identifier() {
         s.push(("cluster", cluster.clone()));
     } else {
         s.extend([
+            ("port", show(b.get_port())),
+            ("multi_az", show(b.get_multi_az())),
+            ("parameter_group", show(b.get_db_parameter_group_name())),
             ("allocated_storage_gb", show(b.get_allocated_storage())),
             ("storage_type", show(b.get_storage_type())),
             ("database", show(b.get_db_name())),
@@ -280,6 +303,11 @@ pub fn cluster_settings(b: &CreateDBClusterFluentBuilder) -> Vec<Setting> {
         ("master_username", show(b.get_master_username())),
         ("master_password", "*** (from the secret)".to_string()),
         ("serverless_v2", serverless),
+        ("port", show(b.get_port())),
+        (
+            "cluster_parameter_group",
+            show(b.get_db_cluster_parameter_group_name()),
+        ),
         ("storage_encrypted", show(b.get_storage_encrypted())),
         ("kms_key", show(b.get_kms_key_id())),
         ("deletion_protection", show(b.get_deletion_protection())),
@@ -303,6 +331,11 @@ pub fn replica_settings(b: &CreateDBInstanceReadReplicaFluentBuilder) -> Vec<Set
     vec![
         ("source", show(b.get_source_db_instance_identifier())),
         ("instance_class", show(b.get_db_instance_class())),
+        (
+            "performance_insights",
+            show(b.get_enable_performance_insights()),
+        ),
+        ("parameter_group", show(b.get_db_parameter_group_name())),
         (
             "storage_encrypted",
             "true (inherited from the source)".to_string(),
@@ -402,6 +435,49 @@ mod tests {
                 "{shown}"
             );
         }
+    }
+
+    #[test]
+    fn placement_flags_reach_the_requests() {
+        let c = AwsClients::offline("us-east-1");
+        let mut spec = full_spec(Engine::Postgres);
+        spec.multi_az = true;
+        spec.port = Some(6543);
+        spec.performance_insights = true;
+        spec.parameter_group = Some("shop-params".into());
+        let b = create_instance(&c, &spec, &Secret::new("pw-123456789"));
+        assert_eq!(b.get_multi_az(), &Some(true));
+        assert_eq!(b.get_port(), &Some(6543));
+        assert_eq!(b.get_enable_performance_insights(), &Some(true));
+        assert_eq!(
+            b.get_db_parameter_group_name().as_deref(),
+            Some("shop-params")
+        );
+        assert_eq!(initial_secret(&spec, Secret::new("x")).port, 6543);
+        let shown = format!("{:?}", instance_settings(&b));
+        assert!(shown.contains("(\"multi_az\", \"true\")"), "{shown}");
+        assert!(shown.contains("(\"port\", \"6543\")"), "{shown}");
+
+        let mut spec = full_spec(Engine::AuroraMysql);
+        spec.availability_zone = Some("us-east-1b".into());
+        spec.port = Some(3307);
+        spec.performance_insights = true;
+        spec.parameter_group = Some("shop-cluster-params".into());
+        let cl = create_cluster(&c, &spec, &Secret::new("pw-123456789"));
+        assert_eq!(cl.get_port(), &Some(3307));
+        assert_eq!(
+            cl.get_db_cluster_parameter_group_name().as_deref(),
+            Some("shop-cluster-params")
+        );
+        let w = create_cluster_instance(&c, &spec, &spec.writer_id(), "writer");
+        assert_eq!(w.get_availability_zone().as_deref(), Some("us-east-1b"));
+        assert_eq!(w.get_enable_performance_insights(), &Some(true));
+        let r = create_cluster_instance(&c, &spec, &spec.reader_id(), "reader");
+        assert_eq!(
+            r.get_availability_zone(),
+            &None,
+            "the reader goes elsewhere"
+        );
     }
 
     #[test]

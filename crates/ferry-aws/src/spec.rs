@@ -175,6 +175,17 @@ pub struct ProvisionSpec {
     pub kms_key: Option<String>,
     /// Backup retention in days (at least 7).
     pub backup_retention_days: i32,
+    /// A standby in a second Availability Zone (RDS Multi-AZ); on Aurora, a reader instance
+    /// (Aurora places it in another zone and fails over to it).
+    pub multi_az: bool,
+    /// The Availability Zone of the instance (Aurora: of the writer).
+    pub availability_zone: Option<String>,
+    /// The port the database listens on (default: the engine's, 5432 or 3306).
+    pub port: Option<u16>,
+    /// Turn Performance Insights on (on every instance).
+    pub performance_insights: bool,
+    /// The DB parameter group (RDS instances) or DB cluster parameter group (Aurora).
+    pub parameter_group: Option<String>,
 }
 
 impl ProvisionSpec {
@@ -193,7 +204,27 @@ impl ProvisionSpec {
             security_groups: Vec::new(),
             kms_key: None,
             backup_retention_days: MIN_BACKUP_RETENTION_DAYS,
+            multi_az: false,
+            availability_zone: None,
+            port: None,
+            performance_insights: false,
+            parameter_group: None,
         }
+    }
+
+    /// The port the database listens on.
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or_else(|| self.engine.default_port())
+    }
+
+    /// Whether a reader is made: `--read-replica`, or `--multi-az` on Aurora.
+    pub fn has_reader(&self) -> bool {
+        self.read_replica || (self.multi_az && self.engine.is_aurora())
+    }
+
+    /// The app user's secret of this deployment.
+    pub fn app_secret_name(&self) -> String {
+        app_secret_name(&self.name)
     }
 
     /// Check every choice before any call is made; the error names the flag.
@@ -237,6 +268,43 @@ impl ProvisionSpec {
             if !sg.starts_with("sg-") {
                 return Err(AwsError::Invalid(format!(
                     "--security-group `{sg}`: expected a VPC security group ID (sg-...)"
+                )));
+            }
+        }
+        if self.multi_az && self.availability_zone.is_some() && !self.engine.is_aurora() {
+            return Err(AwsError::Invalid(
+                "--availability-zone cannot be combined with --multi-az: RDS places a Multi-AZ standby itself".into(),
+            ));
+        }
+        if let Some(port) = self.port {
+            if port < 1150 {
+                return Err(AwsError::Invalid(format!(
+                    "--port {port}: RDS accepts 1150 to 65535"
+                )));
+            }
+        }
+        if let Some(az) = &self.availability_zone {
+            let ok = az.len() <= 32
+                && az.ends_with(|c: char| c.is_ascii_lowercase())
+                && az
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            if !ok {
+                return Err(AwsError::Invalid(format!(
+                    "--availability-zone `{az}`: expected a zone name such as us-east-1a"
+                )));
+            }
+        }
+        if let Some(group) = &self.parameter_group {
+            let ok = !group.is_empty()
+                && group.len() <= 255
+                && group.starts_with(|c: char| c.is_ascii_alphabetic())
+                && group
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+            if !ok {
+                return Err(AwsError::Invalid(format!(
+                    "--parameter-group `{group}`: expected a parameter group name (a letter, then letters, digits, `-` or `.`)"
                 )));
             }
         }
@@ -302,6 +370,11 @@ impl ProvisionSpec {
 /// The secret name of deployment `name`.
 pub fn secret_name(name: &str) -> String {
     format!("ferry/{name}")
+}
+
+/// The app user's secret of deployment `name`: `ferry/NAME/app`.
+pub fn app_secret_name(name: &str) -> String {
+    format!("ferry/{name}/app")
 }
 
 /// The Aurora writer instance of deployment `name`.
@@ -380,6 +453,32 @@ mod tests {
         let mut s = ProvisionSpec::new("shop", Engine::Mysql);
         s.backup_retention_days = 1;
         assert!(s.validate().is_err());
+        let mut s = ProvisionSpec::new("shop", Engine::Mysql);
+        s.multi_az = true;
+        s.availability_zone = Some("us-east-1a".into());
+        assert!(s
+            .validate()
+            .expect_err("both")
+            .to_string()
+            .contains("--multi-az"));
+        s.multi_az = false;
+        s.validate().expect("a zone alone");
+        s.port = Some(80);
+        assert!(s
+            .validate()
+            .expect_err("low port")
+            .to_string()
+            .contains("--port 80"));
+        s.port = Some(6432);
+        s.parameter_group = Some("bad group".into());
+        assert!(s
+            .validate()
+            .expect_err("group")
+            .to_string()
+            .contains("--parameter-group"));
+        s.availability_zone = Some("US east".into());
+        s.parameter_group = None;
+        assert!(s.validate().is_err());
     }
 
     #[test]
@@ -387,6 +486,14 @@ mod tests {
         let mut s = ProvisionSpec::new("my-shop", Engine::AuroraPostgresql);
         assert_eq!(s.database(), "my_shop");
         assert_eq!(s.secret_name(), "ferry/my-shop");
+        assert_eq!(s.app_secret_name(), "ferry/my-shop/app");
+        assert_eq!(s.port(), 5432);
+        assert!(!s.has_reader());
+        s.multi_az = true;
+        assert!(
+            s.has_reader(),
+            "Multi-AZ Aurora is a reader in another zone"
+        );
         assert_eq!(s.writer_id(), "my-shop-writer");
         assert_eq!(s.instance_class(), "db.t4g.medium");
         s.serverless_v2 = Some(ServerlessRange { min: 0.5, max: 4.0 });

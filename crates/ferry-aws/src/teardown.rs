@@ -113,11 +113,15 @@ pub async fn plan_teardown(c: &AwsClients, spec: &TeardownSpec) -> Result<Vec<St
             lines.push(format!("would delete {} {} {snapshot}", db.kind, db.id));
         }
     }
-    if let Some(secret) = d.secret.as_ref().filter(|s| !s.pending_deletion) {
+    for secret in [&d.secret, &d.app_secret]
+        .into_iter()
+        .flatten()
+        .filter(|s| !s.pending_deletion)
+    {
         let keep = spec.final_snapshot.is_some() && (d.instance.is_some() || d.cluster.is_some());
         lines.push(if keep {
             format!(
-                "would delete secret {} (recoverable for {SECRET_RECOVERY_DAYS} days: it holds the snapshot's master password)",
+                "would delete secret {} (recoverable for {SECRET_RECOVERY_DAYS} days: the snapshot holds its user and password)",
                 secret.name
             )
         } else {
@@ -259,7 +263,11 @@ async fn delete_all(
         out.final_snapshot.clone_from(&spec.final_snapshot);
     }
 
-    if let Some(secret) = d.secret.as_ref().filter(|s| !s.pending_deletion) {
+    for secret in [&d.secret, &d.app_secret]
+        .into_iter()
+        .flatten()
+        .filter(|s| !s.pending_deletion)
+    {
         progress.event(&Event::Deleting {
             kind: "secret",
             id: secret.name.clone(),

@@ -9,6 +9,7 @@ mod output;
 mod secrets;
 mod settings;
 mod terminal;
+mod tunnel;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
@@ -37,6 +38,9 @@ pub enum Command {
     Schema(commands::schema::Args),
     /// Create a Secrets Manager secret, then an RDS instance or Aurora cluster; print its connection.
     Provision(commands::provision::Args),
+    /// Give a database the app's own login with only the rights an app needs, its password
+    /// in a Secrets Manager secret.
+    Grant(commands::grant::Args),
     /// Delete the database and the secret that `ferry provision` made.
     Teardown(commands::teardown::Args),
     /// Provision the target, migrate the source into it, verify, and print the env lines.
@@ -94,6 +98,7 @@ fn main() -> ExitCode {
             Command::Schema(args) => commands::schema::run(args).await,
             Command::Provision(args) => commands::provision::run(args).await,
             Command::Teardown(args) => commands::teardown::run(args).await,
+            Command::Grant(args) => commands::grant::run(args).await,
             Command::Up(args) => commands::up::run(args).await,
             Command::Replicate(args) => commands::replicate::run(args).await,
             Command::Cutover(args) => commands::replicate::cutover(args).await,

@@ -72,7 +72,7 @@ pub async fn resolve(url: &ConnUrl) -> anyhow::Result<ConnUrl> {
 
 /// What a build without the `aws` feature says when a run needs AWS.
 #[cfg_attr(feature = "aws", allow(dead_code))]
-pub const NO_AWS: &str = "this ferry was built without AWS support (cargo feature `aws`): secret:// URLs, --iam-auth, provision, up and teardown need a build with it (the default: `cargo install --path crates/ferry-cli`)";
+pub const NO_AWS: &str = "this ferry was built without AWS support (cargo feature `aws`): secret:// URLs, --iam-auth, provision, up, grant and teardown need a build with it (the default: `cargo install --path crates/ferry-cli`)";
 
 /// Without AWS support: `url` as it is, or a clear error when it needs AWS.
 #[cfg(not(feature = "aws"))]

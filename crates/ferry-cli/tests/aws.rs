@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{endpoint, run, unique};
+use common::{endpoint, psql, run, unique};
 use std::process::Command;
 
 /// `ferry` with every AWS call sent to the emulator.
@@ -69,7 +69,7 @@ async fn provision_rerun_and_teardown_through_the_binary() {
     ]));
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&json).expect("json");
-    assert_eq!(v["PG_PORT"], "5432");
+    assert_eq!(v["PG_PORT"], 5432, "a number");
 
     let (code, _, err3) = run(&mut ferry(&[
         "teardown",
@@ -209,25 +209,6 @@ fn local_pg() -> (String, String) {
         "FERRY_TEST_PG must be on loopback"
     );
     (format!("{host}:{}", parsed.port.unwrap_or(5432)), url)
-}
-
-/// Run SQL on the local PostgreSQL with psql; `pw` is bound as the psql variable `pw`.
-fn psql(admin_url: &str, pw: &str, sql: &str) {
-    use std::io::Write;
-    let mut child = Command::new("psql")
-        .args([admin_url, "-v", "ON_ERROR_STOP=1", "-q", "-v"])
-        .arg(format!("pw={pw}"))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("psql");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(sql.as_bytes())
-        .expect("write sql");
-    assert!(child.wait().expect("psql").success(), "psql failed: {sql}");
 }
 
 /// `ferry up`: provision (moto), then migrate a SQLite file into the database the secret

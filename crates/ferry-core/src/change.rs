@@ -54,6 +54,22 @@ pub struct Change {
 }
 
 impl Change {
+    /// A change of row values with every column sent (`unchanged` empty).
+    pub fn row(
+        table: usize,
+        kind: ChangeKind,
+        before: Option<Vec<Value>>,
+        after: Option<Vec<Value>>,
+    ) -> Change {
+        Change {
+            table,
+            kind,
+            before,
+            after,
+            unchanged: Vec::new(),
+        }
+    }
+
     /// Payload bytes, to bound what the apply pipeline holds in memory.
     pub fn byte_size(&self) -> usize {
         let row = |r: &Option<Vec<Value>>| {

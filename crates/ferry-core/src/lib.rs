@@ -8,6 +8,7 @@
 //!
 //! This crate knows no driver, no SQL dialect's text, no terminal and no cloud.
 
+pub mod app_user;
 pub mod batch;
 pub mod budget;
 pub mod change;
@@ -25,6 +26,7 @@ pub mod url;
 pub mod url_check;
 pub mod value;
 
+pub use app_user::{AppAuth, AppUserReport, AppUserSpec};
 pub use batch::{Batch, BatchBuilder, BatchLimits, Locator, RejectedRow};
 pub use budget::{BudgetPermit, MemoryBudget};
 pub use change::{

@@ -67,6 +67,22 @@ pub struct ConnUrl {
     /// The password is an IAM database auth token (`--iam-auth`): the connection must use
     /// verified TLS, and a MySQL server gets the token through the cleartext auth plugin.
     pub iam_auth: bool,
+    /// Set when `host` and `port` are the local end of an SSH tunnel (`--ssh`): the server
+    /// the user named, which TLS verifies and which messages show.
+    pub tunnel: Option<Tunnelled>,
+}
+
+/// The server behind an SSH tunnel's local end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tunnelled {
+    /// The server's host name as the user gave it (or the secret held): the TLS server
+    /// name the certificate must match, and the host TLS policy is decided for (an RDS
+    /// endpoint stays verify-full through a tunnel).
+    pub host: String,
+    /// The server's port as given.
+    pub port: Option<u16>,
+    /// The bastion (`user@host:port`), for messages.
+    pub via: String,
 }
 
 const SECRET_PARAMS: &[&str] = &["password", "pass", "token", "secret", "sslpassword"];
@@ -116,6 +132,7 @@ impl ConnUrl {
             path: None,
             params: Vec::new(),
             iam_auth: false,
+            tunnel: None,
         };
         match kind {
             UrlKind::Database(Dialect::Sqlite) => {
@@ -252,7 +269,36 @@ impl ConnUrl {
             path: None,
             params: Vec::new(),
             iam_auth: false,
+            tunnel: None,
         }
+    }
+
+    /// The host TLS verifies and decides its policy for: the server behind a tunnel, else
+    /// `host`.
+    pub fn tls_host(&self) -> Option<&str> {
+        match &self.tunnel {
+            Some(t) => Some(t.host.as_str()),
+            None => self.host.as_deref(),
+        }
+    }
+
+    /// This URL reached through a tunnel whose local end is `local` (via the bastion
+    /// `via`): the drivers connect to `local`, TLS still verifies the original host name,
+    /// and messages still show the original server.
+    pub fn through_tunnel(&self, local: std::net::SocketAddr, via: &str) -> ConnUrl {
+        let mut url = self.clone();
+        let original = self.tunnel.clone().unwrap_or_else(|| Tunnelled {
+            host: self.host.clone().unwrap_or_default(),
+            port: self.port,
+            via: via.to_string(),
+        });
+        url.host = Some(local.ip().to_string());
+        url.port = Some(local.port());
+        url.tunnel = Some(Tunnelled {
+            via: via.to_string(),
+            ..original
+        });
+        url
     }
 }
 
@@ -277,8 +323,13 @@ impl fmt::Display for ConnUrl {
                     }
                     f.write_str("@")?;
                 }
-                f.write_str(self.host.as_deref().unwrap_or(""))?;
-                if let Some(p) = self.port {
+                // Through a tunnel: the server the user named, not the local end.
+                let (host, port) = match &self.tunnel {
+                    Some(t) => (Some(t.host.as_str()), t.port),
+                    None => (self.host.as_deref(), self.port),
+                };
+                f.write_str(host.unwrap_or(""))?;
+                if let Some(p) = port {
                     write!(f, ":{p}")?;
                 }
                 if let Some(d) = &self.database {
@@ -452,6 +503,29 @@ mod tests {
             s.database.as_deref(),
             Some("arn:aws:secretsmanager:us-east-1:123:secret:db-AbC")
         );
+    }
+
+    #[test]
+    fn tunnelled_urls_keep_the_server_name() {
+        let url =
+            ConnUrl::parse("postgres://app:pw@shop.abc.us-east-1.rds.amazonaws.com:5432/shop")
+                .expect("parses");
+        let local: std::net::SocketAddr = "127.0.0.1:40001".parse().expect("addr");
+        let t = url.through_tunnel(local, "ec2-user@bastion:22");
+        assert_eq!(t.host.as_deref(), Some("127.0.0.1"));
+        assert_eq!(t.port, Some(40001));
+        assert_eq!(t.tls_host(), Some("shop.abc.us-east-1.rds.amazonaws.com"));
+        assert_eq!(url.tls_host(), url.host.as_deref());
+        assert_eq!(t.to_string(), url.to_string());
+        assert_eq!(t.password().map(Secret::expose), Some("pw"));
+        // Tunnelled again (a new session's port): still the original server.
+        let again = t.through_tunnel("127.0.0.1:40002".parse().expect("addr"), "x@y:22");
+        assert_eq!(
+            again.tls_host(),
+            Some("shop.abc.us-east-1.rds.amazonaws.com")
+        );
+        assert_eq!(again.tunnel.as_ref().map(|t| t.port), Some(Some(5432)));
+        assert_eq!(again.port, Some(40002));
     }
 
     #[test]

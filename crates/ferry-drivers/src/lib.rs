@@ -83,6 +83,25 @@ impl Connector for Drivers {
     }
 }
 
+/// Create (or reset to exactly its rights) the application's own login on the database
+/// `url` names, connected as `url`'s user: see `ferry_postgres::app_user` and
+/// `ferry_mysql::app_user` for what each dialect grants.
+pub async fn grant_app_user(
+    url: &ConnUrl,
+    spec: &ferry_core::AppUserSpec,
+) -> Result<ferry_core::AppUserReport> {
+    match url.kind {
+        UrlKind::Database(Dialect::Postgres) => {
+            ferry_postgres::app_user::grant_app_user(url, spec).await
+        }
+        UrlKind::Database(Dialect::Mysql) => ferry_mysql::app_user::grant_app_user(url, spec).await,
+        UrlKind::Database(d) => Err(Error::config(format!(
+            "an app user can be made on PostgreSQL and MySQL targets, not {d}"
+        ))),
+        UrlKind::Secret => Err(unresolved(url)),
+    }
+}
+
 fn unresolved(url: &ConnUrl) -> Error {
     Error::config(format!(
         "{url} must be resolved through Secrets Manager before it is opened"

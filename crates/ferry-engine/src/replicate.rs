@@ -220,26 +220,13 @@ async fn apply_from_recorded(
     let mut last_stop_check = Instant::now();
     let follows = options.until.is_none();
     loop {
-        let between = !group.in_source_txn && group.pending.is_none() && group.changes == 0;
-        if follows && between && last_stop_check.elapsed() >= STOP_CHECK {
+        if follows && group.between() && last_stop_check.elapsed() >= STOP_CHECK {
             last_stop_check = Instant::now();
             if let Some(at) = writer.stop_requested().await? {
                 return Ok(Some(at));
             }
         }
-        // Wait no longer than the group's deadline, so finished transactions are committed
-        // even when the source goes quiet (never in the middle of a source transaction), and
-        // no longer than the stop check while following.
-        let wait = if group.pending.is_some() && !group.in_source_txn {
-            options
-                .group_interval
-                .saturating_sub(group.started.elapsed())
-        } else if follows && !group.in_source_txn {
-            STOP_CHECK
-        } else {
-            Duration::from_secs(3600)
-        };
-        let next = match tokio::time::timeout(wait, stream.next()).await {
+        let next = match tokio::time::timeout(group.wait(options, follows), stream.next()).await {
             Ok(next) => next?,
             Err(_) => {
                 group.commit(writer, stream.as_mut(), stats, events).await?;
@@ -261,15 +248,7 @@ async fn apply_from_recorded(
                 stats.changes += changes.len() as u64;
             }
             Some(StreamEvent::Commit { end, commit_micros }) => {
-                group.in_source_txn = false;
-                if group.pending.is_none() && group.changes == 0 {
-                    group.started = Instant::now();
-                }
-                group.pending = Some((end, commit_micros));
-                group.transactions += 1;
-                if group.changes >= options.group_changes
-                    || group.started.elapsed() >= options.group_interval
-                {
+                if group.source_commit(end, commit_micros, options) {
                     group.commit(writer, stream.as_mut(), stats, events).await?;
                     last_record = Instant::now();
                 }
@@ -315,6 +294,43 @@ impl Default for Group {
 }
 
 impl Group {
+    /// Between source transactions with nothing applied since the last target commit.
+    fn between(&self) -> bool {
+        !self.in_source_txn && self.pending.is_none() && self.changes == 0
+    }
+
+    /// How long to wait for the stream: no longer than the group's deadline, so finished
+    /// transactions are committed even when the source goes quiet (never in the middle of
+    /// a source transaction), and no longer than the stop check while following.
+    fn wait(&self, options: &ApplyOptions, follows: bool) -> Duration {
+        if self.pending.is_some() && !self.in_source_txn {
+            options
+                .group_interval
+                .saturating_sub(self.started.elapsed())
+        } else if follows && !self.in_source_txn {
+            STOP_CHECK
+        } else {
+            Duration::from_secs(3600)
+        }
+    }
+
+    /// A source transaction ended at `end`: it joins the group; returns whether the group
+    /// is now big or old enough to commit.
+    fn source_commit(
+        &mut self,
+        end: Position,
+        micros: Option<i64>,
+        options: &ApplyOptions,
+    ) -> bool {
+        self.in_source_txn = false;
+        if self.pending.is_none() && self.changes == 0 {
+            self.started = Instant::now();
+        }
+        self.pending = Some((end, micros));
+        self.transactions += 1;
+        self.changes >= options.group_changes || self.started.elapsed() >= options.group_interval
+    }
+
     /// Commit the open target transaction with the position it reaches, then tell the
     /// stream the target holds it (so the source may release it).
     async fn commit(
@@ -470,27 +486,16 @@ pub async fn cutover(
     let drain_started = Instant::now();
     let mut apply_opts = opts.apply.clone();
     apply_opts.until = Some(until.clone());
-    let mut warned = false;
-    let applied = loop {
-        match apply(source.as_ref(), sink.as_ref(), &tables, &apply_opts, &events).await {
-            Err(e) if e.kind() == ErrorKind::AlreadyExists && started.elapsed() < timeout => {
-                if !warned {
-                    events(&Event::Warning(
-                        "another ferry is applying changes to this target; it was asked to apply up to the source's current position and stop".into(),
-                    ));
-                    warned = true;
-                }
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-                return Err(Error::new(
-                    ErrorKind::Transient,
-                    format!("cutover timed out after {}s: another ferry kept applying changes to the target", timeout.as_secs()),
-                ))
-            }
-            other => break other,
-        }
-    };
+    let applied = drain(
+        source.as_ref(),
+        sink.as_ref(),
+        &tables,
+        &apply_opts,
+        &events,
+        started,
+        timeout,
+    )
+    .await;
     let drain_seconds = drain_started.elapsed().as_secs_f64();
     let withdrawn = sink.request_stop(None).await;
     let applied = applied?;
@@ -534,4 +539,38 @@ pub async fn cutover(
         drain_seconds,
         verify,
     })
+}
+
+/// Apply up to `apply.until`, waiting while another ferry holds the applier's lock (it was
+/// asked to stop there) until `timeout` has passed since `started`.
+async fn drain(
+    source: &dyn Source,
+    sink: &dyn Sink,
+    tables: &[ReplicatedTable],
+    apply_opts: &ApplyOptions,
+    events: &EventHandler,
+    started: Instant,
+    timeout: Duration,
+) -> Result<ApplyStats> {
+    let mut warned = false;
+    loop {
+        match apply(source, sink, tables, apply_opts, events).await {
+            Err(e) if e.kind() == ErrorKind::AlreadyExists && started.elapsed() < timeout => {
+                if !warned {
+                    events(&Event::Warning(
+                        "another ferry is applying changes to this target; it was asked to apply up to the source's current position and stop".into(),
+                    ));
+                    warned = true;
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                return Err(Error::new(
+                    ErrorKind::Transient,
+                    format!("cutover timed out after {}s: another ferry kept applying changes to the target", timeout.as_secs()),
+                ))
+            }
+            other => return other,
+        }
+    }
 }

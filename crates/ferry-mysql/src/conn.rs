@@ -38,6 +38,8 @@ pub struct Target {
     pub shown: String,
     /// The database the URL names.
     pub database: String,
+    /// The server's host as the user named it (behind an SSH tunnel: not the local end).
+    server_host: String,
 }
 
 impl std::fmt::Debug for Target {
@@ -81,6 +83,7 @@ impl Target {
             no_tls: Default::default(),
             shown,
             database,
+            server_host: url.tls_host().unwrap_or("127.0.0.1").to_string(),
         };
         if security.ssl.is_none() {
             target.note_plaintext();
@@ -106,7 +109,7 @@ impl Target {
     }
 
     fn note_plaintext(&self) {
-        if let Some(w) = ferry_tls::plaintext_warning(self.opts.ip_or_hostname()) {
+        if let Some(w) = ferry_tls::plaintext_warning(&self.server_host) {
             let _ = self.plaintext.set(w);
         }
     }
@@ -145,6 +148,7 @@ impl Target {
             no_tls: self.no_tls.clone(),
             shown: self.shown.clone(),
             database: self.database.clone(),
+            server_host: self.server_host.clone(),
         }
     }
 

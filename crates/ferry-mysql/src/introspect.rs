@@ -40,6 +40,22 @@ async fn rows(conn: &mut Conn, sql: &str, db: &str, what: &str) -> Result<Vec<Ro
 /// Describe every base table of `db` in neutral terms. `mariadb` selects the catalog
 /// dialect for defaults and CHECKs.
 pub async fn introspect(conn: &mut Conn, db: &str, mariadb: bool) -> Result<Schema> {
+    let mut tables = read_tables(conn, db).await?;
+    let tiny1 = read_columns(conn, db, mariadb, &mut tables).await?;
+    read_indexes(conn, db, &mut tables).await?;
+    read_foreign_keys(conn, db, &mut tables).await?;
+    read_checks(conn, db, mariadb, &mut tables).await;
+    narrow_tinyint1(conn, tiny1, &mut tables).await?;
+    for t in tables.values_mut() {
+        mariadb_json(t);
+    }
+    Ok(Schema {
+        tables: tables.into_values().collect(),
+        ..Schema::default()
+    })
+}
+
+async fn read_tables(conn: &mut Conn, db: &str) -> Result<BTreeMap<String, Table>> {
     let mut tables: BTreeMap<String, Table> = BTreeMap::new();
     for mut r in rows(conn, TABLES, db, "tables").await? {
         let name = text(&mut r, 0).unwrap_or_default();
@@ -55,8 +71,18 @@ pub async fn introspect(conn: &mut Conn, db: &str, mariadb: bool) -> Result<Sche
         });
         tables.insert(name, t);
     }
+    Ok(tables)
+}
+
+/// Add every table's columns; returns the `tinyint(1)` columns by table, which may be
+/// booleans.
+async fn read_columns(
+    conn: &mut Conn,
+    db: &str,
+    mariadb: bool,
+    tables: &mut BTreeMap<String, Table>,
+) -> Result<BTreeMap<String, Vec<String>>> {
     let mut tiny1: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut extras: BTreeMap<(String, String), (Option<String>, String)> = BTreeMap::new();
     for mut r in rows(conn, COLUMNS, db, "columns").await? {
         let table = text(&mut r, 0).unwrap_or_default();
         let Some(t) = tables.get_mut(&table) else {
@@ -64,12 +90,11 @@ pub async fn introspect(conn: &mut Conn, db: &str, mariadb: bool) -> Result<Sche
         };
         let name = text(&mut r, 1).unwrap_or_default();
         let default = text(&mut r, 2);
-        let nullable = text(&mut r, 3).as_deref() == Some("YES");
         let column_type = text(&mut r, 4).unwrap_or_default();
         let extra = text(&mut r, 7).unwrap_or_default();
         let (data_type, _) = map_column(&table, &name, &column_type, None);
         let mut c = Column::new(name.clone(), column_type.clone(), data_type);
-        c.nullable = nullable;
+        c.nullable = text(&mut r, 3).as_deref() == Some("YES");
         c.charset = text(&mut r, 5);
         c.collation = text(&mut r, 6);
         c.comment = text(&mut r, 8).filter(|s| !s.is_empty());
@@ -79,27 +104,23 @@ pub async fn introspect(conn: &mut Conn, db: &str, mariadb: bool) -> Result<Sche
         if lower_extra.contains("generated") && !lower_extra.contains("default_generated") {
             c.generated = text(&mut r, 9).filter(|g| !g.is_empty());
         }
-        if is_tinyint1(&column_type) {
-            tiny1.entry(table.clone()).or_default().push(name.clone());
+        if c.generated.is_none() && !c.auto_increment {
+            c.default = parse_default(default.as_deref(), mariadb, &extra, &c.data_type);
         }
-        extras.insert((table, name), (default, extra));
+        if is_tinyint1(&column_type) {
+            tiny1.entry(table).or_default().push(name);
+        }
         t.columns.push(c);
     }
-    for t in tables.values_mut() {
-        let tname = t.name.clone();
-        for c in &mut t.columns {
-            if let Some((default, extra)) = extras.get(&(tname.clone(), c.name.clone())) {
-                c.default = parse_default(default.as_deref(), mariadb, extra, &c.data_type);
-                if c.generated.is_some() || c.auto_increment {
-                    c.default = None;
-                }
-            }
-        }
-    }
-    read_indexes(conn, db, &mut tables).await?;
-    read_foreign_keys(conn, db, &mut tables).await?;
-    read_checks(conn, db, mariadb, &mut tables).await;
-    // tinyint(1) becomes boolean only when the data holds nothing but 0, 1 and NULL.
+    Ok(tiny1)
+}
+
+/// `tinyint(1)` becomes boolean only when the data holds nothing but 0, 1 and NULL.
+async fn narrow_tinyint1(
+    conn: &mut Conn,
+    tiny1: BTreeMap<String, Vec<String>>,
+    tables: &mut BTreeMap<String, Table>,
+) -> Result<()> {
     for (table, cols) in tiny1 {
         let probe: Vec<String> = cols
             .iter()
@@ -121,43 +142,41 @@ pub async fn introspect(conn: &mut Conn, db: &str, mariadb: bool) -> Result<Sche
             }
         }
     }
-    // MariaDB's JSON is longtext with a json_valid() CHECK named after the column.
-    for t in tables.values_mut() {
-        let json_cols: Vec<String> = t
-            .checks
-            .iter()
-            .filter_map(|k| {
-                let e = k.expression.to_ascii_lowercase().replace(' ', "");
-                let inner = e
-                    .strip_prefix("json_valid(")?
-                    .strip_suffix(')')?
-                    .trim_matches('`')
-                    .to_string();
-                Some(inner)
-            })
-            .collect();
-        for c in &mut t.columns {
-            if c.data_type == DataType::Text
-                && json_cols.iter().any(|j| j.eq_ignore_ascii_case(&c.name))
-            {
-                // Declared `json` again, so a MariaDB target recreates the same column check
-                // and a MySQL target a real JSON column; the separate check goes.
-                c.data_type = DataType::Json;
-                c.source_type = "json".into();
-                c.charset = None;
-                c.collation = None;
-                let name = c.name.to_ascii_lowercase();
-                t.checks.retain(|k| {
-                    k.expression.to_ascii_lowercase().replace([' ', '`'], "")
-                        != format!("json_valid({name})")
-                });
-            }
+    Ok(())
+}
+
+/// MariaDB's JSON is longtext with a json_valid() CHECK named after the column: declare
+/// it `json` again, so a MariaDB target recreates the same column check and a MySQL
+/// target a real JSON column; the separate check goes.
+fn mariadb_json(t: &mut Table) {
+    let json_cols: Vec<String> = t
+        .checks
+        .iter()
+        .filter_map(|k| {
+            let e = k.expression.to_ascii_lowercase().replace(' ', "");
+            let inner = e
+                .strip_prefix("json_valid(")?
+                .strip_suffix(')')?
+                .trim_matches('`')
+                .to_string();
+            Some(inner)
+        })
+        .collect();
+    for c in &mut t.columns {
+        if c.data_type == DataType::Text
+            && json_cols.iter().any(|j| j.eq_ignore_ascii_case(&c.name))
+        {
+            c.data_type = DataType::Json;
+            c.source_type = "json".into();
+            c.charset = None;
+            c.collation = None;
+            let name = c.name.to_ascii_lowercase();
+            t.checks.retain(|k| {
+                k.expression.to_ascii_lowercase().replace([' ', '`'], "")
+                    != format!("json_valid({name})")
+            });
         }
     }
-    Ok(Schema {
-        tables: tables.into_values().collect(),
-        ..Schema::default()
-    })
 }
 
 /// What database `db` holds that ferry does not copy (views, triggers, procedures,

@@ -7,6 +7,7 @@
 //! (what the target has of a plan's tables, dropping exactly those).
 
 pub mod access;
+pub mod app_user;
 pub mod apply;
 pub mod binlog;
 pub mod conn;

@@ -57,7 +57,10 @@ pub fn security(url: &ConnUrl) -> Result<Security> {
             ));
         }
     }
-    let host = url.host.as_deref().unwrap_or("127.0.0.1");
+    // Through an SSH tunnel, the server the user named: an RDS endpoint stays
+    // VERIFY_IDENTITY, and the certificate is matched against its name.
+    let host = url.tls_host().unwrap_or("127.0.0.1");
+    let server_name = url.tunnel.as_ref().map(|t| t.host.clone());
     let req = ferry_tls::TlsRequest {
         host,
         mode,
@@ -74,7 +77,8 @@ pub fn security(url: &ConnUrl) -> Result<Security> {
                 ferry_tls::ca_pem(&settings.ca).map_err(|e| Error::config(format!("TLS: {e}")))?;
             let opts = SslOpts::default()
                 .with_root_certs(vec![pem.into()])
-                .with_disable_built_in_roots(true);
+                .with_disable_built_in_roots(true)
+                .with_danger_tls_hostname_override(server_name);
             match settings.verify {
                 Verify::Full => (Some(opts), false, true),
                 Verify::Ca => (
@@ -127,6 +131,25 @@ mod tests {
     }
 
     const RDS: &str = "mysql://app:pw@shop.abc.us-east-1.rds.amazonaws.com:3306/shop";
+
+    /// Through an SSH tunnel an RDS endpoint is still verified in full, against its own
+    /// name (the driver connects to 127.0.0.1), and DISABLED is still refused.
+    #[test]
+    fn a_tunnelled_rds_endpoint_is_verified_against_its_name() {
+        let local: std::net::SocketAddr = "127.0.0.1:41000".parse().expect("addr");
+        let t = url(RDS, false).through_tunnel(local, "ec2-user@bastion:22");
+        let s = security(&t).expect("security");
+        assert!(verifies_fully(&s));
+        assert_eq!(
+            s.ssl.as_ref().and_then(|o| o.tls_hostname_override()),
+            Some("shop.abc.us-east-1.rds.amazonaws.com")
+        );
+        let off = url(&format!("{RDS}?ssl-mode=DISABLED"), false).through_tunnel(local, "b");
+        assert!(security(&off).is_err());
+        // Not tunnelled: no override, the host itself is the name.
+        let s = security(&url(RDS, false)).expect("security");
+        assert_eq!(s.ssl.as_ref().and_then(|o| o.tls_hostname_override()), None);
+    }
 
     #[test]
     fn iam_tokens_use_the_cleartext_plugin_only_over_verified_tls() {

@@ -199,6 +199,38 @@ async fn verify_identity_with_a_test_ca_and_refusals() {
     assert!(err.to_string().contains("cannot be disabled"), "{err}");
     let plain_target = Target::from_url(&ConnUrl::parse(&by_name).expect("url")).expect("target");
     assert!(!plain_target.cleartext_auth(), "never without --iam-auth");
+
+    // Through a tunnel (a TCP forwarder standing in for `--ssh`): the driver connects to
+    // 127.0.0.1:<local port>, and VERIFY_IDENTITY still matches the certificate against
+    // the host the URL named; the bare local address does not match it.
+    let local = ferry_test_support::tcp_forwarder(server.port).await;
+    let named =
+        ConnUrl::parse(&format!("{by_name}?ssl-mode=VERIFY_IDENTITY&{ca_param}")).expect("url");
+    let target = Target::from_url(&named.through_tunnel(local, "test@forwarder:22"))
+        .expect("tunnelled target");
+    let mut conn = target
+        .connect()
+        .await
+        .unwrap_or_else(|e| panic!("VERIFY_IDENTITY through a tunnel: {}", e.full_message()));
+    let row: Option<(String, String)> = conn
+        .query_first("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+        .await
+        .expect("status");
+    assert!(
+        row.is_some_and(|(_, v)| !v.is_empty()),
+        "encrypted through the tunnel"
+    );
+    drop(conn);
+    let bare = cipher(&format!(
+        "mysql://root@127.0.0.1:{}/mysql?ssl-mode=VERIFY_IDENTITY&{ca_param}",
+        local.port()
+    ))
+    .await
+    .expect_err("127.0.0.1 is not the certificate's name");
+    assert!(
+        bare.to_lowercase().contains("certificate") || bare.contains("NotValidForName"),
+        "{bare}"
+    );
     drop(server);
 }
 

@@ -62,6 +62,7 @@ pub async fn connect_noting(url: &ConnUrl) -> Result<(Client, Option<String>)> {
     let connector = crate::tls::Noting {
         inner: tokio_postgres_rustls::MakeRustlsConnect::new(tls),
         used: used.clone(),
+        server_name: url.tunnel.as_ref().map(|t| t.host.clone()),
     };
     let (client, connection) = cfg.connect(connector).await.map_err(fail)?;
     spawn(connection);
@@ -74,7 +75,7 @@ pub async fn connect_noting(url: &ConnUrl) -> Result<(Client, Option<String>)> {
 }
 
 fn plaintext_note(url: &ConnUrl) -> Option<String> {
-    ferry_tls::plaintext_warning(url.host.as_deref().unwrap_or("localhost"))
+    ferry_tls::plaintext_warning(url.tls_host().unwrap_or("localhost"))
 }
 
 fn spawn<T>(connection: T)

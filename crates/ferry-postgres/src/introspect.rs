@@ -46,125 +46,25 @@ pub async fn introspect_with_warnings(
     schemas: Option<&[String]>,
 ) -> Result<(Schema, Vec<String>)> {
     let mut warnings = Vec::new();
-    let q = |what: &'static str| move |e| map_error(e).context(format!("reading {what}"));
     let schemas: Option<Vec<String>> = schemas.map(<[String]>::to_vec);
-    let table_rows = client
-        .query(TABLES_SQL, &[&schemas])
-        .await
-        .map_err(q("the list of tables"))?;
-    let mut tables: Vec<Table> = Vec::with_capacity(table_rows.len());
-    let mut oids: Vec<Oid> = Vec::with_capacity(table_rows.len());
-    let mut by_oid: HashMap<Oid, usize> = HashMap::new();
-    for row in &table_rows {
-        let mut t = Table::new(row.get::<_, String>("table_name"));
-        t.schema = Some(row.get("schema_name"));
-        t.comment = row.get("comment");
-        t.estimated_rows = Some(row.get::<_, i64>("estimated_rows").max(0) as u64);
-        let oid: Oid = row.get("oid");
-        by_oid.insert(oid, tables.len());
-        oids.push(oid);
-        tables.push(t);
-    }
-
+    let mut cat = Tables::load(client, &schemas).await?;
     let types = load_types(client).await?;
-    let enum_labels: HashMap<Oid, (String, Vec<String>)> = types
-        .iter()
-        .filter_map(|t| match &t.ty.kind {
-            UserTypeKind::Enum(labels) => Some((t.oid, (t.ty.name.clone(), labels.clone()))),
-            UserTypeKind::Domain { .. } => None,
-        })
-        .collect();
-    let mut used_types: HashSet<Oid> = HashSet::new();
-
-    let column_rows = client
-        .query(COLUMNS_SQL, &[&oids])
-        .await
-        .map_err(q("columns"))?;
-    for row in &column_rows {
-        let Some(&ti) = by_oid.get(&row.get::<_, Oid>("table_oid")) else {
-            continue;
-        };
-        let type_oid: Oid = row.get("type_oid");
-        let elem_oid: Oid = row.get("elem_oid");
-        used_types.insert(type_oid);
-        used_types.insert(elem_oid);
-        let (col, lossy) = column_from_row(row, &enum_labels);
-        if let Some(why) = lossy {
-            warnings.push(format!(
-                "{}.{}: type {}: {why} for targets other than PostgreSQL (a PostgreSQL target keeps the type)",
-                tables[ti].display_name(),
-                col.name,
-                col.source_type
-            ));
-        }
-        tables[ti].columns.push(col);
-    }
-
-    let constraint_rows = client
-        .query(CONSTRAINTS_SQL, &[&oids])
-        .await
-        .map_err(q("constraints"))?;
-    for row in &constraint_rows {
-        let Some(&ti) = by_oid.get(&row.get::<_, Oid>("table_oid")) else {
-            continue;
-        };
-        add_constraint(&mut tables[ti], row);
-    }
-
-    let index_rows = client
-        .query(INDEXES_SQL, &[&oids])
-        .await
-        .map_err(q("indexes"))?;
-    for row in &index_rows {
-        let Some(&ti) = by_oid.get(&row.get::<_, Oid>("table_oid")) else {
-            continue;
-        };
-        tables[ti].indexes.push(index_from_row(row));
-    }
+    let mut used_types = cat.add_columns(client, &types, &mut warnings).await?;
+    cat.add_keys_and_indexes(client).await?;
 
     let extensions: Vec<String> = client
         .query(EXTENSIONS_SQL, &[])
         .await
-        .map_err(q("extensions"))?
+        .map_err(reading("extensions"))?
         .iter()
         .map(|r| r.get(0))
         .collect();
-
-    // Keep the user types the tables use, with the types those types are built on.
-    let by_type_oid: HashMap<Oid, &CatalogType> = types.iter().map(|t| (t.oid, t)).collect();
-    let mut pending: Vec<Oid> = used_types.iter().copied().collect();
-    while let Some(oid) = pending.pop() {
-        if let Some(t) = by_type_oid.get(&oid) {
-            if t.base_oid != 0 && used_types.insert(t.base_oid) {
-                pending.push(t.base_oid);
-            }
-        }
-    }
-    let types = types
-        .into_iter()
-        .filter(|t| used_types.contains(&t.oid))
-        .map(|t| t.ty)
-        .collect();
-
-    let extension_uses = client
-        .query(EXTENSION_USES_SQL, &[&oids])
-        .await
-        .map_err(q("what the tables need from extensions"))?
-        .iter()
-        .filter_map(|row| {
-            let ti = *by_oid.get(&row.get::<_, Oid>("table_oid"))?;
-            Some(ExtensionUse {
-                extension: row.get("extension"),
-                table: tables[ti].display_name(),
-                what: row.get("what"),
-            })
-        })
-        .collect();
-
+    let types = used_user_types(types, &mut used_types);
+    let extension_uses = cat.extension_uses(client).await?;
     for row in client
         .query(NOT_COPIED_SQL, &[&schemas])
         .await
-        .map_err(q("the objects ferry does not copy"))?
+        .map_err(reading("the objects ferry does not copy"))?
     {
         warnings.push(format!(
             "{} {} {}",
@@ -176,13 +76,149 @@ pub async fn introspect_with_warnings(
 
     Ok((
         Schema {
-            tables,
+            tables: cat.tables,
             extensions,
             types,
             extension_uses,
         },
         warnings,
     ))
+}
+
+/// A catalog query's error, naming what was being read.
+fn reading(what: &'static str) -> impl Fn(tokio_postgres::Error) -> ferry_core::Error {
+    move |e| map_error(e).context(format!("reading {what}"))
+}
+
+/// The tables being introspected, by catalog OID.
+struct Tables {
+    tables: Vec<Table>,
+    oids: Vec<Oid>,
+    by_oid: HashMap<Oid, usize>,
+}
+
+impl Tables {
+    async fn load(client: &Client, schemas: &Option<Vec<String>>) -> Result<Tables> {
+        let rows = client
+            .query(TABLES_SQL, &[schemas])
+            .await
+            .map_err(reading("the list of tables"))?;
+        let mut cat = Tables {
+            tables: Vec::with_capacity(rows.len()),
+            oids: Vec::with_capacity(rows.len()),
+            by_oid: HashMap::new(),
+        };
+        for row in &rows {
+            let mut t = Table::new(row.get::<_, String>("table_name"));
+            t.schema = Some(row.get("schema_name"));
+            t.comment = row.get("comment");
+            t.estimated_rows = Some(row.get::<_, i64>("estimated_rows").max(0) as u64);
+            let oid: Oid = row.get("oid");
+            cat.by_oid.insert(oid, cat.tables.len());
+            cat.oids.push(oid);
+            cat.tables.push(t);
+        }
+        Ok(cat)
+    }
+
+    /// The index of the table a catalog row (`table_oid`) belongs to.
+    fn of(&self, row: &tokio_postgres::Row) -> Option<usize> {
+        self.by_oid.get(&row.get::<_, Oid>("table_oid")).copied()
+    }
+
+    /// Add every table's columns; returns the type OIDs they use. A type without an exact
+    /// neutral equivalent adds a warning.
+    async fn add_columns(
+        &mut self,
+        client: &Client,
+        types: &[CatalogType],
+        warnings: &mut Vec<String>,
+    ) -> Result<HashSet<Oid>> {
+        let enum_labels: HashMap<Oid, (String, Vec<String>)> = types
+            .iter()
+            .filter_map(|t| match &t.ty.kind {
+                UserTypeKind::Enum(labels) => Some((t.oid, (t.ty.name.clone(), labels.clone()))),
+                UserTypeKind::Domain { .. } => None,
+            })
+            .collect();
+        let mut used_types: HashSet<Oid> = HashSet::new();
+        let rows = client
+            .query(COLUMNS_SQL, &[&self.oids])
+            .await
+            .map_err(reading("columns"))?;
+        for row in &rows {
+            let Some(ti) = self.of(row) else { continue };
+            used_types.insert(row.get("type_oid"));
+            used_types.insert(row.get("elem_oid"));
+            let (col, lossy) = column_from_row(row, &enum_labels);
+            if let Some(why) = lossy {
+                warnings.push(format!(
+                    "{}.{}: type {}: {why} for targets other than PostgreSQL (a PostgreSQL target keeps the type)",
+                    self.tables[ti].display_name(),
+                    col.name,
+                    col.source_type
+                ));
+            }
+            self.tables[ti].columns.push(col);
+        }
+        Ok(used_types)
+    }
+
+    async fn add_keys_and_indexes(&mut self, client: &Client) -> Result<()> {
+        let rows = client
+            .query(CONSTRAINTS_SQL, &[&self.oids])
+            .await
+            .map_err(reading("constraints"))?;
+        for row in &rows {
+            if let Some(ti) = self.of(row) {
+                add_constraint(&mut self.tables[ti], row);
+            }
+        }
+        let rows = client
+            .query(INDEXES_SQL, &[&self.oids])
+            .await
+            .map_err(reading("indexes"))?;
+        for row in &rows {
+            if let Some(ti) = self.of(row) {
+                self.tables[ti].indexes.push(index_from_row(row));
+            }
+        }
+        Ok(())
+    }
+
+    async fn extension_uses(&self, client: &Client) -> Result<Vec<ExtensionUse>> {
+        Ok(client
+            .query(EXTENSION_USES_SQL, &[&self.oids])
+            .await
+            .map_err(reading("what the tables need from extensions"))?
+            .iter()
+            .filter_map(|row| {
+                Some(ExtensionUse {
+                    extension: row.get("extension"),
+                    table: self.tables[self.of(row)?].display_name(),
+                    what: row.get("what"),
+                })
+            })
+            .collect())
+    }
+}
+
+/// The user types the tables use, with the types those types are built on.
+fn used_user_types(types: Vec<CatalogType>, used: &mut HashSet<Oid>) -> Vec<UserType> {
+    let by_type_oid: HashMap<Oid, &CatalogType> = types.iter().map(|t| (t.oid, t)).collect();
+    let mut pending: Vec<Oid> = used.iter().copied().collect();
+    while let Some(oid) = pending.pop() {
+        if let Some(t) = by_type_oid.get(&oid) {
+            if t.base_oid != 0 && used.insert(t.base_oid) {
+                pending.push(t.base_oid);
+            }
+        }
+    }
+    types
+        .into_iter()
+        .filter(|t| used.contains(&t.oid))
+        .map(|t| t.ty)
+        .collect()
 }
 
 async fn load_types(client: &Client) -> Result<Vec<CatalogType>> {

@@ -6,6 +6,7 @@
 //! exactly those, a killed run's sessions).
 
 pub mod access;
+pub mod app_user;
 pub mod apply;
 pub mod conn;
 pub mod decode;

@@ -48,7 +48,8 @@ fn missing_grant(message: &str, detail: Option<&str>, user: &str) -> Option<(Str
             "schema" => (
                 format!(
                     "CREATE on schema {name} (PostgreSQL 15 and later give it only to the schema's \
-                     owner, and GRANT ALL ON DATABASE does not include it; to read only, \
+                     owner, and GRANT ALL ON DATABASE does not include it; or make the user \
+                     its owner: ALTER SCHEMA {name} OWNER TO {user}; to read only, \
                      GRANT USAGE ON SCHEMA {name} TO {user}; is enough)"
                 ),
                 format!("GRANT CREATE ON SCHEMA {name} TO {user};"),

@@ -13,7 +13,8 @@ use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 /// replaces the bundled RDS CAs. An RDS/Aurora host or an IAM token never goes plaintext:
 /// weaker modes become `verify-full`, `disable` is refused.
 pub fn transport(url: &ConnUrl) -> Result<ferry_tls::Transport> {
-    let host = url.host.as_deref().unwrap_or("localhost");
+    // Through an SSH tunnel, the server the user named: an RDS endpoint stays verify-full.
+    let host = url.tls_host().unwrap_or("localhost");
     let mode = match url.param("sslmode").or(url.param("ssl-mode")) {
         None => None,
         Some(m) => Some(ferry_tls::TlsMode::parse(m).ok_or_else(|| {
@@ -35,10 +36,13 @@ pub fn transport(url: &ConnUrl) -> Result<ferry_tls::Transport> {
     ferry_tls::decide(&req).map_err(|e| Error::config(format!("{url}: {e}")))
 }
 
-/// A connector that notes whether a TLS handshake was started.
+/// A connector that notes whether a TLS handshake was started, and verifies the
+/// certificate against `server_name` when set (the server behind an SSH tunnel, whose
+/// local end is what the driver connects to).
 pub(crate) struct Noting<M> {
     pub(crate) inner: M,
     pub(crate) used: Arc<AtomicBool>,
+    pub(crate) server_name: Option<String>,
 }
 
 /// [`Noting`]'s per-connection half.
@@ -56,6 +60,7 @@ impl<S, M: MakeTlsConnect<S>> MakeTlsConnect<S> for Noting<M> {
         &mut self,
         domain: &str,
     ) -> std::result::Result<Self::TlsConnect, M::Error> {
+        let domain = self.server_name.as_deref().unwrap_or(domain);
         Ok(NotingConnect {
             inner: self.inner.make_tls_connect(domain)?,
             used: self.used.clone(),
@@ -71,5 +76,36 @@ impl<S, T: TlsConnect<S>> TlsConnect<S> for NotingConnect<T> {
     fn connect(self, stream: S) -> Self::Future {
         self.used.store(true, Ordering::SeqCst);
         self.inner.connect(stream)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Through an SSH tunnel the URL's host is 127.0.0.1, but an RDS endpoint behind it is
+    /// still verify-full, and `disable` still refused.
+    #[test]
+    fn a_tunnelled_rds_endpoint_stays_verify_full() {
+        let rds =
+            ConnUrl::parse("postgres://app:pw@shop.abc.us-east-1.rds.amazonaws.com:5432/shop")
+                .expect("url");
+        let local: std::net::SocketAddr = "127.0.0.1:41000".parse().expect("addr");
+        let t = rds.through_tunnel(local, "ec2-user@bastion:22");
+        match transport(&t).expect("transport") {
+            ferry_tls::Transport::Tls(s) => assert_eq!(s.verify, ferry_tls::Verify::Full),
+            other => panic!("{other:?}"),
+        }
+        let mut off = t.clone();
+        off.params.push(("sslmode".into(), "disable".into()));
+        let err = transport(&off).expect_err("disable refused");
+        assert!(err.to_string().contains("cannot be disabled"), "{err}");
+        // The bare local end would have been `prefer`.
+        let mut bare = t.clone();
+        bare.tunnel = None;
+        assert_eq!(
+            transport(&bare).expect("transport"),
+            ferry_tls::Transport::TlsOrPlain
+        );
     }
 }

@@ -54,3 +54,42 @@ pub const AWS_TEST_ENV: [(&str, &str); 5] = [
         "/nonexistent/ferry-test-aws-credentials",
     ),
 ];
+
+/// The OpenSSH bastion of `scripts/servers.sh start sshd` (`FERRY_TEST_SSH_*`).
+#[derive(Debug, Clone)]
+pub struct SshBastion {
+    /// Its loopback port.
+    pub port: u16,
+    /// The login user.
+    pub user: String,
+    /// A private key it accepts.
+    pub key: String,
+    /// A known_hosts file that holds its host key.
+    pub known_hosts: String,
+    /// Its sshd_config (for tests that start a second instance of their own).
+    pub config: String,
+}
+
+impl SshBastion {
+    /// `USER@127.0.0.1:PORT`, as `--ssh` takes it.
+    pub fn target(&self) -> String {
+        format!("{}@127.0.0.1:{}", self.user, self.port)
+    }
+}
+
+/// Where the test bastion is.
+pub fn ssh_bastion() -> SshBastion {
+    let root = var_or("FERRY_TEST_ROOT", "/tmp/ferry-test");
+    SshBastion {
+        port: var_or("FERRY_TEST_SSH_PORT", "52222")
+            .parse()
+            .expect("FERRY_TEST_SSH_PORT is a port"),
+        user: var_or("FERRY_TEST_SSH_USER", "root"),
+        key: var_or("FERRY_TEST_SSH_KEY", &format!("{root}/sshd/client_ed25519")),
+        known_hosts: var_or(
+            "FERRY_TEST_SSH_KNOWN_HOSTS",
+            &format!("{root}/sshd/known_hosts"),
+        ),
+        config: var_or("FERRY_TEST_SSH_CONFIG", &format!("{root}/sshd/sshd_config")),
+    }
+}

@@ -14,22 +14,26 @@
 mod background;
 pub mod env;
 mod files;
+mod forward;
 pub mod json_schema;
 mod mysql;
 mod names;
 mod pg;
 mod run;
+mod sshd;
 
 pub use background::{seeded_rng, spawn_ferry, wait_for};
 pub use env::{
     moto_endpoint, mysql_admin_url, mysql_binlog_admin_url, mysql_noinfile_admin_url, pg_admin_url,
-    AWS_TEST_ENV,
+    ssh_bastion, SshBastion, AWS_TEST_ENV,
 };
 pub use files::{fixture, read_report, repo_root, TempDir};
+pub use forward::tcp_forwarder;
 pub use mysql::{mysql_connect, MyDb};
 pub use names::{unique_aws_name, unique_name};
-pub use pg::{pg_connect, PgDb};
+pub use pg::{drop_replication_slots, pg_connect, PgDb};
 pub use run::{ferry, ferry_bin, Run};
+pub use sshd::{free_port, OwnSshd};
 
 /// Run a future to completion on a fresh current-thread runtime. Not from inside a
 /// runtime: there use [`block_on_thread`].

@@ -94,3 +94,34 @@ impl Drop for PgDb {
         });
     }
 }
+
+/// Terminate the walsenders of `database`'s logical replication slots and drop the slots
+/// (a database with a slot cannot be dropped); retried for up to 5 s while a walsender
+/// lets go. Usable in sync and async code, also from `Drop` (a panic, the server gone, is
+/// ignored).
+pub fn drop_replication_slots(database: &str) {
+    let name = database.to_string();
+    drop_quietly(async move {
+        let c = pg_connect(&pg_admin_url()).await;
+        for _ in 0..50 {
+            let _ = c
+                .execute(
+                    "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots \
+                     WHERE database = $1 AND active_pid IS NOT NULL",
+                    &[&name],
+                )
+                .await;
+            let dropped = c
+                .execute(
+                    "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots \
+                     WHERE database = $1",
+                    &[&name],
+                )
+                .await;
+            if dropped.is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    });
+}

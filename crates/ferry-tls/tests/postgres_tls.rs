@@ -251,6 +251,29 @@ async fn verify_full_and_verify_ca_against_local_postgres() {
         "{}",
         err.full_message()
     );
+
+    // Through a tunnel (here a plain TCP forwarder standing in for `--ssh`): the driver
+    // connects to 127.0.0.1:<local port>, and verify-full still checks the certificate
+    // against the host the URL named. Without the tunnel's record of that name, the local
+    // address does not match the certificate.
+    let local = ferry_test_support::tcp_forwarder(pg.port).await;
+    let tunnelled = with_ca.through_tunnel(local, "test@forwarder:22");
+    let client = ferry_postgres::connect(&tunnelled)
+        .await
+        .unwrap_or_else(|e| panic!("verify-full through a tunnel: {}", e.full_message()));
+    assert!(ssl_in_use(&client).await, "encrypted through the tunnel");
+    let mut bare = with_ca.clone();
+    bare.host = Some(local.ip().to_string());
+    bare.port = Some(local.port());
+    let err = ferry_postgres::connect(&bare)
+        .await
+        .expect_err("127.0.0.1 is not the certificate's name");
+    assert!(
+        err.full_message().contains("certificate")
+            || err.full_message().contains("NotValidForName"),
+        "{}",
+        err.full_message()
+    );
     drop(pg);
 }
 

@@ -90,6 +90,9 @@ pub struct Seen {
     pub operation: String,
     /// Whether the proxy answered it with a throttling error (else moto answered).
     pub throttled: bool,
+    /// An RDS request's form body (`Action=...&Key=value...`), to check parameters moto
+    /// does not record. It may hold a password: never print it whole.
+    pub rds_form: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -102,7 +105,12 @@ struct State {
 
 impl State {
     /// Record a request and decide whether to throttle it.
-    fn decide(&mut self, service: Option<Service>, operation: &str) -> bool {
+    fn decide(
+        &mut self,
+        service: Option<Service>,
+        operation: &str,
+        rds_form: Option<String>,
+    ) -> bool {
         let mut throttle = false;
         for (i, rule) in self.rules.iter().enumerate() {
             let hit = match rule {
@@ -132,6 +140,7 @@ impl State {
             service,
             operation: operation.to_string(),
             throttled: throttle,
+            rds_form,
         });
         throttle
     }
@@ -373,10 +382,12 @@ async fn handle(mut client: TcpStream, upstream: SocketAddr, state: Arc<Mutex<St
         return;
     };
     let (service, operation) = req.operation();
+    let form =
+        (service == Some(Service::Rds)).then(|| String::from_utf8_lossy(&req.body).into_owned());
     let throttle = state
         .lock()
         .expect("proxy state")
-        .decide(service, &operation);
+        .decide(service, &operation, form);
     let response = match (throttle, service) {
         (true, Some(service)) => throttling_response(service),
         // Throttling is only ever asked for per service or per operation, so a throttled

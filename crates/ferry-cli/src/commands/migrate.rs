@@ -79,6 +79,9 @@ pub struct Args {
     /// wrote), or to stdout with `-` (the summary then goes to stderr).
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// `json`: print the report as JSON on stdout (the same as `--json -`).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub output: Option<super::TextOrJson>,
     /// What to do with tables the target already has.
     #[arg(long, value_enum, default_value = "fail")]
     pub if_exists: IfExistsArg,
@@ -134,6 +137,12 @@ pub struct Args {
     /// GRANT that fixes it), and exit 0 when the run could go ahead. Writes nothing.
     #[arg(long, visible_alias = "dry-run")]
     pub check: bool,
+    /// `--ssh USER@HOST[:PORT]` and its companions: the target through a bastion.
+    #[command(flatten)]
+    pub ssh: crate::tunnel::SshArgs,
+    /// `--source-ssh USER@HOST[:PORT]` and its companions: the source through a bastion.
+    #[command(flatten)]
+    pub source_ssh: crate::tunnel::SourceSshArgs,
     /// AWS settings for `secret://` URLs and `--iam-auth`.
     #[command(flatten)]
     pub aws: crate::secrets::AwsArgs,
@@ -156,10 +165,12 @@ pub enum VerifyArg {
 impl Args {
     /// The engine options these flags describe.
     pub async fn options(&self) -> anyhow::Result<MigrateOptions> {
-        let (mut from, to) =
+        let (from, to) =
             super::resolve_pair(&self.from, &self.to, &self.aws, self.iam_auth).await?;
-        super::choose_schemas(&mut from, self.schema.as_deref())?;
+        // Before tunnels turn both hosts into 127.0.0.1.
         crate::settings::check_distinct(&from, &to)?;
+        let (mut from, to) = super::tunnel_pair(from, to, &self.source_ssh, &self.ssh).await?;
+        super::choose_schemas(&mut from, self.schema.as_deref())?;
         if self.mysql_load.is_some() && to.dialect() != Some(Dialect::Mysql) {
             anyhow::bail!("--mysql-load needs a mysql:// target");
         }
@@ -205,7 +216,8 @@ impl Args {
 
 /// Run `ferry migrate`: the summary on stdout (on stderr with `--json -`, which puts the
 /// report there).
-pub async fn run(args: Args) -> anyhow::Result<Exit> {
+pub async fn run(mut args: Args) -> anyhow::Result<Exit> {
+    super::report_to_stdout(&mut args.json, args.output)?;
     let summary = if output::json_to_stdout(args.json.as_deref()) {
         Channel::Stderr
     } else {

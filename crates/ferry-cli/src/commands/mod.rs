@@ -1,6 +1,8 @@
 //! One file per subcommand.
 
 pub mod check;
+#[cfg(feature = "aws")]
+pub mod grant;
 pub mod migrate;
 #[cfg(feature = "aws")]
 pub mod provision;
@@ -16,7 +18,7 @@ pub mod verify;
 #[cfg(not(feature = "aws"))]
 mod no_aws;
 #[cfg(not(feature = "aws"))]
-pub use no_aws::{provision, teardown, up};
+pub use no_aws::{grant, provision, teardown, up};
 
 use anyhow::Context;
 use ferry_core::ConnUrl;
@@ -37,6 +39,19 @@ pub async fn resolve_pair(
     let to = parse("--to", required("--to", to)?)?;
     let from = crate::secrets::resolve_with("--from", &from, aws, false).await?;
     let to = crate::secrets::resolve_with("--to", &to, aws, iam_auth).await?;
+    Ok((from, to))
+}
+
+/// Point resolved `--from` / `--to` URLs at SSH tunnels through their bastions
+/// (`--source-ssh`, `--ssh`), when given.
+pub async fn tunnel_pair(
+    from: ConnUrl,
+    to: ConnUrl,
+    source: &crate::tunnel::SourceSshArgs,
+    target: &crate::tunnel::SshArgs,
+) -> anyhow::Result<(ConnUrl, ConnUrl)> {
+    let from = crate::tunnel::apply("--from", from, source.bastion()).await?;
+    let to = crate::tunnel::apply("--to", to, target.bastion()).await?;
     Ok((from, to))
 }
 
@@ -72,5 +87,33 @@ pub fn choose_schemas(from: &mut ConnUrl, schemas: Option<&str>) -> anyhow::Resu
     from.params
         .retain(|(k, _)| !k.eq_ignore_ascii_case("schema"));
     from.params.push(("schema".into(), names.join(",")));
+    Ok(())
+}
+
+/// `--output` of the commands that print a result as text or JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TextOrJson {
+    /// Lines for people.
+    Text,
+    /// One JSON document on stdout (numbers as numbers).
+    Json,
+}
+
+/// `--output json` of `migrate` / `verify`: the report on stdout, as `--json -` (the summary
+/// then goes to stderr). A `--json FILE` as well is refused: one report, one place.
+pub fn report_to_stdout(
+    json: &mut Option<std::path::PathBuf>,
+    output: Option<TextOrJson>,
+) -> anyhow::Result<()> {
+    if output != Some(TextOrJson::Json) {
+        return Ok(());
+    }
+    match json {
+        Some(p) if p.as_os_str() != "-" => anyhow::bail!(
+            "--output json prints the report on stdout; --json {} writes it to a file: give one of them",
+            p.display()
+        ),
+        _ => *json = Some(std::path::PathBuf::from("-")),
+    }
     Ok(())
 }

@@ -27,6 +27,16 @@ pub mod provision {
     }
 }
 
+/// `ferry grant` without AWS support.
+pub mod grant {
+    pub use super::Args;
+
+    /// Refuses.
+    pub async fn run(_args: Args) -> anyhow::Result<crate::Exit> {
+        super::refuse("grant")
+    }
+}
+
 /// `ferry up` without AWS support.
 pub mod up {
     pub use super::Args;

@@ -49,6 +49,23 @@ pub struct Args {
     /// Automated backup retention in days (7 to 35).
     #[arg(long, value_name = "DAYS", default_value_t = 7)]
     pub backup_retention_days: i32,
+    /// A standby in a second Availability Zone (RDS Multi-AZ; on Aurora, a reader instance).
+    #[arg(long)]
+    pub multi_az: bool,
+    /// The Availability Zone to place the instance in (Aurora: the writer), e.g. us-east-1a.
+    #[arg(long, value_name = "AZ")]
+    pub availability_zone: Option<String>,
+    /// The port the database listens on (default 5432 / 3306).
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
+    /// Turn on Performance Insights.
+    #[arg(long)]
+    pub performance_insights: bool,
+    /// DB parameter group (RDS) or DB cluster parameter group (Aurora) to use.
+    #[arg(long, value_name = "GROUP")]
+    pub parameter_group: Option<String>,
+    #[command(flatten)]
+    pub app: crate::commands::grant::AppUserArgs,
     /// How to print the connection.
     #[arg(long, value_enum, default_value_t = Output::Env)]
     pub output: Output,
@@ -93,6 +110,11 @@ impl Args {
             security_groups: self.security_groups.clone(),
             kms_key: self.kms_key.clone(),
             backup_retention_days: self.backup_retention_days,
+            multi_az: self.multi_az,
+            availability_zone: self.availability_zone.clone(),
+            port: self.port,
+            performance_insights: self.performance_insights,
+            parameter_group: self.parameter_group.clone(),
             ..ProvisionSpec::new(&self.name, self.engine)
         }
     }
@@ -100,14 +122,43 @@ impl Args {
 
 /// Run `ferry provision`.
 pub async fn run(args: Args) -> anyhow::Result<Exit> {
+    crate::secrets::set_session_defaults(&args.aws);
+    if let Some(user) = &args.app.app_user {
+        ferry_core::app_user::validate_app_user(user, Some(ferry_aws::spec::MASTER_USERNAME))?;
+    }
     let provisioned = provision(&args).await?;
     match provisioned {
         None => Ok(Exit::Ok),
-        Some(conn) => {
+        Some(mut conn) => {
+            make_app_user(&args, &mut conn).await?;
             print_connection(&conn, args.output);
             Ok(Exit::Ok)
         }
     }
+}
+
+/// With `--app-user`: create (or reset) the app's login on the provisioned database,
+/// connected as the master through its secret, its password in `ferry/NAME/app`; the
+/// connection then names that secret for the app. Shared with `ferry up` (after the load).
+pub async fn make_app_user(args: &Args, conn: &mut ferry_aws::Connection) -> anyhow::Result<()> {
+    let Some(user) = &args.app.app_user else {
+        return Ok(());
+    };
+    let secret = args.spec().app_secret_name();
+    let done = crate::commands::grant::make(&crate::commands::grant::Request {
+        to: &conn.secret_url(),
+        user,
+        iam: args.app.app_iam,
+        secret: (!args.app.app_iam).then_some(secret.as_str()),
+        deployment: Some(&args.name),
+        kms_key: args.kms_key.as_deref(),
+        aws: &args.aws,
+    })
+    .await
+    .with_context(|| format!("--app-user {user}"))?;
+    done.tell();
+    conn.app = Some(done.login());
+    Ok(())
 }
 
 /// Provision (or plan, with `--dry-run`, returning `None`); shared with `ferry up`.
@@ -118,6 +169,13 @@ pub async fn provision(args: &Args) -> anyhow::Result<Option<ferry_aws::Connecti
     if args.dry_run {
         let plan = ferry_aws::plan(&clients, &spec).await?;
         Channel::Stdout.text(&plan.to_string());
+        if let Some(user) = &args.app.app_user {
+            Channel::Stdout.line(&if args.app.app_iam {
+                format!("then: create app user {user} (IAM database authentication) with SELECT, INSERT, UPDATE, DELETE on the tables and use of their sequences")
+            } else {
+                format!("then: create app user {user} with SELECT, INSERT, UPDATE, DELETE on the tables and use of their sequences; its password (GetRandomPassword) in secret {}", spec.app_secret_name())
+            });
+        }
         return Ok(None);
     }
     let wait = WaitOptions {

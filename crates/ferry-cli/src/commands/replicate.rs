@@ -27,6 +27,12 @@ pub struct Target {
     /// Write a JSON report (position, transactions, changes, lag) to this file.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// `--ssh USER@HOST[:PORT]` and its companions: the target through a bastion.
+    #[command(flatten)]
+    pub ssh: crate::tunnel::SshArgs,
+    /// `--source-ssh USER@HOST[:PORT]` and its companions: the source through a bastion.
+    #[command(flatten)]
+    pub source_ssh: crate::tunnel::SourceSshArgs,
     /// AWS settings for `secret://` URLs.
     #[command(flatten)]
     pub aws: crate::secrets::AwsArgs,
@@ -77,6 +83,7 @@ fn out(line: &str) {
 async fn options(t: &Target) -> anyhow::Result<ReplicateOptions> {
     let (from, to) = super::resolve_pair(&t.from, &t.to, &t.aws, false).await?;
     crate::settings::check_distinct(&from, &to)?;
+    let (from, to) = super::tunnel_pair(from, to, &t.source_ssh, &t.ssh).await?;
     Ok(ReplicateOptions {
         from,
         to,

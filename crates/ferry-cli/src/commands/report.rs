@@ -180,19 +180,9 @@ fn mb(bytes: u64) -> String {
     format!("{:.1} MB", bytes as f64 / 1e6)
 }
 
-/// Print the comparison and decide the exit.
-fn compare(a: &CompareArgs) -> Exit {
-    let (base, new) = match (read(&a.base), read(&a.new)) {
-        (Ok(b), Ok(n)) => (b, n),
-        (b, n) => {
-            for (path, r) in [(&a.base, b.err()), (&a.new, n.err())] {
-                if let Some(e) = r {
-                    eprintln!("ferry: cannot read report {}: {e}", path.display());
-                }
-            }
-            return Exit::Failed;
-        }
-    };
+/// Print the per-table and total rows, rows/s, MB/s and seconds; returns the row count
+/// differences.
+fn compare_rows(base: &Run, new: &Run) -> Vec<String> {
     println!(
         "{:<24} {:>10} {:>10} | {:>11} {:>11} {:>7} | {:>8} {:>8} {:>7} | {:>8} {:>8} {:>7}",
         "table",
@@ -235,6 +225,52 @@ fn compare(a: &CompareArgs) -> Exit {
             new.total.rows, base.total.rows
         ));
     }
+    failures
+}
+
+/// Print the peak RSS of both runs and fail a growth above `max_growth` percent.
+fn compare_rss(base: Option<u64>, new: Option<u64>, max_growth: f64, failures: &mut Vec<String>) {
+    match (base, new) {
+        (Some(b), Some(n)) => {
+            println!(
+                "peak RSS: {} -> {} ({})",
+                mb(b),
+                mb(n),
+                change(b as f64, n as f64)
+            );
+            if n as f64 > b as f64 * (1.0 + max_growth / 100.0) {
+                failures.push(format!(
+                    "peak RSS {} is {} of the baseline's {} (at most +{max_growth}% allowed)",
+                    mb(n),
+                    change(b as f64, n as f64),
+                    mb(b),
+                ));
+            }
+        }
+        (b, n) => {
+            println!(
+                "peak RSS: {} -> {} (not compared: a report without it)",
+                b.map_or("-".into(), mb),
+                n.map_or("-".into(), mb)
+            );
+        }
+    }
+}
+
+/// Print the comparison and decide the exit.
+fn compare(a: &CompareArgs) -> Exit {
+    let (base, new) = match (read(&a.base), read(&a.new)) {
+        (Ok(b), Ok(n)) => (b, n),
+        (b, n) => {
+            for (path, r) in [(&a.base, b.err()), (&a.new, n.err())] {
+                if let Some(e) = r {
+                    eprintln!("ferry: cannot read report {}: {e}", path.display());
+                }
+            }
+            return Exit::Failed;
+        }
+    };
+    let mut failures = compare_rows(&base, &new);
     if new.status != "complete" {
         failures.push(format!(
             "the new run did not complete (status {})",
@@ -251,32 +287,7 @@ fn compare(a: &CompareArgs) -> Exit {
             a.max_slower
         ));
     }
-    match (base.peak_rss, new.peak_rss) {
-        (Some(b), Some(n)) => {
-            println!(
-                "peak RSS: {} -> {} ({})",
-                mb(b),
-                mb(n),
-                change(b as f64, n as f64)
-            );
-            if n as f64 > b as f64 * (1.0 + a.max_rss_growth / 100.0) {
-                failures.push(format!(
-                    "peak RSS {} is {} of the baseline's {} (at most +{}% allowed)",
-                    mb(n),
-                    change(b as f64, n as f64),
-                    mb(b),
-                    a.max_rss_growth
-                ));
-            }
-        }
-        (b, n) => {
-            println!(
-                "peak RSS: {} -> {} (not compared: a report without it)",
-                b.map_or("-".into(), mb),
-                n.map_or("-".into(), mb)
-            );
-        }
-    }
+    compare_rss(base.peak_rss, new.peak_rss, a.max_rss_growth, &mut failures);
     if failures.is_empty() {
         println!(
             "ok: same rows, within +{}% wall time and +{}% peak RSS",

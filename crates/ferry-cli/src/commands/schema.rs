@@ -35,6 +35,9 @@ pub struct Args {
     /// AWS settings for `secret://` URLs.
     #[command(flatten)]
     pub aws: crate::secrets::AwsArgs,
+    /// `--source-ssh USER@HOST[:PORT]` and its companions: the source through a bastion.
+    #[command(flatten)]
+    pub source_ssh: crate::tunnel::SourceSshArgs,
 }
 
 /// Run `ferry schema`.
@@ -68,7 +71,8 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         (None, None) => anyhow::bail!("give --to-dialect postgres|mysql (or a --to URL)"),
     };
     crate::secrets::set_session_defaults(&args.aws);
-    let mut from = super::resolve_url("--from", &args.from).await?;
+    let from = super::resolve_url("--from", &args.from).await?;
+    let mut from = crate::tunnel::apply("--from", from, args.source_ssh.bastion()).await?;
     super::choose_schemas(&mut from, args.schema.as_deref())?;
     let config = crate::settings::migration_config(args.config.as_deref())?;
     let drivers = Drivers::default();
@@ -92,9 +96,10 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
 /// `ferry schema --check`: what `ferry migrate --check` checks, with the default run
 /// settings.
 async fn check(args: Args) -> anyhow::Result<Exit> {
-    let (mut from, to) = super::resolve_pair(&args.from, &args.to, &args.aws, false).await?;
-    super::choose_schemas(&mut from, args.schema.as_deref())?;
+    let (from, to) = super::resolve_pair(&args.from, &args.to, &args.aws, false).await?;
     crate::settings::check_distinct(&from, &to)?;
+    let mut from = crate::tunnel::apply("--from", from, args.source_ssh.bastion()).await?;
+    super::choose_schemas(&mut from, args.schema.as_deref())?;
     if let Some(name) = &args.to_dialect {
         if Dialect::parse(name) != to.dialect() {
             anyhow::bail!("--to-dialect {name} does not match the --to URL {to}");

@@ -28,6 +28,9 @@ pub struct Args {
     /// Print what would be deleted (after the same checks), change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// How to print what was (or would be) deleted.
+    #[arg(long, value_enum, default_value_t = super::TextOrJson::Text)]
+    pub output: super::TextOrJson,
     /// Give up waiting for a deletion after this many minutes.
     #[arg(long, value_name = "MIN", default_value_t = 90)]
     pub wait_minutes: u64,
@@ -47,6 +50,17 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         let lines = ferry_aws::plan_teardown(&clients, &spec)
             .await
             .with_context(|| format!("teardown {}", args.name))?;
+        if args.output == super::TextOrJson::Json {
+            let doc = serde_json::json!({
+                "name": args.name,
+                "dry_run": true,
+                "would": lines,
+                "deleted": [],
+            });
+            Channel::Stdout.text(&format!("{doc:#}\n"));
+            Channel::Stderr.line("ferry: dry run: nothing was changed");
+            return Ok(Exit::Ok);
+        }
         if lines.is_empty() {
             Channel::Stdout.line(&format!("nothing to tear down for `{}`", args.name));
         }
@@ -66,6 +80,17 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
     progress.finish();
     let done = done?;
     let out = Channel::Stdout;
+    if args.output == super::TextOrJson::Json {
+        let doc = serde_json::json!({
+            "name": args.name,
+            "dry_run": false,
+            "deleted": done.deleted,
+            "final_snapshot": done.final_snapshot,
+            "secret_recovery_days": done.secret_recovery_days,
+        });
+        out.text(&format!("{doc:#}\n"));
+        return Ok(Exit::Ok);
+    }
     if done.deleted.is_empty() {
         out.line(&format!("nothing to tear down for `{}`", args.name));
         return Ok(Exit::Ok);

@@ -35,6 +35,13 @@ pub struct Args {
     pub json: Option<PathBuf>,
     #[command(flatten)]
     pub provision: provision::Args,
+    /// `--ssh USER@HOST[:PORT]` and its companions: the new database through a bastion
+    /// (it is never publicly accessible).
+    #[command(flatten)]
+    pub ssh: crate::tunnel::SshArgs,
+    /// `--source-ssh USER@HOST[:PORT]` and its companions: the source through a bastion.
+    #[command(flatten)]
+    pub source_ssh: crate::tunnel::SourceSshArgs,
 }
 
 /// Run `ferry up`. Only the connection (env lines or JSON) goes to stdout, so that
@@ -52,7 +59,10 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         crate::secrets::parse_url("--from", crate::settings::required("--from", &args.from)?)?;
     args.provision.spec().validate()?;
     check_source(&args).await?;
-    let Some(conn) = provision::provision(&args.provision).await? else {
+    if let Some(user) = &args.provision.app.app_user {
+        ferry_core::app_user::validate_app_user(user, Some(ferry_aws::spec::MASTER_USERNAME))?;
+    }
+    let Some(mut conn) = provision::provision(&args.provision).await? else {
         eprintln!("ferry: dry run: then migrate {from} into it and verify");
         return Ok(Exit::Ok);
     };
@@ -63,6 +73,7 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         config: args.config.clone(),
         jobs: args.jobs,
         json: args.json.clone(),
+        output: None,
         if_exists: migrate::IfExistsArg::Fail,
         on_error: migrate::OnErrorArg::Stop,
         allow_rejects: false,
@@ -79,6 +90,8 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         replicate: false,
         set_replica_identity: false,
         check: false,
+        ssh: args.ssh.clone(),
+        source_ssh: args.source_ssh.clone(),
         aws: args.provision.aws.clone(),
         ci: Default::default(),
     };
@@ -89,10 +102,13 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         config: migrate_args.config.clone(),
         jobs: migrate_args.jobs,
         json: migrate_args.json.clone(),
+        output: None,
         content: true,
         show_values: false,
         iam_auth: false,
         check: false,
+        ssh: migrate_args.ssh.clone(),
+        source_ssh: migrate_args.source_ssh.clone(),
         aws: migrate_args.aws.clone(),
         ci: Default::default(),
     };
@@ -105,6 +121,8 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         }
         other => other?,
     };
+    // The app's own login, once its tables are there (a re-run resets it to exactly its rights).
+    provision::make_app_user(&args.provision, &mut conn).await?;
     provision::print_connection(&conn, args.provision.output);
     Ok(exit)
 }
@@ -115,8 +133,8 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
 async fn check_source(args: &Args) -> anyhow::Result<()> {
     let parsed =
         crate::secrets::parse_url("--from", crate::settings::required("--from", &args.from)?)?;
-    let mut from =
-        crate::secrets::resolve_with("--from", &parsed, &args.provision.aws, false).await?;
+    let from = crate::secrets::resolve_with("--from", &parsed, &args.provision.aws, false).await?;
+    let mut from = crate::tunnel::apply("--from", from, args.source_ssh.bastion()).await?;
     super::choose_schemas(&mut from, args.schema.as_deref())?;
     let config = crate::settings::migration_config(args.config.as_deref())?;
     let drivers = ferry_drivers::Drivers::default();

@@ -36,6 +36,9 @@ pub struct Args {
     /// wrote), or to stdout with `-` (the table then goes to stderr).
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// `json`: print the report as JSON on stdout (the same as `--json -`).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub output: Option<super::TextOrJson>,
     /// Compare every value, not only row counts.
     #[arg(long)]
     pub content: bool,
@@ -51,6 +54,12 @@ pub struct Args {
     /// GRANT that fixes it), and exit 0 when the run could go ahead. Writes nothing.
     #[arg(long, visible_alias = "dry-run")]
     pub check: bool,
+    /// `--ssh USER@HOST[:PORT]` and its companions: the target through a bastion.
+    #[command(flatten)]
+    pub ssh: crate::tunnel::SshArgs,
+    /// `--source-ssh USER@HOST[:PORT]` and its companions: the source through a bastion.
+    #[command(flatten)]
+    pub source_ssh: crate::tunnel::SourceSshArgs,
     /// AWS settings for `secret://` URLs and `--iam-auth`.
     #[command(flatten)]
     pub aws: crate::secrets::AwsArgs,
@@ -60,7 +69,8 @@ pub struct Args {
 }
 
 /// Run `ferry verify`: the table on stdout (on stderr with `--json -`).
-pub async fn run(args: Args) -> anyhow::Result<Exit> {
+pub async fn run(mut args: Args) -> anyhow::Result<Exit> {
+    super::report_to_stdout(&mut args.json, args.output)?;
     let summary = if output::json_to_stdout(args.json.as_deref()) {
         Channel::Stderr
     } else {
@@ -73,8 +83,8 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
 /// side (a missing grant) fails the run (exit 2) with the cause, rather than "differs".
 pub async fn run_to(args: Args, summary: Channel) -> anyhow::Result<Exit> {
     output::check_json_path(args.json.as_deref())?;
-    let (mut from, to) =
-        super::resolve_pair(&args.from, &args.to, &args.aws, args.iam_auth).await?;
+    let (from, to) = super::resolve_pair(&args.from, &args.to, &args.aws, args.iam_auth).await?;
+    let (mut from, to) = super::tunnel_pair(from, to, &args.source_ssh, &args.ssh).await?;
     super::choose_schemas(&mut from, args.schema.as_deref())?;
     let config = crate::settings::migration_config(args.config.as_deref())?;
     let opts = VerifyOptions {

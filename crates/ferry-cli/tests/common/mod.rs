@@ -69,3 +69,22 @@ pub async fn moto_clients() -> ferry_aws::AwsClients {
         .await
         .expect("clients")
 }
+
+/// Run SQL on the local PostgreSQL with psql; `pw` is bound as the psql variable `pw`.
+pub fn psql(admin_url: &str, pw: &str, sql: &str) {
+    use std::io::Write;
+    let mut child = Command::new("psql")
+        .args([admin_url, "-v", "ON_ERROR_STOP=1", "-q", "-v"])
+        .arg(format!("pw={pw}"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("psql");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(sql.as_bytes())
+        .expect("write sql");
+    assert!(child.wait().expect("psql").success(), "psql failed: {sql}");
+}

@@ -151,31 +151,13 @@ mod tests {
         vec![Value::Int(k), Value::Text(v.into())]
     }
     fn ins(k: i64, v: &str) -> Change {
-        Change {
-            table: 0,
-            kind: ChangeKind::Insert,
-            before: None,
-            after: Some(row(k, v)),
-            unchanged: Vec::new(),
-        }
+        Change::row(0, ChangeKind::Insert, None, Some(row(k, v)))
     }
     fn upd(k0: i64, k1: i64, v: &str) -> Change {
-        Change {
-            table: 0,
-            kind: ChangeKind::Update,
-            before: Some(row(k0, "?")),
-            after: Some(row(k1, v)),
-            unchanged: Vec::new(),
-        }
+        Change::row(0, ChangeKind::Update, Some(row(k0, "?")), Some(row(k1, v)))
     }
     fn del(k: i64) -> Change {
-        Change {
-            table: 0,
-            kind: ChangeKind::Delete,
-            before: Some(row(k, "?")),
-            after: None,
-            unchanged: Vec::new(),
-        }
+        Change::row(0, ChangeKind::Delete, Some(row(k, "?")), None)
     }
     fn key(r: &[Value]) -> Result<KeyBytes> {
         Ok(vec![match &r[0] {

@@ -310,14 +310,7 @@ impl BinlogChanges {
         let header = event.header();
         let (log_pos, timestamp) = (header.log_pos(), header.timestamp());
         if header.event_type_raw() == MARIADB_GTID_EVENT {
-            let data = event.data();
-            if data.len() >= 13 {
-                let seq = u64::from_le_bytes(data[0..8].try_into().unwrap_or_default());
-                let domain = u32::from_le_bytes(data[8..12].try_into().unwrap_or_default());
-                self.gtids.begin(domain, header.server_id(), seq);
-                self.standalone = data[12] & FL_STANDALONE != 0;
-            }
-            self.in_txn = true;
+            self.mariadb_gtid(event.data(), header.server_id());
             return Ok(true);
         }
         let data = event.read_data().map_err(|e| {
@@ -340,54 +333,7 @@ impl BinlogChanges {
                 self.offset = r.position();
             }
             Some(EventData::QueryEvent(q)) => {
-                let sql = q.query().into_owned();
-                let schema = q.schema().into_owned();
-                match statement::classify(&sql, &schema, &self.database, &self.names) {
-                    Statement::Begin => self.in_txn = true,
-                    Statement::Commit => self.commit(log_pos, timestamp),
-                    Statement::Truncate(tables) => {
-                        for table in tables {
-                            self.push_change(Change {
-                                table,
-                                kind: ChangeKind::Truncate,
-                                before: None,
-                                after: None,
-                                unchanged: Vec::new(),
-                            });
-                        }
-                        if self.standalone || !self.in_txn {
-                            self.commit(log_pos, timestamp);
-                        }
-                    }
-                    Statement::Touches(tables) => {
-                        let names: Vec<String> = tables
-                            .iter()
-                            .map(|&t| format!("`{}`", self.names[t]))
-                            .collect();
-                        let shown: String = sql.chars().take(300).collect();
-                        return Err(Error::new(
-                            ErrorKind::Schema,
-                            format!(
-                                "the source ran a statement on replicated table {} that replication cannot carry (binlog {}): {shown}\n  replication stopped before it; to go on, copy again with `ferry migrate --if-exists drop --replicate` (schema changes are not replicated)",
-                                names.join(", "),
-                                self.at()
-                            ),
-                        ));
-                    }
-                    Statement::NewTable(name) => {
-                        self.pending.push_back(StreamEvent::Notice(format!(
-                            "table `{name}` was created on the source after the copy; its rows are not replicated"
-                        )));
-                        if self.standalone || !self.in_txn {
-                            self.commit(log_pos, timestamp);
-                        }
-                    }
-                    Statement::Other => {
-                        if self.standalone || !self.in_txn {
-                            self.commit(log_pos, timestamp);
-                        }
-                    }
-                }
+                self.query(&q.query(), &q.schema(), log_pos, timestamp)?
             }
             Some(EventData::FormatDescriptionEvent(_)) => self.format_seen = true,
             Some(EventData::XidEvent(_)) => self.commit(log_pos, timestamp),
@@ -396,6 +342,64 @@ impl BinlogChanges {
             _ => {}
         }
         Ok(true)
+    }
+
+    /// MariaDB's GTID event opens a transaction (or a standalone statement).
+    fn mariadb_gtid(&mut self, data: &[u8], server_id: u32) {
+        if data.len() >= 13 {
+            let seq = u64::from_le_bytes(data[0..8].try_into().unwrap_or_default());
+            let domain = u32::from_le_bytes(data[8..12].try_into().unwrap_or_default());
+            self.gtids.begin(domain, server_id, seq);
+            self.standalone = data[12] & FL_STANDALONE != 0;
+        }
+        self.in_txn = true;
+    }
+
+    /// A statement in the binlog: transaction bounds, truncates, and the DDL replication
+    /// cannot carry (which stops it, naming the tables).
+    fn query(&mut self, sql: &str, schema: &str, log_pos: u32, timestamp: u32) -> Result<()> {
+        let ends_statement = |s: &Self| s.standalone || !s.in_txn;
+        match statement::classify(sql, schema, &self.database, &self.names) {
+            Statement::Begin => self.in_txn = true,
+            Statement::Commit => self.commit(log_pos, timestamp),
+            Statement::Truncate(tables) => {
+                for table in tables {
+                    self.push_change(Change::row(table, ChangeKind::Truncate, None, None));
+                }
+                if ends_statement(self) {
+                    self.commit(log_pos, timestamp);
+                }
+            }
+            Statement::Touches(tables) => {
+                let names: Vec<String> = tables
+                    .iter()
+                    .map(|&t| format!("`{}`", self.names[t]))
+                    .collect();
+                let shown: String = sql.chars().take(300).collect();
+                return Err(Error::new(
+                    ErrorKind::Schema,
+                    format!(
+                        "the source ran a statement on replicated table {} that replication cannot carry (binlog {}): {shown}\n  replication stopped before it; to go on, copy again with `ferry migrate --if-exists drop --replicate` (schema changes are not replicated)",
+                        names.join(", "),
+                        self.at()
+                    ),
+                ));
+            }
+            Statement::NewTable(name) => {
+                self.pending.push_back(StreamEvent::Notice(format!(
+                    "table `{name}` was created on the source after the copy; its rows are not replicated"
+                )));
+                if ends_statement(self) {
+                    self.commit(log_pos, timestamp);
+                }
+            }
+            Statement::Other => {
+                if ends_statement(self) {
+                    self.commit(log_pos, timestamp);
+                }
+            }
+        }
+        Ok(())
     }
 
     fn map_table(&mut self, tme: &TableMapEvent<'_>) -> Result<()> {
@@ -472,13 +476,7 @@ impl BinlogChanges {
             })?;
             let before = before.map(|r| shape.convert(r, &at)).transpose()?;
             let after = after.map(|r| shape.convert(r, &at)).transpose()?;
-            changes.push(Change {
-                table,
-                kind,
-                before,
-                after,
-                unchanged: Vec::new(),
-            });
+            changes.push(Change::row(table, kind, before, after));
         }
         for c in changes {
             self.push_change(c);

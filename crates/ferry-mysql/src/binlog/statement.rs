@@ -109,80 +109,18 @@ fn tokens(sql: &str) -> Vec<(String, bool)> {
 /// Classify `sql`, run with default database `default_db`, for a stream of `tables` (names)
 /// in database `db`.
 pub fn classify(sql: &str, default_db: &str, db: &str, tables: &[String]) -> Statement {
-    let toks = tokens(sql);
-    let word = |i: usize| -> String {
-        toks.get(i)
-            .filter(|(_, quoted)| !quoted)
-            .map(|(t, _)| t.to_ascii_uppercase())
-            .unwrap_or_default()
+    let p = Parsed {
+        toks: tokens(sql),
+        default_db,
+        db,
+        tables,
     };
-    // A qualified or plain name starting at token `i`; returns it and the next index.
-    let name_at = |i: usize| -> Option<(Name, usize)> {
-        let (first, _) = toks.get(i)?;
-        if toks.get(i + 1).map(|t| t.0.as_str()) == Some(".") {
-            let (second, _) = toks.get(i + 2)?;
-            return Some((
-                Name {
-                    db: Some(first.clone()),
-                    name: second.clone(),
-                },
-                i + 3,
-            ));
-        }
-        Some((
-            Name {
-                db: None,
-                name: first.clone(),
-            },
-            i + 1,
-        ))
-    };
-    let streamed = |n: &Name| -> Option<usize> {
-        let in_db = n.db.as_deref().unwrap_or(default_db);
-        if in_db != db {
-            return None;
-        }
-        tables.iter().position(|t| t.eq_ignore_ascii_case(&n.name))
-    };
-    // Names in a comma-separated list starting at `i` (DROP TABLE a, b; TRUNCATE t).
-    let list_at = |mut i: usize| -> Vec<Name> {
-        let mut names = Vec::new();
-        while let Some((n, next)) = name_at(i) {
-            names.push(n);
-            if toks.get(next).map(|t| t.0.as_str()) != Some(",") {
-                break;
-            }
-            i = next + 1;
-        }
-        names
-    };
-    let hits = |names: Vec<Name>| -> Vec<usize> {
-        let mut v: Vec<usize> = names.iter().filter_map(streamed).collect();
-        v.sort_unstable();
-        v.dedup();
-        v
-    };
-    let touches = |names: Vec<Name>| {
-        let h = hits(names);
-        if h.is_empty() {
-            Statement::Other
-        } else {
-            Statement::Touches(h)
-        }
-    };
-    let skip_words = |mut i: usize, words: &[&str]| {
-        while words.contains(&word(i).as_str()) {
-            i += 1;
-        }
-        i
-    };
-    match word(0).as_str() {
+    match p.word(0).as_str() {
         "BEGIN" | "XA" => Statement::Begin,
-        "START" if word(1) == "TRANSACTION" => Statement::Begin,
+        "START" if p.word(1) == "TRANSACTION" => Statement::Begin,
         "COMMIT" => Statement::Commit,
         "TRUNCATE" => {
-            let i = skip_words(1, &["TABLE"]);
-            let h = hits(list_at(i));
+            let h = p.hits(p.list_at(p.skip_words(1, &["TABLE"])));
             if h.is_empty() {
                 Statement::Other
             } else {
@@ -190,81 +128,169 @@ pub fn classify(sql: &str, default_db: &str, db: &str, tables: &[String]) -> Sta
             }
         }
         "ALTER" => {
-            let i = skip_words(1, &["ONLINE", "OFFLINE", "IGNORE"]);
-            if word(i) != "TABLE" {
+            let i = p.skip_words(1, &["ONLINE", "OFFLINE", "IGNORE"]);
+            if p.word(i) != "TABLE" {
                 return Statement::Other;
             }
-            touches(list_at(skip_words(i + 1, &["IF", "EXISTS"])))
+            p.touches(p.list_at(p.skip_words(i + 1, &["IF", "EXISTS"])))
         }
-        "DROP" => {
-            let i = skip_words(1, &["TEMPORARY"]);
-            match word(i).as_str() {
-                "TABLE" | "TABLES" => touches(list_at(skip_words(i + 1, &["IF", "EXISTS"]))),
-                "INDEX" => on_table(&toks, &word, &name_at, &touches),
-                "DATABASE" | "SCHEMA" => {
-                    let names = list_at(skip_words(i + 1, &["IF", "EXISTS"]));
-                    if names.iter().any(|n| n.name == db) && !tables.is_empty() {
-                        Statement::Touches((0..tables.len()).collect())
-                    } else {
-                        Statement::Other
-                    }
-                }
-                _ => Statement::Other,
-            }
-        }
-        "RENAME" if matches!(word(1).as_str(), "TABLE" | "TABLES") => {
-            // RENAME TABLE a TO b, c TO d: both sides count.
-            let mut names = Vec::new();
-            let mut i = 2;
-            while let Some((n, next)) = name_at(i) {
-                names.push(n);
-                i = match toks.get(next).map(|t| t.0.to_ascii_uppercase()) {
-                    Some(t) if t == "TO" || t == "," => next + 1,
-                    _ => break,
-                };
-            }
-            touches(names)
-        }
-        "CREATE" => {
-            let i = skip_words(1, &["OR", "REPLACE", "TEMPORARY"]);
-            match word(i).as_str() {
-                "TABLE" => match name_at(skip_words(i + 1, &["IF", "NOT", "EXISTS"])) {
-                    Some((n, _)) if streamed(&n).is_some() => touches(vec![n]),
-                    Some((n, _)) if n.db.as_deref().unwrap_or(default_db) == db => {
-                        Statement::NewTable(n.name)
-                    }
-                    _ => Statement::Other,
-                },
-                "UNIQUE" | "FULLTEXT" | "SPATIAL" | "INDEX" => {
-                    on_table(&toks, &word, &name_at, &touches)
-                }
-                _ => Statement::Other,
-            }
-        }
+        "DROP" => p.drop(),
+        "RENAME" if matches!(p.word(1).as_str(), "TABLE" | "TABLES") => p.rename(),
+        "CREATE" => p.create(),
         // A change logged as a statement (binlog_format other than ROW for this session).
         "INSERT" | "UPDATE" | "DELETE" | "REPLACE" | "LOAD" => {
-            let names: Vec<Name> = (0..toks.len())
-                .filter_map(|i| name_at(i).map(|(n, _)| n))
+            let names: Vec<Name> = (0..p.toks.len())
+                .filter_map(|i| p.name_at(i).map(|(n, _)| n))
                 .collect();
-            touches(names)
+            p.touches(names)
         }
         _ => Statement::Other,
     }
 }
 
-/// `... ON table` of CREATE/DROP INDEX.
-fn on_table(
-    toks: &[(String, bool)],
-    word: &dyn Fn(usize) -> String,
-    name_at: &dyn Fn(usize) -> Option<(Name, usize)>,
-    touches: &dyn Fn(Vec<Name>) -> Statement,
-) -> Statement {
-    match (0..toks.len()).find(|&i| word(i) == "ON") {
-        Some(i) => match name_at(i + 1) {
-            Some((n, _)) => touches(vec![n]),
+/// A tokenized statement and the stream it is classified for.
+struct Parsed<'a> {
+    toks: Vec<(String, bool)>,
+    default_db: &'a str,
+    db: &'a str,
+    tables: &'a [String],
+}
+
+impl Parsed<'_> {
+    /// Token `i` upper-cased when it is an unquoted word, else empty.
+    fn word(&self, i: usize) -> String {
+        self.toks
+            .get(i)
+            .filter(|(_, quoted)| !quoted)
+            .map(|(t, _)| t.to_ascii_uppercase())
+            .unwrap_or_default()
+    }
+
+    fn token(&self, i: usize) -> Option<&str> {
+        self.toks.get(i).map(|t| t.0.as_str())
+    }
+
+    /// A qualified or plain name starting at token `i`, and the index after it.
+    fn name_at(&self, i: usize) -> Option<(Name, usize)> {
+        let (first, _) = self.toks.get(i)?;
+        if self.token(i + 1) == Some(".") {
+            let (second, _) = self.toks.get(i + 2)?;
+            let name = Name {
+                db: Some(first.clone()),
+                name: second.clone(),
+            };
+            return Some((name, i + 3));
+        }
+        let name = Name {
+            db: None,
+            name: first.clone(),
+        };
+        Some((name, i + 1))
+    }
+
+    /// The streamed table `n` names, if it names one.
+    fn streamed(&self, n: &Name) -> Option<usize> {
+        if n.db.as_deref().unwrap_or(self.default_db) != self.db {
+            return None;
+        }
+        self.tables
+            .iter()
+            .position(|t| t.eq_ignore_ascii_case(&n.name))
+    }
+
+    /// Names in a comma-separated list starting at `i` (DROP TABLE a, b; TRUNCATE t).
+    fn list_at(&self, mut i: usize) -> Vec<Name> {
+        let mut names = Vec::new();
+        while let Some((n, next)) = self.name_at(i) {
+            names.push(n);
+            if self.token(next) != Some(",") {
+                break;
+            }
+            i = next + 1;
+        }
+        names
+    }
+
+    fn hits(&self, names: Vec<Name>) -> Vec<usize> {
+        let mut v: Vec<usize> = names.iter().filter_map(|n| self.streamed(n)).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    fn touches(&self, names: Vec<Name>) -> Statement {
+        let h = self.hits(names);
+        if h.is_empty() {
+            Statement::Other
+        } else {
+            Statement::Touches(h)
+        }
+    }
+
+    fn skip_words(&self, mut i: usize, words: &[&str]) -> usize {
+        while words.contains(&self.word(i).as_str()) {
+            i += 1;
+        }
+        i
+    }
+
+    /// `... ON table` of CREATE/DROP INDEX.
+    fn on_table(&self) -> Statement {
+        match (0..self.toks.len()).find(|&i| self.word(i) == "ON") {
+            Some(i) => match self.name_at(i + 1) {
+                Some((n, _)) => self.touches(vec![n]),
+                None => Statement::Other,
+            },
             None => Statement::Other,
-        },
-        None => Statement::Other,
+        }
+    }
+
+    fn drop(&self) -> Statement {
+        let i = self.skip_words(1, &["TEMPORARY"]);
+        match self.word(i).as_str() {
+            "TABLE" | "TABLES" => {
+                self.touches(self.list_at(self.skip_words(i + 1, &["IF", "EXISTS"])))
+            }
+            "INDEX" => self.on_table(),
+            "DATABASE" | "SCHEMA" => {
+                let names = self.list_at(self.skip_words(i + 1, &["IF", "EXISTS"]));
+                if names.iter().any(|n| n.name == self.db) && !self.tables.is_empty() {
+                    Statement::Touches((0..self.tables.len()).collect())
+                } else {
+                    Statement::Other
+                }
+            }
+            _ => Statement::Other,
+        }
+    }
+
+    /// RENAME TABLE a TO b, c TO d: both sides count.
+    fn rename(&self) -> Statement {
+        let mut names = Vec::new();
+        let mut i = 2;
+        while let Some((n, next)) = self.name_at(i) {
+            names.push(n);
+            i = match self.token(next).map(str::to_ascii_uppercase) {
+                Some(t) if t == "TO" || t == "," => next + 1,
+                _ => break,
+            };
+        }
+        self.touches(names)
+    }
+
+    fn create(&self) -> Statement {
+        let i = self.skip_words(1, &["OR", "REPLACE", "TEMPORARY"]);
+        match self.word(i).as_str() {
+            "TABLE" => match self.name_at(self.skip_words(i + 1, &["IF", "NOT", "EXISTS"])) {
+                Some((n, _)) if self.streamed(&n).is_some() => self.touches(vec![n]),
+                Some((n, _)) if n.db.as_deref().unwrap_or(self.default_db) == self.db => {
+                    Statement::NewTable(n.name)
+                }
+                _ => Statement::Other,
+            },
+            "UNIQUE" | "FULLTEXT" | "SPATIAL" | "INDEX" => self.on_table(),
+            _ => Statement::Other,
+        }
     }
 }
 

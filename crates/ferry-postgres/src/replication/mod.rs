@@ -17,7 +17,9 @@
 //! the connection secured by ferry's TLS rules. The protocol needed is small and built on
 //! `postgres-protocol`'s codecs and SCRAM client ([`wire`]).
 
+mod decoder;
 pub mod pgoutput;
+mod shape;
 pub mod stream;
 pub mod wire;
 
@@ -223,7 +225,7 @@ pub async fn prepare(
     check(&admin, url).await?;
     check_identities(&admin, tables, set_identity).await?;
     for t in tables {
-        stream::TableShape::load(&admin, t).await?;
+        shape::TableShape::load(&admin, t).await?;
     }
     let slot = new_slot_name();
     let list: Vec<String> = tables.iter().map(crate::write::qualified).collect();

@@ -210,6 +210,65 @@ impl Cursor {
     }
 }
 
+impl Cursor {
+    /// The body of a Relation message.
+    fn relation(&mut self) -> Result<Relation, ParseError> {
+        let id = self.u32()?;
+        let namespace = self.string()?;
+        let name = self.string()?;
+        let replica_identity = self.u8()?;
+        let n = self.i16()?;
+        let mut columns = Vec::with_capacity(n.max(0) as usize);
+        for _ in 0..n {
+            columns.push(RelColumn {
+                key: self.u8()? & 1 == 1,
+                name: self.string()?,
+                type_oid: self.u32()?,
+                typmod: self.i32()?,
+            });
+        }
+        Ok(Relation {
+            id,
+            namespace,
+            name,
+            replica_identity,
+            columns,
+        })
+    }
+
+    /// The body of an Update message: the old row (key or whole) when sent, then the new.
+    fn update(&mut self) -> Result<Message, ParseError> {
+        let rel = self.u32()?;
+        let (mut old, mut key_only) = (None, false);
+        let mut kind = self.u8()?;
+        if kind == b'K' || kind == b'O' {
+            key_only = kind == b'K';
+            old = Some(self.tuple()?);
+            kind = self.u8()?;
+        }
+        if kind != b'N' {
+            return Err(format!("update without its new tuple (`{}`)", kind as char));
+        }
+        Ok(Message::Update {
+            rel,
+            old,
+            key_only,
+            new: self.tuple()?,
+        })
+    }
+
+    /// The body of a Truncate message.
+    fn truncate(&mut self) -> Result<Message, ParseError> {
+        let n = self.i32()?;
+        self.u8()?;
+        let mut rels = Vec::with_capacity(n.max(0) as usize);
+        for _ in 0..n {
+            rels.push(self.u32()?);
+        }
+        Ok(Message::Truncate { rels })
+    }
+}
+
 /// Parse one message. `in_stream`: inside a StreamStart/StreamStop block, where change
 /// messages carry the transaction id first (protocol 2).
 pub fn parse(data: Bytes, in_stream: bool) -> Result<Message, ParseError> {
@@ -237,27 +296,7 @@ pub fn parse(data: Bytes, in_stream: bool) -> Result<Message, ParseError> {
         }
         b'R' => {
             streamed_xid(&mut c)?;
-            let id = c.u32()?;
-            let namespace = c.string()?;
-            let name = c.string()?;
-            let replica_identity = c.u8()?;
-            let n = c.i16()?;
-            let mut columns = Vec::with_capacity(n.max(0) as usize);
-            for _ in 0..n {
-                columns.push(RelColumn {
-                    key: c.u8()? & 1 == 1,
-                    name: c.string()?,
-                    type_oid: c.u32()?,
-                    typmod: c.i32()?,
-                });
-            }
-            Message::Relation(Relation {
-                id,
-                namespace,
-                name,
-                replica_identity,
-                columns,
-            })
+            Message::Relation(c.relation()?)
         }
         b'I' => {
             streamed_xid(&mut c)?;
@@ -272,23 +311,7 @@ pub fn parse(data: Bytes, in_stream: bool) -> Result<Message, ParseError> {
         }
         b'U' => {
             streamed_xid(&mut c)?;
-            let rel = c.u32()?;
-            let (mut old, mut key_only) = (None, false);
-            let mut kind = c.u8()?;
-            if kind == b'K' || kind == b'O' {
-                key_only = kind == b'K';
-                old = Some(c.tuple()?);
-                kind = c.u8()?;
-            }
-            if kind != b'N' {
-                return Err(format!("update without its new tuple (`{}`)", kind as char));
-            }
-            Message::Update {
-                rel,
-                old,
-                key_only,
-                new: c.tuple()?,
-            }
+            c.update()?
         }
         b'D' => {
             streamed_xid(&mut c)?;
@@ -305,13 +328,7 @@ pub fn parse(data: Bytes, in_stream: bool) -> Result<Message, ParseError> {
         }
         b'T' => {
             streamed_xid(&mut c)?;
-            let n = c.i32()?;
-            c.u8()?;
-            let mut rels = Vec::with_capacity(n.max(0) as usize);
-            for _ in 0..n {
-                rels.push(c.u32()?);
-            }
-            Message::Truncate { rels }
+            c.truncate()?
         }
         b'S' => Message::StreamStart { xid: c.u32()? },
         b'E' => Message::StreamStop,

@@ -92,7 +92,9 @@ impl ReplConnection {
             )
         })?;
         let _ = tcp.set_nodelay(true);
-        let io = secure(tcp, url, &host, &shown).await?;
+        // Through an SSH tunnel TLS verifies the server the user named, not the local end.
+        let tls_host = url.tls_host().unwrap_or("localhost").to_string();
+        let io = secure(tcp, url, &tls_host, &shown).await?;
         let mut conn = ReplConnection {
             io,
             buf: BytesMut::with_capacity(1 << 16),
