@@ -280,9 +280,12 @@ fn a_missing_create_grant_is_named() {
     db.exec("REVOKE CREATE ON SCHEMA public FROM PUBLIC");
     let run = ferry(&["migrate", "--from", &from, "--to", &role.url(&db)]);
     assert_eq!(run.code, 2, "{}", run.all());
+    // The statement names the role that connected, ready to run.
     assert!(
-        run.stderr
-            .contains("grant it with GRANT CREATE ON SCHEMA public TO <user>"),
+        run.stderr.contains(&format!(
+            "fix: GRANT CREATE ON SCHEMA public TO {};",
+            role.name
+        )),
         "{}",
         run.stderr
     );
@@ -311,7 +314,7 @@ fn a_missing_mysql_grant_is_named() {
     assert_eq!(run.code, 2, "{}", run.all());
     assert!(
         run.stderr.contains(&format!(
-            "grant it with GRANT CREATE ON `{}`.* TO '{user}'@",
+            "fix: GRANT CREATE ON `{}`.* TO '{user}'@",
             db.name
         )),
         "{}",

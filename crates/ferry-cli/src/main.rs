@@ -7,10 +7,11 @@ mod ci;
 mod commands;
 mod output;
 mod secrets;
+mod settings;
 mod terminal;
 mod tunnel;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::process::ExitCode;
 
 /// Move a relational database (SQLite, MySQL/MariaDB, PostgreSQL) into PostgreSQL or MySQL,
@@ -18,12 +19,17 @@ use std::process::ExitCode;
 #[derive(Debug, Parser)]
 #[command(name = "ferry", version, about, long_about = None)]
 struct Cli {
+    /// Say where each setting came from (flag, --config file, environment), without
+    /// passwords.
+    #[arg(long, short, global = true)]
+    verbose: bool,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {
+/// The subcommands.
+pub enum Command {
     /// Copy schema and rows from a source to a target, then verify.
     Migrate(commands::migrate::Args),
     /// Compare a source and a target: row counts, and with --content every value.
@@ -66,10 +72,20 @@ pub enum Exit {
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let matches = match Cli::command().try_get_matches() {
+        Ok(m) => m,
+        Err(err) => return usage_error(&err),
+    };
+    let mut cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(err) => return usage_error(&err),
     };
+    settings::set_verbose(cli.verbose);
+    // The one place a run's settings are completed: flags, then --config, then env.
+    if let Err(err) = settings::apply(&mut cli.command, &matches) {
+        output::Channel::Stderr.line(&format!("ferry: {}", output::error_line(&err)));
+        return ExitCode::from(Exit::Failed as u8);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -36,25 +36,16 @@ impl AwsArgs {
     }
 }
 
-/// Parse the `flag` URL (`--from` / `--to`). A PostgreSQL URL without a password takes
-/// `PGPASSWORD`, a MySQL one `MYSQL_PWD`, so no password need be on the command line. The
-/// error names the flag and never quotes the URL's user-info.
+/// Parse the `flag` URL (`--from` / `--to`) and complete it from its dialect's
+/// environment ([`crate::settings::complete`]): a PostgreSQL URL takes what it leaves out
+/// from `PGHOST`, `PGPORT`, `PGUSER`, `PGDATABASE`, `PGSSLMODE` and its password from
+/// `PGPASSWORD` or `~/.pgpass`, a MySQL one its password from `MYSQL_PWD`, so no password
+/// need be on the command line. The error names the flag and never quotes the URL's
+/// user-info.
 pub fn parse_url(flag: &str, text: &str) -> anyhow::Result<ConnUrl> {
     let mut url =
         ConnUrl::parse(text).map_err(|e| anyhow::Error::new(e).context(flag.to_string()))?;
-    let var = match url.dialect() {
-        Some(ferry_core::Dialect::Postgres) => "PGPASSWORD",
-        Some(ferry_core::Dialect::Mysql) => "MYSQL_PWD",
-        _ => return Ok(url),
-    };
-    if url.password().is_none() {
-        if let Some(pw) = std::env::var_os(var).filter(|v| !v.is_empty()) {
-            let pw = pw
-                .into_string()
-                .map_err(|_| anyhow::anyhow!("{flag}: {var} is not valid UTF-8"))?;
-            url.set_password(Some(ferry_core::url::Secret::new(pw)));
-        }
-    }
+    crate::settings::complete(flag, &mut url)?;
     Ok(url)
 }
 

@@ -9,6 +9,9 @@ pub enum ErrorKind {
     Connect,
     /// The server refused the credentials.
     Auth,
+    /// The user lacks a privilege on an object; the error's [`Error::fix`] is the statement
+    /// (a GRANT, an ALTER ... OWNER, a server setting) that gives it.
+    Permission,
     /// A database, file, table or column that was named does not exist.
     NotFound,
     /// The user's input (URL, flag, config file) is invalid.
@@ -40,6 +43,7 @@ impl ErrorKind {
 pub struct Error {
     kind: ErrorKind,
     message: String,
+    fix: Option<String>,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
@@ -52,8 +56,62 @@ impl Error {
         Error {
             kind,
             message: message.into(),
+            fix: None,
             source: None,
         }
+    }
+
+    /// A missing privilege: `missing` says which privilege on which object (`CREATE on
+    /// schema public`), `fix` is the statement that grants it, written by the driver that
+    /// knows the dialect (`GRANT CREATE ON SCHEMA public TO app;`). `server` is what the
+    /// server said. The message carries all three, so every layer that prints it shows the
+    /// fix; [`Error::fix`] gives the statement alone (for `--check`'s list).
+    pub fn permission(
+        server: impl fmt::Display,
+        missing: impl fmt::Display,
+        fix: impl Into<String>,
+    ) -> Self {
+        let fix = fix.into();
+        Error {
+            kind: ErrorKind::Permission,
+            message: format!("{server}: the user lacks {missing}; fix: {fix}"),
+            fix: Some(fix),
+            source: None,
+        }
+    }
+
+    /// A [`ErrorKind::Permission`] error whose statement names the user as `<user>` (the
+    /// server's message did not say), with `user` (quoted for its dialect) put in.
+    pub fn naming_user(self, user: &str) -> Self {
+        self.renaming_grantee("<user>", user)
+    }
+
+    /// A [`ErrorKind::Permission`] error whose statement grants to `to` instead of `from`
+    /// (MySQL names the user by the host it connected from, a GRANT needs the account).
+    pub fn renaming_grantee(mut self, from: &str, to: &str) -> Self {
+        if self.kind == ErrorKind::Permission && !from.is_empty() {
+            if let Some(fix) = &self.fix {
+                let renamed = fix.replace(from, to);
+                self.message = self.message.replace(fix.as_str(), &renamed);
+                self.fix = Some(renamed);
+            }
+        }
+        self
+    }
+
+    /// Attach the statement (or setting) that fixes this error, e.g. to a configuration
+    /// error the server's settings cause; the message ends with it, as for
+    /// [`Error::permission`].
+    pub fn with_fix(mut self, fix: impl Into<String>) -> Self {
+        let fix = fix.into();
+        self.message = format!("{}; fix: {fix}", self.message);
+        self.fix = Some(fix);
+        self
+    }
+
+    /// The statement that fixes a [`ErrorKind::Permission`] error, when the driver knew it.
+    pub fn fix(&self) -> Option<&str> {
+        self.fix.as_deref()
     }
 
     /// Attach the underlying cause.
@@ -161,5 +219,28 @@ mod tests {
         let err = err.context("table `users`");
         assert_eq!(err.to_string(), "table `users`: writing reject file");
         assert_eq!(err.kind(), ErrorKind::Other);
+    }
+
+    #[test]
+    fn a_permission_error_carries_its_fix_through_context() {
+        let err = Error::permission(
+            "permission denied for schema public",
+            "CREATE on schema public",
+            "GRANT CREATE ON SCHEMA public TO app;",
+        )
+        .context("creating `t`");
+        assert_eq!(err.kind(), ErrorKind::Permission);
+        assert_eq!(err.fix(), Some("GRANT CREATE ON SCHEMA public TO app;"));
+        let renamed = Error::permission("denied", "INSERT", "GRANT INSERT ON `d`.* TO 'a'@'h';")
+            .renaming_grantee("'a'@'h'", "'a'@'%'");
+        assert_eq!(renamed.fix(), Some("GRANT INSERT ON `d`.* TO 'a'@'%';"));
+        assert!(renamed
+            .to_string()
+            .ends_with("fix: GRANT INSERT ON `d`.* TO 'a'@'%';"));
+        assert_eq!(
+            err.to_string(),
+            "creating `t`: permission denied for schema public: the user lacks CREATE on \
+             schema public; fix: GRANT CREATE ON SCHEMA public TO app;"
+        );
     }
 }

@@ -46,7 +46,7 @@ pub use schema::{
     Check, Column, DataType, DefaultValue, Dialect, ExtensionUse, ForeignKey, Index, IndexPart,
     Schema, Table, Unsupported, UserType, UserTypeKind,
 };
-pub use sink::{IfExists, Sink, TableWriter, WriteOutcome};
+pub use sink::{IfExists, Sink, TableWriter, TargetNeeds, WriteOutcome};
 pub use source::{BatchSender, ReadOptions, ReadStats, Source};
 pub use url::ConnUrl;
 pub use value::Value;

@@ -22,6 +22,21 @@ pub enum IfExists {
     Truncate,
 }
 
+/// What a run will do in the target, for [`Sink::missing_privileges`] (`--check`).
+#[derive(Debug, Clone, Default)]
+pub struct TargetNeeds {
+    /// Tables the run creates (target names and schemas).
+    pub create: Vec<Table>,
+    /// Tables the target has that the run loads into or empties (`--if-exists truncate`).
+    pub write_existing: Vec<Table>,
+    /// Tables the target has that the run drops (`--if-exists drop`).
+    pub drop_existing: Vec<Table>,
+    /// Tables it only reads (`ferry verify`).
+    pub read: Vec<Table>,
+    /// Whether the run adds foreign keys.
+    pub foreign_keys: bool,
+}
+
 /// What one [`TableWriter::write`] did.
 #[derive(Debug, Default)]
 pub struct WriteOutcome {
@@ -105,6 +120,20 @@ pub trait Sink: Send + Sync {
     async fn unavailable_extensions(&self, names: &[String]) -> Result<Vec<(String, String)>> {
         let _ = names;
         Ok(Vec::new())
+    }
+
+    /// The privileges `needs` calls for that the connected user lacks, each an error of
+    /// kind [`ErrorKind::Permission`](crate::ErrorKind::Permission) whose
+    /// [`fix`](crate::Error::fix) is the statement that grants it. Reads the catalog
+    /// only. Targets that cannot tell report none.
+    async fn missing_privileges(&self, needs: &TargetNeeds) -> Result<Vec<crate::Error>> {
+        let _ = needs;
+        Ok(Vec::new())
+    }
+
+    /// How rows go into this target, in a few words for a plan (`binary COPY`).
+    fn load_method(&self) -> String {
+        String::new()
     }
 
     /// Start loading rows into `table`.

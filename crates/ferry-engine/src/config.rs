@@ -46,12 +46,33 @@ pub struct TableFilter {
 }
 
 impl Config {
+    /// The top-level keys this struct reads; a file may hold others that the binary reads
+    /// (how a run behaves), see [`Config::from_table`].
+    pub const KEYS: &'static [&'static str] = &["tables", "types", "columns"];
+
     /// Read and validate a config file; errors name the file and the offending key.
     pub fn load(path: &Path) -> Result<Config> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::config(format!("cannot read config `{}`: {e}", path.display())))?;
         let config: Config = toml::from_str(&text)
             .map_err(|e| Error::config(format!("config `{}`: {}", path.display(), e.message())))?;
+        config.validated(path)
+    }
+
+    /// The config from a parsed file's top-level [`Config::KEYS`] (the binary takes the
+    /// keys it knows out first); `path` names the file in errors.
+    pub fn from_table(table: toml::Table, path: &Path) -> Result<Config> {
+        let config: Config =
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| {
+                    Error::config(format!("config `{}`: {}", path.display(), e.message()))
+                })?;
+        config.validated(path)
+    }
+
+    fn validated(self, path: &Path) -> Result<Config> {
+        let config = self;
         config
             .overrides()
             .validate()

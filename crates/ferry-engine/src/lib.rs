@@ -7,6 +7,7 @@
 //! emits [`events::Event`]s and returns a [`report::Report`]. See ARCHITECTURE.md for the
 //! map of modules.
 
+pub mod check;
 pub mod chunk_load;
 pub mod chunking;
 pub mod config;

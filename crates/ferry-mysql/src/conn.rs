@@ -177,13 +177,18 @@ fn map_connect_error(err: mysql_async::Error, target: &Target) -> Error {
                 target.database
             ),
         ),
-        mysql_async::Error::Server(s) if s.code == 1044 => Error::new(
-            ErrorKind::Auth,
-            format!(
-                "cannot connect to {shown}: the user may not use database `{}`",
-                target.database
-            ),
-        ),
+        mysql_async::Error::Server(s) if s.code == 1044 => {
+            match crate::privilege::permission_error(s.code, &s.message, Some(&target.database)) {
+                Some(e) => e.context(format!("cannot connect to {shown}")),
+                None => Error::new(
+                    ErrorKind::Permission,
+                    format!(
+                        "cannot connect to {shown}: the user may not use database `{}`",
+                        target.database
+                    ),
+                ),
+            }
+        }
         mysql_async::Error::Io(io) => {
             let text = io.to_string();
             let why = if text.contains("refused") {
@@ -203,9 +208,15 @@ fn map_connect_error(err: mysql_async::Error, target: &Target) -> Error {
 /// Map a driver error to a ferry error whose message starts with `context`. Server errors
 /// keep their code and text (MySQL never echoes a password in them).
 pub fn map_error(err: mysql_async::Error, context: &str) -> Error {
+    if let mysql_async::Error::Server(s) = &err {
+        if let Some(e) = crate::privilege::permission_error(s.code, &s.message, None) {
+            return e.context(context);
+        }
+    }
     let kind = match &err {
         mysql_async::Error::Server(s) => match s.code {
-            1045 | 1044 | 1142 | 1143 | 1227 => ErrorKind::Auth,
+            1045 => ErrorKind::Auth,
+            1044 | 1142 | 1143 | 1227 | 1370 => ErrorKind::Permission,
             1049 | 1146 | 1054 => ErrorKind::NotFound,
             // Table, key name, second primary key, foreign key, CHECK name already there.
             1050 | 1061 | 1068 | 1826 | 3822 => ErrorKind::AlreadyExists,
@@ -233,10 +244,6 @@ pub fn map_error(err: mysql_async::Error, context: &str) -> Error {
         _ => ErrorKind::Other,
     };
     let text = match &err {
-        mysql_async::Error::Server(s) if s.code == 1142 => match grant_hint(&s.message) {
-            Some(hint) => format!("MySQL error {}: {}: {hint}", s.code, s.message),
-            None => format!("MySQL error {}: {}", s.code, s.message),
-        },
         mysql_async::Error::Server(s) => format!("MySQL error {}: {}", s.code, s.message),
         mysql_async::Error::Io(io) => format!("connection lost: {io}"),
         mysql_async::Error::Driver(mysql_async::DriverError::ConnectionClosed) => {
@@ -256,21 +263,6 @@ pub async fn is_mariadb(conn: &mut Conn) -> Result<bool> {
     Ok(v.unwrap_or_default()
         .to_ascii_lowercase()
         .contains("mariadb"))
-}
-
-/// The grant a `PRIV command denied to user 'u'@'h' for table ...` message (error 1142) asks
-/// for, as advice naming the statement: ``grant it with GRANT CREATE ON `shop`.* TO 'u'@'h'``.
-/// The privilege is asked for on the whole database (MariaDB names it, MySQL does not).
-fn grant_hint(message: &str) -> Option<String> {
-    let (privilege, rest) = message.split_once(" command denied to user ")?;
-    let (user, table) = rest.split_once(" for table ")?;
-    let database = match table.split_once("`.`") {
-        Some((db, _)) => format!("{db}`"),
-        None => "<database>".to_string(),
-    };
-    Some(format!(
-        "grant it with GRANT {privilege} ON {database}.* TO {user}"
-    ))
 }
 
 #[cfg(test)]
@@ -299,9 +291,15 @@ mod tests {
             ),
             "creating `orders`",
         );
+        assert_eq!(e.kind(), ErrorKind::Permission);
         assert!(
             e.to_string()
-                .ends_with("grant it with GRANT CREATE ON `shop`.* TO 'app'@'localhost'"),
+                .ends_with("fix: GRANT CREATE ON `shop`.* TO 'app'@'localhost';"),
+            "{e}"
+        );
+        assert!(
+            e.to_string()
+                .starts_with("creating `orders`: MySQL error 1142"),
             "{e}"
         );
     }

@@ -6,6 +6,7 @@
 //! INFILE` from memory or multi-row INSERT), `types` (value conversion both ways), `objects`
 //! (what the target has of a plan's tables, dropping exactly those).
 
+pub mod access;
 pub mod app_user;
 pub mod apply;
 pub mod binlog;
@@ -13,6 +14,7 @@ pub mod conn;
 pub mod introspect;
 pub mod keys;
 pub mod objects;
+pub mod privilege;
 pub mod progress;
 pub mod read;
 pub mod tls;

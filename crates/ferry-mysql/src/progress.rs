@@ -63,7 +63,13 @@ async fn insert(conn: &mut Conn, rows: &[ProgressRow], again: bool) -> Result<()
 }
 
 async fn run(conn: &mut Conn, sql: &str, what: &str) -> Result<()> {
-    conn.query_drop(sql).await.map_err(|e| map_error(e, what))
+    match conn.query_drop(sql).await {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let err = map_error(e, what);
+            Err(crate::privilege::naming_account(conn, err).await)
+        }
+    }
 }
 
 /// Record a chunk as loaded, inside the chunk's own transaction on `conn`.
@@ -79,13 +85,19 @@ pub(crate) async fn record_chunk(conn: &mut Conn, done: &ChunkDone) -> Result<()
 }
 
 async fn start_record(conn: &mut Conn, rows: &[ProgressRow]) -> Result<()> {
-    let what = format!("creating ferry's progress table {PROGRESS_TABLE}");
-    run(conn, &format!("DROP TABLE IF EXISTS {}", table()), &what).await?;
-    run(conn, &create_sql(), &what).await?;
+    // The engine says which table this is about; each step says what it did.
+    run(
+        conn,
+        &format!("DROP TABLE IF EXISTS {}", table()),
+        "DROP TABLE IF EXISTS",
+    )
+    .await?;
+    run(conn, &create_sql(), "CREATE TABLE").await?;
     // MySQL's DDL commits on its own; the rows go in together.
-    run(conn, "START TRANSACTION", &what).await?;
+    let what = "recording the run";
+    run(conn, "START TRANSACTION", what).await?;
     insert(conn, rows, false).await?;
-    run(conn, "COMMIT", &what).await
+    run(conn, "COMMIT", what).await
 }
 
 type StoredRow = (String, String, i64, i64, i16, i64, Option<String>);

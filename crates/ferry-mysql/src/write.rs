@@ -74,17 +74,22 @@ impl MySqlSink {
         drop(conn.disconnect().await);
         let (infile_on, max_packet) = row.unwrap_or((Some(0), Some(4 << 20)));
         let server_infile = infile_on.unwrap_or(0) == 1;
-        let infile = match method {
-            LoadMethod::Auto => server_infile,
-            LoadMethod::Insert => false,
-            LoadMethod::Infile if server_infile => true,
-            LoadMethod::Infile => {
-                return Err(Error::config(format!(
-                    "{}: --mysql-load infile, but the server has local_infile=0; use --mysql-load insert or enable local_infile",
-                    target.shown
-                )))
-            }
-        };
+        let infile =
+            match method {
+                LoadMethod::Auto => server_infile,
+                LoadMethod::Insert => false,
+                LoadMethod::Infile if server_infile => true,
+                LoadMethod::Infile => {
+                    return Err(Error::config(format!(
+                        "{}: --mysql-load infile, but the server has local_infile=0; use --mysql-load insert or enable local_infile",
+                        target.shown
+                    ))
+                    .with_fix(
+                        "SET GLOBAL local_infile = 1;  -- on RDS/Aurora: local_infile = 1 in \
+                         the DB parameter group",
+                    ))
+                }
+            };
         Ok(MySqlSink {
             target,
             infile,
@@ -149,6 +154,21 @@ impl Sink for MySqlSink {
         self.target.connection_warning()
     }
 
+    async fn missing_privileges(
+        &self,
+        needs: &ferry_core::TargetNeeds,
+    ) -> Result<Vec<ferry_core::Error>> {
+        crate::access::missing_privileges(&self.target, needs, self.infile).await
+    }
+
+    fn load_method(&self) -> String {
+        if self.infile {
+            "LOAD DATA LOCAL INFILE".to_string()
+        } else {
+            "multi-row INSERT (local_infile is off, or --mysql-load insert)".to_string()
+        }
+    }
+
     async fn existing_tables(&self, tables: &[Table]) -> Result<Vec<String>> {
         let mut conn = self.target.connect().await?;
         let names: Vec<String> = conn
@@ -187,7 +207,8 @@ impl Sink for MySqlSink {
         let mut conn = self.session().await?;
         for sql in statements {
             if let Err(e) = exec_one(&mut conn, sql).await {
-                return Err(statement_error(e, sql));
+                let err = statement_error(e, sql);
+                return Err(crate::privilege::naming_account(&mut conn, err).await);
             }
         }
         drop(conn.disconnect().await);

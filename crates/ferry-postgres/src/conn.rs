@@ -33,7 +33,11 @@ pub async fn connect(url: &ConnUrl) -> Result<Client> {
 /// loopback ([`ferry_tls::plaintext_warning`]), for the caller to report once.
 pub async fn connect_noting(url: &ConnUrl) -> Result<(Client, Option<String>)> {
     let mut cfg = config(url)?;
-    let fail = |e: tokio_postgres::Error| map_error(e).context(format!("cannot connect to {url}"));
+    let fail = |e: tokio_postgres::Error| {
+        map_error(e)
+            .naming_user(&crate::privilege::role_name(url.user.as_deref()))
+            .context(format!("cannot connect to {url}"))
+    };
     let settings = match crate::tls::transport(url)? {
         ferry_tls::Transport::Plain => {
             let (client, connection) = cfg.connect(NoTls).await.map_err(fail)?;
@@ -83,36 +87,6 @@ where
         // The connection ends when the client is dropped; errors surface on the client.
         let _ = connection.await;
     });
-}
-
-/// The grant a `permission denied for KIND NAME` message asks for, as advice naming the
-/// statement that gives it.
-fn grant_hint(message: &str) -> Option<String> {
-    let rest = message.strip_prefix("permission denied for ")?;
-    let (kind, name) = rest.split_once(' ')?;
-    let name = if name
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.')
-    {
-        name.to_string()
-    } else {
-        format!("\"{}\"", name.replace('"', "\"\""))
-    };
-    Some(match kind {
-        "schema" => format!(
-            "creating tables needs CREATE on schema {name} (PostgreSQL 15 and later no longer give it to every user): grant it with GRANT CREATE ON SCHEMA {name} TO <user>, or make the user its owner with ALTER SCHEMA {name} OWNER TO <user> (GRANT ALL ON DATABASE does not include it); reading needs GRANT USAGE ON SCHEMA {name} TO <user>"
-        ),
-        "database" => format!(
-            "creating schemas needs CREATE on database {name}: grant it with GRANT CREATE ON DATABASE {name} TO <user>"
-        ),
-        "table" => format!(
-            "reading needs SELECT and loading needs INSERT on table {name}: grant them with GRANT SELECT, INSERT ON TABLE {name} TO <user>"
-        ),
-        "sequence" => format!(
-            "grant it with GRANT USAGE, SELECT, UPDATE ON SEQUENCE {name} TO <user>"
-        ),
-        _ => return None,
-    })
 }
 
 /// The session rules ferry's SQL is written for: `standard_conforming_strings = on`, so a
@@ -165,11 +139,10 @@ pub fn map_error(err: tokio_postgres::Error) -> Error {
             msg.push_str(detail);
             msg.push(')');
         }
-        if *code == SqlState::INSUFFICIENT_PRIVILEGE {
-            if let Some(hint) = grant_hint(db.message()) {
-                msg.push_str(": ");
-                msg.push_str(&hint);
-            }
+        if let Some(err) =
+            crate::privilege::permission_error(code.code(), db.message(), db.detail(), None)
+        {
+            return err;
         }
         return Error::new(kind, msg);
     }

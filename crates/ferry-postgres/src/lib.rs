@@ -5,6 +5,7 @@
 //! sink and table writer), `objects` (what the target has of a plan's objects, dropping
 //! exactly those, a killed run's sessions).
 
+pub mod access;
 pub mod app_user;
 pub mod apply;
 pub mod conn;
@@ -12,6 +13,7 @@ pub mod decode;
 pub mod encode;
 pub mod introspect;
 pub mod objects;
+pub mod privilege;
 pub mod progress;
 pub mod raw;
 pub mod read;

@@ -78,8 +78,8 @@ impl ProgressStore for PgSink {
     async fn start(&self, run: &RunStart) -> Result<()> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(map_error)?;
-        let fail =
-            |e| map_error(e).context(format!("creating ferry's progress table {PROGRESS_TABLE}"));
+        let role = self.role();
+        let fail = |e| map_error(e).naming_user(&role);
         tx.batch_execute(&format!("DROP TABLE IF EXISTS {}", table()))
             .await
             .map_err(fail)?;

@@ -57,6 +57,12 @@ impl PgSink {
             .collect())
     }
 
+    /// The role this sink connects as, quoted for a statement (`<user>` when the URL
+    /// names none), for the GRANTs that permission errors name.
+    pub(crate) fn role(&self) -> String {
+        crate::privilege::role_name(self.url.user.as_deref())
+    }
+
     /// A new connection to the target, named for the run ([`Sink::tag_sessions`]).
     pub async fn client(&self) -> Result<Client> {
         let client = connect(&self.url).await?;
@@ -127,11 +133,25 @@ impl Sink for PgSink {
         }
         let client = self.client().await?;
         for sql in statements {
-            exec_one(&client, sql)
-                .await
-                .map_err(|e| map_error(e).context(statement_summary(sql)))?;
+            exec_one(&client, sql).await.map_err(|e| {
+                map_error(e)
+                    .naming_user(&self.role())
+                    .context(statement_summary(sql))
+            })?;
         }
         Ok(())
+    }
+
+    async fn missing_privileges(
+        &self,
+        needs: &ferry_core::TargetNeeds,
+    ) -> Result<Vec<ferry_core::Error>> {
+        let client = self.client().await?;
+        crate::access::missing_privileges(&client, self.url.user.as_deref(), needs).await
+    }
+
+    fn load_method(&self) -> String {
+        "binary COPY".to_string()
     }
 
     /// Each missing extension is looked up in `pg_available_extensions`, then created for

@@ -5,7 +5,7 @@ use crate::Exit;
 use clap::ValueEnum;
 use ferry_core::{BatchLimits, Dialect, IfExists};
 use ferry_drivers::{Drivers, LoadMethod};
-use ferry_engine::{defaults, Config, MigrateOptions, OnError, Outcome, RunStatus};
+use ferry_engine::{defaults, MigrateOptions, OnError, Outcome, RunStatus};
 use std::path::PathBuf;
 
 /// What to do with tables the target already has.
@@ -52,19 +52,24 @@ impl From<MysqlLoadArg> for LoadMethod {
 /// Options of `ferry migrate`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Source URL: sqlite:PATH, postgres://..., mysql://..., or secret://NAME (a password
-    /// left out comes from PGPASSWORD / MYSQL_PWD).
-    #[arg(long, env = "FERRY_FROM", hide_env_values = true)]
-    pub from: String,
-    /// Target URL: postgres://..., mysql://..., or secret://NAME (a password left out
-    /// comes from PGPASSWORD / MYSQL_PWD).
-    #[arg(long, env = "FERRY_TO", hide_env_values = true)]
-    pub to: String,
+    /// Source URL: sqlite:PATH, postgres://..., mysql://..., or secret://NAME. Default:
+    /// `from` in the --config file, else FERRY_FROM, else DATABASE_URL. A postgres:// URL
+    /// takes what it leaves out from PGHOST/PGPORT/PGUSER/PGDATABASE/PGSSLMODE and its
+    /// password from PGPASSWORD or ~/.pgpass; a mysql:// URL its password from MYSQL_PWD.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Target URL: postgres://..., mysql://..., or secret://NAME. Default: `to` in the
+    /// --config file, else FERRY_TO, else FERRY_URL (what `ferry provision` prints). The
+    /// password may come from the environment as for --from.
+    #[arg(long)]
+    pub to: Option<String>,
     /// Source schemas to copy (PostgreSQL source), comma-separated; default: every
     /// non-system schema. Same as `?schema=` on the source URL.
     #[arg(long, value_name = "NAME[,NAME...]")]
     pub schema: Option<String>,
-    /// TOML file saying what the migration is (tables, type overrides).
+    /// TOML file saying what the migration is (tables, type overrides) and, as keys named
+    /// like these flags (`from`, `to`, `jobs`, `chunk-rows`, ...), how it runs; a flag
+    /// given here wins over the file.
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Tables copied at once.
@@ -127,6 +132,11 @@ pub struct Args {
     /// IDENTITY FULL (needed to replicate their updates and deletes) instead of refusing.
     #[arg(long, requires = "replicate")]
     pub set_replica_identity: bool,
+    /// Check instead of running: connect to both sides, read the source's schema, check
+    /// the target's privileges and free names, print the plan and every problem (with the
+    /// GRANT that fixes it), and exit 0 when the run could go ahead. Writes nothing.
+    #[arg(long, visible_alias = "dry-run")]
+    pub check: bool,
     /// `--ssh USER@HOST[:PORT]` and its companions: the target through a bastion.
     #[command(flatten)]
     pub ssh: crate::tunnel::SshArgs,
@@ -157,15 +167,15 @@ impl Args {
     pub async fn options(&self) -> anyhow::Result<MigrateOptions> {
         let (from, to) =
             super::resolve_pair(&self.from, &self.to, &self.aws, self.iam_auth).await?;
+        // Before tunnels turn both hosts into 127.0.0.1.
+        crate::settings::check_distinct(&from, &to)?;
         let (mut from, to) = super::tunnel_pair(from, to, &self.source_ssh, &self.ssh).await?;
         super::choose_schemas(&mut from, self.schema.as_deref())?;
         if self.mysql_load.is_some() && to.dialect() != Some(Dialect::Mysql) {
             anyhow::bail!("--mysql-load needs a mysql:// target");
         }
         let mut opts = MigrateOptions::new(from, to);
-        if let Some(path) = &self.config {
-            opts.config = Config::load(path)?;
-        }
+        opts.config = crate::settings::migration_config(self.config.as_deref())?;
         if self.jobs == 0 || self.batch_rows == 0 || self.batch_bytes == 0 || self.chunk_rows == 0 {
             anyhow::bail!(
                 "--jobs, --batch-rows, --batch-bytes and --chunk-rows must be at least 1"
@@ -221,8 +231,12 @@ pub async fn run(mut args: Args) -> anyhow::Result<Exit> {
 pub async fn run_to(args: Args, summary: Channel) -> anyhow::Result<Exit> {
     output::check_json_path(args.json.as_deref())?;
     let opts = args.options().await?;
-    let progress = Progress::new();
     let drivers = args.drivers();
+    if args.check {
+        let report = ferry_engine::check::check_migrate(&opts, &drivers).await;
+        return Ok(super::check::finish(&report, summary));
+    }
+    let progress = Progress::new();
     let report = ferry_engine::migrate(&opts, &drivers, progress.handler()).await;
     progress.finish();
     let report = report?;

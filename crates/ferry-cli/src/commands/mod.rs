@@ -1,5 +1,6 @@
 //! One file per subcommand.
 
+pub mod check;
 #[cfg(feature = "aws")]
 pub mod grant;
 pub mod migrate;
@@ -26,15 +27,18 @@ use ferry_core::ConnUrl;
 /// through Secrets Manager, and with `iam_auth` the target connects with an IAM auth token
 /// instead of its password.
 pub async fn resolve_pair(
-    from: &str,
-    to: &str,
+    from: &Option<String>,
+    to: &Option<String>,
     aws: &crate::secrets::AwsArgs,
     iam_auth: bool,
 ) -> anyhow::Result<(ConnUrl, ConnUrl)> {
     crate::secrets::set_session_defaults(aws);
     let parse = crate::secrets::parse_url;
-    let from = crate::secrets::resolve_with("--from", &parse("--from", from)?, aws, false).await?;
-    let to = crate::secrets::resolve_with("--to", &parse("--to", to)?, aws, iam_auth).await?;
+    let required = crate::settings::required;
+    let from = parse("--from", required("--from", from)?)?;
+    let to = parse("--to", required("--to", to)?)?;
+    let from = crate::secrets::resolve_with("--from", &from, aws, false).await?;
+    let to = crate::secrets::resolve_with("--to", &to, aws, iam_auth).await?;
     Ok((from, to))
 }
 
@@ -51,10 +55,10 @@ pub async fn tunnel_pair(
     Ok((from, to))
 }
 
-/// Parse a `--from`/`--to` URL. `secret://` references are resolved through Secrets Manager
-/// where this build has the AWS crate.
-pub async fn resolve_url(text: &str) -> anyhow::Result<ConnUrl> {
-    let url = crate::secrets::parse_url("--from", text)?;
+/// Parse a `--from`/`--to` URL (`flag` names it). `secret://` references are resolved
+/// through Secrets Manager where this build has the AWS crate.
+pub async fn resolve_url(flag: &str, text: &Option<String>) -> anyhow::Result<ConnUrl> {
+    let url = crate::secrets::parse_url(flag, crate::settings::required(flag, text)?)?;
     if url.kind == ferry_core::url::UrlKind::Secret {
         return crate::secrets::resolve(&url)
             .await

@@ -5,7 +5,7 @@ use crate::output::{self, Channel, Progress};
 use crate::Exit;
 use ferry_drivers::Drivers;
 use ferry_engine::replicate::{ApplyOptions, ApplyStats, ReplicateOptions};
-use ferry_engine::{Config, RunStatus};
+use ferry_engine::RunStatus;
 use serde_json::json;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -13,12 +13,14 @@ use std::time::Duration;
 /// Where replication runs (shared by `replicate` and `cutover`).
 #[derive(Debug, clap::Args)]
 pub struct Target {
-    /// Source URL (the one the copy read).
-    #[arg(long, env = "FERRY_FROM")]
-    pub from: String,
-    /// Target URL (the one the copy wrote).
-    #[arg(long, env = "FERRY_TO")]
-    pub to: String,
+    /// Source URL (the one the copy read); default as for `ferry migrate`: `from` in the
+    /// --config file, FERRY_FROM, DATABASE_URL.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Target URL (the one the copy wrote); default: `to` in the --config file, FERRY_TO,
+    /// FERRY_URL.
+    #[arg(long)]
+    pub to: Option<String>,
     /// The copy's config file (the same tables and types).
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -80,14 +82,12 @@ fn out(line: &str) {
 
 async fn options(t: &Target) -> anyhow::Result<ReplicateOptions> {
     let (from, to) = super::resolve_pair(&t.from, &t.to, &t.aws, false).await?;
+    crate::settings::check_distinct(&from, &to)?;
     let (from, to) = super::tunnel_pair(from, to, &t.source_ssh, &t.ssh).await?;
     Ok(ReplicateOptions {
         from,
         to,
-        config: match &t.config {
-            Some(p) => Config::load(p)?,
-            None => Config::default(),
-        },
+        config: crate::settings::migration_config(t.config.as_deref())?,
         apply: ApplyOptions::default(),
     })
 }

@@ -7,19 +7,19 @@ use crate::commands::{migrate, provision};
 use crate::output::Channel;
 use crate::Exit;
 use anyhow::Context;
-use ferry_core::ConnUrl;
 use ferry_core::Connector;
-use ferry_engine::{defaults, Config};
+use ferry_engine::defaults;
 use std::path::PathBuf;
 
 /// Provision, migrate and verify in one command.
 #[derive(Debug, clap::Args)]
 #[group(id = "up")]
 pub struct Args {
-    /// Source URL: sqlite:PATH, postgres://..., mysql://..., or secret://NAME (a password
-    /// left out comes from PGPASSWORD / MYSQL_PWD).
-    #[arg(long, env = "FERRY_FROM", hide_env_values = true)]
-    pub from: String,
+    /// Source URL: sqlite:PATH, postgres://..., mysql://..., or secret://NAME. Default:
+    /// `from` in the --config file, else FERRY_FROM, else DATABASE_URL (a password left out
+    /// comes from PGPASSWORD / ~/.pgpass / MYSQL_PWD).
+    #[arg(long)]
+    pub from: Option<String>,
     /// Source schemas to copy (PostgreSQL source), comma-separated; default: every
     /// non-system schema. Same as `?schema=` on the source URL.
     #[arg(long, value_name = "NAME[,NAME...]")]
@@ -52,7 +52,8 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
     }
     // Parsed first, so a malformed URL stops the run before anything is created; only its
     // redacted form is ever printed.
-    let from = crate::secrets::parse_url("--from", &args.from)?;
+    let from =
+        crate::secrets::parse_url("--from", crate::settings::required("--from", &args.from)?)?;
     args.provision.spec().validate()?;
     check_source(&args).await?;
     if let Some(user) = &args.provision.app.app_user {
@@ -64,7 +65,7 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
     };
     let migrate_args = migrate::Args {
         from: args.from.clone(),
-        to: conn.secret_url(),
+        to: Some(conn.secret_url()),
         schema: args.schema.clone(),
         config: args.config.clone(),
         jobs: args.jobs,
@@ -85,6 +86,7 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         iam_auth: false,
         replicate: false,
         set_replica_identity: false,
+        check: false,
         ssh: args.provision.ssh.clone(),
         source_ssh: args.source_ssh.clone(),
         aws: args.provision.aws.clone(),
@@ -101,6 +103,7 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         content: true,
         show_values: false,
         iam_auth: false,
+        check: false,
         ssh: migrate_args.ssh.clone(),
         source_ssh: migrate_args.source_ssh.clone(),
         aws: migrate_args.aws.clone(),
@@ -125,14 +128,12 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
 /// will, before anything billable is created: a typo in `--from` must not leave a
 /// deletion-protected database behind.
 async fn check_source(args: &Args) -> anyhow::Result<()> {
-    let parsed = ConnUrl::parse(&args.from).map_err(|e| anyhow::Error::new(e).context("--from"))?;
+    let parsed =
+        crate::secrets::parse_url("--from", crate::settings::required("--from", &args.from)?)?;
     let from = crate::secrets::resolve_with("--from", &parsed, &args.provision.aws, false).await?;
     let mut from = crate::tunnel::apply("--from", from, args.source_ssh.bastion()).await?;
     super::choose_schemas(&mut from, args.schema.as_deref())?;
-    let config = match &args.config {
-        Some(p) => Config::load(p)?,
-        None => Config::default(),
-    };
+    let config = crate::settings::migration_config(args.config.as_deref())?;
     let drivers = ferry_drivers::Drivers::default();
     let source = drivers.open_source(&from).await.context("--from")?;
     let target = args.provision.engine.dialect();

@@ -4,23 +4,29 @@ use crate::output::{self, Channel, Progress};
 use crate::Exit;
 use ferry_core::BatchLimits;
 use ferry_drivers::Drivers;
-use ferry_engine::{defaults, Config, RunStatus, VerifyOptions};
+use ferry_engine::{defaults, RunStatus, VerifyOptions};
 use std::path::PathBuf;
 
 /// Options of `ferry verify`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Source URL (a password left out comes from PGPASSWORD / MYSQL_PWD).
-    #[arg(long, env = "FERRY_FROM", hide_env_values = true)]
-    pub from: String,
-    /// Target URL (a password left out comes from PGPASSWORD / MYSQL_PWD).
-    #[arg(long, env = "FERRY_TO", hide_env_values = true)]
-    pub to: String,
+    /// Source URL: sqlite:PATH, postgres://..., mysql://..., or secret://NAME. Default:
+    /// `from` in the --config file, else FERRY_FROM, else DATABASE_URL. A postgres:// URL
+    /// takes what it leaves out from PGHOST/PGPORT/PGUSER/PGDATABASE/PGSSLMODE and its
+    /// password from PGPASSWORD or ~/.pgpass; a mysql:// URL its password from MYSQL_PWD.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Target URL: postgres://..., mysql://..., or secret://NAME. Default: `to` in the
+    /// --config file, else FERRY_TO, else FERRY_URL (what `ferry provision` prints). The
+    /// password may come from the environment as for --from.
+    #[arg(long)]
+    pub to: Option<String>,
     /// Source schemas to copy (PostgreSQL source), comma-separated; default: every
     /// non-system schema. Same as `?schema=` on the source URL.
     #[arg(long, value_name = "NAME[,NAME...]")]
     pub schema: Option<String>,
-    /// The migration's config file (table selection, type overrides).
+    /// The migration's config file (table selection, type overrides, and run settings
+    /// named like these flags; a flag wins over the file).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Tables compared at once.
@@ -43,6 +49,11 @@ pub struct Args {
     /// (RDS/Aurora with IAM authentication on; the user needs `rds-db:connect`).
     #[arg(long)]
     pub iam_auth: bool,
+    /// Check instead of running: connect to both sides, read the source's schema, check
+    /// the target's privileges and free names, print the tables and every problem (with the
+    /// GRANT that fixes it), and exit 0 when the run could go ahead. Writes nothing.
+    #[arg(long, visible_alias = "dry-run")]
+    pub check: bool,
     /// `--ssh USER@HOST[:PORT]` and its companions: the target through a bastion.
     #[command(flatten)]
     pub ssh: crate::tunnel::SshArgs,
@@ -75,10 +86,7 @@ pub async fn run_to(args: Args, summary: Channel) -> anyhow::Result<Exit> {
     let (from, to) = super::resolve_pair(&args.from, &args.to, &args.aws, args.iam_auth).await?;
     let (mut from, to) = super::tunnel_pair(from, to, &args.source_ssh, &args.ssh).await?;
     super::choose_schemas(&mut from, args.schema.as_deref())?;
-    let config = match &args.config {
-        Some(p) => Config::load(p)?,
-        None => Config::default(),
-    };
+    let config = crate::settings::migration_config(args.config.as_deref())?;
     let opts = VerifyOptions {
         from,
         to,
@@ -88,6 +96,10 @@ pub async fn run_to(args: Args, summary: Channel) -> anyhow::Result<Exit> {
         show_values: args.show_values,
         batch: BatchLimits::default(),
     };
+    if args.check {
+        let report = ferry_engine::check::check_verify(&opts, &Drivers::default()).await;
+        return Ok(super::check::finish(&report, summary));
+    }
     let progress = Progress::new();
     let report = ferry_engine::verify(&opts, &Drivers::default(), progress.handler()).await;
     progress.finish();

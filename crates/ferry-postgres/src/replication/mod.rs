@@ -118,13 +118,25 @@ pub async fn check(client: &Client, url: &ConnUrl) -> Result<()> {
             "all {max_senders} WAL senders are busy (max_wal_senders): raise max_wal_senders and restart"
         ));
     }
-    if !row.get::<_, bool>("can_replicate") {
-        missing.push(if on_rds {
-            "the login may not replicate: GRANT rds_replication TO <user>".to_string()
-        } else {
-            "the login may not replicate: ALTER ROLE <user> WITH REPLICATION (or use a superuser)"
-                .to_string()
-        });
+    let role = crate::privilege::role_name(url.user.as_deref());
+    let grant = if on_rds {
+        format!("GRANT rds_replication TO {role};")
+    } else {
+        format!("ALTER ROLE {role} WITH REPLICATION;")
+    };
+    let can_replicate = row.get::<_, bool>("can_replicate");
+    if missing.is_empty() && !can_replicate {
+        // The one thing missing is a grant: say it as one, with its statement.
+        return Err(Error::permission(
+            format!("{url}: the login may not replicate"),
+            "the REPLICATION attribute (logical replication; or use a superuser)",
+            grant,
+        ));
+    }
+    if !can_replicate {
+        missing.push(format!(
+            "the login may not replicate: {grant} (or use a superuser)"
+        ));
     }
     if missing.is_empty() {
         return Ok(());

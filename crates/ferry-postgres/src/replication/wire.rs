@@ -474,7 +474,6 @@ pub fn server_error(shown: &str, body: &[u8]) -> Error {
     }
     let kind = match code.as_str() {
         c if c.starts_with("28") => ErrorKind::Auth,
-        "42501" => ErrorKind::Auth,
         "42704" | "3D000" => ErrorKind::NotFound,
         "42710" => ErrorKind::AlreadyExists,
         "53400" | "55000" => ErrorKind::Config,
@@ -482,6 +481,10 @@ pub fn server_error(shown: &str, body: &[u8]) -> Error {
         c if c.starts_with("08") => ErrorKind::Transient,
         _ => ErrorKind::Other,
     };
+    if let Some(err) = crate::privilege::permission_error(&code, &message, detail.as_deref(), None)
+    {
+        return err.context(shown);
+    }
     let mut text = format!("{shown}: {message}");
     if let Some(d) = detail {
         text.push_str(&format!(" ({d})"));
