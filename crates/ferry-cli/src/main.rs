@@ -66,12 +66,8 @@ pub enum Exit {
     Failed = 2,
 }
 
-/// Peak memory follows what ferry holds (batches within the run's memory budget), not how
-/// much data went through: see the comment on the dependency.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
+    ferry_malloc::tune();
     let matches = match Cli::command().try_get_matches() {
         Ok(m) => m,
         Err(err) => return usage_error(&err),

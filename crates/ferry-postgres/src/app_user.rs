@@ -93,6 +93,16 @@ impl Run<'_> {
         self.report.database.clone_from(&database);
         let user = pg_ident(&self.spec.name);
 
+        self.login(&user).await?;
+        self.memberships(&user).await?;
+        let schemas = self.database_and_schemas(&database, &user).await?;
+        self.check_rights(&admin, &schemas).await?;
+        self.report.schemas = schemas;
+        Ok(())
+    }
+
+    /// Create or reset the login, refusing a role with powers an app must not have.
+    async fn login(&mut self, user: &str) -> Result<()> {
         // The login itself.
         let existing = self
             .tx
@@ -147,7 +157,11 @@ impl Run<'_> {
             }
         }
 
-        // Memberships: none but rds_iam, and that only with IAM.
+        Ok(())
+    }
+
+    /// Memberships: none but rds_iam, and that only with IAM.
+    async fn memberships(&mut self, user: &str) -> Result<()> {
         let member_of: Vec<String> = self
             .tx
             .query(
@@ -184,8 +198,14 @@ impl Run<'_> {
             self.run(format!("GRANT rds_iam TO {user}")).await?;
         }
 
-        // The database: CONNECT only.
-        let db = pg_ident(&database);
+        Ok(())
+    }
+
+    /// CONNECT on the database; on every non-system schema USAGE, the four table rights,
+    /// sequence use, and the same by default on what the granting role creates later.
+    /// Returns the schemas.
+    async fn database_and_schemas(&mut self, database: &str, user: &str) -> Result<Vec<String>> {
+        let db = pg_ident(database);
         self.run(format!("REVOKE ALL ON DATABASE {db} FROM {user}"))
             .await?;
         self.run(format!("GRANT CONNECT ON DATABASE {db} TO {user}"))
@@ -248,6 +268,11 @@ impl Run<'_> {
                 .await?;
         }
 
+        Ok(schemas)
+    }
+
+    /// Every table really carries the four rights, and what PUBLIC gives is said.
+    async fn check_rights(&mut self, admin: &str, schemas: &[String]) -> Result<()> {
         // A GRANT on a table the granting role neither owns nor may pass on is only a
         // warning in PostgreSQL: check every table really carries the four rights.
         let missing: Vec<String> = self
@@ -307,7 +332,6 @@ impl Run<'_> {
                 "every role (PUBLIC) may create tables in schema {schema}, so the app user can too (PostgreSQL 14 and older give this by default); take it away with REVOKE CREATE ON SCHEMA {s} FROM PUBLIC"
             ));
         }
-        self.report.schemas = schemas;
         Ok(())
     }
 }
