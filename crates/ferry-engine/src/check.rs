@@ -328,6 +328,20 @@ async fn check_target(
             None
         }
     };
+    let needs = what_the_run_needs(opts, t, &taken, &is_taken, unfinished, report);
+    privileges(sink, &needs, report).await;
+}
+
+/// What the run would do with the target's tables (create, drop, write into), from the
+/// names already taken there and an unfinished run it records (`Some(true)`: of this plan).
+fn what_the_run_needs(
+    opts: &MigrateOptions,
+    t: &Translation,
+    taken: &[DbObject],
+    is_taken: &dyn Fn(&ferry_core::Table) -> bool,
+    unfinished: Option<bool>,
+    report: &mut CheckReport,
+) -> TargetNeeds {
     let existing_tables: Vec<ferry_core::Table> = t
         .tables
         .iter()
@@ -395,7 +409,7 @@ async fn check_target(
             }
         }
     }
-    privileges(sink, &needs, report).await;
+    needs
 }
 
 async fn privileges(sink: &dyn Sink, needs: &TargetNeeds, report: &mut CheckReport) {

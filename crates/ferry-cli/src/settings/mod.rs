@@ -74,146 +74,175 @@ pub fn apply_with(
             && matches!(sub.value_source(id), Some(ValueSource::CommandLine))
     };
     match command {
-        Command::Migrate(a) => {
-            let file = load(a.config.as_deref())?;
-            let run = file.as_ref().map(|f| f.run.clone()).unwrap_or_default();
-            let origin = file.as_ref();
-            pick_url(
-                "--from",
-                &mut a.from,
-                run.from.clone(),
-                origin,
-                FROM_ENV,
-                env,
-            )?;
-            pick_url("--to", &mut a.to, run.to.clone(), origin, TO_ENV, env)?;
-            set(&given, "schema", &mut a.schema, run.schema.map(Some));
-            set(&given, "jobs", &mut a.jobs, run.jobs);
-            set(&given, "batch_rows", &mut a.batch_rows, run.batch_rows);
-            set(&given, "batch_bytes", &mut a.batch_bytes, run.batch_bytes);
-            set(&given, "chunk_rows", &mut a.chunk_rows, run.chunk_rows);
-            let load = choice(origin, "mysql-load", run.mysql_load.as_deref())?;
-            set(&given, "mysql_load", &mut a.mysql_load, load.map(Some));
-            let verify = choice(origin, "verify", run.verify.as_deref())?;
-            set(&given, "verify", &mut a.verify, verify);
-            set(&given, "show_values", &mut a.show_values, run.show_values);
-            let if_exists = choice(origin, "if-exists", run.if_exists.as_deref())?;
-            set(&given, "if_exists", &mut a.if_exists, if_exists);
-            let on_error = choice(origin, "on-error", run.on_error.as_deref())?;
-            set(&given, "on_error", &mut a.on_error, on_error);
-            set(
-                &given,
-                "allow_rejects",
-                &mut a.allow_rejects,
-                run.allow_rejects,
-            );
-            set(&given, "reject_dir", &mut a.reject_dir, run.reject_dir);
-            set(&given, "resume", &mut a.resume, run.resume);
-            set(&given, "replicate", &mut a.replicate, run.replicate);
-            set(
-                &given,
-                "set_replica_identity",
-                &mut a.set_replica_identity,
-                run.set_replica_identity,
-            );
-            set(&given, "iam_auth", &mut a.iam_auth, run.iam_auth);
-            set(&given, "json", &mut a.json, run.json.map(Some));
-            set(&given, "junit", &mut a.ci.junit, run.junit.map(Some));
-            set(
-                &given,
-                "summary_md",
-                &mut a.ci.summary_md,
-                run.summary_md.map(Some),
-            );
-        }
-        Command::Verify(a) => {
-            let file = load(a.config.as_deref())?;
-            let run = file.as_ref().map(|f| f.run.clone()).unwrap_or_default();
-            let origin = file.as_ref();
-            pick_url(
-                "--from",
-                &mut a.from,
-                run.from.clone(),
-                origin,
-                FROM_ENV,
-                env,
-            )?;
-            pick_url("--to", &mut a.to, run.to.clone(), origin, TO_ENV, env)?;
-            set(&given, "schema", &mut a.schema, run.schema.map(Some));
-            set(&given, "jobs", &mut a.jobs, run.jobs);
-            let verify: Option<crate::commands::migrate::VerifyArg> =
-                choice(origin, "verify", run.verify.as_deref())?;
-            let content = run
-                .content
-                .or(verify.map(|v| v == crate::commands::migrate::VerifyArg::Content));
-            set(&given, "content", &mut a.content, content);
-            set(&given, "show_values", &mut a.show_values, run.show_values);
-            set(&given, "iam_auth", &mut a.iam_auth, run.iam_auth);
-            set(&given, "json", &mut a.json, run.json.map(Some));
-            set(&given, "junit", &mut a.ci.junit, run.junit.map(Some));
-            set(
-                &given,
-                "summary_md",
-                &mut a.ci.summary_md,
-                run.summary_md.map(Some),
-            );
-        }
-        Command::Schema(a) => {
-            let file = load(a.config.as_deref())?;
-            let run = file.as_ref().map(|f| f.run.clone()).unwrap_or_default();
-            let origin = file.as_ref();
-            pick_url(
-                "--from",
-                &mut a.from,
-                run.from.clone(),
-                origin,
-                FROM_ENV,
-                env,
-            )?;
-            // The target is optional here (only `--check` connects to it): the
-            // environment's is not taken unless asked for.
-            if a.check {
-                pick_url("--to", &mut a.to, run.to.clone(), origin, TO_ENV, env)?;
-            } else if a.to.is_none() && a.to_dialect.is_none() {
-                pick_url("--to", &mut a.to, run.to.clone(), origin, &[], env)?;
-            }
-            set(&given, "schema", &mut a.schema, run.schema.map(Some));
-        }
+        Command::Migrate(a) => migrate(a, &given, env),
+        Command::Verify(a) => verify(a, &given, env),
+        Command::Schema(a) => schema(a, &given, env),
         Command::Replicate(crate::commands::replicate::Args { target: t, .. })
         | Command::Cutover(crate::commands::replicate::CutoverArgs { target: t, .. }) => {
-            let file = load(t.config.as_deref())?;
-            let run = file.as_ref().map(|f| f.run.clone()).unwrap_or_default();
-            let origin = file.as_ref();
-            pick_url(
-                "--from",
-                &mut t.from,
-                run.from.clone(),
-                origin,
-                FROM_ENV,
-                env,
-            )?;
-            pick_url("--to", &mut t.to, run.to.clone(), origin, TO_ENV, env)?;
-            set(&given, "json", &mut t.json, run.json.map(Some));
+            replicate(t, &given, env)
         }
         #[cfg(feature = "aws")]
-        Command::Up(a) => {
-            let file = load(a.config.as_deref())?;
-            let run = file.as_ref().map(|f| f.run.clone()).unwrap_or_default();
-            let origin = file.as_ref();
-            pick_url(
-                "--from",
-                &mut a.from,
-                run.from.clone(),
-                origin,
-                FROM_ENV,
-                env,
-            )?;
-            set(&given, "schema", &mut a.schema, run.schema.map(Some));
-            set(&given, "jobs", &mut a.jobs, run.jobs);
-            set(&given, "json", &mut a.json, run.json.map(Some));
-        }
-        _ => {}
+        Command::Up(a) => up(a, &given, env),
+        _ => Ok(()),
     }
+}
+
+type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+type Given<'a> = &'a dyn Fn(&str) -> bool;
+
+fn migrate(a: &mut crate::commands::migrate::Args, given: Given, env: Env) -> anyhow::Result<()> {
+    let file = load(a.config.as_deref())?;
+    let run = file.as_ref().map(|f| f.run.clone()).unwrap_or_default();
+    let origin = file.as_ref();
+    pick_url(
+        "--from",
+        &mut a.from,
+        run.from.clone(),
+        origin,
+        FROM_ENV,
+        env,
+    )?;
+    pick_url("--to", &mut a.to, run.to.clone(), origin, TO_ENV, env)?;
+    set(given, "schema", &mut a.schema, run.schema.map(Some));
+    set(given, "jobs", &mut a.jobs, run.jobs);
+    set(given, "batch_rows", &mut a.batch_rows, run.batch_rows);
+    set(given, "batch_bytes", &mut a.batch_bytes, run.batch_bytes);
+    set(given, "chunk_rows", &mut a.chunk_rows, run.chunk_rows);
+    let load = choice(origin, "mysql-load", run.mysql_load.as_deref())?;
+    set(given, "mysql_load", &mut a.mysql_load, load.map(Some));
+    let verify = choice(origin, "verify", run.verify.as_deref())?;
+    set(given, "verify", &mut a.verify, verify);
+    set(given, "show_values", &mut a.show_values, run.show_values);
+    let if_exists = choice(origin, "if-exists", run.if_exists.as_deref())?;
+    set(given, "if_exists", &mut a.if_exists, if_exists);
+    let on_error = choice(origin, "on-error", run.on_error.as_deref())?;
+    set(given, "on_error", &mut a.on_error, on_error);
+    set(
+        given,
+        "allow_rejects",
+        &mut a.allow_rejects,
+        run.allow_rejects,
+    );
+    set(given, "reject_dir", &mut a.reject_dir, run.reject_dir);
+    set(given, "resume", &mut a.resume, run.resume);
+    set(given, "replicate", &mut a.replicate, run.replicate);
+    set(
+        given,
+        "set_replica_identity",
+        &mut a.set_replica_identity,
+        run.set_replica_identity,
+    );
+    set(given, "iam_auth", &mut a.iam_auth, run.iam_auth);
+    set(given, "json", &mut a.json, run.json.map(Some));
+    set(given, "junit", &mut a.ci.junit, run.junit.map(Some));
+    set(
+        given,
+        "summary_md",
+        &mut a.ci.summary_md,
+        run.summary_md.map(Some),
+    );
+
+    Ok(())
+}
+
+fn verify(a: &mut crate::commands::verify::Args, given: Given, env: Env) -> anyhow::Result<()> {
+    let file = load(a.config.as_deref())?;
+    let run = file.as_ref().map(|f| f.run.clone()).unwrap_or_default();
+    let origin = file.as_ref();
+    pick_url(
+        "--from",
+        &mut a.from,
+        run.from.clone(),
+        origin,
+        FROM_ENV,
+        env,
+    )?;
+    pick_url("--to", &mut a.to, run.to.clone(), origin, TO_ENV, env)?;
+    set(given, "schema", &mut a.schema, run.schema.map(Some));
+    set(given, "jobs", &mut a.jobs, run.jobs);
+    let verify: Option<crate::commands::migrate::VerifyArg> =
+        choice(origin, "verify", run.verify.as_deref())?;
+    let content = run
+        .content
+        .or(verify.map(|v| v == crate::commands::migrate::VerifyArg::Content));
+    set(given, "content", &mut a.content, content);
+    set(given, "show_values", &mut a.show_values, run.show_values);
+    set(given, "iam_auth", &mut a.iam_auth, run.iam_auth);
+    set(given, "json", &mut a.json, run.json.map(Some));
+    set(given, "junit", &mut a.ci.junit, run.junit.map(Some));
+    set(
+        given,
+        "summary_md",
+        &mut a.ci.summary_md,
+        run.summary_md.map(Some),
+    );
+
+    Ok(())
+}
+
+fn schema(a: &mut crate::commands::schema::Args, given: Given, env: Env) -> anyhow::Result<()> {
+    let file = load(a.config.as_deref())?;
+    let run = file.as_ref().map(|f| f.run.clone()).unwrap_or_default();
+    let origin = file.as_ref();
+    pick_url(
+        "--from",
+        &mut a.from,
+        run.from.clone(),
+        origin,
+        FROM_ENV,
+        env,
+    )?;
+    // The target is optional here (only `--check` connects to it): the
+    // environment's is not taken unless asked for.
+    if a.check {
+        pick_url("--to", &mut a.to, run.to.clone(), origin, TO_ENV, env)?;
+    } else if a.to.is_none() && a.to_dialect.is_none() {
+        pick_url("--to", &mut a.to, run.to.clone(), origin, &[], env)?;
+    }
+    set(given, "schema", &mut a.schema, run.schema.map(Some));
+
+    Ok(())
+}
+
+fn replicate(
+    t: &mut crate::commands::replicate::Target,
+    given: Given,
+    env: Env,
+) -> anyhow::Result<()> {
+    let file = load(t.config.as_deref())?;
+    let run = file.as_ref().map(|f| f.run.clone()).unwrap_or_default();
+    let origin = file.as_ref();
+    pick_url(
+        "--from",
+        &mut t.from,
+        run.from.clone(),
+        origin,
+        FROM_ENV,
+        env,
+    )?;
+    pick_url("--to", &mut t.to, run.to.clone(), origin, TO_ENV, env)?;
+    set(given, "json", &mut t.json, run.json.map(Some));
+
+    Ok(())
+}
+
+#[cfg(feature = "aws")]
+fn up(a: &mut crate::commands::up::Args, given: Given, env: Env) -> anyhow::Result<()> {
+    let file = load(a.config.as_deref())?;
+    let run = file.as_ref().map(|f| f.run.clone()).unwrap_or_default();
+    let origin = file.as_ref();
+    pick_url(
+        "--from",
+        &mut a.from,
+        run.from.clone(),
+        origin,
+        FROM_ENV,
+        env,
+    )?;
+    set(given, "schema", &mut a.schema, run.schema.map(Some));
+    set(given, "jobs", &mut a.jobs, run.jobs);
+    set(given, "json", &mut a.json, run.json.map(Some));
+
     Ok(())
 }
 
