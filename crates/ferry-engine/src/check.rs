@@ -381,12 +381,12 @@ fn what_the_run_needs(
                 } else {
                     "pass --if-exists drop to replace them or --if-exists truncate to empty them"
                 };
-                report.existing = Some(format!("the run would refuse: {}", list(&taken)));
+                report.existing = Some(format!("the run would refuse: {}", list(taken)));
                 report.problems.push(Problem {
                     message: format!(
                         "the target already has {} of the objects to create ({}); {way_out}",
                         taken.len(),
-                        list(&taken)
+                        list(taken)
                     ),
                     fix: None,
                 });
@@ -394,7 +394,7 @@ fn what_the_run_needs(
             IfExists::Drop => {
                 report.existing = Some(format!(
                     "--if-exists drop would drop and create again: {}",
-                    list(&taken)
+                    list(taken)
                 ));
                 needs.drop_existing = existing_tables;
                 needs.create = t.tables.iter().map(|p| p.target.clone()).collect();
@@ -402,7 +402,7 @@ fn what_the_run_needs(
             IfExists::Truncate => {
                 report.existing = Some(format!(
                     "--if-exists truncate would empty and load into: {}",
-                    list(&taken)
+                    list(taken)
                 ));
                 needs.write_existing = existing_tables;
                 needs.create = creating;
