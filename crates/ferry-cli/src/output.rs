@@ -80,59 +80,12 @@ impl Inner {
         match e {
             Event::Phase(p) => self.log(&format!("phase: {p}")),
             Event::Warning(w) => self.log(&format!("warning: {w}")),
-            Event::Planned { tables } => {
-                let total: u64 = tables.iter().filter_map(|(_, n)| *n).sum();
-                self.log(&format!(
-                    "copying {} tables (about {total} rows)",
-                    tables.len()
-                ));
-                if self.tty {
-                    let bar = self.multi.add(ProgressBar::new(total.max(1)));
-                    bar.set_style(style("{prefix:>20.bold} [{bar:30}] {human_pos}/{human_len} rows {per_sec} eta {eta}"));
-                    bar.set_prefix("total");
-                    if let Ok(mut o) = self.overall.lock() {
-                        *o = Some(bar);
-                    }
-                }
-            }
+            Event::Planned { tables } => self.planned(tables),
             Event::TableStarted {
                 table,
                 estimated_rows,
-            } => {
-                if self.tty {
-                    let bar = self
-                        .multi
-                        .add(ProgressBar::new(estimated_rows.unwrap_or(0).max(1)));
-                    bar.set_style(style("{prefix:>20} [{bar:30}] {human_pos}/{human_len} rows {per_sec} eta {eta} {msg}"));
-                    bar.set_prefix(short(&clean(table)));
-                    if let Ok(mut bars) = self.bars.lock() {
-                        bars.insert(table.clone(), bar);
-                    }
-                } else {
-                    let est = estimated_rows
-                        .map(|n| format!(" (about {n} rows)"))
-                        .unwrap_or_default();
-                    self.log(&format!("{table}: copying{est}"));
-                }
-            }
-            Event::TableProgress { table, rows, .. } => {
-                if self.tty {
-                    if let Some(bar) = self.bars.lock().ok().and_then(|b| b.get(table).cloned()) {
-                        let delta = rows.saturating_sub(bar.position());
-                        bar.set_position(*rows);
-                        if let Some(o) = self.overall.lock().ok().and_then(|o| o.clone()) {
-                            o.inc(delta);
-                        }
-                    }
-                } else if let Ok(mut last) = self.last_log.lock() {
-                    let due = last.get(table).is_none_or(|t| t.elapsed().as_secs() >= 5);
-                    if due {
-                        last.insert(table.clone(), Instant::now());
-                        drop(last);
-                        self.log(&format!("{table}: {rows} rows"));
-                    }
-                }
-            }
+            } => self.table_started(table, *estimated_rows),
+            Event::TableProgress { table, rows, .. } => self.table_progress(table, *rows),
             Event::TableIndexing { table } => {
                 if let Some(bar) = self.bars.lock().ok().and_then(|b| b.get(table).cloned()) {
                     bar.set_message("building keys and indexes");
@@ -154,25 +107,90 @@ impl Inner {
                 transactions,
                 changes,
                 lag_seconds,
-            } => {
-                let due = self.last_log.lock().ok().is_some_and(|mut last| {
-                    let due = last
-                        .get("\0replication")
-                        .is_none_or(|t| t.elapsed().as_secs() >= 5);
-                    if due {
-                        last.insert("\0replication".into(), Instant::now());
-                    }
-                    due
-                });
-                if due {
-                    let lag = lag_seconds
-                        .map(|l| format!(", lag {l:.1}s"))
-                        .unwrap_or_default();
-                    self.log(&format!(
-                        "replication: at {position}, {transactions} transactions, {changes} changes{lag}"
-                    ));
+            } => self.replicated(position, *transactions, *changes, *lag_seconds),
+        }
+    }
+
+    fn planned(&self, tables: &[(String, Option<u64>)]) {
+        let total: u64 = tables.iter().filter_map(|(_, n)| *n).sum();
+        self.log(&format!(
+            "copying {} tables (about {total} rows)",
+            tables.len()
+        ));
+        if self.tty {
+            let bar = self.multi.add(ProgressBar::new(total.max(1)));
+            bar.set_style(style(
+                "{prefix:>20.bold} [{bar:30}] {human_pos}/{human_len} rows {per_sec} eta {eta}",
+            ));
+            bar.set_prefix("total");
+            if let Ok(mut o) = self.overall.lock() {
+                *o = Some(bar);
+            }
+        }
+    }
+
+    fn table_started(&self, table: &str, estimated_rows: Option<u64>) {
+        if self.tty {
+            let bar = self
+                .multi
+                .add(ProgressBar::new(estimated_rows.unwrap_or(0).max(1)));
+            bar.set_style(style(
+                "{prefix:>20} [{bar:30}] {human_pos}/{human_len} rows {per_sec} eta {eta} {msg}",
+            ));
+            bar.set_prefix(short(&clean(table)));
+            if let Ok(mut bars) = self.bars.lock() {
+                bars.insert(table.to_string(), bar);
+            }
+        } else {
+            let est = estimated_rows
+                .map(|n| format!(" (about {n} rows)"))
+                .unwrap_or_default();
+            self.log(&format!("{table}: copying{est}"));
+        }
+    }
+
+    fn table_progress(&self, table: &str, rows: u64) {
+        if self.tty {
+            if let Some(bar) = self.bars.lock().ok().and_then(|b| b.get(table).cloned()) {
+                let delta = rows.saturating_sub(bar.position());
+                bar.set_position(rows);
+                if let Some(o) = self.overall.lock().ok().and_then(|o| o.clone()) {
+                    o.inc(delta);
                 }
             }
+        } else if let Ok(mut last) = self.last_log.lock() {
+            let due = last.get(table).is_none_or(|t| t.elapsed().as_secs() >= 5);
+            if due {
+                last.insert(table.to_string(), Instant::now());
+                drop(last);
+                self.log(&format!("{table}: {rows} rows"));
+            }
+        }
+    }
+
+    fn replicated(
+        &self,
+        position: &str,
+        transactions: u64,
+        changes: u64,
+        lag_seconds: Option<f64>,
+    ) {
+        let due = self.last_log.lock().ok().is_some_and(|mut last| {
+            let due = last
+                .get("\0replication")
+                .is_none_or(|t| t.elapsed().as_secs() >= 5);
+            if due {
+                last.insert("\0replication".into(), Instant::now());
+            }
+            due
+        });
+        if due {
+            let lag = lag_seconds
+                .map(|l| format!(", lag {l:.1}s"))
+                .unwrap_or_default();
+            self.log(&format!(
+                "replication: at {position}, {transactions} transactions, {changes} changes{lag}"
+            ));
         }
     }
 }

@@ -156,50 +156,54 @@ impl ConnUrl {
                 url.database = Some(percent_decode(id)?);
                 url.params = parse_params(query)?;
             }
-            UrlKind::Database(_) => {
-                let rest = rest.strip_prefix("//").ok_or_else(|| {
-                    Error::config(format!("{scheme}: URL must start with {scheme}://"))
-                })?;
-                crate::url_check::check_userinfo(rest)?;
-                let (rest, query) = split_query(rest);
-                let (authority, db) = match rest.split_once('/') {
-                    Some((a, d)) => (a, d),
-                    None => (rest, ""),
-                };
-                let hostport = match authority.rsplit_once('@') {
-                    Some((userinfo, hostport)) => {
-                        let (user, pass) = match userinfo.split_once(':') {
-                            Some((u, p)) => (u, Some(p)),
-                            None => (userinfo, None),
-                        };
-                        if !user.is_empty() {
-                            url.user = Some(percent_decode(user).map_err(|_| {
-                                Error::config("user name in URL is not valid percent-encoding")
-                            })?);
-                        }
-                        if let Some(p) = pass {
-                            url.password = Some(Secret::new(percent_decode(p).map_err(|_| {
-                                Error::config("password in URL is not valid percent-encoding")
-                            })?));
-                        }
-                        hostport
-                    }
-                    None => authority,
-                };
-                let (host, port) = split_host_port(hostport)?;
-                if !host.is_empty() {
-                    url.host = Some(host);
-                }
-                url.port = port;
-                if !db.is_empty() {
-                    url.database = Some(percent_decode(db)?);
-                }
-                url.params = parse_params(query)?;
-                url.take_password_param()?;
-            }
+            UrlKind::Database(_) => url.parse_server(scheme, rest)?,
         }
         crate::url_check::check_params(url.kind, &url.scheme, &url.params)?;
         Ok(url)
+    }
+
+    /// The `//user:password@host:port/database?params` part of a server URL.
+    fn parse_server(&mut self, scheme: &str, rest: &str) -> Result<()> {
+        let rest = rest
+            .strip_prefix("//")
+            .ok_or_else(|| Error::config(format!("{scheme}: URL must start with {scheme}://")))?;
+        crate::url_check::check_userinfo(rest)?;
+        let (rest, query) = split_query(rest);
+        let (authority, db) = match rest.split_once('/') {
+            Some((a, d)) => (a, d),
+            None => (rest, ""),
+        };
+        let hostport = match authority.rsplit_once('@') {
+            Some((userinfo, hostport)) => {
+                let (user, pass) = match userinfo.split_once(':') {
+                    Some((u, p)) => (u, Some(p)),
+                    None => (userinfo, None),
+                };
+                if !user.is_empty() {
+                    self.user = Some(percent_decode(user).map_err(|_| {
+                        Error::config("user name in URL is not valid percent-encoding")
+                    })?);
+                }
+                if let Some(p) = pass {
+                    self.password = Some(Secret::new(percent_decode(p).map_err(|_| {
+                        Error::config("password in URL is not valid percent-encoding")
+                    })?));
+                }
+                hostport
+            }
+            None => authority,
+        };
+        let (host, port) = split_host_port(hostport)?;
+        if !host.is_empty() {
+            self.host = Some(host);
+        }
+        self.port = port;
+        if !db.is_empty() {
+            self.database = Some(percent_decode(db)?);
+        }
+        self.params = parse_params(query)?;
+        self.take_password_param()?;
+        Ok(())
     }
 
     /// `?password=` (as libpq accepts it) becomes the password; given twice is an error.

@@ -14,7 +14,6 @@ pub async fn missing_privileges(
     user: Option<&str>,
     needs: &TargetNeeds,
 ) -> Result<Vec<Error>> {
-    let fail = |e: tokio_postgres::Error| map_error(e).context("reading the target's privileges");
     let row = client
         .query_one(
             "SELECT current_user::text, current_database()::text, current_schema()::text, \
@@ -37,6 +36,27 @@ pub async fn missing_privileges(
         .iter()
         .map(|t| t.schema.clone().or_else(|| default_schema.clone()))
         .collect();
+    schema_privileges(client, &who, &database, db_create, schemas, &mut out).await?;
+
+    // Tables that are there: loading or emptying them, dropping them, reading them.
+    table_privileges(client, &who, default_schema.as_deref(), needs, &mut out).await?;
+    Ok(out)
+}
+
+fn fail(e: tokio_postgres::Error) -> Error {
+    map_error(e).context("reading the target's privileges")
+}
+
+/// USAGE and CREATE on each schema tables are created in, or CREATE on the database for
+/// one that is not there yet.
+async fn schema_privileges(
+    client: &Client,
+    who: &str,
+    database: &str,
+    db_create: bool,
+    schemas: BTreeSet<Option<String>>,
+    out: &mut Vec<Error>,
+) -> Result<()> {
     for schema in schemas {
         let Some(schema) = schema else {
             out.push(Error::permission(
@@ -58,8 +78,8 @@ pub async fn missing_privileges(
         match row {
             None if !db_create => out.push(Error::permission(
                 format!("schema {shown} does not exist and cannot be created"),
-                format!("CREATE on database {}", pg_name(&database)),
-                format!("GRANT CREATE ON DATABASE {} TO {who};", pg_name(&database)),
+                format!("CREATE on database {}", pg_name(database)),
+                format!("GRANT CREATE ON DATABASE {} TO {who};", pg_name(database)),
             )),
             None => {}
             Some(r) => {
@@ -85,7 +105,18 @@ pub async fn missing_privileges(
         }
     }
 
-    // Tables that are there: loading or emptying them, dropping them, reading them.
+    Ok(())
+}
+
+/// The rights on tables that are there: loading or emptying, reading, or (ownership)
+/// dropping them.
+async fn table_privileges(
+    client: &Client,
+    who: &str,
+    default_schema: Option<&str>,
+    needs: &TargetNeeds,
+    out: &mut Vec<Error>,
+) -> Result<()> {
     let groups: [(&[Table], &[&str], bool); 3] = [
         (&needs.write_existing, &["INSERT", "TRUNCATE"], false),
         (&needs.read, &["SELECT"], false),
@@ -93,7 +124,10 @@ pub async fn missing_privileges(
     ];
     for (tables, privileges, dropped) in groups {
         for t in tables {
-            let schema = t.schema.clone().or_else(|| default_schema.clone());
+            let schema = t
+                .schema
+                .clone()
+                .or_else(|| default_schema.map(str::to_string));
             let row = client
                 .query_opt(
                     "SELECT c.oid::bigint, pg_has_role(c.relowner, 'USAGE'), \
@@ -145,5 +179,5 @@ pub async fn missing_privileges(
             }
         }
     }
-    Ok(out)
+    Ok(())
 }
