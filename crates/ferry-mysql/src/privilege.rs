@@ -93,26 +93,7 @@ fn missing_grant(code: u16, message: &str, database: Option<&str>) -> Option<(St
         }
         // ER_SPECIFIC_ACCESS_DENIED_ERROR: `Access denied; you need (at least one of) the
         // REPLICATION SLAVE privilege(s) for this operation`.
-        1227 => {
-            let privileges = message
-                .split_once(" the ")
-                .and_then(|(_, rest)| rest.split_once(" privilege"))
-                .map(|(p, _)| p.trim().to_string())?;
-            let first = privileges.split(',').next().unwrap_or(&privileges).trim();
-            let grant = if first.starts_with("REPLICATION") || first == "BINLOG MONITOR" {
-                // Reading the binlog needs both (MariaDB names the second BINLOG MONITOR).
-                "REPLICATION SLAVE, REPLICATION CLIENT".to_string()
-            } else {
-                first.to_string()
-            };
-            (
-                format!("the global {privileges} privilege"),
-                format!(
-                    "GRANT {grant} ON *.* TO <user>;  -- on RDS/Aurora the master user has \
-                     what RDS allows; SUPER is never available there"
-                ),
-            )
-        }
+        1227 => return global_denied(message),
         // ER_PROCACCESS_DENIED_ERROR: `EXECUTE command denied to user 'u'@'h' for routine
         // 'db.f'`.
         1370 => {
@@ -152,6 +133,29 @@ fn missing_grant(code: u16, message: &str, database: Option<&str>) -> Option<(St
         ),
         _ => return None,
     })
+}
+
+/// ER_SPECIFIC_ACCESS_DENIED_ERROR: `Access denied; you need (at least one of) the
+/// REPLICATION SLAVE privilege(s) for this operation`.
+fn global_denied(message: &str) -> Option<(String, String)> {
+    let privileges = message
+        .split_once(" the ")
+        .and_then(|(_, rest)| rest.split_once(" privilege"))
+        .map(|(p, _)| p.trim().to_string())?;
+    let first = privileges.split(',').next().unwrap_or(&privileges).trim();
+    let grant = if first.starts_with("REPLICATION") || first == "BINLOG MONITOR" {
+        // Reading the binlog needs both (MariaDB names the second BINLOG MONITOR).
+        "REPLICATION SLAVE, REPLICATION CLIENT".to_string()
+    } else {
+        first.to_string()
+    };
+    Some((
+        format!("the global {privileges} privilege"),
+        format!(
+            "GRANT {grant} ON *.* TO <user>;  -- on RDS/Aurora the master user has \
+             what RDS allows; SUPER is never available there"
+        ),
+    ))
 }
 
 /// `` `db` `` from a table as a message quotes it: `` `db`.`t` `` or `'db.t'`.

@@ -43,55 +43,7 @@ pub fn permission_error(
 fn missing_grant(message: &str, detail: Option<&str>, user: &str) -> Option<(String, String)> {
     if let Some(rest) = message.strip_prefix("permission denied for ") {
         let (kind, name) = split_kind(rest)?;
-        let name = pg_object(name);
-        return Some(match kind {
-            "schema" => (
-                format!(
-                    "CREATE on schema {name} (PostgreSQL 15 and later give it only to the schema's \
-                     owner, and GRANT ALL ON DATABASE does not include it; or make the user \
-                     its owner: ALTER SCHEMA {name} OWNER TO {user}; to read only, \
-                     GRANT USAGE ON SCHEMA {name} TO {user}; is enough)"
-                ),
-                format!("GRANT CREATE ON SCHEMA {name} TO {user};"),
-            ),
-            "database" if detail.is_some_and(|d| d.contains("CONNECT")) => (
-                format!("CONNECT on database {name}"),
-                format!("GRANT CONNECT ON DATABASE {name} TO {user};"),
-            ),
-            "database" => (
-                format!("CREATE on database {name} (to create schemas)"),
-                format!("GRANT CREATE ON DATABASE {name} TO {user};"),
-            ),
-            "table" | "relation" | "view" | "materialized view" | "foreign table" => (
-                format!("SELECT (to read or verify) or INSERT (to load) on {kind} {name}"),
-                format!("GRANT SELECT, INSERT ON TABLE {name} TO {user};"),
-            ),
-            "sequence" => (
-                format!("USAGE on sequence {name}"),
-                format!("GRANT USAGE, SELECT, UPDATE ON SEQUENCE {name} TO {user};"),
-            ),
-            "function" | "procedure" | "routine" => (
-                format!("EXECUTE on {kind} {name}"),
-                format!("GRANT EXECUTE ON {} {name} TO {user};", kind.to_uppercase()),
-            ),
-            "type" | "domain" => (
-                format!("USAGE on {kind} {name}"),
-                format!("GRANT USAGE ON {} {name} TO {user};", kind.to_uppercase()),
-            ),
-            "publication" => (
-                format!("ownership of publication {name}"),
-                format!("ALTER PUBLICATION {name} OWNER TO {user};"),
-            ),
-            "tablespace" => (
-                format!("CREATE on tablespace {name}"),
-                format!("GRANT CREATE ON TABLESPACE {name} TO {user};"),
-            ),
-            "language" => (
-                format!("USAGE on language {name}"),
-                format!("GRANT USAGE ON LANGUAGE {name} TO {user};"),
-            ),
-            _ => return None,
-        });
+        return denied_on(kind, &pg_object(name), detail, user);
     }
     if let Some(rest) = message.strip_prefix("must be owner of ") {
         let (kind, name) = split_kind(rest)?;
@@ -165,6 +117,58 @@ fn missing_grant(message: &str, detail: Option<&str>, user: &str) -> Option<(Str
         ));
     }
     None
+}
+
+/// What "permission denied for KIND NAME" lacks.
+fn denied_on(kind: &str, name: &str, detail: Option<&str>, user: &str) -> Option<(String, String)> {
+    Some(match kind {
+        "schema" => (
+            format!(
+                "CREATE on schema {name} (PostgreSQL 15 and later give it only to the schema's \
+                 owner, and GRANT ALL ON DATABASE does not include it; or make the user \
+                 its owner: ALTER SCHEMA {name} OWNER TO {user}; to read only, \
+                 GRANT USAGE ON SCHEMA {name} TO {user}; is enough)"
+            ),
+            format!("GRANT CREATE ON SCHEMA {name} TO {user};"),
+        ),
+        "database" if detail.is_some_and(|d| d.contains("CONNECT")) => (
+            format!("CONNECT on database {name}"),
+            format!("GRANT CONNECT ON DATABASE {name} TO {user};"),
+        ),
+        "database" => (
+            format!("CREATE on database {name} (to create schemas)"),
+            format!("GRANT CREATE ON DATABASE {name} TO {user};"),
+        ),
+        "table" | "relation" | "view" | "materialized view" | "foreign table" => (
+            format!("SELECT (to read or verify) or INSERT (to load) on {kind} {name}"),
+            format!("GRANT SELECT, INSERT ON TABLE {name} TO {user};"),
+        ),
+        "sequence" => (
+            format!("USAGE on sequence {name}"),
+            format!("GRANT USAGE, SELECT, UPDATE ON SEQUENCE {name} TO {user};"),
+        ),
+        "function" | "procedure" | "routine" => (
+            format!("EXECUTE on {kind} {name}"),
+            format!("GRANT EXECUTE ON {} {name} TO {user};", kind.to_uppercase()),
+        ),
+        "type" | "domain" => (
+            format!("USAGE on {kind} {name}"),
+            format!("GRANT USAGE ON {} {name} TO {user};", kind.to_uppercase()),
+        ),
+        "publication" => (
+            format!("ownership of publication {name}"),
+            format!("ALTER PUBLICATION {name} OWNER TO {user};"),
+        ),
+        "tablespace" => (
+            format!("CREATE on tablespace {name}"),
+            format!("GRANT CREATE ON TABLESPACE {name} TO {user};"),
+        ),
+        "language" => (
+            format!("USAGE on language {name}"),
+            format!("GRANT USAGE ON LANGUAGE {name} TO {user};"),
+        ),
+        _ => None?,
+    })
 }
 
 /// `("materialized view", "name")` from `materialized view name`: the object kinds
