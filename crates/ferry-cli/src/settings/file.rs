@@ -142,7 +142,7 @@ pub fn parse(text: &str, path: &Path) -> anyhow::Result<(RunFile, Config)> {
             let known: Vec<&str> = Config::KEYS.iter().chain(RUN_KEYS).copied().collect();
             let nearest = known
                 .iter()
-                .min_by_key(|k| edit_distance(&spelled, k))
+                .min_by_key(|k| ferry_core::url_check::edit_distance(&spelled, k))
                 .copied()
                 .unwrap_or_default();
             anyhow::bail!(
@@ -176,21 +176,6 @@ fn others_can_read(path: &Path) -> bool {
 #[cfg(not(unix))]
 fn others_can_read(_path: &Path) -> bool {
     false
-}
-
-/// Levenshtein distance, for "did you mean".
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]

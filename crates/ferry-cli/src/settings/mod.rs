@@ -26,7 +26,7 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, ValueEnum};
 use ferry_core::ConnUrl;
 use ferry_engine::Config;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 static VERBOSE: AtomicBool = AtomicBool::new(false);
@@ -90,19 +90,58 @@ pub fn apply_with(
 type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 type Given<'a> = &'a dyn Fn(&str) -> bool;
 
+/// One command's `--config` file (if any) and environment, below its flags.
+struct Layer<'a> {
+    file: Option<file::ConfigFile>,
+    run: file::RunFile,
+    env: Env<'a>,
+}
+
+impl<'a> Layer<'a> {
+    fn open(config: Option<&Path>, env: Env<'a>) -> anyhow::Result<Self> {
+        let file = load(config)?;
+        let run = file.as_ref().map(|f| f.run.clone()).unwrap_or_default();
+        Ok(Layer { file, run, env })
+    }
+
+    /// `--from`: the flag, else the file's `from`, else the environment.
+    fn from(&self, field: &mut Option<String>) -> anyhow::Result<()> {
+        let file = self.file.as_ref();
+        pick_url(
+            "--from",
+            field,
+            self.run.from.clone(),
+            file,
+            FROM_ENV,
+            self.env,
+        )
+    }
+
+    /// `--to`: the flag, else the file's `to`, else the environment.
+    fn to(&self, field: &mut Option<String>) -> anyhow::Result<()> {
+        let file = self.file.as_ref();
+        pick_url("--to", field, self.run.to.clone(), file, TO_ENV, self.env)
+    }
+
+    /// The report files (`json`, `junit`, `summary_md`) the flags left out.
+    fn reports(&self, given: Given, json: &mut Option<PathBuf>, ci: &mut crate::ci::CiArgs) {
+        set(given, "json", json, self.run.json.clone().map(Some));
+        set(
+            given,
+            "junit",
+            &mut ci.junit,
+            self.run.junit.clone().map(Some),
+        );
+        let md = self.run.summary_md.clone().map(Some);
+        set(given, "summary_md", &mut ci.summary_md, md);
+    }
+}
+
 fn migrate(a: &mut crate::commands::migrate::Args, given: Given, env: Env) -> anyhow::Result<()> {
-    let file = load(a.config.as_deref())?;
-    let run = file.as_ref().map(|f| f.run.clone()).unwrap_or_default();
-    let origin = file.as_ref();
-    pick_url(
-        "--from",
-        &mut a.from,
-        run.from.clone(),
-        origin,
-        FROM_ENV,
-        env,
-    )?;
-    pick_url("--to", &mut a.to, run.to.clone(), origin, TO_ENV, env)?;
+    let l = Layer::open(a.config.as_deref(), env)?;
+    let (run, origin) = (l.run.clone(), l.file.as_ref());
+    l.from(&mut a.from)?;
+    l.to(&mut a.to)?;
     set(given, "schema", &mut a.schema, run.schema.map(Some));
     set(given, "jobs", &mut a.jobs, run.jobs);
     set(given, "batch_rows", &mut a.batch_rows, run.batch_rows);
@@ -133,31 +172,16 @@ fn migrate(a: &mut crate::commands::migrate::Args, given: Given, env: Env) -> an
         run.set_replica_identity,
     );
     set(given, "iam_auth", &mut a.iam_auth, run.iam_auth);
-    set(given, "json", &mut a.json, run.json.map(Some));
-    set(given, "junit", &mut a.ci.junit, run.junit.map(Some));
-    set(
-        given,
-        "summary_md",
-        &mut a.ci.summary_md,
-        run.summary_md.map(Some),
-    );
+    l.reports(given, &mut a.json, &mut a.ci);
 
     Ok(())
 }
 
 fn verify(a: &mut crate::commands::verify::Args, given: Given, env: Env) -> anyhow::Result<()> {
-    let file = load(a.config.as_deref())?;
-    let run = file.as_ref().map(|f| f.run.clone()).unwrap_or_default();
-    let origin = file.as_ref();
-    pick_url(
-        "--from",
-        &mut a.from,
-        run.from.clone(),
-        origin,
-        FROM_ENV,
-        env,
-    )?;
-    pick_url("--to", &mut a.to, run.to.clone(), origin, TO_ENV, env)?;
+    let l = Layer::open(a.config.as_deref(), env)?;
+    let (run, origin) = (l.run.clone(), l.file.as_ref());
+    l.from(&mut a.from)?;
+    l.to(&mut a.to)?;
     set(given, "schema", &mut a.schema, run.schema.map(Some));
     set(given, "jobs", &mut a.jobs, run.jobs);
     let verify: Option<crate::commands::migrate::VerifyArg> =
@@ -168,34 +192,19 @@ fn verify(a: &mut crate::commands::verify::Args, given: Given, env: Env) -> anyh
     set(given, "content", &mut a.content, content);
     set(given, "show_values", &mut a.show_values, run.show_values);
     set(given, "iam_auth", &mut a.iam_auth, run.iam_auth);
-    set(given, "json", &mut a.json, run.json.map(Some));
-    set(given, "junit", &mut a.ci.junit, run.junit.map(Some));
-    set(
-        given,
-        "summary_md",
-        &mut a.ci.summary_md,
-        run.summary_md.map(Some),
-    );
+    l.reports(given, &mut a.json, &mut a.ci);
 
     Ok(())
 }
 
 fn schema(a: &mut crate::commands::schema::Args, given: Given, env: Env) -> anyhow::Result<()> {
-    let file = load(a.config.as_deref())?;
-    let run = file.as_ref().map(|f| f.run.clone()).unwrap_or_default();
-    let origin = file.as_ref();
-    pick_url(
-        "--from",
-        &mut a.from,
-        run.from.clone(),
-        origin,
-        FROM_ENV,
-        env,
-    )?;
+    let l = Layer::open(a.config.as_deref(), env)?;
+    let (run, origin) = (l.run.clone(), l.file.as_ref());
+    l.from(&mut a.from)?;
     // The target is optional here (only `--check` connects to it): the
     // environment's is not taken unless asked for.
     if a.check {
-        pick_url("--to", &mut a.to, run.to.clone(), origin, TO_ENV, env)?;
+        l.to(&mut a.to)?;
     } else if a.to.is_none() && a.to_dialect.is_none() {
         pick_url("--to", &mut a.to, run.to.clone(), origin, &[], env)?;
     }
@@ -209,18 +218,10 @@ fn replicate(
     given: Given,
     env: Env,
 ) -> anyhow::Result<()> {
-    let file = load(t.config.as_deref())?;
-    let run = file.as_ref().map(|f| f.run.clone()).unwrap_or_default();
-    let origin = file.as_ref();
-    pick_url(
-        "--from",
-        &mut t.from,
-        run.from.clone(),
-        origin,
-        FROM_ENV,
-        env,
-    )?;
-    pick_url("--to", &mut t.to, run.to.clone(), origin, TO_ENV, env)?;
+    let l = Layer::open(t.config.as_deref(), env)?;
+    let run = l.run.clone();
+    l.from(&mut t.from)?;
+    l.to(&mut t.to)?;
     set(given, "json", &mut t.json, run.json.map(Some));
 
     Ok(())
@@ -228,17 +229,9 @@ fn replicate(
 
 #[cfg(feature = "aws")]
 fn up(a: &mut crate::commands::up::Args, given: Given, env: Env) -> anyhow::Result<()> {
-    let file = load(a.config.as_deref())?;
-    let run = file.as_ref().map(|f| f.run.clone()).unwrap_or_default();
-    let origin = file.as_ref();
-    pick_url(
-        "--from",
-        &mut a.from,
-        run.from.clone(),
-        origin,
-        FROM_ENV,
-        env,
-    )?;
+    let l = Layer::open(a.config.as_deref(), env)?;
+    let run = l.run.clone();
+    l.from(&mut a.from)?;
     set(given, "schema", &mut a.schema, run.schema.map(Some));
     set(given, "jobs", &mut a.jobs, run.jobs);
     set(given, "json", &mut a.json, run.json.map(Some));
