@@ -271,6 +271,21 @@ impl ProvisionSpec {
                 )));
             }
         }
+        self.validate_placement()?;
+        if self
+            .instance_class
+            .as_deref()
+            .is_some_and(|c| !c.starts_with("db."))
+        {
+            return Err(AwsError::Invalid(
+                "--instance-class: expected an RDS class such as db.t4g.micro".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `--multi-az`, `--availability-zone`, `--port` and `--parameter-group`.
+    fn validate_placement(&self) -> Result<()> {
         if self.multi_az && self.availability_zone.is_some() && !self.engine.is_aurora() {
             return Err(AwsError::Invalid(
                 "--availability-zone cannot be combined with --multi-az: RDS places a Multi-AZ standby itself".into(),
@@ -307,15 +322,6 @@ impl ProvisionSpec {
                     "--parameter-group `{group}`: expected a parameter group name (a letter, then letters, digits, `-` or `.`)"
                 )));
             }
-        }
-        if self
-            .instance_class
-            .as_deref()
-            .is_some_and(|c| !c.starts_with("db."))
-        {
-            return Err(AwsError::Invalid(
-                "--instance-class: expected an RDS class such as db.t4g.micro".into(),
-            ));
         }
         Ok(())
     }
