@@ -1,5 +1,6 @@
 //! One file per subcommand.
 
+pub mod bench;
 #[cfg(feature = "aws")]
 pub mod grant;
 pub mod migrate;
