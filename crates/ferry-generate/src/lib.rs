@@ -811,8 +811,9 @@ impl Source for GeneratedSource {
     }
 }
 
-/// A [`Connector`] whose source is a [`GeneratedSource`], whatever the URL; sinks and
-/// planning go to `inner` (the real drivers).
+/// A [`Connector`] whose source at [`GeneratedConnector::placeholder_url`] is a
+/// [`GeneratedSource`]; every other URL (the target, which verification also reads as a
+/// source) and planning go to `inner` (the real drivers).
 pub struct GeneratedConnector {
     source: Arc<GeneratedSource>,
     inner: Arc<dyn Connector>,
@@ -827,8 +828,8 @@ impl GeneratedConnector {
         }
     }
 
-    /// A URL to hand the engine as the run's source (the connector ignores it; the report
-    /// names the source with [`GeneratedSource::label`]).
+    /// The URL to hand the engine as the run's source: the one this connector opens as the
+    /// generated source (the report names it with [`GeneratedSource::label`]).
     pub fn placeholder_url() -> Result<ConnUrl> {
         ConnUrl::parse("sqlite:generated")
     }
@@ -836,8 +837,11 @@ impl GeneratedConnector {
 
 #[async_trait]
 impl Connector for GeneratedConnector {
-    async fn open_source(&self, _url: &ConnUrl) -> Result<Arc<dyn Source>> {
-        Ok(self.source.clone())
+    async fn open_source(&self, url: &ConnUrl) -> Result<Arc<dyn Source>> {
+        if *url == Self::placeholder_url()? {
+            return Ok(self.source.clone());
+        }
+        self.inner.open_source(url).await
     }
 
     async fn open_sink(&self, url: &ConnUrl) -> Result<Arc<dyn Sink>> {
