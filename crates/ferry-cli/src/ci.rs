@@ -200,7 +200,7 @@ pub fn summary_md(command: &str, report: &Value) -> String {
         md(s(&report["target"])),
         f(&report["seconds"])
     );
-    if command == "migrate" {
+    if command != "verify" {
         out.push_str(&format!(
             ", {:.0} rows/s, {:.1} MB/s",
             f(&totals["rows_per_second"]),

@@ -50,6 +50,8 @@ pub enum Command {
     Replicate(commands::replicate::Args),
     /// The app stopped writing: apply the last changes, move sequences, verify every value.
     Cutover(commands::replicate::CutoverArgs),
+    /// Load a generated, deterministic dataset into a target and report its ingest speed.
+    Bench(commands::bench::Args),
     /// Work with JSON reports: `compare BASE.json NEW.json` is a CI regression gate.
     Report(commands::report::Args),
 }
@@ -103,6 +105,7 @@ fn main() -> ExitCode {
             Command::Up(args) => commands::up::run(args).await,
             Command::Replicate(args) => commands::replicate::run(args).await,
             Command::Cutover(args) => commands::replicate::cutover(args).await,
+            Command::Bench(args) => commands::bench::run(args).await,
             Command::Report(args) => commands::report::run(args),
         }
     });

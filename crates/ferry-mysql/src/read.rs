@@ -344,7 +344,7 @@ impl Source for MySqlSource {
 
 /// The SELECT for a table's copied columns and optional key range.
 fn select_sql(table: &Table, options: &ReadOptions) -> String {
-    let cols: Vec<String> = table.copied_columns().map(|c| quote(&c.name)).collect();
+    let cols: Vec<String> = table.copied_columns().map(select_expr).collect();
     let mut sql = format!("SELECT {} FROM {}", cols.join(", "), quote(&table.name));
     if let (Some((lo, hi)), [key]) = (options.key_range, table.row_key().as_slice()) {
         sql.push_str(&format!(
@@ -353,6 +353,28 @@ fn select_sql(table: &Table, options: &ReadOptions) -> String {
         ));
     }
     sql
+}
+
+/// How a column is selected. A `FLOAT` is sent as text with 6 significant digits (MariaDB,
+/// MySQL 5.7: 16777216 arrives as `16777200`), so it is read as `col + 0e0`, a DOUBLE holding
+/// the stored single exactly, which the server prints in full. A column is taken for a
+/// FLOAT when it is read as a float and declared as one: `float` on a MySQL source, and on a
+/// target ferry made, whatever single-precision type its source declared (`real`), which
+/// ferry creates as `float`. A text column a config reads as a float keeps plain text, so a
+/// value that is no number is still refused rather than turned into 0.
+fn select_expr(column: &ferry_core::Column) -> String {
+    let name = quote(&column.name);
+    let declared = column.source_type.trim_start().to_ascii_lowercase();
+    let float_declared = ["float", "real"].iter().any(|p| declared.starts_with(p));
+    let read_as_float = matches!(
+        column.data_type,
+        ferry_core::DataType::Float32 | ferry_core::DataType::Float64
+    );
+    if float_declared && read_as_float {
+        format!("{name} + 0e0")
+    } else {
+        name
+    }
 }
 
 async fn read_rows(

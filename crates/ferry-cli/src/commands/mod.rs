@@ -1,5 +1,6 @@
 //! One file per subcommand.
 
+pub mod bench;
 pub mod check;
 #[cfg(feature = "aws")]
 pub mod grant;

@@ -69,12 +69,27 @@ impl ReadCodec {
                 ranged(self.int(&raw)?, i32::MIN.into(), i32::MAX.into(), "integer")?
             }
             DataType::Int64 => ranged(self.int(&raw)?, i64::MIN.into(), i64::MAX.into(), "bigint")?,
-            DataType::Float32 | DataType::Float64 => Value::Float(
+            DataType::Float64 => Value::Float(
                 text(raw)?
                     .trim()
                     .parse::<f64>()
                     .map_err(|_| Bad::Invalid("not a number".into()))?,
             ),
+            // The single the column stores, widened: the copy reads it in full as a double
+            // (`col + 0e0`), the binlog as its shortest text; both become the same value.
+            DataType::Float32 => {
+                let wide = text(raw)?
+                    .trim()
+                    .parse::<f64>()
+                    .map_err(|_| Bad::Invalid("not a number".into()))?;
+                let single = wide as f32;
+                if wide.is_finite() && !single.is_finite() {
+                    return Err(Bad::Invalid(
+                        "out of range for a single-precision float".into(),
+                    ));
+                }
+                Value::Float(f64::from(single))
+            }
             DataType::Decimal { .. } if self.base == "BIT" => {
                 Value::Decimal(self.int(&raw)?.to_string())
             }
@@ -243,6 +258,25 @@ mod tests {
 
     fn codec(t: &str, dt: DataType, nullable: bool) -> ReadCodec {
         ReadCodec::new(t, dt, nullable)
+    }
+
+    #[test]
+    fn a_float_is_the_stored_single_however_it_was_printed() {
+        let c = codec("float", DataType::Float32, true);
+        let single = Ok(Value::Float(f64::from(1.1f32)));
+        // The copy's full double, and the binlog's shortest text of the same single.
+        assert_eq!(c.decode(Some(b"1.100000023841858".to_vec())), single);
+        assert_eq!(c.decode(Some(b"1.1".to_vec())), single);
+        assert_eq!(
+            c.decode(Some(b"16777216".to_vec())),
+            Ok(Value::Float(16_777_216.0))
+        );
+        assert!(matches!(
+            c.decode(Some(b"1e39".to_vec())),
+            Err(Bad::Invalid(_))
+        ));
+        let c = codec("double", DataType::Float64, true);
+        assert_eq!(c.decode(Some(b"1.1".to_vec())), Ok(Value::Float(1.1)));
     }
 
     #[test]
