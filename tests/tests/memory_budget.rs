@@ -6,8 +6,9 @@
 use ferry_core::ConnUrl;
 use ferry_engine::events::ignore;
 use ferry_engine::{migrate, MigrateOptions, RunStatus};
-use ferry_tests::{PgDb, TempDir};
+use ferry_tests::{MyDb, PgDb, TempDir};
 use rusqlite::Connection;
+use std::sync::{Arc, Mutex};
 
 /// Rows per table.
 const ROWS: i64 = 12_000;
@@ -100,5 +101,65 @@ fn a_budget_smaller_than_lanes_times_batches_moves_every_row_exactly() {
             assert_eq!(row.get::<_, i64>(1), id * 7, "{t} id {id}");
             assert_eq!(row.get::<_, String>(2), body(t, id), "{t} id {id}");
         }
+    }
+}
+
+/// The chunk lanes of one table load into MariaDB side by side under a small budget, with
+/// no lane waiting on another. With `unique_checks = 0` as well as `foreign_key_checks = 0`,
+/// MariaDB 10.6+ loaded into an empty table in bulk mode under a table lock held to the
+/// transaction's end: the second lane waited for the first one's commit while its batches
+/// held the budget the first lane needed, until the lock wait timeout (50 s) or a deadlock,
+/// and the chunk was retried (this test took 54 s and failed). Readers with nothing in
+/// flight also never wait for the budget now, so a lane stalled on the target cannot
+/// starve the others.
+#[test]
+fn chunk_lanes_of_one_table_load_into_mariadb_without_waiting_on_each_other() {
+    let dir = TempDir::new("budget_my");
+    let from = source(&dir);
+    let db = MyDb::new("budget_my");
+    let mut opts = MigrateOptions::new(
+        ConnUrl::parse(&from).expect("from"),
+        ConnUrl::parse(&db.url).expect("to"),
+    );
+    opts.jobs = 4;
+    opts.chunk_rows = 3_000;
+    opts.batch.max_rows = 250;
+    opts.memory_budget = 256 << 10;
+    let warnings = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = Arc::clone(&warnings);
+    let events: ferry_engine::events::EventHandler = Arc::new(move |e| {
+        if let ferry_engine::events::Event::Warning(w) = e {
+            seen.lock().expect("lock").push(w.clone());
+        }
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let report = runtime
+        .block_on(async {
+            tokio::time::timeout(
+                std::time::Duration::from_secs(600),
+                migrate(&opts, &ferry_drivers::Drivers::default(), events),
+            )
+            .await
+        })
+        .expect("the run finished")
+        .expect("migrate");
+    assert_eq!(report.status, RunStatus::Complete, "{:?}", report.error);
+    let warnings = warnings.lock().expect("lock").clone();
+    assert!(
+        !warnings.iter().any(|w| w.contains("retrying")),
+        "a chunk waited for a lock and was retried: {warnings:#?}"
+    );
+    for t in TABLES {
+        let line = report
+            .tables
+            .iter()
+            .find(|r| r.table == t)
+            .unwrap_or_else(|| panic!("no report line for {t}"));
+        assert_eq!(line.rows_written, ROWS as u64, "{t}");
+        assert!(line.chunks > 1, "{t} loaded in one chunk: {}", line.chunks);
     }
 }

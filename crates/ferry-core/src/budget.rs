@@ -12,7 +12,7 @@
 
 use crate::error::{Error, ErrorKind, Result};
 use std::sync::Arc;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
 
 /// A byte budget shared by every reader of a run. Cloning it shares the same budget.
 #[derive(Debug, Clone)]
@@ -25,7 +25,11 @@ pub struct MemoryBudget {
 /// last clone of the permit (and so the batch carrying it) is dropped.
 #[derive(Debug, Clone)]
 pub struct BudgetPermit {
-    _held: Arc<OwnedSemaphorePermit>,
+    /// The budget's bytes this permit holds; `None` for a reader's overdraft (see
+    /// [`MemoryBudget::acquire_for`]).
+    _held: Option<Arc<OwnedSemaphorePermit>>,
+    /// The reader's lane token while the batch is in flight.
+    _lane: Option<Arc<()>>,
     bytes: u32,
 }
 
@@ -72,9 +76,52 @@ impl MemoryBudget {
             .await
             .map_err(|_| Error::new(ErrorKind::Cancelled, "the run's memory budget was closed"))?;
         Ok(BudgetPermit {
-            _held: Arc::new(held),
+            _held: Some(Arc::new(held)),
+            _lane: None,
             bytes: share,
         })
+    }
+
+    /// [`acquire`](Self::acquire) for one reader, whose batches in flight `lane` counts (a
+    /// clone rides in each permit). A reader with nothing in flight never waits: when the
+    /// budget is used up it goes over by this one batch. Without that, a lane whose writer
+    /// waits on the target (MariaDB's bulk insert into an empty table locks the table for
+    /// the first chunk's transaction) holds its batches and the budget, and the lane that
+    /// holds the table lock waits for budget: both wait until the server's lock timeout.
+    /// Memory stays within the budget plus one batch per reader.
+    pub async fn acquire_for(&self, bytes: usize, lane: &Arc<()>) -> Result<BudgetPermit> {
+        let mut permit = if Arc::strong_count(lane) == 1 {
+            match Arc::clone(&self.bytes).try_acquire_many_owned(self.share(bytes)) {
+                Ok(held) => BudgetPermit {
+                    _held: Some(Arc::new(held)),
+                    _lane: None,
+                    bytes: self.share(bytes),
+                },
+                Err(TryAcquireError::NoPermits) => BudgetPermit {
+                    _held: None,
+                    _lane: None,
+                    bytes: self.share(bytes),
+                },
+                Err(TryAcquireError::Closed) => {
+                    return Err(Error::new(
+                        ErrorKind::Cancelled,
+                        "the run's memory budget was closed",
+                    ))
+                }
+            }
+        } else {
+            self.acquire(bytes).await?
+        };
+        permit._lane = Some(Arc::clone(lane));
+        Ok(permit)
+    }
+
+    /// [`acquire_for`](Self::acquire_for) from a blocking thread (the SQLite reader).
+    pub fn acquire_for_blocking(&self, bytes: usize, lane: &Arc<()>) -> Result<BudgetPermit> {
+        let handle = tokio::runtime::Handle::try_current().map_err(|_| {
+            Error::other("a memory budget is acquired inside the tokio runtime only")
+        })?;
+        handle.block_on(self.acquire_for(bytes, lane))
     }
 
     /// [`MemoryBudget::acquire`] for a reader on a blocking thread (inside the runtime's
@@ -119,6 +166,50 @@ mod tests {
         drop(small);
         assert_eq!(waiter.await.expect("ok").expect("ok"), 100);
         assert_eq!(budget.available(), 100);
+    }
+
+    #[tokio::test]
+    async fn a_reader_with_nothing_in_flight_never_waits() {
+        let budget = MemoryBudget::new(100);
+        // Another lane's stalled writer holds the whole budget.
+        let stalled = budget.acquire(100).await.expect("ok");
+        let lane = Arc::new(());
+        let first = tokio::time::timeout(
+            std::time::Duration::from_secs(1),
+            budget.acquire_for(40, &lane),
+        )
+        .await
+        .expect("a reader with nothing in flight does not wait")
+        .expect("ok");
+        assert_eq!(
+            budget.available(),
+            0,
+            "an overdraft takes nothing from the budget"
+        );
+        // With a batch in flight the same reader waits like any other.
+        let second = {
+            let (budget, lane) = (budget.clone(), Arc::clone(&lane));
+            tokio::spawn(async move { budget.acquire_for(40, &lane).await.map(|p| p.bytes()) })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(
+            !second.is_finished(),
+            "waits while its own batch is in flight"
+        );
+        drop(first);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(
+            !second.is_finished(),
+            "its own batch written, the budget is still used up"
+        );
+        drop(stalled);
+        assert_eq!(second.await.expect("ok").expect("ok"), 40);
+        assert_eq!(budget.available(), 100);
+        assert_eq!(
+            Arc::strong_count(&lane),
+            1,
+            "permits give the lane token back"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

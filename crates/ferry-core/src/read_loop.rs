@@ -66,6 +66,8 @@ pub struct RowLoop {
     max_rows: usize,
     max_bytes: usize,
     budget: Option<MemoryBudget>,
+    /// Counts this reader's batches in flight (see [`MemoryBudget::acquire_for`]).
+    lane: std::sync::Arc<()>,
     builder: BatchBuilder,
     stats: ReadStats,
     tx: BatchSender,
@@ -89,6 +91,7 @@ impl RowLoop {
             max_rows: options.limits.max_rows,
             max_bytes: options.limits.max_bytes,
             budget: options.budget.clone(),
+            lane: std::sync::Arc::new(()),
             stats: ReadStats::default(),
             tx,
         }
@@ -228,14 +231,14 @@ impl RowLoop {
 
     async fn send(&mut self, mut batch: Batch) -> Result<()> {
         if let Some(budget) = &self.budget {
-            batch.permit = Some(budget.acquire(batch.held_bytes()).await?);
+            batch.permit = Some(budget.acquire_for(batch.held_bytes(), &self.lane).await?);
         }
         self.tx.send(batch).await.map_err(|_| self.cancelled())
     }
 
     fn send_blocking(&mut self, mut batch: Batch) -> Result<()> {
         if let Some(budget) = &self.budget {
-            batch.permit = Some(budget.acquire_blocking(batch.held_bytes())?);
+            batch.permit = Some(budget.acquire_for_blocking(batch.held_bytes(), &self.lane)?);
         }
         self.tx.blocking_send(batch).map_err(|_| self.cancelled())
     }
