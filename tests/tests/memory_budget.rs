@@ -48,6 +48,26 @@ fn source(dir: &TempDir) -> String {
     format!("sqlite://{}", path.display())
 }
 
+/// Run the migration on a 4-thread runtime; a run that does not finish in 10 minutes (a
+/// budget that never frees would hang it) fails the test.
+fn run(opts: &MigrateOptions, events: ferry_engine::events::EventHandler) -> ferry_engine::Report {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime
+        .block_on(async {
+            tokio::time::timeout(
+                std::time::Duration::from_secs(600),
+                migrate(opts, &ferry_drivers::Drivers::default(), events),
+            )
+            .await
+        })
+        .expect("the run finished (a budget that never frees would hang it)")
+        .expect("migrate")
+}
+
 #[test]
 fn a_budget_smaller_than_lanes_times_batches_moves_every_row_exactly() {
     let dir = TempDir::new("budget");
@@ -65,21 +85,7 @@ fn a_budget_smaller_than_lanes_times_batches_moves_every_row_exactly() {
     // batches each in flight would hold megabytes; the budget is 64 KB.
     opts.memory_budget = 64 << 10;
     opts.verify_content = true;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let report = runtime
-        .block_on(async {
-            tokio::time::timeout(
-                std::time::Duration::from_secs(300),
-                migrate(&opts, &ferry_drivers::Drivers::default(), ignore()),
-            )
-            .await
-        })
-        .expect("the run finished (a budget that never frees would hang it)")
-        .expect("migrate");
+    let report = run(&opts, ignore());
     assert_eq!(report.status, RunStatus::Complete, "{:?}", report.error);
     for t in TABLES {
         let line = report
@@ -132,21 +138,7 @@ fn chunk_lanes_of_one_table_load_into_mariadb_without_waiting_on_each_other() {
             seen.lock().expect("lock").push(w.clone());
         }
     });
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let report = runtime
-        .block_on(async {
-            tokio::time::timeout(
-                std::time::Duration::from_secs(600),
-                migrate(&opts, &ferry_drivers::Drivers::default(), events),
-            )
-            .await
-        })
-        .expect("the run finished")
-        .expect("migrate");
+    let report = run(&opts, events);
     assert_eq!(report.status, RunStatus::Complete, "{:?}", report.error);
     let warnings = warnings.lock().expect("lock").clone();
     assert!(
