@@ -13,6 +13,11 @@
 # also verifies every value and drops ferry's slot); the subscription is timed until its slot
 # confirms the source's WAL end. Prints one CSV line per run: tool,target,changes,seconds,
 # changes/s. FERRY_BIN defaults to target/release/ferry.
+#
+# pgcopydb (apt-get install pgcopydb postgresql-15-wal2json) gets its own copy of the table and
+# its slot, origin and sentinel from `pgcopydb stream setup` before the workload; it is timed
+# from the start of `pgcopydb follow` until its target table equals the source's (pgcopydb 0.10
+# keeps running past --endpos, so the script stops it).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${1:-50000}
@@ -26,10 +31,15 @@ my() { mariadb -h 127.0.0.1 -P "$1" -u root -p"$PW" "${@:2}"; }
 pg() { PGPASSWORD=$PW psql -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres "$@"; }
 tmp=$(mktemp -d)
 cleanup() {
+  if [ -n "${PGC_PID:-}" ]; then kill "$PGC_PID" 2>/dev/null || true; wait "$PGC_PID" 2>/dev/null || true; fi
   pg -d "$SRC" -tAc "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots
     WHERE database = '$SRC' AND NOT active" >/dev/null 2>&1 || true
-  pg -d ferry_bench_pgrepl_sub -c "DROP SUBSCRIPTION IF EXISTS bench_sub" >/dev/null 2>&1 || true
-  for db in "$SRC" ferry_bench_pgrepl_pg ferry_bench_pgrepl_sub; do
+  pg -d ferry_bench_pgrepl_sub -c "ALTER SUBSCRIPTION bench_sub DISABLE" \
+    -c "ALTER SUBSCRIPTION bench_sub SET (slot_name = NONE)" -c "DROP SUBSCRIPTION bench_sub" \
+    >/dev/null 2>&1 || true
+  pg -tAc "SELECT pg_replication_origin_drop(roname) FROM pg_replication_origin
+    WHERE roname = 'ferry_bench_pgc'" >/dev/null 2>&1 || true
+  for db in "$SRC" ferry_bench_pgrepl_pg ferry_bench_pgrepl_sub ferry_bench_pgrepl_pgc; do
     pg -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
   done
   my "$MY_PORT" -e "DROP DATABASE IF EXISTS ferry_bench_pgrepl_my" || true
@@ -51,7 +61,7 @@ MY_URL="mysql://root:$PW@127.0.0.1:$MY_PORT/ferry_bench_pgrepl_my"
 
 # Copy with the slot's snapshot recorded; stop once the copy is complete (the slot stays).
 copy() {
-  "$FERRY_BIN" migrate --from "$SRC_URL" --to "$1" --replicate 2>"$tmp/copy.log" &
+  "$FERRY_BIN" migrate --from "$SRC_URL" --to "$1" --replicate >/dev/null 2>"$tmp/copy.log" &
   local pid=$!
   for _ in $(seq 1 600); do grep -q "copy complete" "$tmp/copy.log" && break; sleep 0.1; done
   kill "$pid"; wait "$pid" 2>/dev/null || true
@@ -69,6 +79,21 @@ pg -d "$SRC" -c "CREATE PUBLICATION bench_pub FOR TABLE events" \
 pg -d ferry_bench_pgrepl_sub -c "CREATE SUBSCRIPTION bench_sub
   CONNECTION 'host=127.0.0.1 port=$PG_PORT user=postgres password=$PW dbname=$SRC'
   PUBLICATION bench_pub WITH (create_slot = false, slot_name = 'bench_sub', copy_data = false, enabled = false)"
+
+# pgcopydb: the same table and rows, and its slot (wal2json), origin and sentinel.
+PGC=""
+PGC_NAMES="--slot-name ferry_bench_pgc --origin ferry_bench_pgc"
+if command -v pgcopydb >/dev/null && [ -e "$(pg_config --pkglibdir 2>/dev/null)/wal2json.so" ]; then
+  PGC="postgres://postgres:$PW@127.0.0.1:$PG_PORT/ferry_bench_pgrepl_pgc"
+  pg -c "DROP DATABASE IF EXISTS ferry_bench_pgrepl_pgc" -c "CREATE DATABASE ferry_bench_pgrepl_pgc"
+  pg -d ferry_bench_pgrepl_pgc -c "CREATE TABLE events (id bigint PRIMARY KEY, account int NOT NULL,
+      amount numeric(12,2) NOT NULL, note varchar(64), at timestamptz NOT NULL)"
+  pg -d "$SRC" -c "COPY events TO STDOUT" | pg -d ferry_bench_pgrepl_pgc -c "COPY events FROM STDIN"
+  pgcopydb stream setup --source "$SRC_URL" --target "$PGC" --dir "$tmp/pgcopydb" $PGC_NAMES >"$tmp/pgc.log" 2>&1 \
+    || { cat "$tmp/pgc.log" >&2; exit 1; }
+else
+  echo "pgcopydb or wal2json is not installed (apt-get install pgcopydb postgresql-15-wal2json): no pgcopydb line" >&2
+fi
 
 awk -v n="$N" 'BEGIN {
   for (i = 1; i <= n; i++) {
@@ -104,8 +129,22 @@ print(f"ferry,{sys.argv[3]},{r['applied']['changes']},{s:.2f},{r['applied']['cha
 PY
 done
 
-if command -v pgcopydb >/dev/null; then
-  echo "pgcopydb clone --follow: see ../shared/bench (not wired in this script yet)" >&2
-else
-  echo "pgcopydb is not installed here (apt-get install pgcopydb): no pgcopydb line" >&2
+if [ -n "$PGC" ]; then
+  digest="SELECT md5(string_agg(e::text, ',' ORDER BY id)) FROM events e"
+  want=$(pg -d "$SRC" -tAc "$digest")
+  pgcopydb stream sentinel set endpos --source "$SRC_URL" "$END_LSN" >>"$tmp/pgc.log" 2>&1
+  pgcopydb stream sentinel set apply --source "$SRC_URL" >>"$tmp/pgc.log" 2>&1
+  t0=$(date +%s.%N)
+  pgcopydb follow --source "$SRC_URL" --target "$PGC" --dir "$tmp/pgcopydb" $PGC_NAMES --resume \
+    --not-consistent >>"$tmp/pgc.log" 2>&1 &
+  PGC_PID=$!
+  until [ "$(pg -d ferry_bench_pgrepl_pgc -tAc "$digest")" = "$want" ]; do
+    kill -0 "$PGC_PID" 2>/dev/null || { cat "$tmp/pgc.log" >&2; exit 1; }
+    sleep 0.05
+  done
+  t1=$(date +%s.%N)
+  kill "$PGC_PID"; wait "$PGC_PID" 2>/dev/null || true; PGC_PID=""
+  awk -v a="$t0" -v b="$t1" -v n="$N" 'BEGIN { s = b - a; printf "pgcopydb follow,postgres,%d,%.2f,%.0f\n", n, s, n / s }'
+  pgcopydb stream cleanup --source "$SRC_URL" --target "$PGC" --dir "$tmp/pgcopydb" $PGC_NAMES \
+    >>"$tmp/pgc.log" 2>&1 || true
 fi

@@ -89,9 +89,10 @@ fn try_apply_until_now(
             .unwrap();
         let tables = replicated_tables(
             source.as_ref(),
-            sink.dialect(),
+            sink.as_ref(),
             &Config::default(),
             &Drivers::default(),
+            &ignore(),
         )
         .await
         .unwrap();
@@ -182,9 +183,10 @@ fn a_second_applier_on_the_same_target_is_refused() {
             .unwrap();
         let tables = replicated_tables(
             source.as_ref(),
-            sink.dialect(),
+            sink.as_ref(),
             &Config::default(),
             &Drivers::default(),
+            &ignore(),
         )
         .await
         .unwrap();

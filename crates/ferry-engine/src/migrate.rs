@@ -138,7 +138,9 @@ pub async fn migrate(
     if opts.replicate {
         if let Ok(report) = &result {
             if report.status == RunStatus::Complete {
-                if let Err(e) = record_replication_start(opts, drivers, source.as_ref()).await {
+                if let Err(e) =
+                    record_replication_start(opts, drivers, source.as_ref(), &events).await
+                {
                     result = Err(e);
                 }
             }
@@ -175,6 +177,7 @@ async fn record_replication_start(
     opts: &MigrateOptions,
     drivers: &dyn Connector,
     source: &dyn Source,
+    events: &EventHandler,
 ) -> Result<()> {
     let at = source.snapshot_position().await?.ok_or_else(|| {
         Error::config(
@@ -183,7 +186,8 @@ async fn record_replication_start(
     })?;
     let sink = drivers.open_sink(&opts.to).await?;
     let tables =
-        crate::replicate::replicated_tables(source, sink.dialect(), &opts.config, drivers).await?;
+        crate::replicate::replicated_tables(source, sink.as_ref(), &opts.config, drivers, events)
+            .await?;
     crate::replicate::record_start(sink.as_ref(), &tables, &at).await
 }
 

@@ -72,11 +72,12 @@ pub struct ApplyStats {
 /// each source table beside the target table the copy made of it.
 pub async fn replicated_tables(
     source: &dyn Source,
-    target: ferry_core::Dialect,
+    sink: &dyn Sink,
     config: &crate::Config,
     drivers: &dyn ferry_core::Connector,
+    events: &EventHandler,
 ) -> Result<Vec<ReplicatedTable>> {
-    let plan = crate::plan::plan(source, target, config, drivers).await?;
+    let plan = copied_plan(source, sink, config, drivers, events).await?;
     Ok(plan
         .tables
         .into_iter()
@@ -85,6 +86,32 @@ pub async fn replicated_tables(
             target: t.target,
         })
         .collect())
+}
+
+/// The copy's plan, re-made from the source, without the tables the target lacks: a table
+/// made on the source after the copy is left out with a warning. Its changes are not
+/// applied, and a cutover's comparison reports it as missing on the target.
+async fn copied_plan(
+    source: &dyn Source,
+    sink: &dyn Sink,
+    config: &crate::Config,
+    drivers: &dyn ferry_core::Connector,
+    events: &EventHandler,
+) -> Result<ferry_schema::Translation> {
+    let mut plan = crate::plan::plan(source, sink.dialect(), config, drivers).await?;
+    let targets: Vec<Table> = plan.tables.iter().map(|t| t.target.clone()).collect();
+    let present = sink.existing_tables(&targets).await?;
+    plan.tables.retain(|t| {
+        let there = present.contains(&t.target.display_name());
+        if !there {
+            events(&Event::Warning(format!(
+                "table `{}` is on the source but not on the target (made after the copy?): its changes are not replicated, and a cutover reports it as missing; copy it with `ferry migrate`, or leave it out with [tables] exclude in the config",
+                t.source.display_name()
+            )));
+        }
+        there
+    });
+    Ok(plan)
 }
 
 /// Record where the copy's snapshot stands, so replication starts exactly there: the first
@@ -389,7 +416,14 @@ pub async fn replicate(
 ) -> Result<ApplyStats> {
     let source = drivers.open_source(&opts.from).await?;
     let sink = drivers.open_sink(&opts.to).await?;
-    let tables = replicated_tables(source.as_ref(), sink.dialect(), &opts.config, drivers).await;
+    let tables = replicated_tables(
+        source.as_ref(),
+        sink.as_ref(),
+        &opts.config,
+        drivers,
+        &events,
+    )
+    .await;
     // The plan read the source inside a snapshot; replication needs none.
     crate::migrate::close_source(source.as_ref(), &events).await;
     apply(
@@ -468,7 +502,14 @@ pub async fn cutover(
     let started = Instant::now();
     let source = drivers.open_source(&opts.from).await?;
     let sink = drivers.open_sink(&opts.to).await?;
-    let plan = crate::plan::plan(source.as_ref(), sink.dialect(), &opts.config, drivers).await;
+    let plan = copied_plan(
+        source.as_ref(),
+        sink.as_ref(),
+        &opts.config,
+        drivers,
+        &events,
+    )
+    .await;
     crate::migrate::close_source(source.as_ref(), &events).await;
     let plan = plan?;
     let tables: Vec<ReplicatedTable> = plan
