@@ -118,7 +118,11 @@ pg -d "$SRC" -c "SELECT pg_drop_replication_slot('bench_sub')" -c "DROP PUBLICAT
 
 for target in "postgres:$PG_URL" "mysql:$MY_URL"; do
   name=${target%%:*}; url=${target#*:}
-  "$FERRY_BIN" cutover --from "$SRC_URL" --to "$url" --json "$tmp/cut.json" >/dev/null 2>"$tmp/cut.log" \
+  # pgcopydb's sentinel table is on the source, not in ferry's copy.
+  printf '[tables]\nexclude = ["pgcopydb.sentinel"]\n' >"$tmp/ferry.toml"
+  [ -n "$PGC" ] || : >"$tmp/ferry.toml"
+  "$FERRY_BIN" cutover --from "$SRC_URL" --to "$url" --config "$tmp/ferry.toml" --json "$tmp/cut.json" \
+    >/dev/null 2>"$tmp/cut.log" \
     || { cat "$tmp/cut.log" >&2; exit 1; }
   python3 - "$tmp/cut.json" "$N" "$name" <<'PY'
 import json, sys
@@ -132,8 +136,9 @@ done
 if [ -n "$PGC" ]; then
   digest="SELECT md5(string_agg(e::text, ',' ORDER BY id)) FROM events e"
   want=$(pg -d "$SRC" -tAc "$digest")
-  pgcopydb stream sentinel set endpos --source "$SRC_URL" "$END_LSN" >>"$tmp/pgc.log" 2>&1
-  pgcopydb stream sentinel set apply --source "$SRC_URL" >>"$tmp/pgc.log" 2>&1
+  { pgcopydb stream sentinel set endpos --source "$SRC_URL" "$END_LSN" \
+      && pgcopydb stream sentinel set apply --source "$SRC_URL"; } >>"$tmp/pgc.log" 2>&1 \
+    || { cat "$tmp/pgc.log" >&2; exit 1; }
   t0=$(date +%s.%N)
   pgcopydb follow --source "$SRC_URL" --target "$PGC" --dir "$tmp/pgcopydb" $PGC_NAMES --resume \
     --not-consistent >>"$tmp/pgc.log" 2>&1 &

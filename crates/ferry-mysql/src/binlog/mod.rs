@@ -27,6 +27,18 @@ use std::collections::{HashMap, VecDeque};
 
 /// MariaDB's GTID event, which starts every transaction on a GTID-aware replica connection.
 const MARIADB_GTID_EVENT: u8 = 162;
+
+/// The compressed event kinds, which would otherwise pass as unknown (and unread) events:
+/// MariaDB's `log_bin_compress` (165-171) and MySQL 8's transaction payload (40).
+fn compressed(event_type: u8) -> Option<&'static str> {
+    match event_type {
+        165 => Some("a compressed statement event (log_bin_compress)"),
+        166..=171 => Some("a compressed row event (log_bin_compress)"),
+        40 => Some("a compressed transaction payload (binlog_transaction_compression)"),
+        _ => None,
+    }
+}
+
 /// A MariaDB GTID event's flag: the transaction is this one statement, with no COMMIT.
 const FL_STANDALONE: u8 = 1;
 /// Changes per `StreamEvent::Changes` piece, and their bytes: what bounds memory inside a
@@ -312,6 +324,12 @@ impl BinlogChanges {
         if header.event_type_raw() == MARIADB_GTID_EVENT {
             self.mariadb_gtid(event.data(), header.server_id());
             return Ok(true);
+        }
+        if let Some(what) = compressed(header.event_type_raw()) {
+            return Err(Error::config(format!(
+                "binlog {}: the source wrote {what}, which ferry does not read; nothing after this point was applied. Turn compression off (MariaDB: SET GLOBAL log_bin_compress = OFF; MySQL: SET GLOBAL binlog_transaction_compression = OFF), then copy again with `ferry migrate --replicate`",
+                self.at()
+            )));
         }
         let data = event.read_data().map_err(|e| {
             Error::other(format!(

@@ -113,7 +113,7 @@ pub async fn check_preconditions(conn: &mut Conn) -> Result<()> {
     let rows: Vec<(String, String)> = conn
         .query(
             "SHOW GLOBAL VARIABLES WHERE Variable_name IN \
-             ('log_bin','binlog_format','binlog_row_image','binlog_row_value_options','expire_logs_days','binlog_expire_logs_seconds')",
+             ('log_bin','binlog_format','binlog_row_image','binlog_row_value_options','expire_logs_days','binlog_expire_logs_seconds','log_bin_compress','binlog_transaction_compression')",
         )
         .await
         .map_err(|e| map_error(e, "reading the binlog settings"))?;
@@ -136,6 +136,15 @@ pub async fn check_preconditions(conn: &mut Conn) -> Result<()> {
         problems.push(
             "binlog_row_value_options logs partial JSON updates: set it to '' (empty)".into(),
         );
+    }
+    // Compressed row events are not read: MariaDB's log_bin_compress, MySQL 8's
+    // binlog_transaction_compression.
+    for name in ["log_bin_compress", "binlog_transaction_compression"] {
+        if get(&rows, name).is_some_and(|v| v.eq_ignore_ascii_case("ON") || v == "1") {
+            problems.push(format!(
+                "{name} is ON: ferry does not read compressed binlog events; SET GLOBAL {name} = OFF (server option, or the parameter group on RDS/Aurora)"
+            ));
+        }
     }
     let privileges: Vec<String> = conn
         .query("SHOW GRANTS")
