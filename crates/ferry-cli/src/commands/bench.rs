@@ -85,6 +85,7 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         Channel::Stdout
     };
     output::check_json_path(args.json.as_deref())?;
+    args.ci.check()?;
     if args.rows == 0 {
         anyhow::bail!("--rows must be at least 1");
     }
