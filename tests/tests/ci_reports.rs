@@ -158,26 +158,92 @@ fn reports_of_every_ending_conform_to_the_schema() {
     );
 }
 
+/// One `<testcase>` of a JUnit file.
+#[derive(Debug, Default)]
+struct Case {
+    name: String,
+    /// The `message` of its `<failure>`, if it has one.
+    failure: Option<String>,
+    /// The `message` of its `<error>`, if it has one.
+    error: Option<String>,
+}
+
+/// A JUnit file read with a real XML tokenizer: it must be well-formed (every element
+/// closed by its own name, known entities only); returns the attributes of the root
+/// `<testsuites>` and the test cases.
+fn parse_junit(xml: &str) -> (std::collections::BTreeMap<String, String>, Vec<Case>) {
+    use xmlparser::{ElementEnd, Token, Tokenizer};
+    let unescape = |text: &str| -> String {
+        let mut out = String::new();
+        let mut rest = text;
+        while let Some(i) = rest.find('&') {
+            out.push_str(&rest[..i]);
+            let end = rest[i..]
+                .find(';')
+                .unwrap_or_else(|| panic!("bad entity in {text}"));
+            out.push(match &rest[i + 1..i + end] {
+                "amp" => '&',
+                "lt" => '<',
+                "gt" => '>',
+                "quot" => '"',
+                "apos" => '\'',
+                other => panic!("unknown entity &{other}; in {text}"),
+            });
+            rest = &rest[i + end + 1..];
+        }
+        out.push_str(rest);
+        out
+    };
+    let mut root = std::collections::BTreeMap::new();
+    let mut cases: Vec<Case> = Vec::new();
+    let mut stack: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for token in Tokenizer::from(xml) {
+        match token.unwrap_or_else(|e| panic!("JUnit is not well-formed XML: {e}\n{xml}")) {
+            Token::ElementStart { local, .. } => {
+                current = local.as_str().to_string();
+                if current == "testcase" {
+                    cases.push(Case::default());
+                }
+            }
+            Token::Attribute { local, value, .. } => {
+                let value = unescape(value.as_str());
+                match (current.as_str(), local.as_str()) {
+                    ("testsuites", k) => {
+                        root.insert(k.to_string(), value);
+                    }
+                    ("testcase", "name") => cases.last_mut().expect("case").name = value,
+                    ("failure", "message") => {
+                        cases.last_mut().expect("failure in a case").failure = Some(value)
+                    }
+                    ("error", "message") => {
+                        cases.last_mut().expect("error in a case").error = Some(value)
+                    }
+                    _ => {}
+                }
+            }
+            Token::ElementEnd { end, .. } => match end {
+                ElementEnd::Open => stack.push(std::mem::take(&mut current)),
+                ElementEnd::Empty => current.clear(),
+                ElementEnd::Close(_, local) => {
+                    let open = stack.pop().unwrap_or_default();
+                    assert_eq!(open, local.as_str(), "mismatched tags in\n{xml}");
+                }
+            },
+            _ => {}
+        }
+    }
+    assert!(stack.is_empty(), "unclosed elements {stack:?} in\n{xml}");
+    (root, cases)
+}
+
 /// The `<testcase ...>` elements of a JUnit file, each as (name, failure message or "").
 fn junit_cases(xml: &str) -> Vec<(String, String)> {
-    let mut cases = Vec::new();
-    for part in xml.split("<testcase ").skip(1) {
-        let body = part.split("</testcase>").next().unwrap_or("");
-        let name = body
-            .split(" name=\"")
-            .nth(1)
-            .and_then(|s| s.split('"').next())
-            .unwrap_or("")
-            .to_string();
-        let failure = body
-            .split("<failure message=\"")
-            .nth(1)
-            .and_then(|s| s.split('"').next())
-            .unwrap_or("")
-            .to_string();
-        cases.push((name, failure));
-    }
-    cases
+    parse_junit(xml)
+        .1
+        .into_iter()
+        .map(|c| (c.name, c.failure.unwrap_or_default()))
+        .collect()
 }
 
 #[test]
@@ -401,6 +467,10 @@ fn report_compare_gates_speed_memory_and_rows() {
         out.contains("FAIL: total: 6 rows, the baseline moved 3"),
         "{out}"
     );
+    assert!(
+        out.contains("FAIL: the new run did not complete (status incomplete)"),
+        "rows were rejected: {out}"
+    );
     let fewer = edited(&base, "fewer.json", |v| {
         v["tables"][0]["rows_written"] = serde_json::json!(2);
     });
@@ -431,4 +501,154 @@ fn report_compare_gates_speed_memory_and_rows() {
     assert!(out.contains("not a ferry report"), "{out}");
     let (code, out) = compare(&base, &new, &["--max-slower", "fast"]);
     assert_eq!(code, 2, "{out}");
+    // A report of a format this ferry does not know, an empty file, a directory, a report
+    // whose numbers are not numbers: exit 2 naming the file, never a comparison.
+    let future = edited(&base, "future.json", |v| {
+        v["version"] = serde_json::json!(2)
+    });
+    let (code, out) = compare(&base, &future, &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("future.json") && out.contains("report format version 2"),
+        "{out}"
+    );
+    let empty = tmp.join("empty.json");
+    std::fs::write(&empty, "").expect("write");
+    let (code, out) = compare(&empty, &base, &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("empty.json"), "{out}");
+    let (code, out) = compare(&base, &tmp.0, &[]);
+    assert_eq!(code, 2, "{out}");
+    let text_rows = edited(&base, "text_rows.json", |v| {
+        v["tables"][0]["rows_written"] = serde_json::json!("3");
+    });
+    let (code, out) = compare(&base, &text_rows, &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("`rows_written` is not a count"), "{out}");
+    assert!(!out.contains("FAIL:") && !out.contains("ok:"), "{out}");
+}
+
+/// A run that stopped (exit 2): its JUnit has the errored case `(run)` with the cause and
+/// the failed table, its summary says so, and the gate fails it (exit 1, not 2: the
+/// report is readable, the run is what failed).
+#[test]
+fn a_stopped_run_is_an_errored_junit_case_and_fails_the_gate() {
+    let tmp = TempDir::new("ci_stopped");
+    let from = source(&tmp);
+    let db = PgDb::new("ci_stopped");
+    let (json, junit, md) = (
+        tmp.join("stopped.json"),
+        tmp.join("stopped.xml"),
+        tmp.join("stopped.md"),
+    );
+    let r = run(&[
+        "migrate",
+        "--from",
+        &from,
+        "--to",
+        &db.url,
+        "--json",
+        json.to_str().expect("utf8"),
+        "--junit",
+        junit.to_str().expect("utf8"),
+        "--summary-md",
+        md.to_str().expect("utf8"),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.all());
+    let cause = "table `bad`, column `n`, rowid 2: text that is not an integer";
+    let xml = std::fs::read_to_string(&junit).expect("junit written");
+    let (suites, cases) = parse_junit(&xml);
+    assert_eq!(suites["errors"], "1", "{xml}");
+    assert_eq!(suites["tests"], cases.len().to_string(), "{xml}");
+    let run_case = cases.iter().find(|c| c.name == "(run)").expect("(run)");
+    assert!(
+        run_case
+            .error
+            .as_deref()
+            .is_some_and(|e| e.starts_with(cause)),
+        "{xml}"
+    );
+    let bad = cases.iter().find(|c| c.name == "bad").expect("bad");
+    assert!(
+        bad.failure
+            .as_deref()
+            .is_some_and(|f| f.starts_with(&format!("table failed: {cause}"))),
+        "{xml}"
+    );
+    let failures = cases.iter().filter(|c| c.failure.is_some()).count();
+    assert_eq!(suites["failures"], failures.to_string(), "{xml}");
+    let summary = std::fs::read_to_string(&md).expect("summary written");
+    assert!(
+        summary.starts_with("### ❌ ferry migrate: failed"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains(&format!("**Error:** {cause}")),
+        "{summary}"
+    );
+    conforming(&json, "stopped");
+
+    // The gate against a complete load of the same tables.
+    let ok_db = PgDb::new("ci_stopped_ok");
+    let base = tmp.join("base.json");
+    let r = run(&[
+        "migrate",
+        "--from",
+        &from,
+        "--to",
+        &ok_db.url,
+        "--on-error",
+        "reject",
+        "--reject-dir",
+        tmp.0.to_str().expect("utf8"),
+        "--json",
+        base.to_str().expect("utf8"),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.all());
+    let (code, out) = compare(
+        &base,
+        &json,
+        &["--max-slower", "100000%", "--max-rss-growth", "1000%"],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("FAIL: the new run did not complete (status failed)"),
+        "{out}"
+    );
+}
+
+/// A `--junit` or `--summary-md` path that cannot be written stops the run before a row
+/// moves (and before anything is made in the target), naming the flag.
+#[test]
+fn an_unwritable_ci_report_path_stops_before_the_run() {
+    let tmp = TempDir::new("ci_badpath");
+    let from = source(&tmp);
+    let db = PgDb::new("ci_badpath");
+    let missing = tmp.join("no/such/dir/junit.xml");
+    let dir = tmp.0.to_str().expect("utf8").to_string();
+    for (flag, path) in [
+        ("--junit", missing.to_str().expect("utf8")),
+        ("--summary-md", dir.as_str()),
+    ] {
+        let r = run(&["migrate", "--from", &from, "--to", &db.url, flag, path]);
+        assert_eq!(r.code, 2, "{}", r.all());
+        assert!(r.stderr.contains(&format!("{flag} {path}")), "{}", r.all());
+        assert_eq!(
+            db.text("SELECT count(*)::text FROM pg_tables WHERE schemaname = 'public'")
+                .as_deref(),
+            Some("0"),
+            "{flag}: nothing was made"
+        );
+    }
+    let r = run(&[
+        "verify",
+        "--from",
+        &from,
+        "--to",
+        &db.url,
+        "--junit",
+        missing.to_str().expect("utf8"),
+    ]);
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(r.stderr.contains("does not exist"), "{}", r.all());
 }

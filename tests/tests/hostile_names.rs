@@ -10,7 +10,8 @@
 //! verification must pass. The PostgreSQL databases are set to
 //! `standard_conforming_strings = off`, so the test also proves that ferry pins its sessions.
 //!
-//! The seed is printed; `FERRY_HOSTILE_SEED=N` replays one; `FERRY_HOSTILE_TABLES=N` and
+//! Each of the four paths is its own test (they run side by side). The seed is printed;
+//! `FERRY_HOSTILE_SEED=N` replays one; `FERRY_HOSTILE_TABLES=N` and
 //! `FERRY_HOSTILE_PG_TABLES=N` set the tables per migration to MariaDB and to PostgreSQL.
 //! What failing seeds found stays as fixed cases ([`found_cases`]) in every run.
 
@@ -656,50 +657,47 @@ fn new_mysql_target() -> MyDb {
     dst
 }
 
-/// One seed: SQLite sources and PostgreSQL sources, to PostgreSQL (`pg_tables` tables
-/// each) and to MariaDB (`my_tables` tables each).
-fn run_seed(seed: u64, pg_tables: usize, my_tables: usize) {
-    println!(
-        "hostile names: seed {seed}, {pg_tables} tables to PostgreSQL and {my_tables} to MariaDB per source"
-    );
+/// One path, from a SQLite source (or, with `pg_source`, a PostgreSQL one) to PostgreSQL
+/// (or, with `mysql`, MariaDB): `tables` tables made from `seed`. Each path is a test of its
+/// own, so the four run side by side (they were one test that ran them one after another,
+/// the longest test binary of the suite).
+fn run_path(seed: u64, pg_source: bool, mysql: bool, tables: usize) {
+    let source = if pg_source { "postgres" } else { "sqlite" };
+    let target = if mysql { "mariadb" } else { "postgres" };
+    println!("hostile names: seed {seed}, {source} -> {target}, {tables} tables");
     let mut rng = Rng(seed);
     let tmp = TempDir::new("hostile");
-    for pg_source in [false, true] {
-        for (mysql, tables) in [(false, pg_tables), (true, my_tables)] {
-            let mut cases: Vec<Case> = vec![review_case(0, pg_source)];
-            cases.extend(found_cases(1, pg_source));
-            cases.extend((3..tables.max(3)).map(|n| case(&mut rng, n, pg_source)));
-            let (from, _src) = if pg_source {
-                let src = PgDb::new("ferry_hostile_src");
-                make_postgres(&src, &cases);
-                (src.url.clone(), Some(src))
-            } else {
-                let path = tmp.join(&format!("src{}.db", u8::from(mysql)));
-                make_sqlite(&path, &cases);
-                (format!("sqlite:{}", path.display()), None)
-            };
-            let at = std::time::Instant::now();
-            let source = if pg_source { "postgres" } else { "sqlite" };
-            if mysql {
-                let my = new_mysql_target();
-                migrate(&from, &my.url, &tmp);
-                check_mysql(&my, &cases, pg_source, seed);
-            } else {
-                let pg = new_pg_target();
-                migrate(&from, &pg.url, &tmp);
-                check_postgres(&pg, &cases, pg_source, seed);
-            }
-            let target = if mysql { "mariadb" } else { "postgres" };
-            println!(
-                "{source} -> {target}: {tables} tables in {:.1?}",
-                at.elapsed()
-            );
-        }
+    let mut cases: Vec<Case> = vec![review_case(0, pg_source)];
+    cases.extend(found_cases(1, pg_source));
+    cases.extend((3..tables.max(3)).map(|n| case(&mut rng, n, pg_source)));
+    let (from, _src) = if pg_source {
+        let src = PgDb::new("ferry_hostile_src");
+        make_postgres(&src, &cases);
+        (src.url.clone(), Some(src))
+    } else {
+        let path = tmp.join("src.db");
+        make_sqlite(&path, &cases);
+        (format!("sqlite:{}", path.display()), None)
+    };
+    let at = std::time::Instant::now();
+    if mysql {
+        let my = new_mysql_target();
+        migrate(&from, &my.url, &tmp);
+        check_mysql(&my, &cases, pg_source, seed);
+    } else {
+        let pg = new_pg_target();
+        migrate(&from, &pg.url, &tmp);
+        check_postgres(&pg, &cases, pg_source, seed);
     }
+    println!(
+        "{source} -> {target}: {tables} tables in {:.1?}",
+        at.elapsed()
+    );
 }
 
-#[test]
-fn hostile_names_and_strings_cannot_inject_into_either_target() {
+/// The seed (`FERRY_HOSTILE_SEED`, else the clock) and tables (`FERRY_HOSTILE_PG_TABLES`,
+/// `FERRY_HOSTILE_TABLES`) of one path; runs it.
+fn hostile_path(pg_source: bool, mysql: bool) {
     let env = |name: &str, default: usize| {
         std::env::var(name)
             .ok()
@@ -708,18 +706,39 @@ fn hostile_names_and_strings_cannot_inject_into_either_target() {
             .max(1)
     };
     // A PostgreSQL target takes about a second per table (its DDL commits one by one).
-    let pg_tables = env("FERRY_HOSTILE_PG_TABLES", 12);
-    let my_tables = env("FERRY_HOSTILE_TABLES", 40);
-    if let Some(seed) = std::env::var("FERRY_HOSTILE_SEED")
+    let tables = if mysql {
+        env("FERRY_HOSTILE_TABLES", 40)
+    } else {
+        env("FERRY_HOSTILE_PG_TABLES", 12)
+    };
+    let seed = std::env::var("FERRY_HOSTILE_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-    {
-        run_seed(seed, pg_tables, my_tables);
-        return;
-    }
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(1);
-    run_seed(seed, pg_tables, my_tables);
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(1)
+        });
+    run_path(seed, pg_source, mysql, tables);
+}
+
+#[test]
+fn hostile_names_and_strings_cannot_inject_sqlite_to_postgres() {
+    hostile_path(false, false);
+}
+
+#[test]
+fn hostile_names_and_strings_cannot_inject_sqlite_to_mariadb() {
+    hostile_path(false, true);
+}
+
+#[test]
+fn hostile_names_and_strings_cannot_inject_postgres_to_postgres() {
+    hostile_path(true, false);
+}
+
+#[test]
+fn hostile_names_and_strings_cannot_inject_postgres_to_mariadb() {
+    hostile_path(true, true);
 }

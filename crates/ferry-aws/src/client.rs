@@ -11,7 +11,7 @@ use aws_sdk_rds::config::ProvideCredentials;
 pub struct AwsOptions {
     /// Region (`--region`); else `AWS_REGION` / the profile's region.
     pub region: Option<String>,
-    /// Named profile (`--profile`); else `AWS_PROFILE` / `default`.
+    /// Named profile (`--aws-profile`); else `AWS_PROFILE` / `default`.
     pub profile: Option<String>,
     /// Endpoint override (`--endpoint-url`); else `AWS_ENDPOINT_URL`. Used for emulators.
     pub endpoint_url: Option<String>,

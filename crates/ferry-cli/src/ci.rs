@@ -19,6 +19,30 @@ pub struct CiArgs {
 }
 
 impl CiArgs {
+    /// Refuse, before the run starts, a `--junit` / `--summary-md` path that cannot be
+    /// written (a missing directory, a directory), so that a run is not done for nothing
+    /// and its CI report lost at the end.
+    pub fn check(&self) -> anyhow::Result<()> {
+        for (flag, path) in [("--junit", &self.junit), ("--summary-md", &self.summary_md)] {
+            let Some(path) = path else { continue };
+            if path.is_dir() {
+                anyhow::bail!("{flag} {}: is a directory; give a file", path.display());
+            }
+            let dir = match path.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => Path::new("."),
+            };
+            if !dir.is_dir() {
+                anyhow::bail!(
+                    "{flag} {}: the directory `{}` does not exist",
+                    path.display(),
+                    dir.display()
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// Write the files asked for, from `report` of the command `command` (`migrate` or
     /// `verify`).
     pub fn write(&self, command: &str, report: &ferry_engine::Report) -> anyhow::Result<()> {

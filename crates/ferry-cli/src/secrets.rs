@@ -16,9 +16,10 @@ pub struct AwsArgs {
     /// AWS region (default: AWS_REGION or the profile's region).
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
-    /// Named AWS profile (default: AWS_PROFILE or `default`).
-    #[arg(long, value_name = "NAME")]
-    pub profile: Option<String>,
+    /// Named AWS profile (default: AWS_PROFILE or `default`). `--profile` is the same flag,
+    /// except in `ferry bench`, where `--profile` names the generated dataset.
+    #[arg(long = "aws-profile", visible_alias = "profile", value_name = "NAME")]
+    pub aws_profile: Option<String>,
     /// Send AWS API calls to this endpoint instead of AWS (an emulator); default AWS_ENDPOINT_URL.
     #[arg(long, value_name = "URL")]
     pub endpoint_url: Option<String>,
@@ -30,7 +31,7 @@ impl AwsArgs {
     pub fn options(&self) -> AwsOptions {
         AwsOptions {
             region: self.region.clone(),
-            profile: self.profile.clone(),
+            profile: self.aws_profile.clone(),
             endpoint_url: self.endpoint_url.clone(),
         }
     }

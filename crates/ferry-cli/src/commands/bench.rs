@@ -11,8 +11,10 @@ use ferry_generate::{GeneratedConnector, GeneratedSource, Profile};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Options of `ferry bench`.
+/// Options of `ferry bench`. `--profile` names the dataset here (as issue 17 has it), so the
+/// AWS profile of a `secret://` target is `--aws-profile` only.
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("aws_profile", |a| a.visible_alias(None)))]
 pub struct Args {
     /// Target URL: postgres://..., mysql://..., or secret://NAME (a password left out comes
     /// from PGPASSWORD / MYSQL_PWD).
@@ -59,13 +61,17 @@ pub struct Args {
     /// `--junit FILE` and `--summary-md FILE`.
     #[command(flatten)]
     pub ci: crate::ci::CiArgs,
+    /// AWS settings for a `secret://` target (`--region`, `--aws-profile`, `--endpoint-url`).
+    #[command(flatten)]
+    pub aws: crate::secrets::AwsArgs,
 }
 
 fn parse_profile(text: &str) -> Result<Profile, String> {
     Profile::parse(text).ok_or_else(|| {
         let names: Vec<&str> = Profile::ALL.iter().map(|(n, _)| *n).collect();
         format!(
-            "unknown profile `{text}`; expected one of {}",
+            "unknown dataset profile `{text}`; expected one of {} (`--profile` names the \
+             generated dataset; the AWS profile is `--aws-profile`)",
             names.join(", ")
         )
     })
@@ -79,18 +85,17 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
         Channel::Stdout
     };
     output::check_json_path(args.json.as_deref())?;
+    args.ci.check()?;
     if args.rows == 0 {
         anyhow::bail!("--rows must be at least 1");
     }
     if args.jobs == 0 || args.batch_rows == 0 || args.batch_bytes == 0 || args.chunk_rows == 0 {
         anyhow::bail!("--jobs, --batch-rows, --batch-bytes and --chunk-rows must be at least 1");
     }
-    // `--profile` names the dataset here, so a `secret://` target takes its AWS settings
-    // from the environment (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL).
-    let aws = crate::secrets::AwsArgs::default();
-    crate::secrets::set_session_defaults(&aws);
+    let aws = &args.aws;
+    crate::secrets::set_session_defaults(aws);
     let to = crate::secrets::parse_url("--to", &args.to)?;
-    let to = crate::secrets::resolve_with("--to", &to, &aws, false).await?;
+    let to = crate::secrets::resolve_with("--to", &to, aws, false).await?;
     if args.mysql_load.is_some() && to.dialect() != Some(Dialect::Mysql) {
         anyhow::bail!("--mysql-load needs a mysql:// target");
     }

@@ -230,6 +230,7 @@ pub async fn run(mut args: Args) -> anyhow::Result<Exit> {
 /// connection).
 pub async fn run_to(args: Args, summary: Channel) -> anyhow::Result<Exit> {
     output::check_json_path(args.json.as_deref())?;
+    args.ci.check()?;
     let opts = args.options().await?;
     let drivers = args.drivers();
     if args.check {

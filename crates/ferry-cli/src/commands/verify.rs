@@ -83,6 +83,7 @@ pub async fn run(mut args: Args) -> anyhow::Result<Exit> {
 /// side (a missing grant) fails the run (exit 2) with the cause, rather than "differs".
 pub async fn run_to(args: Args, summary: Channel) -> anyhow::Result<Exit> {
     output::check_json_path(args.json.as_deref())?;
+    args.ci.check()?;
     let (from, to) = super::resolve_pair(&args.from, &args.to, &args.aws, args.iam_auth).await?;
     let (mut from, to) = super::tunnel_pair(from, to, &args.source_ssh, &args.ssh).await?;
     super::choose_schemas(&mut from, args.schema.as_deref())?;
