@@ -326,3 +326,153 @@ fn dropped_connections_at_both_ends_are_reopened_from_the_recorded_position() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+/// The child's exit status once it exits within `limit`; `None` (and the child killed)
+/// when it is still running then.
+fn exits_within(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+/// Wait until the target has the source's rows (up to 60 s); panics with what the
+/// applier said otherwise.
+fn caught_up(src: &MyDb, dst: &MyDb, rx: &std::sync::mpsc::Receiver<String>) {
+    let count = "SELECT concat((SELECT count(*) FROM accounts), '/', (SELECT count(*) FROM ledger), '/', (SELECT count(*) FROM tags))";
+    let start = Instant::now();
+    while src.text(count) != dst.text(count) {
+        if start.elapsed() > Duration::from_secs(60) {
+            let said: Vec<String> = rx.try_iter().collect();
+            panic!(
+                "the applier did not catch up: source {:?}, target {:?}: {said:#?}",
+                src.text(count),
+                dst.text(count)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Drop the applier's binlog stream until its reconnect backoff is 8 s long (each drop
+/// doubles it), and return while it waits out that backoff.
+fn drop_stream_until_a_long_backoff(
+    src: &MyDb,
+    dst: &MyDb,
+    rx: &std::sync::mpsc::Receiver<String>,
+) {
+    let mut n = 500_000;
+    loop {
+        // Changes to read, then the stream goes away (writes pause around the kill, as above).
+        for _ in 0..5 {
+            src.exec(&step(n));
+            n += 1;
+        }
+        caught_up(src, dst, rx);
+        let start = Instant::now();
+        while kill_sessions(src, Some("Binlog Dump")) == 0 {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "no binlog stream seen"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let said = wait_for(
+            rx,
+            "starting again from the recorded position",
+            Duration::from_secs(30),
+        );
+        if said.last().is_some_and(|l| l.ends_with("in 8s")) {
+            return;
+        }
+    }
+}
+
+/// A `ferry replicate` whose source stream dropped is waiting to reconnect when `ferry
+/// cutover` runs. The cutover finishes (exit 0, every value equal), and the applier, once
+/// back, sees the cutover and ends with 0 instead of following the source on: a row written
+/// to the source after the cutover never reaches the target. With `target_too`, the
+/// applier's target session (and so its lock) is gone as well, so the cutover applies
+/// the rest itself while the applier is away.
+fn cutover_while_the_applier_backs_off(target_too: bool) {
+    let src = MyDb::on(&binlog_admin_url(), "repl_cli_backoff_src");
+    src.exec(SCHEMA);
+    seed(&src);
+    let dst = MyDb::new("repl_cli_backoff");
+    let (mut child, rx) = copy_then_replicate(&src.url, &dst.url);
+    drop_stream_until_a_long_backoff(&src, &dst, &rx);
+    if target_too {
+        assert!(kill_sessions(&dst, None) > 0, "no target session seen");
+    }
+    // Written while the applier is away: the cutover must carry these.
+    for n in 900_000..900_020 {
+        src.exec(&step(n));
+    }
+    let cut = ferry(&[
+        "cutover",
+        "--from",
+        &src.url,
+        "--to",
+        &dst.url,
+        "--timeout",
+        "60s",
+    ]);
+    assert_eq!(cut.code, 0, "{}", cut.all());
+    assert!(cut.stdout.contains("safe to switch"), "{}", cut.all());
+    // After the cutover the source is written again (a straggler of the old application):
+    // nothing of it may reach the switched-over target.
+    src.exec("INSERT INTO accounts (owner, balance, kind, updated) VALUES ('after-cutover', 0, 'a', NOW(6))");
+    let status = exits_within(&mut child, Duration::from_secs(90))
+        .expect("the applier kept following the source after the cutover");
+    let said: Vec<String> = rx.try_iter().collect();
+    assert_eq!(status.code(), Some(0), "{said:#?}");
+    assert!(
+        said.iter().any(|l| l.contains("a cutover asked for it")),
+        "{said:#?}"
+    );
+    assert_eq!(
+        dst.text("SELECT count(*) FROM accounts WHERE owner = 'after-cutover'")
+            .as_deref(),
+        Some("0"),
+        "a change made after the cutover was applied"
+    );
+    // Nothing applied twice: apart from the row written after the cutover, the target
+    // still equals the source.
+    src.exec("DELETE FROM accounts WHERE owner = 'after-cutover'");
+    let verify = ferry(&["verify", "--content", "--from", &src.url, "--to", &dst.url]);
+    assert_eq!(verify.code, 0, "{}", verify.all());
+    // A `ferry replicate` started later sees the cutover too and applies nothing.
+    src.exec(
+        "INSERT INTO accounts (owner, balance, kind, updated) VALUES ('later', 0, 'a', NOW(6))",
+    );
+    let (mut again, rx) = spawn_ferry(&["replicate", "--from", &src.url, "--to", &dst.url]);
+    let status = exits_within(&mut again, Duration::from_secs(30))
+        .expect("a later `ferry replicate` followed the source after the cutover");
+    let said: Vec<String> = rx.try_iter().collect();
+    assert_eq!(status.code(), Some(0), "{said:#?}");
+    assert!(
+        said.iter().any(|l| l.contains("a cutover asked for it")),
+        "{said:#?}"
+    );
+    assert_eq!(
+        dst.text("SELECT count(*) FROM accounts WHERE owner = 'later'")
+            .as_deref(),
+        Some("0")
+    );
+}
+
+#[test]
+fn cutover_while_the_applier_waits_to_reconnect_to_the_source() {
+    cutover_while_the_applier_backs_off(false);
+}
+
+#[test]
+fn cutover_while_the_applier_waits_to_reconnect_to_both_ends() {
+    cutover_while_the_applier_backs_off(true);
+}

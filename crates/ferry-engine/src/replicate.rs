@@ -121,6 +121,9 @@ pub async fn record_start(
     tables: &[ReplicatedTable],
     at: &Position,
 ) -> Result<()> {
+    // A new copy starts over: an earlier cutover's stop marker no longer applies (cleared
+    // before the writer opens, whose session could hold the row).
+    sink.request_stop(None).await?;
     let mut writer = sink.open_change_writer(tables).await?;
     writer.commit(at, None).await
 }
@@ -218,6 +221,11 @@ async fn reopen(
 /// How often an applier without an end asks the target whether a cutover wants it to stop.
 const STOP_CHECK: Duration = Duration::from_millis(500);
 
+/// An applier without an end (`ferry replicate`), which a cutover can ask to stop.
+fn follows_from_start(options: &ApplyOptions) -> bool {
+    options.until.is_none()
+}
+
 /// One pass: stream from the recorded position and apply until `until` or an error.
 /// Returns the position a cutover asked to stop at, when one asked (only without `until`).
 async fn apply_from_recorded(
@@ -234,6 +242,22 @@ async fn apply_from_recorded(
         )
     })?;
     stats.position = Some(from.clone());
+    if options.until.as_ref() == Some(&from) {
+        // Already there (a cutover drained to this position): nothing to read, and the
+        // source is not asked for a stream it may no longer keep (a dropped slot).
+        return Ok(None);
+    }
+    if follows_from_start(options) {
+        // A cutover may have asked while this applier was away (reconnecting after a
+        // failure): look before reading anything, so nothing past its position is applied.
+        if let Some(at) = writer.stop_requested().await? {
+            if at == from {
+                stats.stopped_for_cutover = true;
+                return Ok(None);
+            }
+            return Ok(Some(at));
+        }
+    }
     // The copy's read choices, so a replicated row converts exactly as a copied one.
     let read = ferry_core::ReadOptions {
         keep_zero_dates: options.mysql_to_mysql,
@@ -538,9 +562,49 @@ pub async fn cutover(
     )
     .await;
     let drain_seconds = drain_started.elapsed().as_secs_f64();
-    let withdrawn = sink.request_stop(None).await;
-    let applied = applied?;
-    withdrawn?;
+    // The stop request stays while the cutover verifies, so an applier that comes back
+    // meanwhile (one that was reconnecting after a failure) applies nothing past `until`;
+    // it is withdrawn if the cutover does not end safe to switch.
+    let applied = match applied {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = sink.request_stop(None).await;
+            return Err(e);
+        }
+    };
+    let finished = finish_cutover(opts, drivers, sink.as_ref(), &plan, &events).await;
+    let safe = matches!(&finished, Ok(v) if v.status == crate::RunStatus::Complete);
+    if !safe {
+        // Not safe to switch: replication may go on (nothing is released on the source).
+        sink.request_stop(None).await?;
+    }
+    let verify = finished?;
+    // Safe to switch: the request now names where the target was left, so any applier
+    // still around (or started later) sees it is there and ends without reading on.
+    if let (true, Some(at)) = (safe, &applied.position) {
+        sink.request_stop(Some(at)).await?;
+        // Nothing will replicate from the source again: release what replication holds
+        // there (PostgreSQL: the slot keeps WAL until dropped).
+        source.end_replication(at).await.map_err(|e| {
+            e.context("the target is complete, but releasing the source's replication slot failed; drop it with `ferry replicate --stop`")
+        })?;
+    }
+    Ok(Cutover {
+        until,
+        applied,
+        drain_seconds,
+        verify,
+    })
+}
+
+/// After the drain: move the counters past the replicated rows and compare every value.
+async fn finish_cutover(
+    opts: &ReplicateOptions,
+    drivers: &dyn ferry_core::Connector,
+    sink: &dyn Sink,
+    plan: &ferry_schema::Translation,
+    events: &EventHandler,
+) -> Result<crate::Report> {
     events(&Event::Phase("sequences"));
     let resets: Vec<String> = plan
         .tables
@@ -551,7 +615,7 @@ pub async fn cutover(
         .await
         .map_err(|e| e.context("moving sequences past the replicated rows"))?;
     events(&Event::Phase("verify"));
-    let verify = crate::verify(
+    crate::verify(
         &crate::VerifyOptions {
             from: opts.from.clone(),
             to: opts.to.clone(),
@@ -564,22 +628,7 @@ pub async fn cutover(
         drivers,
         events.clone(),
     )
-    .await?;
-    if verify.status == crate::RunStatus::Complete {
-        // Safe to switch: nothing will replicate from the source again, so release what
-        // replication holds there (PostgreSQL: the slot keeps WAL until dropped).
-        if let Some(at) = &applied.position {
-            source.end_replication(at).await.map_err(|e| {
-                e.context("the target is complete, but releasing the source's replication slot failed; drop it with `ferry replicate --stop`")
-            })?;
-        }
-    }
-    Ok(Cutover {
-        until,
-        applied,
-        drain_seconds,
-        verify,
-    })
+    .await
 }
 
 /// Apply up to `apply.until`, waiting while another ferry holds the applier's lock (it was

@@ -7,112 +7,8 @@
 
 use ferry_core::ConnUrl;
 use ferry_mysql::Target;
+use ferry_test_support::{MariaDbOptions, PrivateMariaDb, TestCerts};
 use mysql_async::prelude::Queryable;
-use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-struct Server {
-    dir: PathBuf,
-    port: u16,
-    child: std::process::Child,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Ok(pid) = std::fs::read_to_string(self.dir.join("mysqld.pid")) {
-            let _ = Command::new("kill").arg(pid.trim()).status();
-            for _ in 0..100 {
-                if !Path::new(&format!("/proc/{}", pid.trim())).exists() {
-                    break;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(100));
-            }
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn sh(cmd: &mut Command) {
-    let out = cmd.output().expect("command runs");
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn certs() -> (String, String, String) {
-    let ca_key = KeyPair::generate().expect("key");
-    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("params");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name
-        .push(rcgen::DnType::CommonName, "ferry mysql test CA");
-    let ca_cert = ca.self_signed(&ca_key).expect("ca");
-    let issuer = Issuer::new(ca, ca_key);
-    let key = KeyPair::generate().expect("key");
-    let server = CertificateParams::new(vec!["localhost".to_string()])
-        .expect("params")
-        .signed_by(&key, &issuer)
-        .expect("server cert");
-    (ca_cert.pem(), server.pem(), key.serialize_pem())
-}
-
-fn start(cert: &str, key: &str, ca: &str) -> Server {
-    let dir = std::env::temp_dir().join(format!("ferry-mysql-tls-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("data")).expect("dir");
-    for (name, text) in [("server.pem", cert), ("server.key", key), ("ca.pem", ca)] {
-        std::fs::write(dir.join(name), text).expect("write cert");
-    }
-    sh(Command::new("chown").args(["-R", "mysql:mysql"]).arg(&dir));
-    sh(Command::new("mariadb-install-db")
-        .args([
-            "--no-defaults",
-            "--user=mysql",
-            "--auth-root-authentication-method=normal",
-            "--skip-test-db",
-        ])
-        .arg(format!("--datadir={}", dir.join("data").display())));
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
-    let d = |f: &str| dir.join(f).display().to_string();
-    let child = Command::new("mariadbd")
-        .args([
-            "--no-defaults",
-            "--user=mysql",
-            "--bind-address=127.0.0.1",
-            "--skip-grant-tables",
-            "--skip-name-resolve",
-        ])
-        .arg(format!("--datadir={}", d("data")))
-        .arg(format!("--port={port}"))
-        .arg(format!("--socket={}", d("mysqld.sock")))
-        .arg(format!("--pid-file={}", d("mysqld.pid")))
-        .arg(format!("--log-error={}", d("error.log")))
-        .arg(format!("--ssl-cert={}", d("server.pem")))
-        .arg(format!("--ssl-key={}", d("server.key")))
-        .arg(format!("--ssl-ca={}", d("ca.pem")))
-        .spawn()
-        .expect("mariadbd starts");
-    let server = Server { dir, port, child };
-    for _ in 0..300 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
-            && server.dir.join("mysqld.pid").exists()
-        {
-            return server;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    panic!(
-        "mariadbd did not start: {}",
-        std::fs::read_to_string(server.dir.join("error.log")).unwrap_or_default()
-    );
-}
 
 async fn cipher(url: &str) -> Result<String, String> {
     let target =
@@ -127,9 +23,11 @@ async fn cipher(url: &str) -> Result<String, String> {
 
 #[tokio::test]
 async fn verify_identity_with_a_test_ca_and_refusals() {
-    let (ca, cert, key) = certs();
-    let server = start(&cert, &key, &ca);
-    let ca_file = server.dir.join("ca.pem");
+    let server = PrivateMariaDb::start(&MariaDbOptions {
+        tls: Some(TestCerts::for_localhost("ferry mysql test CA")),
+        ..Default::default()
+    });
+    let ca_file = server.ca_file();
     // The certificate names `localhost` only.
     let by_name = format!("mysql://root@localhost:{}/mysql", server.port);
     let by_ip = format!("mysql://root@127.0.0.1:{}/mysql", server.port);

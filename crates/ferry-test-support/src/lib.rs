@@ -9,6 +9,8 @@
 //! - [`PgDb`] / [`MyDb`]: a database made for one test and dropped when the guard is
 //!   dropped, also when the test panics.
 //! - [`json_schema::violations`]: checks a report against `docs/report.schema.json`.
+//! - [`PrivatePg`] / [`PrivateMariaDb`]: a server of the test's own, to stop, restart or
+//!   serve TLS (never the shared ones), with [`TestCerts`] from a CA the test makes.
 //! - [`ferry`]: runs the `ferry` binary; [`TempDir`], [`fixture`], [`read_report`].
 
 mod background;
@@ -19,6 +21,7 @@ pub mod json_schema;
 mod mysql;
 mod names;
 mod pg;
+mod private;
 mod run;
 mod sshd;
 
@@ -32,6 +35,7 @@ pub use forward::tcp_forwarder;
 pub use mysql::{mysql_connect, MyDb};
 pub use names::{unique_aws_name, unique_name};
 pub use pg::{drop_replication_slots, pg_connect, PgDb};
+pub use private::{MariaDbOptions, PgOptions, PrivateMariaDb, PrivatePg, TestCerts};
 pub use run::{ferry, ferry_bin, Run};
 pub use sshd::{free_port, OwnSshd};
 

@@ -2,127 +2,10 @@
 //! a certificate from a CA this test makes. Needs PostgreSQL's server binaries
 //! (`scripts/servers.sh start pg` installs them) and root (the server runs as `postgres`).
 
+use ferry_test_support::{PgOptions, PrivatePg, TestCerts};
 use ferry_tls::{client_config, CaSource, TlsSettings, Verify};
-use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
-struct Pg {
-    bin: PathBuf,
-    data: PathBuf,
-    port: u16,
-}
-
-impl Drop for Pg {
-    fn drop(&mut self) {
-        let _ = Command::new("runuser")
-            .args(["-u", "postgres", "--"])
-            .arg(self.bin.join("pg_ctl"))
-            .arg("-D")
-            .arg(&self.data)
-            .args(["-m", "immediate", "-w", "stop"])
-            .output();
-        if let Some(dir) = self.data.parent() {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
-}
-
-fn pg_bin() -> PathBuf {
-    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .expect(
-            "PostgreSQL server binaries under /usr/lib/postgresql (scripts/servers.sh start pg)",
-        )
-        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
-        .filter(|p| p.join("pg_ctl").exists())
-        .collect();
-    found.sort();
-    found.pop().expect("pg_ctl")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-fn run_as_postgres(cmd: &mut Command) {
-    let out = cmd.output().expect("runuser");
-    assert!(
-        out.status.success(),
-        "{:?}: {}",
-        cmd,
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A CA, and a server certificate for `localhost` signed by it.
-fn make_certs() -> (String, String, String) {
-    let ca_key = KeyPair::generate().expect("key");
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("params");
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "ferry test CA");
-    let ca_cert = ca_params.self_signed(&ca_key).expect("ca");
-    let issuer = Issuer::new(ca_params, ca_key);
-    let server_key = KeyPair::generate().expect("key");
-    let server_params = CertificateParams::new(vec!["localhost".to_string()]).expect("params");
-    let server_cert = server_params
-        .signed_by(&server_key, &issuer)
-        .expect("server");
-    (ca_cert.pem(), server_cert.pem(), server_key.serialize_pem())
-}
-
-fn start_pg(dir: &Path, cert: &str, key: &str) -> Pg {
-    let bin = pg_bin();
-    let data = dir.join("data");
-    std::fs::create_dir_all(dir).expect("dir");
-    std::fs::write(dir.join("server.crt"), cert).expect("crt");
-    std::fs::write(dir.join("server.key"), key).expect("key");
-    run_as_postgres(
-        Command::new("chown")
-            .args(["-R", "postgres:postgres"])
-            .arg(dir),
-    );
-    run_as_postgres(Command::new("chmod").arg("600").arg(dir.join("server.key")));
-    run_as_postgres(
-        Command::new("runuser")
-            .args(["-u", "postgres", "--"])
-            .arg(bin.join("initdb"))
-            .arg("-D")
-            .arg(&data)
-            .args(["-U", "postgres", "--auth-local=trust", "--auth-host=trust"]),
-    );
-    let port = free_port();
-    let conf = format!(
-        "listen_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{d}'\nssl = on\nssl_cert_file = '{d}/server.crt'\nssl_key_file = '{d}/server.key'\n",
-        d = dir.display()
-    );
-    let mut pg_conf = std::fs::read_to_string(data.join("postgresql.conf")).expect("conf");
-    pg_conf.push_str(&conf);
-    std::fs::write(data.join("postgresql.conf"), pg_conf).expect("conf");
-    std::fs::write(
-        data.join("pg_hba.conf"),
-        "local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
-    )
-    .expect("hba");
-    let pg = Pg { bin, data, port };
-    run_as_postgres(
-        Command::new("runuser")
-            .args(["-u", "postgres", "--"])
-            .arg(pg.bin.join("pg_ctl"))
-            .arg("-D")
-            .arg(&pg.data)
-            .arg("-l")
-            .arg(dir.join("pg.log"))
-            .args(["-w", "-t", "60", "start"]),
-    );
-    pg
-}
-
-async fn connect(pg: &Pg, host: &str, settings: &TlsSettings) -> Result<bool, String> {
+async fn connect(pg: &PrivatePg, host: &str, settings: &TlsSettings) -> Result<bool, String> {
     let config = client_config(settings).map_err(|e| e.to_string())?;
     let tls = tokio_postgres_rustls::MakeRustlsConnect::new(config);
     let conn_str = format!(
@@ -145,11 +28,14 @@ async fn connect(pg: &Pg, host: &str, settings: &TlsSettings) -> Result<bool, St
 
 #[tokio::test]
 async fn verify_full_and_verify_ca_against_local_postgres() {
-    let (ca, cert, key) = make_certs();
-    let dir = std::env::temp_dir().join(format!("ferry-tls-pg-{}", std::process::id()));
-    let pg = start_pg(&dir, &cert, &key);
-    let ca_file = dir.join("ca.pem");
-    std::fs::write(&ca_file, &ca).expect("ca");
+    let certs = TestCerts::for_localhost("ferry test CA");
+    let ca = certs.ca.clone();
+    let pg = PrivatePg::start(&PgOptions {
+        tls: Some(certs),
+        tls_only: true,
+        ..Default::default()
+    });
+    let ca_file = pg.ca_file();
 
     // verify-full with the test CA from a --ca-file: connects over TLS.
     let full = TlsSettings::verify_full(Some(ca_file.clone()));

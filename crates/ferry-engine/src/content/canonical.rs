@@ -28,6 +28,13 @@ pub fn canonical(v: &Value, t: &DataType, out: &mut Vec<u8>) {
         Value::Float(f) if matches!(t, DataType::Decimal { .. }) => decimal(&f.to_string(), t, out),
         Value::Float(f) => float(*f, t, out),
         Value::Decimal(d) => decimal(d, t, out),
+        // A MySQL target stores an interval as the text the copy writes for it
+        // (`N months N days N microseconds`): it meets the interval read from PostgreSQL.
+        // Text in any other form stays text, so it differs from every interval.
+        Value::Text(s) if matches!(t, DataType::Interval) => match interval_text(s) {
+            Some((months, days, micros)) => interval(months, days, micros, out),
+            None => text(s, t, out),
+        },
         Value::Text(s) => text(s, t, out),
         Value::Json(s) => match serde_json::from_str::<serde_json::Value>(s) {
             // serde_json's map keeps keys sorted: jsonb's reordering compares equal.
@@ -61,12 +68,7 @@ pub fn canonical(v: &Value, t: &DataType, out: &mut Vec<u8>) {
             out.push(10);
             out.extend_from_slice(u);
         }
-        Value::Interval(iv) => {
-            out.push(11);
-            out.extend_from_slice(&iv.months.to_le_bytes());
-            out.extend_from_slice(&iv.days.to_le_bytes());
-            out.extend_from_slice(&iv.micros.to_le_bytes());
-        }
+        Value::Interval(iv) => interval(iv.months, iv.days, iv.micros, out),
         // An array column compares as the JSON array it is on a MySQL target (`to_json` is
         // what the MySQL writer stores), so both sides meet whichever form they read as.
         Value::Array(items) if matches!(t, DataType::Array(_)) => canonical(
@@ -76,6 +78,27 @@ pub fn canonical(v: &Value, t: &DataType, out: &mut Vec<u8>) {
         ),
         Value::Array(items) => array(items, t, out),
     }
+}
+
+fn interval(months: i32, days: i32, micros: i64, out: &mut Vec<u8>) {
+    out.push(11);
+    out.extend_from_slice(&months.to_le_bytes());
+    out.extend_from_slice(&days.to_le_bytes());
+    out.extend_from_slice(&micros.to_le_bytes());
+}
+
+/// The parts of an interval in the text form the MySQL writer stores
+/// (`ferry_mysql::types::render`): `<months> months <days> days <micros> microseconds`.
+fn interval_text(s: &str) -> Option<(i32, i32, i64)> {
+    let mut words = s.split(' ');
+    let mut part = |unit: &str| -> Option<i64> {
+        let n = words.next()?.parse::<i64>().ok()?;
+        (words.next()? == unit).then_some(n)
+    };
+    let months = i32::try_from(part("months")?).ok()?;
+    let days = i32::try_from(part("days")?).ok()?;
+    let micros = part("microseconds")?;
+    words.next().is_none().then_some((months, days, micros))
 }
 
 fn float(f: f64, t: &DataType, out: &mut Vec<u8>) {
@@ -298,6 +321,34 @@ mod tests {
             bytes(&Value::Array(Box::default()), &ints),
             bytes(&Value::Null, &ints)
         );
+        // An interval read from PostgreSQL meets the text a MySQL target stores for it; a
+        // different interval, or text of another form, does not.
+        let iv = |months, days, micros| {
+            Value::Interval(Box::new(ferry_core::value::Interval {
+                months,
+                days,
+                micros,
+            }))
+        };
+        let stored = |s: &str| bytes(&Value::Text(s.into()), &DataType::Interval);
+        let pg = bytes(&iv(14, 3, 14_706_700_000), &DataType::Interval);
+        assert_eq!(pg, stored("14 months 3 days 14706700000 microseconds"));
+        assert_eq!(
+            bytes(&iv(0, -1, 0), &DataType::Interval),
+            stored("0 months -1 days 0 microseconds")
+        );
+        for other in [
+            "14 months 3 days 14706700001 microseconds",
+            "14 months 4 days 14706700000 microseconds",
+            "15 months 3 days 14706700000 microseconds",
+            "1 year 2 mons 3 days 04:05:06.7",
+            "14 months 3 days 14706700000 microseconds extra",
+            "14 months 3 days",
+            "",
+        ] {
+            assert_ne!(pg, stored(other), "{other}");
+        }
+        assert_ne!(pg, bytes(&Value::Null, &DataType::Interval));
         assert_eq!(round_decimal("-9.995", 2), "-10.00");
         assert_eq!(round_decimal("0.004", 2), "0.00");
     }
