@@ -20,6 +20,7 @@
 mod decoder;
 pub mod pgoutput;
 mod shape;
+mod spill;
 pub mod stream;
 pub mod wire;
 
