@@ -370,6 +370,7 @@ fn spill_error(xid: u32, e: &std::io::Error) -> Error {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use bytes::{BufMut, Bytes, BytesMut};

@@ -515,7 +515,7 @@ mod tests {
                 first: false
             }
         );
-        assert_eq!(m(&[b'E']), Message::StreamStop);
+        assert_eq!(m(b"E"), Message::StreamStop);
         let mut b = bytes::BytesMut::new();
         b.put_u8(b'c');
         b.put_u32(512);

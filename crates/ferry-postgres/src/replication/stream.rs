@@ -6,7 +6,9 @@
 //! channel (a full channel stops the reading, so memory stays bounded inside a large
 //! transaction), and it sends standby status updates — the flushed position it reports is
 //! only ever one the engine acknowledged after the target committed it, so the slot keeps
-//! every change the target does not have yet.
+//! every change the target does not have yet. A streamed transaction (protocol 2) that
+//! committed is read back from its spill file one piece per turn of the loop, between which
+//! status updates still go out.
 
 use super::decoder::Decoder;
 use super::pgoutput;
