@@ -383,6 +383,11 @@ mod tests {
     }
 
     fn relation(xid: Option<u32>) -> Bytes {
+        relation_typed(xid, 25)
+    }
+
+    /// A relation message for `t` whose column `v` has type `v_type`.
+    fn relation_typed(xid: Option<u32>, v_type: u32) -> Bytes {
         let mut r = BytesMut::new();
         r.put_u8(b'R');
         if let Some(x) = xid {
@@ -398,7 +403,7 @@ mod tests {
         r.put_i32(-1);
         r.put_u8(0);
         r.put_slice(b"v\0");
-        r.put_u32(25);
+        r.put_u32(v_type);
         r.put_i32(-1);
         r.freeze()
     }
@@ -605,5 +610,26 @@ mod tests {
         let mut d = decoder();
         let e = feed(&mut d, 5, stream_commit(9, 0x20)).unwrap_err();
         assert!(e.to_string().contains("transaction 9 committed"), "{e}");
+    }
+
+    #[test]
+    fn a_streamed_schema_change_stops_at_its_commit_not_when_rolled_back() {
+        let mut d = decoder();
+        // Rolled back: the changed shape it described never mattered.
+        feed(&mut d, 1, start(7, true)).unwrap();
+        feed(&mut d, 1, relation_typed(Some(7), 23)).unwrap();
+        feed(&mut d, 2, Bytes::from_static(b"E")).unwrap();
+        feed(&mut d, 3, abort(7, 7)).unwrap();
+        // Committed: replication stops, naming the table and the change.
+        feed(&mut d, 4, start(8, true)).unwrap();
+        feed(&mut d, 4, relation_typed(Some(8), 23)).unwrap();
+        feed(&mut d, 5, Bytes::from_static(b"E")).unwrap();
+        let e = feed(&mut d, 6, stream_commit(8, 0x20)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Schema);
+        assert!(
+            e.to_string().contains("`public.t`")
+                && e.to_string().contains("column `v` changed type"),
+            "{e}"
+        );
     }
 }
