@@ -14,9 +14,8 @@
 
 #![allow(clippy::unwrap_used)]
 
-use ferry_tests::{ferry, seeded_rng, spawn_ferry, wait_for, MyDb, PgDb};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{mpsc, Arc};
+use ferry_tests::{ferry, seeded_rng, spawn_ferry, wait_for, MyDb, PgDb, PgWorkload};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 const SCHEMA: &str = "
@@ -59,6 +58,24 @@ impl Source {
         })
     }
 
+    /// Wait (up to 180 s) until the target holds everything committed so far: the slot's
+    /// confirmed position (reported only after the target committed) reaches the WAL's end.
+    fn wait_applied(&self) {
+        let lsn = self.db.text("SELECT pg_current_wal_lsn()::text").unwrap();
+        let start = Instant::now();
+        while self.db.text(&format!(
+            "SELECT bool_and(confirmed_flush_lsn >= '{lsn}') FROM pg_replication_slots \
+             WHERE database = current_database()"
+        )) != Some("true".into())
+        {
+            assert!(
+                start.elapsed() < Duration::from_secs(180),
+                "the target did not catch up with {lsn}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
     /// Wait (up to 60 s) until the server has sent more than `blocks` stream blocks.
     fn wait_streamed_past(&self, blocks: i64) {
         let start = Instant::now();
@@ -72,52 +89,16 @@ impl Source {
     }
 }
 
-/// Small transactions committed while the large ones stream, until stopped.
-struct Workload {
-    stop: Arc<AtomicBool>,
-    done: Arc<AtomicU64>,
-    handle: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Workload {
-    fn start(url: &str) -> Workload {
-        let stop = Arc::new(AtomicBool::new(false));
-        let done = Arc::new(AtomicU64::new(0));
-        let (s, d, url) = (stop.clone(), done.clone(), url.to_string());
-        let handle = std::thread::spawn(move || {
-            ferry_tests::block_on(async move {
-                let db = ferry_tests::pg_connect(&url).await;
-                let mut n = 0u64;
-                while !s.load(Ordering::Relaxed) {
-                    let sql = match n % 3 {
-                        0 => format!("INSERT INTO small (v, note) VALUES ({n}, 'w{n}')"),
-                        1 => format!("UPDATE small SET v = v + 1 WHERE id = {}", 1 + n % 50),
-                        _ => format!(
-                            "BEGIN; UPDATE small SET note = 'moved {n}' WHERE id = {}; \
-                             DELETE FROM small WHERE id = (SELECT max(id) FROM small WHERE note LIKE 'w%'); COMMIT",
-                            1 + (n * 7) % 50
-                        ),
-                    };
-                    db.batch_execute(&sql).await.unwrap();
-                    n += 1;
-                    d.fetch_add(1, Ordering::Relaxed);
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
-            })
-        });
-        Workload {
-            stop,
-            done,
-            handle: Some(handle),
-        }
-    }
-
-    fn finish(mut self) -> u64 {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(h) = self.handle.take() {
-            h.join().unwrap();
-        }
-        self.done.load(Ordering::Relaxed)
+/// The small transactions committed while the large ones stream.
+fn small_step(n: u64) -> String {
+    match n % 3 {
+        0 => format!("INSERT INTO small (v, note) VALUES ({n}, 'w{n}')"),
+        1 => format!("UPDATE small SET v = v + 1 WHERE id = {}", 1 + n % 50),
+        _ => format!(
+            "BEGIN; UPDATE small SET note = 'moved {n}' WHERE id = {}; \
+             DELETE FROM small WHERE id = (SELECT max(id) FROM small WHERE note LIKE 'w%'); COMMIT",
+            1 + (n * 7) % 50
+        ),
     }
 }
 
@@ -164,7 +145,7 @@ fn streams_large_transactions(target: &str, target_count: &dyn Fn(&str) -> i64) 
     let from = src.db.url.clone();
     let (mut child, rx) = spawn_ferry(&["migrate", "--from", &from, "--to", target, "--replicate"]);
     wait_for(&rx, "copy complete", Duration::from_secs(120));
-    let work = Workload::start(&from);
+    let work = PgWorkload::start(&from, Duration::from_millis(5), small_step);
 
     // One large transaction of wide values, touching its own rows again before it commits.
     src.db.exec(&format!(
@@ -202,7 +183,9 @@ fn streams_large_transactions(target: &str, target_count: &dyn Fn(&str) -> i64) 
     );
 
     // ferry is killed while a transaction streams, before its commit: the next ferry gets
-    // it again from the start.
+    // it again from the start. (Once the transactions above are applied, the next stream
+    // block the server sends is the open transaction's.)
+    src.wait_applied();
     let before = src.streamed().1;
     let (go, ran, open) = open_transaction(
         &from,
