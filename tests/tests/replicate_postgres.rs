@@ -9,9 +9,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use ferry_tests::{ferry, seeded_rng, spawn_ferry, wait_for, MyDb, PgDb};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use ferry_tests::{ferry, seeded_rng, spawn_ferry, wait_for, MyDb, PgDb, PgWorkload};
 use std::time::{Duration, Instant};
 
 const SCHEMA: &str = "
@@ -122,46 +120,6 @@ fn step(n: u64) -> String {
     }
 }
 
-/// Writes the workload to the source until stopped; counts transactions.
-struct Workload {
-    stop: Arc<AtomicBool>,
-    done: Arc<AtomicU64>,
-    handle: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Workload {
-    fn start(url: &str) -> Workload {
-        let stop = Arc::new(AtomicBool::new(false));
-        let done = Arc::new(AtomicU64::new(0));
-        let (s, d, url) = (stop.clone(), done.clone(), url.to_string());
-        let handle = std::thread::spawn(move || {
-            ferry_tests::block_on(async move {
-                let db = ferry_tests::pg_connect(&url).await;
-                let mut n = 0;
-                while !s.load(Ordering::Relaxed) {
-                    db.batch_execute(&step(n)).await.unwrap();
-                    n += 1;
-                    d.fetch_add(1, Ordering::Relaxed);
-                    tokio::time::sleep(Duration::from_millis(2)).await;
-                }
-            })
-        });
-        Workload {
-            stop,
-            done,
-            handle: Some(handle),
-        }
-    }
-
-    fn finish(mut self) -> u64 {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(h) = self.handle.take() {
-            h.join().unwrap();
-        }
-        self.done.load(Ordering::Relaxed)
-    }
-}
-
 fn low_downtime(src: &Source, target: &str) {
     let from = src.db.url.as_str();
     let mut random = seeded_rng();
@@ -175,7 +133,7 @@ fn low_downtime(src: &Source, target: &str) {
     );
     assert_eq!(src.slots(), 0, "a refused start leaves no slot");
 
-    let work = Workload::start(from);
+    let work = PgWorkload::start(from, Duration::from_millis(2), step);
     let (mut child, rx) = spawn_ferry(&[
         "migrate",
         "--from",

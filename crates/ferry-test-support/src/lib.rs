@@ -34,7 +34,7 @@ pub use files::{fixture, read_report, repo_root, TempDir};
 pub use forward::tcp_forwarder;
 pub use mysql::{mysql_connect, MyDb};
 pub use names::{unique_aws_name, unique_name};
-pub use pg::{drop_replication_slots, pg_connect, PgDb};
+pub use pg::{drop_replication_slots, pg_connect, PgDb, PgWorkload};
 pub use private::{MariaDbOptions, PgOptions, PrivateMariaDb, PrivatePg, TestCerts};
 pub use run::{ferry, ferry_bin, Run};
 pub use sshd::{free_port, OwnSshd};

@@ -125,3 +125,55 @@ pub fn drop_replication_slots(database: &str) {
         }
     });
 }
+
+/// SQL written to a PostgreSQL database by a thread of its own until stopped (a replication
+/// test's concurrent source workload): `step(n)` for n = 0, 1, 2, ..., `pause` between.
+pub struct PgWorkload {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    done: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl PgWorkload {
+    /// Start writing `step(n)` to `url`.
+    pub fn start(
+        url: &str,
+        pause: std::time::Duration,
+        step: impl Fn(u64) -> String + Send + 'static,
+    ) -> PgWorkload {
+        use std::sync::atomic::Ordering;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (s, d, url) = (stop.clone(), done.clone(), url.to_string());
+        let handle = std::thread::spawn(move || {
+            block_on(async move {
+                let db = pg_connect(&url).await;
+                let mut n = 0;
+                while !s.load(Ordering::Relaxed) {
+                    let sql = step(n);
+                    db.batch_execute(&sql)
+                        .await
+                        .unwrap_or_else(|e| panic!("workload step {n} ({sql}): {e}"));
+                    n += 1;
+                    d.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(pause).await;
+                }
+            })
+        });
+        PgWorkload {
+            stop,
+            done,
+            handle: Some(handle),
+        }
+    }
+
+    /// Stop, wait for the step in flight, and say how many steps committed.
+    pub fn finish(mut self) -> u64 {
+        use std::sync::atomic::Ordering;
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            h.join().expect("the workload thread panicked");
+        }
+        self.done.load(Ordering::Relaxed)
+    }
+}

@@ -8,7 +8,9 @@
 //! - [`PgPosition`] `slot:LSN` is what the target records: the slot to stream from and the
 //!   end of the last applied transaction.
 //! - [`stream::PgChanges`] streams with `pgoutput` in binary and reports as flushed only
-//!   what the engine acknowledged after the target committed it.
+//!   what the engine acknowledged after the target committed it. From PostgreSQL 14 on it
+//!   asks for protocol 2 with in-progress transactions streamed; their blocks wait in a
+//!   temporary file per transaction (`spill`) until their Stream Commit.
 //! - [`end`] drops the slot and publication (cutover, `ferry replicate --stop`).
 //!
 //! Why ferry's own protocol code: tokio-postgres 0.7 cannot open a replication connection;
@@ -20,6 +22,7 @@
 mod decoder;
 pub mod pgoutput;
 mod shape;
+mod spill;
 pub mod stream;
 pub mod wire;
 

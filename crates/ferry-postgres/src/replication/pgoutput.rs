@@ -107,8 +107,10 @@ pub enum Message {
     },
     /// A streamed (in-progress) transaction's block of changes starts (protocol 2).
     StreamStart {
-        /// Transaction id.
+        /// Transaction id (top level).
         xid: u32,
+        /// The transaction's first block: nothing of it was streamed before.
+        first: bool,
     },
     /// The block of a streamed transaction ends.
     StreamStop,
@@ -330,7 +332,10 @@ pub fn parse(data: Bytes, in_stream: bool) -> Result<Message, ParseError> {
             streamed_xid(&mut c)?;
             c.truncate()?
         }
-        b'S' => Message::StreamStart { xid: c.u32()? },
+        b'S' => Message::StreamStart {
+            xid: c.u32()?,
+            first: c.u8()? == 1,
+        },
         b'E' => Message::StreamStop,
         b'c' => {
             let xid = c.u32()?;
@@ -348,6 +353,18 @@ pub fn parse(data: Bytes, in_stream: bool) -> Result<Message, ParseError> {
         },
         other => Message::Other(other),
     })
+}
+
+/// The (sub)transaction id a message inside a stream block starts with (protocol 2): for
+/// relation, type, insert, update, delete, truncate and logical messages; `None` for the
+/// others, or when the message is too short to hold one.
+pub fn streamed_xid(data: &[u8]) -> Option<u32> {
+    match data {
+        [b'R' | b'Y' | b'I' | b'U' | b'D' | b'T' | b'M', a, b, c, d, ..] => {
+            Some(u32::from_be_bytes([*a, *b, *c, *d]))
+        }
+        _ => None,
+    }
 }
 
 /// A replication stream message (inside CopyData).
@@ -466,5 +483,114 @@ mod tests {
     fn truncated_message_is_an_error() {
         assert!(parse(Bytes::from_static(&[b'I', 0, 0]), false).is_err());
         assert!(parse(Bytes::from_static(&[b'B', 0, 0, 0, 0]), false).is_err());
+    }
+
+    fn put_insert(b: &mut bytes::BytesMut, xid: Option<u32>, rel: u32, id: i32) {
+        b.put_u8(b'I');
+        if let Some(x) = xid {
+            b.put_u32(x);
+        }
+        b.put_u32(rel);
+        b.put_u8(b'N');
+        b.put_i16(1);
+        b.put_u8(b'b');
+        b.put_i32(4);
+        b.put_i32(id);
+    }
+
+    #[test]
+    fn stream_control_messages() {
+        let m = |bytes: &[u8]| parse(Bytes::copy_from_slice(bytes), false).expect("parses");
+        assert_eq!(
+            m(&[b'S', 0, 0, 2, 0, 1]),
+            Message::StreamStart {
+                xid: 512,
+                first: true
+            }
+        );
+        assert_eq!(
+            m(&[b'S', 0, 0, 2, 0, 0]),
+            Message::StreamStart {
+                xid: 512,
+                first: false
+            }
+        );
+        assert_eq!(m(b"E"), Message::StreamStop);
+        let mut b = bytes::BytesMut::new();
+        b.put_u8(b'c');
+        b.put_u32(512);
+        b.put_u8(0);
+        b.put_u64(0x10);
+        b.put_u64(0x28);
+        b.put_i64(-5);
+        assert_eq!(
+            m(&b),
+            Message::StreamCommit {
+                xid: 512,
+                end_lsn: 0x28,
+                commit_ts: -5
+            }
+        );
+        assert_eq!(
+            m(&[b'A', 0, 0, 2, 0, 0, 0, 2, 3]),
+            Message::StreamAbort {
+                xid: 512,
+                subxid: 515
+            }
+        );
+        // Cut short: an error, not a guess.
+        assert!(parse(Bytes::from_static(&[b'S', 0, 0]), false).is_err());
+        assert!(parse(Bytes::from_static(&[b'c', 0, 0, 0, 1, 0, 0]), false).is_err());
+        assert!(parse(Bytes::from_static(&[b'A', 0, 0, 0, 1]), false).is_err());
+    }
+
+    #[test]
+    fn streamed_changes_carry_their_xid_first() {
+        let mut b = bytes::BytesMut::new();
+        put_insert(&mut b, Some(515), 42, 9);
+        let data = b.freeze();
+        assert_eq!(streamed_xid(&data), Some(515));
+        let want = Message::Insert {
+            rel: 42,
+            new: vec![Cell::Binary(Bytes::from_static(&[0, 0, 0, 9]))],
+        };
+        assert_eq!(parse(data.clone(), true).expect("parses"), want);
+        // Read as if outside a stream the xid would be taken for the relation.
+        assert_ne!(parse(data, false).ok(), Some(want));
+
+        let mut r = bytes::BytesMut::new();
+        r.put_u8(b'R');
+        r.put_u32(512);
+        r.put_u32(42);
+        r.put_slice(b"public\0t\0");
+        r.put_u8(b'd');
+        r.put_i16(1);
+        r.put_u8(1);
+        r.put_slice(b"id\0");
+        r.put_u32(23);
+        r.put_i32(-1);
+        let r = r.freeze();
+        assert_eq!(streamed_xid(&r), Some(512));
+        let Message::Relation(rel) = parse(r, true).expect("parses") else {
+            panic!("not a relation")
+        };
+        assert_eq!((rel.id, rel.name.as_str(), rel.columns.len()), (42, "t", 1));
+
+        let mut t = bytes::BytesMut::new();
+        t.put_u8(b'T');
+        t.put_u32(513);
+        t.put_i32(1);
+        t.put_u8(0);
+        t.put_u32(42);
+        let t = t.freeze();
+        assert_eq!(streamed_xid(&t), Some(513));
+        assert_eq!(
+            parse(t, true).expect("parses"),
+            Message::Truncate { rels: vec![42] }
+        );
+        // Messages without an xid, and one too short to hold it.
+        assert_eq!(streamed_xid(b"E"), None);
+        assert_eq!(streamed_xid(&[b'S', 0, 0, 0, 1, 1]), None);
+        assert_eq!(streamed_xid(&[b'I', 0, 0]), None);
     }
 }

@@ -198,6 +198,25 @@ impl TableShape {
         })
     }
 
+    /// A table of `int4` key `id` and `text` column `v` (decoder tests).
+    #[cfg(test)]
+    pub(crate) fn int_text(name: &str) -> TableShape {
+        let col = |name: &str, type_oid, wire| ColumnShape {
+            name: name.into(),
+            type_oid,
+            typmod: -1,
+            type_name: String::new(),
+            conv: Conv::Wire(wire),
+        };
+        TableShape {
+            shown: format!("public.{name}"),
+            schema: "public".into(),
+            name: name.into(),
+            columns: vec![col("id", 23, Wire::Int4), col("v", 25, Wire::Text)],
+            key: vec![0],
+        }
+    }
+
     /// Whether the relation the server describes is the table as copied; otherwise what
     /// changed, in words.
     pub(super) fn differs(&self, rel: &Relation) -> Option<String> {

@@ -6,7 +6,9 @@
 //! channel (a full channel stops the reading, so memory stays bounded inside a large
 //! transaction), and it sends standby status updates — the flushed position it reports is
 //! only ever one the engine acknowledged after the target committed it, so the slot keeps
-//! every change the target does not have yet.
+//! every change the target does not have yet. A streamed transaction (protocol 2) that
+//! committed is read back from its spill file one piece per turn of the loop, between which
+//! status updates still go out.
 
 use super::decoder::Decoder;
 use super::pgoutput;
@@ -20,6 +22,21 @@ use tokio::sync::{mpsc, watch};
 /// How often the server hears from ferry even when nothing was acknowledged (well inside
 /// the default `wal_sender_timeout` of 60 s).
 const STATUS_EVERY: Duration = Duration::from_secs(10);
+
+/// Test-only: the `logical_decoding_work_mem` the replication session sets, so modest
+/// transactions are streamed while in progress (the server is shared: no ALTER SYSTEM).
+pub const WORK_MEM_ENV: &str = "FERRY_TEST_LOGICAL_DECODING_WORK_MEM";
+
+/// The pgoutput protocol to ask for: from PostgreSQL 14 on, version 2 with in-progress
+/// transactions streamed (so the server does not hold a large one back, spilled on its own
+/// disk, until it commits); version 1 before.
+fn protocol_options(server_major: u32) -> &'static str {
+    if server_major >= 14 {
+        "proto_version '2', streaming 'on'"
+    } else {
+        "proto_version '1'"
+    }
+}
 
 /// What the reading task sends: an event, the end (`None`), or the error that ended it.
 type Item = Result<Option<StreamEvent>>;
@@ -54,11 +71,21 @@ impl PgChanges {
         }
         drop(client);
         let mut conn = ReplConnection::connect(url).await?;
+        if let Ok(mem) = std::env::var(WORK_MEM_ENV) {
+            // Tests only: a small limit makes the server stream modest transactions.
+            conn.simple_query(&format!(
+                "SET logical_decoding_work_mem = {}",
+                ferry_schema::quote::pg_literal(&mem)
+            ))
+            .await
+            .map_err(|e| e.context(format!("{WORK_MEM_ENV}={mem}")))?;
+        }
         let slot = from.slot.clone();
         let sql = format!(
-            "START_REPLICATION SLOT {} LOGICAL {} (proto_version '1', publication_names {}, binary 'true')",
+            "START_REPLICATION SLOT {} LOGICAL {} ({}, publication_names {}, binary 'true')",
             ferry_schema::quote::pg_ident(&slot),
             pgoutput::format_lsn(from.lsn),
+            protocol_options(conn.server_major),
             ferry_schema::quote::pg_literal(&ferry_schema::quote::pg_ident(&slot)),
         );
         conn.start_copy_both(&sql).await.map_err(|e| {
@@ -141,6 +168,10 @@ async fn run(
         loop {
             // Draining to a position: ask the server where it stands whenever it goes quiet,
             // so the stream ends soon after the last transaction before it.
+            if d.out.is_empty() && d.replaying() {
+                // A committed streamed transaction: its next piece from the spill file.
+                d.replay_step()?;
+            }
             let ask_in = if d.until.is_some() && !d.in_txn && d.out.is_empty() {
                 Duration::from_millis(100).saturating_sub(last_data.elapsed().min(last_ask.elapsed()))
             } else {
@@ -198,5 +229,17 @@ async fn run(
     writer.close().await;
     if let Err(e) = outcome {
         let _ = tx.send(Err(e)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::protocol_options;
+
+    #[test]
+    fn streaming_is_asked_for_from_postgresql_14() {
+        assert_eq!(protocol_options(13), "proto_version '1'");
+        assert_eq!(protocol_options(14), "proto_version '2', streaming 'on'");
+        assert_eq!(protocol_options(15), "proto_version '2', streaming 'on'");
     }
 }
