@@ -7,8 +7,8 @@
 #![allow(clippy::unwrap_used)]
 
 use ferry_tests::{
-    ferry, mysql_binlog_admin_url as binlog_admin_url, seeded_rng, spawn_ferry, wait_for, MyDb,
-    PgDb,
+    exit_within, exits_within, ferry, mysql_binlog_admin_url as binlog_admin_url, seeded_rng,
+    spawn_ferry, wait_for, MyDb, PgDb,
 };
 use std::process::Child;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -220,17 +220,11 @@ fn cutover_stops_a_running_applier_which_exits_zero() {
     assert_eq!(cut.code, 0, "{}", cut.all());
     assert!(cut.stdout.contains("safe to switch"), "{}", cut.all());
     // The running applier drained to the cutover's position and ended by itself, with 0.
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "the applier kept running"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = exit_within(
+        &mut child,
+        Duration::from_secs(30),
+        "the applier kept running",
+    );
     assert_eq!(status.code(), Some(0));
     let said: Vec<String> = rx.try_iter().collect();
     assert!(
@@ -325,21 +319,6 @@ fn dropped_connections_at_both_ends_are_reopened_from_the_recorded_position() {
     assert!(cut.stdout.contains("safe to switch"), "{}", cut.all());
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
-}
-
-/// The child's exit status once it exits within `limit`; `None` (and the child killed)
-/// when it is still running then.
-fn exits_within(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if let Some(status) = child.try_wait().unwrap() {
-            return Some(status);
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    None
 }
 
 /// Wait until the target has the source's rows (up to 60 s); panics with what the

@@ -8,8 +8,8 @@
 #![allow(clippy::unwrap_used)]
 
 use ferry_tests::{
-    block_on, ferry, pg_connect, spawn_ferry, wait_for, MariaDbOptions, MyDb, PgDb, PgOptions,
-    PrivateMariaDb, PrivatePg, TestCerts,
+    block_on, exit_within, ferry, pg_connect, spawn_ferry, wait_for, MariaDbOptions, MyDb, PgDb,
+    PgOptions, PrivateMariaDb, PrivatePg, TestCerts,
 };
 use std::process::Child;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -187,17 +187,11 @@ fn cut_over(from: &str, to: &str, mut child: Child) {
     let cut = ferry(&["cutover", "--from", from, "--to", to, "--timeout", "90s"]);
     assert_eq!(cut.code, 0, "{}", cut.all());
     assert!(cut.stdout.contains("safe to switch"), "{}", cut.all());
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "the applier kept running"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = exit_within(
+        &mut child,
+        Duration::from_secs(30),
+        "the applier kept running",
+    );
     assert_eq!(status.code(), Some(0));
 }
 
@@ -573,17 +567,11 @@ fn compressed_binlog_is_refused() {
         &from,
         &format!("INSERT INTO notes VALUES (2, '{}')", "x".repeat(2000)),
     );
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "the applier kept running past a compressed event"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = exit_within(
+        &mut child,
+        Duration::from_secs(60),
+        "the applier kept running past a compressed event",
+    );
     assert_ne!(status.code(), Some(0));
     let said: Vec<String> = rx.try_iter().collect();
     assert!(

@@ -9,7 +9,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use ferry_tests::{ferry, seeded_rng, spawn_ferry, wait_for, MyDb, PgDb, PgWorkload};
+use ferry_tests::{exit_within, ferry, seeded_rng, spawn_ferry, wait_for, MyDb, PgDb, PgWorkload};
 use std::time::{Duration, Instant};
 
 const SCHEMA: &str = "
@@ -242,17 +242,7 @@ fn replicate_stop_drops_the_slot_and_a_changed_table_stops_replication() {
     src.db.exec("ALTER TABLE ledger ADD COLUMN extra int");
     src.db
         .exec("INSERT INTO ledger (account_id, amount, extra) VALUES (1, 1, 1)");
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "replication went on"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = exit_within(&mut child, Duration::from_secs(60), "replication went on");
     assert_ne!(status.code(), Some(0));
     // The process ended, so its stderr closes and the reader thread ends the channel.
     let said: Vec<String> = rx.iter().collect();

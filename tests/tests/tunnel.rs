@@ -15,7 +15,8 @@
 //!   debug log proves the rows went through the bastion.
 
 use ferry_tests::{
-    ferry, ferry_bin, free_port, read_report, ssh_bastion, MyDb, OwnSshd, PgDb, SshBastion, TempDir,
+    exit_within, ferry, ferry_bin, free_port, read_report, ssh_bastion, MyDb, OwnSshd, PgDb,
+    SshBastion, TempDir,
 };
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -488,17 +489,11 @@ fn replication_and_cutover_through_the_bastion() {
     let r = run(&cut);
     assert_eq!(r.code, 0, "{}", r.all());
     assert!(r.stdout.contains("safe to switch"), "{}", r.all());
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "the applier kept running"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = exit_within(
+        &mut child,
+        Duration::from_secs(30),
+        "the applier kept running",
+    );
     assert_eq!(status.code(), Some(0));
     assert_eq!(
         dst.text("SELECT count(*) FROM events").as_deref(),

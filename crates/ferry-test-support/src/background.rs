@@ -1,7 +1,7 @@
 //! `ferry` running in the background for the replication tests, and their seeded randomness.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
@@ -61,4 +61,24 @@ pub fn seeded_rng() -> impl FnMut() -> f64 {
         s ^= s << 17;
         (s >> 11) as f64 / (1u64 << 53) as f64
     }
+}
+
+/// The child's exit status once it exits within `limit`; `None` (and the child killed) when
+/// it is still running then.
+pub fn exits_within(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if let Some(status) = child.try_wait().expect("wait for ferry") {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+/// The child's exit status, which must come within `limit`: panics with `still` otherwise.
+pub fn exit_within(child: &mut Child, limit: Duration, still: &str) -> ExitStatus {
+    exits_within(child, limit).unwrap_or_else(|| panic!("{still} after {limit:?}"))
 }

@@ -25,7 +25,7 @@ mod private;
 mod run;
 mod sshd;
 
-pub use background::{seeded_rng, spawn_ferry, wait_for};
+pub use background::{exit_within, exits_within, seeded_rng, spawn_ferry, wait_for};
 pub use env::{
     moto_endpoint, mysql_admin_url, mysql_binlog_admin_url, mysql_noinfile_admin_url, pg_admin_url,
     ssh_bastion, SshBastion, AWS_TEST_ENV,
