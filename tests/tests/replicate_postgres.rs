@@ -251,6 +251,88 @@ fn replicate_stop_drops_the_slot_and_a_changed_table_stops_replication() {
             .any(|l| l.contains("`public.ledger`") && l.contains("column `extra` was added")),
         "{said:#?}"
     );
+    // The error does not leave the slot behind silently.
+    assert!(
+        said.iter()
+            .any(|l| l.starts_with("warning: replication slot ferry_")
+                && l.contains("retains")
+                && l.contains("ferry replicate --stop")),
+        "{said:#?}"
+    );
+    assert_eq!(src.slots(), 1);
+    let stop = ferry(&["replicate", "--stop", "--from", &from, "--to", &dst.url]);
+    assert_eq!(stop.code, 0, "{}", stop.all());
+    assert_eq!(src.slots(), 0);
+}
+
+/// Send `signal` (e.g. `-INT`) to a running ferry; it must end within 30 s with `code`, and
+/// say where replication stopped and what the slot left on the source holds.
+fn signal_and_check(
+    child: &mut std::process::Child,
+    rx: std::sync::mpsc::Receiver<String>,
+    signal: &str,
+    code: i32,
+) {
+    let sent = std::process::Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill {signal}");
+    let status = exit_within(child, Duration::from_secs(30), "ferry ignored the signal");
+    assert_eq!(status.code(), Some(code), "exit code after {signal}");
+    let said: Vec<String> = rx.iter().collect();
+    let name = &signal[1..];
+    assert!(
+        said.iter().any(
+            |l| l.contains(&format!("SIG{name}: replication stopped at ferry_"))
+                && l.contains("`ferry replicate` continues")
+        ),
+        "{said:#?}"
+    );
+    assert!(
+        said.iter()
+            .any(|l| l.starts_with("warning: replication slot ferry_") && l.contains("retains")),
+        "{said:#?}"
+    );
+}
+
+/// Ctrl-C (SIGINT) of `ferry migrate --replicate` and SIGTERM of `ferry replicate`: each
+/// ends promptly with the shell's code (130, 143), names the slot it leaves on the source
+/// and the WAL it retains, and the slot stays so replication can resume; `ferry replicate`
+/// then resumes from the recorded position and `--stop` releases it.
+#[test]
+fn sigint_and_sigterm_end_replication_naming_the_slot_left_behind() {
+    let src = Source::new("repl_pg_sig_src");
+    let dst = PgDb::new("repl_pg_sig");
+    let from = src.db.url.clone();
+    let (mut child, rx) = spawn_ferry(&[
+        "migrate",
+        "--from",
+        &from,
+        "--to",
+        &dst.url,
+        "--replicate",
+        "--set-replica-identity",
+    ]);
+    wait_for(&rx, "copy complete", Duration::from_secs(120));
+    src.db.exec(&step(2));
+    wait_for(&rx, "replication: at", Duration::from_secs(60));
+    signal_and_check(&mut child, rx, "-INT", 130);
+    assert_eq!(src.slots(), 1, "the slot stays for `ferry replicate`");
+
+    let (mut child, rx) = spawn_ferry(&["replicate", "--from", &from, "--to", &dst.url]);
+    src.db.exec(&step(2));
+    wait_for(&rx, "replication: at", Duration::from_secs(60));
+    // Both inserted accounts arrived: the first before SIGINT, the second after resuming.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while dst.text("SELECT count(*) FROM accounts").as_deref() != Some("302") {
+        assert!(
+            Instant::now() < deadline,
+            "the resumed applier did not catch up"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    signal_and_check(&mut child, rx, "-TERM", 143);
     assert_eq!(src.slots(), 1);
     let stop = ferry(&["replicate", "--stop", "--from", &from, "--to", &dst.url]);
     assert_eq!(stop.code, 0, "{}", stop.all());

@@ -66,6 +66,10 @@ pub enum Exit {
     Incomplete = 1,
     /// The run failed.
     Failed = 2,
+    /// Stopped by SIGINT (Ctrl-C), the shell's 128 + 2.
+    Interrupted = 130,
+    /// Stopped by SIGTERM, the shell's 128 + 15.
+    Terminated = 143,
 }
 
 fn main() -> ExitCode {

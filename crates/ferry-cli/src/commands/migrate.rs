@@ -250,21 +250,13 @@ pub async fn run_to(args: Args, summary: Channel) -> anyhow::Result<Exit> {
         eprintln!(
             "copy complete; applying the source's changes until stopped (ferry cutover finishes)"
         );
-        let progress = Progress::new();
-        let replicated = ferry_engine::replicate::replicate(
-            &ferry_engine::replicate::ReplicateOptions {
-                from: opts.from.clone(),
-                to: opts.to.clone(),
-                config: opts.config.clone(),
-                apply: Default::default(),
-            },
-            &drivers,
-            progress.handler(),
-        )
-        .await;
-        progress.finish();
-        super::replicate::stopped(&replicated?);
-        return Ok(Exit::Ok);
+        let replicate = ferry_engine::replicate::ReplicateOptions {
+            from: opts.from.clone(),
+            to: opts.to.clone(),
+            config: opts.config.clone(),
+            apply: Default::default(),
+        };
+        return super::replicate::follow(&replicate, &drivers, &None).await;
     }
     Ok(match report.status {
         RunStatus::Complete => Exit::Ok,

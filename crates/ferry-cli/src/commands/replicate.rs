@@ -172,14 +172,104 @@ pub async fn run(args: Args) -> anyhow::Result<Exit> {
             },
         );
     }
+    follow(&opts, &Drivers::default(), &args.target.json).await
+}
+
+/// Apply the source's changes until stopped: by a cutover (exit 0), an error, SIGINT or
+/// SIGTERM. However it ends, the user is told what it leaves on the source (a PostgreSQL
+/// slot holding WAL) and how to go on; `ferry migrate --replicate` ends the same way.
+pub async fn follow(
+    opts: &ReplicateOptions,
+    drivers: &Drivers,
+    json: &Option<PathBuf>,
+) -> anyhow::Result<Exit> {
     let progress = Progress::new();
-    let stats =
-        ferry_engine::replicate::replicate(&opts, &Drivers::default(), progress.handler()).await;
+    let run = until_signal(ferry_engine::replicate::replicate(
+        opts,
+        drivers,
+        progress.handler(),
+    ))
+    .await;
     progress.finish();
-    let stats = stats?;
-    stopped(&stats);
-    write(&args.target.json, &stats_json(&stats))?;
-    Ok(Exit::Ok)
+    match run {
+        Ended::Done(Ok(stats)) => {
+            stopped(&stats);
+            write(json, &stats_json(&stats))?;
+            Ok(Exit::Ok)
+        }
+        Ended::Done(Err(e)) => {
+            left_behind(opts, drivers, None).await;
+            Err(e.into())
+        }
+        Ended::Signal(name, exit) => {
+            left_behind(opts, drivers, Some(name)).await;
+            Ok(exit)
+        }
+    }
+}
+
+/// How a run under [`until_signal`] ended.
+enum Ended<T> {
+    /// By itself.
+    Done(T),
+    /// By a signal (its name and the exit code it gives).
+    Signal(&'static str, Exit),
+}
+
+/// Run `work` until it ends or SIGINT/SIGTERM arrives. On a signal `work` is dropped: the
+/// target transaction it had open rolls back, so the recorded position stays at the last
+/// commit and `ferry replicate` resumes exactly there.
+async fn until_signal<T>(work: impl std::future::Future<Output = T>) -> Ended<T> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        return Ended::Done(work.await);
+    };
+    tokio::select! {
+        done = work => Ended::Done(done),
+        _ = tokio::signal::ctrl_c() => Ended::Signal("SIGINT", Exit::Interrupted),
+        _ = term.recv() => Ended::Signal("SIGTERM", Exit::Terminated),
+    }
+}
+
+/// Say where replication stopped and what it holds on the source (a PostgreSQL slot's
+/// retained WAL, and how to release it), so no slot is left behind silently. Best effort
+/// and bounded: a server that does not answer within 15 s gets a warning instead.
+async fn left_behind(opts: &ReplicateOptions, drivers: &Drivers, signal: Option<&str>) {
+    let say = |line: String| Channel::Stderr.line(&line);
+    let read = async {
+        let status = ferry_engine::replicate::status(&opts.to, drivers).await?;
+        let Some(s) = status else {
+            return Ok::<_, ferry_core::Error>(None);
+        };
+        let notes = ferry_engine::replicate::source_notes(&opts.from, &s.position, drivers).await;
+        Ok(Some((s.position, notes)))
+    };
+    match tokio::time::timeout(Duration::from_secs(15), read).await {
+        Ok(Ok(Some((at, notes)))) => {
+            if let Some(sig) = signal {
+                say(format!(
+                    "ferry: {sig}: replication stopped at {at}; `ferry replicate` continues from there, `ferry cutover` finishes"
+                ));
+            }
+            match notes {
+                Ok(notes) => notes.iter().for_each(|n| say(format!("warning: {n}"))),
+                Err(e) => say(format!(
+                    "warning: reading what replication holds on the source: {e}"
+                )),
+            }
+        }
+        Ok(Ok(None)) => {
+            if let Some(sig) = signal {
+                say(format!("ferry: {sig}: replication stopped"));
+            }
+        }
+        Ok(Err(e)) => say(format!(
+            "warning: replication stopped; reading its recorded position failed: {e}"
+        )),
+        Err(_) => say(
+            "warning: replication stopped; its recorded position could not be read within 15 s (`ferry replicate --status` shows it)".to_string(),
+        ),
+    }
 }
 
 /// Run `ferry cutover`.
