@@ -44,18 +44,7 @@ impl Source {
     }
 
     fn slots(&self) -> i64 {
-        let name = self.db.name.clone();
-        ferry_tests::block_on(async move {
-            ferry_tests::pg_connect(&ferry_tests::pg_admin_url())
-                .await
-                .query_one(
-                    "SELECT count(*) FROM pg_replication_slots WHERE database = $1",
-                    &[&name],
-                )
-                .await
-                .unwrap()
-                .get(0)
-        })
+        self.db.slots()
     }
 }
 
@@ -226,16 +215,7 @@ fn replicate_stop_drops_the_slot_and_a_changed_table_stops_replication() {
     let src = Source::new("repl_pg_stop_src");
     let dst = PgDb::new("repl_pg_stop");
     let from = src.db.url.clone();
-    let (mut child, rx) = spawn_ferry(&[
-        "migrate",
-        "--from",
-        &from,
-        "--to",
-        &dst.url,
-        "--replicate",
-        "--set-replica-identity",
-    ]);
-    wait_for(&rx, "copy complete", Duration::from_secs(120));
+    let (mut child, rx) = copy_then_replicate(&from, &dst.url);
     // Once the applier streams (it plans from the source as it is when it starts).
     src.db.exec(&step(0));
     wait_for(&rx, "replication: at", Duration::from_secs(60));
@@ -263,6 +243,26 @@ fn replicate_stop_drops_the_slot_and_a_changed_table_stops_replication() {
     let stop = ferry(&["replicate", "--stop", "--from", &from, "--to", &dst.url]);
     assert_eq!(stop.code, 0, "{}", stop.all());
     assert_eq!(src.slots(), 0);
+}
+
+/// `ferry migrate --replicate --set-replica-identity` in the background, once its copy is
+/// complete: the process and its stderr lines.
+fn copy_then_replicate(
+    from: &str,
+    to: &str,
+) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    let args = [
+        "migrate",
+        "--from",
+        from,
+        "--to",
+        to,
+        "--replicate",
+        "--set-replica-identity",
+    ];
+    let (child, rx) = spawn_ferry(&args);
+    wait_for(&rx, "copy complete", Duration::from_secs(120));
+    (child, rx)
 }
 
 /// Send `signal` (e.g. `-INT`) to a running ferry; it must end within 30 s with `code`, and
@@ -305,16 +305,7 @@ fn sigint_and_sigterm_end_replication_naming_the_slot_left_behind() {
     let src = Source::new("repl_pg_sig_src");
     let dst = PgDb::new("repl_pg_sig");
     let from = src.db.url.clone();
-    let (mut child, rx) = spawn_ferry(&[
-        "migrate",
-        "--from",
-        &from,
-        "--to",
-        &dst.url,
-        "--replicate",
-        "--set-replica-identity",
-    ]);
-    wait_for(&rx, "copy complete", Duration::from_secs(120));
+    let (mut child, rx) = copy_then_replicate(&from, &dst.url);
     src.db.exec(&step(2));
     wait_for(&rx, "replication: at", Duration::from_secs(60));
     signal_and_check(&mut child, rx, "-INT", 130);

@@ -10,9 +10,7 @@
 mod common;
 
 use common::{endpoint, ferry_via, run, unique};
-use ferry_test_support::{
-    drop_replication_slots, exit_within, pg_admin_url, pg_connect, spawn_ferry, wait_for, PgDb,
-};
+use ferry_test_support::{drop_replication_slots, exit_within, spawn_ferry, wait_for, PgDb};
 use std::time::Duration;
 
 /// A source database with one table, whose slots are dropped before the database.
@@ -30,18 +28,7 @@ impl Source {
 
     /// (replication slots, publications) of this database.
     fn held(&self) -> (i64, i64) {
-        let name = self.0.name.clone();
-        let slots = ferry_test_support::block_on_thread(async move {
-            pg_connect(&pg_admin_url())
-                .await
-                .query_one(
-                    "SELECT count(*) FROM pg_replication_slots WHERE database = $1",
-                    &[&name],
-                )
-                .await
-                .unwrap()
-                .get::<_, i64>(0)
-        });
+        let slots = self.0.slots();
         let pubs = self.0.text("SELECT count(*) FROM pg_publication").unwrap();
         (slots, pubs.parse().unwrap())
     }

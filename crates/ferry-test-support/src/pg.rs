@@ -85,6 +85,15 @@ impl PgDb {
     }
 }
 
+impl PgDb {
+    /// How many replication slots this database has (usable in sync and async tests).
+    pub fn slots(&self) -> i64 {
+        self.text("SELECT count(*) FROM pg_replication_slots WHERE database = current_database()")
+            .and_then(|n| n.parse().ok())
+            .expect("a slot count")
+    }
+}
+
 impl Drop for PgDb {
     fn drop(&mut self) {
         let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
