@@ -63,11 +63,16 @@ const WORKLOAD: &[&str] = &[
 ];
 
 fn migrate_with_position(from: &str, to: &str) {
+    let report = copy_for_replication(from, to, Config::default());
+    assert_eq!(report.status, RunStatus::Complete, "{:?}", report.error);
+}
+
+fn copy_for_replication(from: &str, to: &str, config: Config) -> ferry_engine::Report {
     let mut opts = MigrateOptions::new(ConnUrl::parse(from).unwrap(), ConnUrl::parse(to).unwrap());
     opts.replicate = true;
     opts.verify_content = true;
-    let report = block_on(migrate(&opts, &Drivers::default(), ignore())).expect("copy");
-    assert_eq!(report.status, RunStatus::Complete, "{:?}", report.error);
+    opts.config = config;
+    block_on(migrate(&opts, &Drivers::default(), ignore())).expect("copy")
 }
 
 fn apply_until_now(from: &str, to: &str) -> ferry_engine::replicate::ApplyStats {
@@ -77,6 +82,14 @@ fn apply_until_now(from: &str, to: &str) -> ferry_engine::replicate::ApplyStats 
 fn try_apply_until_now(
     from: &str,
     to: &str,
+) -> ferry_core::Result<ferry_engine::replicate::ApplyStats> {
+    apply_with(from, to, &Config::default())
+}
+
+fn apply_with(
+    from: &str,
+    to: &str,
+    config: &Config,
 ) -> ferry_core::Result<ferry_engine::replicate::ApplyStats> {
     block_on(async {
         let source = Drivers::default()
@@ -90,7 +103,7 @@ fn try_apply_until_now(
         let tables = replicated_tables(
             source.as_ref(),
             sink.as_ref(),
-            &Config::default(),
+            config,
             &Drivers::default(),
             &ignore(),
         )
@@ -107,10 +120,15 @@ fn try_apply_until_now(
 }
 
 fn assert_equal(from: &str, to: &str) {
+    assert_equal_with(from, to, Config::default())
+}
+
+/// Every value equal, with the copy's `config` (its type overrides say how to read the target).
+fn assert_equal_with(from: &str, to: &str, config: Config) {
     let opts = VerifyOptions {
         from: ConnUrl::parse(from).unwrap(),
         to: ConnUrl::parse(to).unwrap(),
-        config: Config::default(),
+        config,
         jobs: 2,
         content: true,
         show_values: true,
@@ -238,6 +256,86 @@ fn zero_dates_replicate_exactly_between_mysql_servers() {
         Some("0000-00-00|0000-00-00 00:00:00|1999-00-31")
     );
     assert_equal(&src.url, &dst.url);
+}
+
+/// TIME with every number of fractional digits, negative values with a fraction among them
+/// (their binlog encoding borrows from the seconds), replicated into MariaDB and PostgreSQL:
+/// every value equals the source's, as a copy reads it.
+#[test]
+fn times_of_every_precision_replicate_exactly() {
+    const VALUES: &[&str] = &[
+        "'00:00:00'",
+        "'-00:00:00.5'",
+        "'-00:00:01.25'",
+        "'-01:02:03.75'",
+        "'-625:00:00.5'",
+        "'-700:10:20.99'",
+        "'-838:59:59'",
+        "'838:59:59'",
+        "'12:34:56.789'",
+        "'-12:34:56.0001'",
+        "'-00:00:00.000001'",
+    ];
+    let src = MyDb::on(&binlog_admin_url(), "repl_time_src");
+    src.exec(
+        "CREATE TABLE times (id int PRIMARY KEY, t0 time, t1 time(1), t2 time(2), t3 time(3),
+           t4 time(4), t5 time(5), t6 time(6));
+         INSERT INTO times VALUES (0, '-01:00:00.5', '-01:00:00.5', '-01:00:00.5', '-01:00:00.5',
+           '-01:00:00.5', '-01:00:00.5', '-01:00:00.5')",
+    );
+    // PostgreSQL's time is a time of day: a negative or 24 h+ TIME is refused by table,
+    // column and key, and mapped to interval it arrives whole.
+    let refused = copy_for_replication(
+        &src.url,
+        &PgDb::new("repl_time_refused").url,
+        Config::default(),
+    );
+    assert_eq!(refused.status, RunStatus::Failed);
+    let said = refused.error.unwrap_or_default();
+    assert!(
+        said.contains("table `times`, column `t0`, id=0: -01:00:00 is not a time of day")
+            && said.contains("interval"),
+        "{said}"
+    );
+    let mut as_interval = Config::default();
+    for c in ["t0", "t1", "t2", "t3", "t4", "t5", "t6"] {
+        as_interval
+            .columns
+            .insert(format!("times.{c}"), "interval".into());
+    }
+    let to_mysql = MyDb::new("repl_time_my");
+    let to_pg = PgDb::new("repl_time_pg");
+    migrate_with_position(&src.url, &to_mysql.url);
+    let copied = copy_for_replication(&src.url, &to_pg.url, as_interval.clone());
+    assert_eq!(copied.status, RunStatus::Complete, "{:?}", copied.error);
+    for (i, v) in VALUES.iter().enumerate() {
+        let id = i + 1;
+        src.exec(&format!(
+            "INSERT INTO times VALUES ({id}, {v}, {v}, {v}, {v}, {v}, {v}, {v})"
+        ));
+    }
+    src.exec("UPDATE times SET t1 = '-00:00:02.5', t2 = '-00:00:02.55', t4 = '-03:00:00.0005' WHERE id = 0");
+    src.exec("DELETE FROM times WHERE id = 3");
+    for (target, config) in [
+        (&to_mysql.url, Config::default()),
+        (&to_pg.url, as_interval),
+    ] {
+        let stats = apply_with(&src.url, target, &config).expect("apply");
+        assert_eq!(stats.transactions, VALUES.len() as u64 + 2, "{stats:?}");
+        assert_equal_with(&src.url, target, config);
+    }
+    assert_eq!(
+        to_mysql
+            .text("SELECT CONCAT_WS('|', t1, t2, t4) FROM times WHERE id = 0")
+            .as_deref(),
+        Some("-00:00:02.5|-00:00:02.55|-03:00:00.0005")
+    );
+    assert_eq!(
+        to_pg
+            .text("SELECT t2::text FROM times WHERE id = 4")
+            .as_deref(),
+        Some("-01:02:03.75")
+    );
 }
 
 #[test]

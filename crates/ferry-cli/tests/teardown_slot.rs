@@ -5,6 +5,7 @@
 //! source alone; without `--from` it says that it did not touch the source. AWS is moto on
 //! loopback; source and target are the local PostgreSQL.
 
+#![cfg(feature = "aws")]
 #![allow(clippy::unwrap_used)]
 
 mod common;

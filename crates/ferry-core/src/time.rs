@@ -225,15 +225,18 @@ pub fn format_date(days: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-/// Format microseconds since midnight as `HH:MM:SS[.ffffff]`.
+/// Format microseconds since midnight as `HH:MM:SS[.ffffff]`; a negative or longer span (a
+/// MySQL TIME is a duration) as `-HHH:MM:SS[.ffffff]`.
 pub fn format_time(micros: i64) -> String {
-    let secs = micros.div_euclid(MICROS_PER_SECOND);
-    let frac = micros.rem_euclid(MICROS_PER_SECOND);
+    let sign = if micros < 0 { "-" } else { "" };
+    let micros = micros.unsigned_abs();
+    let per_second = MICROS_PER_SECOND.unsigned_abs();
+    let (secs, frac) = (micros / per_second, micros % per_second);
     let (h, mi, s) = (secs / 3600, secs / 60 % 60, secs % 60);
     if frac == 0 {
-        format!("{h:02}:{mi:02}:{s:02}")
+        format!("{sign}{h:02}:{mi:02}:{s:02}")
     } else {
-        format!("{h:02}:{mi:02}:{s:02}.{frac:06}")
+        format!("{sign}{h:02}:{mi:02}:{s:02}.{frac:06}")
     }
 }
 
@@ -319,6 +322,11 @@ mod tests {
         assert_eq!(format_timestamp(0), "1970-01-01 00:00:00");
         assert_eq!(format_timestamp(-1), "1969-12-31 23:59:59.999999");
         assert_eq!(format_time(3_723_000_001), "01:02:03.000001");
+        assert_eq!(format_time(-500_000), "-00:00:00.500000");
+        assert_eq!(
+            format_time(-(838 * 3600 + 59 * 60 + 59) * 1_000_000),
+            "-838:59:59"
+        );
         assert_eq!(format_date(19_782), "2024-02-29");
     }
 }

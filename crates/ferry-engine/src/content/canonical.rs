@@ -60,10 +60,9 @@ pub fn canonical(v: &Value, t: &DataType, out: &mut Vec<u8>) {
             out.push(8);
             out.extend_from_slice(&us.to_le_bytes());
         }
-        Value::Time(us) => {
-            out.push(9);
-            out.extend_from_slice(&us.to_le_bytes());
-        }
+        // A time (of day, or a MySQL TIME's duration) is that many microseconds: it meets
+        // the interval a TIME column mapped to interval is read back as.
+        Value::Time(us) => interval(0, 0, *us, out),
         Value::Uuid(u) => {
             out.push(10);
             out.extend_from_slice(u);

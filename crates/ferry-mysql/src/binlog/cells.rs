@@ -104,6 +104,8 @@ impl CellShape {
             }
             MyValue::Bytes(b) => match self.base.as_str() {
                 "SET" => self.set_text(&b)?,
+                // Only a relabelled TIME(1|2) arrives as bytes (`super::time2`).
+                "TIME" => super::time2::cell(&b)?,
                 "TIMESTAMP" => {
                     let text = String::from_utf8_lossy(&b);
                     let (secs, frac) = text.split_once('.').unwrap_or((&text, "0"));

@@ -9,6 +9,7 @@
 pub mod cells;
 pub mod position;
 pub mod statement;
+mod time2;
 
 use crate::conn::{map_error, Target};
 use crate::types::{Bad, ReadCodec};
@@ -17,7 +18,7 @@ use ferry_core::{
     Change, ChangeKind, ChangeStream, Error, ErrorKind, Result, StreamEvent, Table, Value,
 };
 use futures::StreamExt;
-use mysql_async::binlog::events::{EventData, RowsEventData, TableMapEvent};
+use mysql_async::binlog::events::{Event, EventData, RowsEventData, TableMapEvent};
 use mysql_async::binlog::row::BinlogRow;
 use mysql_async::prelude::Queryable;
 use mysql_async::{BinlogStream, BinlogStreamRequest};
@@ -55,28 +56,14 @@ struct TableShape {
     copied: Vec<(usize, String, ReadCodec, CellShape)>,
     /// Indexes into `copied` of the row key, to name a bad row.
     key: Vec<usize>,
+    /// Binlog indexes of the `TIME(1)`/`TIME(2)` columns, which ferry decodes itself
+    /// ([`time2`]).
+    narrow_times: Vec<usize>,
 }
 
 impl TableShape {
-    /// The shape of `table`, or why its changes cannot be read exactly.
-    fn new(table: &Table, keep_zero_dates: bool) -> Result<TableShape> {
-        for c in table.copied_columns() {
-            let declared = ferry_schema::rules::DeclaredType::parse(&c.source_type);
-            if declared.base == "TIME" && matches!(declared.args.first(), Some(1..=4)) {
-                // mysql_common 0.37 decodes negative TIME(1..4) values with a fraction wrongly
-                // (an unsigned subtraction), so such a column would not replicate exactly.
-                return Err(Error::config(format!(
-                    "table `{}`, column `{}`: {} cannot be replicated exactly (the binlog decoder mishandles negative times with 1 to 4 fractional digits); change it to time(6) or time on the source, or exclude the table",
-                    table.display_name(),
-                    c.name,
-                    c.source_type
-                )));
-            }
-        }
-        Ok(TableShape::build(table, keep_zero_dates))
-    }
-
-    fn build(table: &Table, keep_zero_dates: bool) -> TableShape {
+    /// How the binlog values of `table` become the values a copy reads.
+    fn new(table: &Table, keep_zero_dates: bool) -> TableShape {
         let copied: Vec<(usize, String, ReadCodec, CellShape)> = table
             .columns
             .iter()
@@ -99,11 +86,22 @@ impl TableShape {
             .iter()
             .filter_map(|k| copied.iter().position(|(_, n, _, _)| n == k))
             .collect();
+        let narrow_times = table
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| {
+                let declared = ferry_schema::rules::DeclaredType::parse(&c.source_type);
+                declared.base == "TIME" && matches!(declared.args.first(), Some(1 | 2))
+            })
+            .map(|(i, _)| i)
+            .collect();
         TableShape {
             name: table.display_name(),
             total: table.columns.len(),
             copied,
             key,
+            narrow_times,
         }
     }
 
@@ -166,6 +164,8 @@ pub struct BinlogChanges {
     shapes: Vec<TableShape>,
     /// Binlog table id to the streamed table it maps (`None`: not streamed).
     table_ids: HashMap<u64, Option<usize>>,
+    /// Table maps rewritten so ferry decodes `TIME(1|2)` itself ([`time2::relabel`]).
+    relabelled: HashMap<u64, TableMapEvent<'static>>,
     file: String,
     offset: u64,
     gtids: GtidState,
@@ -235,8 +235,9 @@ impl BinlogChanges {
             shapes: tables
                 .iter()
                 .map(|t| TableShape::new(t, keep_zero_dates))
-                .collect::<Result<_>>()?,
+                .collect(),
             table_ids: HashMap::new(),
+            relabelled: HashMap::new(),
             file: from.file.clone(),
             offset: from.offset,
             gtids: GtidState::parse(from.gtid.as_deref()),
@@ -355,7 +356,7 @@ impl BinlogChanges {
             }
             Some(EventData::FormatDescriptionEvent(_)) => self.format_seen = true,
             Some(EventData::XidEvent(_)) => self.commit(log_pos, timestamp),
-            Some(EventData::TableMapEvent(tme)) => self.map_table(&tme)?,
+            Some(EventData::TableMapEvent(tme)) => self.map_table(&event, &tme)?,
             Some(EventData::RowsEvent(rows)) => self.rows(rows)?,
             _ => {}
         }
@@ -420,7 +421,7 @@ impl BinlogChanges {
         Ok(())
     }
 
-    fn map_table(&mut self, tme: &TableMapEvent<'_>) -> Result<()> {
+    fn map_table(&mut self, event: &Event, tme: &TableMapEvent<'_>) -> Result<()> {
         let id = tme.table_id();
         let mapped = if tme.database_name() == self.database.as_str() {
             let name = tme.table_name();
@@ -440,6 +441,16 @@ impl BinlogChanges {
                         self.shapes[t].total
                     ),
                 ));
+            }
+        }
+        self.relabelled.remove(&id);
+        if let Some(t) = mapped.filter(|&t| !self.shapes[t].narrow_times.is_empty()) {
+            let shape = &self.shapes[t];
+            let relabelled = time2::relabel(event, tme, &shape.narrow_times).map_err(|why| {
+                Error::other(format!("table `{}` at {}: {why}", shape.name, self.at()))
+            })?;
+            if let Some(r) = relabelled {
+                self.relabelled.insert(id, r);
             }
         }
         self.table_ids.insert(id, mapped);
@@ -469,7 +480,11 @@ impl BinlogChanges {
             }
         };
         let at = self.at();
-        let tme = self.stream.get_tme(rows.table_id()).ok_or_else(|| {
+        let tme = match self.relabelled.get(&rows.table_id()) {
+            Some(relabelled) => Some(relabelled),
+            None => self.stream.get_tme(rows.table_id()),
+        };
+        let tme = tme.ok_or_else(|| {
             Error::other(format!("binlog {at}: a row event without its table map"))
         })?;
         let shape = &self.shapes[table];

@@ -97,6 +97,10 @@ impl ReadCodec {
                 canonical_decimal(&text(raw)?)
                     .ok_or_else(|| Bad::Invalid("not a decimal number".into()))?,
             ),
+            // A TIME mapped to interval (a duration, as MySQL means it): its microseconds.
+            DataType::Interval if self.base == "TIME" => {
+                Value::Time(parse_time(&raw).ok_or_else(|| Bad::Invalid("not a time".into()))?)
+            }
             DataType::Text
             | DataType::VarChar(_)
             | DataType::Char(_)

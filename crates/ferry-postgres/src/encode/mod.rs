@@ -348,6 +348,14 @@ fn encode_time(t: &DataType, value: &Value, buf: &mut BytesMut) -> Result<(), Re
     let Value::Time(us) = value else {
         return Err(mismatch(t, value));
     };
+    if !(0..=ferry_core::time::MICROS_PER_DAY).contains(us) {
+        // A MySQL TIME is a duration (-838:59:59 to 838:59:59); PostgreSQL's time is a time
+        // of day, and would refuse the whole COPY without naming the row.
+        return Err(format!(
+            "{} is not a time of day (PostgreSQL's time holds 00:00:00 to 24:00:00; a MySQL TIME is a duration): map the column to interval in the config's [columns] or [types] to keep it",
+            ferry_core::time::format_time(*us)
+        ));
+    }
     buf.put_i32(8);
     buf.put_i64(*us);
     Ok(())
@@ -367,6 +375,14 @@ fn encode_timestamp(t: &DataType, value: &Value, buf: &mut BytesMut) -> Result<(
 
 /// An interval.
 fn encode_interval(t: &DataType, value: &Value, buf: &mut BytesMut) -> Result<(), Refusal> {
+    if let Value::Time(us) = value {
+        // A MySQL TIME (a duration) mapped to interval: that many microseconds.
+        buf.put_i32(16);
+        buf.put_i64(*us);
+        buf.put_i32(0);
+        buf.put_i32(0);
+        return Ok(());
+    }
     let Value::Interval(iv) = value else {
         return Err(mismatch(t, value));
     };
