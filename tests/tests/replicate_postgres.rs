@@ -330,6 +330,93 @@ fn sigint_and_sigterm_end_replication_naming_the_slot_left_behind() {
     assert_eq!(src.slots(), 0);
 }
 
+/// Ctrl-C while `ferry migrate --replicate` is still copying: the run stops with 130 and says
+/// so, and drops the slot and publication it made — nothing records them yet, so left behind
+/// they would keep WAL on the source forever.
+#[test]
+fn sigint_during_the_copy_drops_the_slot_it_made() {
+    let src = Source::with(
+        "repl_pg_sigcopy_src",
+        "CREATE TABLE big (id int PRIMARY KEY, note text, at timestamptz);
+         INSERT INTO big SELECT g, md5(g::text), now() FROM generate_series(1, 1500000) g;",
+    );
+    let dst = PgDb::new("repl_pg_sigcopy");
+    let (mut child, rx) = spawn_ferry(&[
+        "migrate",
+        "--from",
+        &src.db.url,
+        "--to",
+        &dst.url,
+        "--replicate",
+    ]);
+    wait_for(&rx, "phase: copy", Duration::from_secs(120));
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = exit_within(&mut child, Duration::from_secs(30), "ferry ignored SIGINT");
+    let said: Vec<String> = rx.iter().collect();
+    assert_eq!(status.code(), Some(130), "{said:#?}");
+    assert!(
+        said.iter()
+            .any(|l| l.contains("SIGINT: the run stopped before it finished")
+                && l.contains("released")),
+        "{said:#?}"
+    );
+    assert!(
+        !said.iter().any(|l| l.contains("copy complete")),
+        "the copy finished before the signal: {said:#?}"
+    );
+    assert_eq!(src.slots(), 0, "the slot made for the run is dropped");
+    let pubs = src.db.text("SELECT count(*) FROM pg_publication").unwrap();
+    assert_eq!(pubs, "0", "and its publication");
+
+    // SIGKILL cannot be caught: that copy's slot stays, recorded nowhere. A later
+    // replication's status read names it, with how to drop it.
+    let (mut child, rx) = spawn_ferry(&[
+        "migrate",
+        "--from",
+        &src.db.url,
+        "--to",
+        &dst.url,
+        "--replicate",
+        "--if-exists",
+        "drop",
+    ]);
+    wait_for(&rx, "phase: copy", Duration::from_secs(120));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(src.slots(), 1, "a killed copy leaves its slot");
+    let orphan = src
+        .db
+        .text("SELECT slot_name FROM pg_replication_slots WHERE database = current_database()")
+        .unwrap();
+    let dst2 = PgDb::new("repl_pg_sigcopy2");
+    let (mut child, rx) = copy_then_replicate(&src.db.url, &dst2.url);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    drop(rx);
+    let status = ferry(&[
+        "replicate",
+        "--status",
+        "--from",
+        &src.db.url,
+        "--to",
+        &dst2.url,
+    ]);
+    assert_eq!(status.code, 0, "{}", status.all());
+    assert!(
+        status.stderr.contains(&format!(
+            "replication slot {orphan} on the source is not this target's and nothing reads it"
+        )) && status
+            .stderr
+            .contains(&format!("pg_drop_replication_slot('{orphan}')")),
+        "{}",
+        status.all()
+    );
+}
+
 /// Every column type the copy reads (fixtures/postgres/every_type.sql) replicated: rows
 /// inserted with each type's values (NaN and infinities too where the target stores them),
 /// updates of arrays, intervals, enums and inet, a delete; the cutover compares every value.

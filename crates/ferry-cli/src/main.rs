@@ -8,6 +8,7 @@ mod commands;
 mod output;
 mod secrets;
 mod settings;
+mod signals;
 mod terminal;
 mod tunnel;
 

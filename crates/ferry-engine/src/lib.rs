@@ -30,7 +30,7 @@ pub mod verify;
 
 pub use config::Config;
 pub use events::{Event, EventHandler};
-pub use migrate::{migrate, MigrateOptions, OnError};
+pub use migrate::{migrate, migrate_until, MigrateOptions, OnError};
 pub use plan::plan;
 pub use report::{Outcome, Report, RunStatus, TableReport, TableStatus};
 pub use verify::{verify, VerifyOptions};

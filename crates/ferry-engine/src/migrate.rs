@@ -120,6 +120,19 @@ pub async fn migrate(
     drivers: &dyn Connector,
     events: EventHandler,
 ) -> Result<Report> {
+    migrate_until(opts, drivers, events, std::future::pending()).await
+}
+
+/// [`migrate`], stopped when `stop` completes first (the caller's SIGINT or SIGTERM, named by
+/// its output). The run ends as a kill would leave it — what was committed stays, recorded for
+/// `--resume` — except that the source is released properly: its snapshot ends, and a
+/// replication slot made for this run is dropped rather than left holding WAL.
+pub async fn migrate_until(
+    opts: &MigrateOptions,
+    drivers: &dyn Connector,
+    events: EventHandler,
+    stop: impl std::future::Future<Output = String>,
+) -> Result<Report> {
     let started = Instant::now();
     events(&Event::Phase("schema"));
     if opts.replicate && opts.resume {
@@ -134,7 +147,10 @@ pub async fn migrate(
         prepare_replication(opts, drivers, source.as_ref()).await?;
     }
     // The source's snapshot ends whatever happened, so its locks do not outlive the run.
-    let mut result = migrate_from(opts, drivers, &events, &source, started).await;
+    let mut result = tokio::select! {
+        done = migrate_from(opts, drivers, &events, &source, started) => done,
+        why = stop => Err(interrupted(opts, &why)),
+    };
     if opts.replicate {
         if let Ok(report) = &result {
             if report.status == RunStatus::Complete {
@@ -148,6 +164,16 @@ pub async fn migrate(
     }
     close_source(source.as_ref(), &events).await;
     result
+}
+
+/// The error of a run stopped by `why` (a signal's name) before it finished.
+fn interrupted(opts: &MigrateOptions, why: &str) -> Error {
+    let next = if opts.replicate {
+        "what replication had made on the source is released; start again with --if-exists drop --replicate"
+    } else {
+        "what was committed stays: `ferry migrate --resume` continues"
+    };
+    Error::other(format!("{why}: the run stopped before it finished; {next}"))
 }
 
 /// Before the copy: what the change stream needs on the source for the planned tables

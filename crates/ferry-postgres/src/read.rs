@@ -438,10 +438,7 @@ impl Source for PgSource {
     }
 
     async fn replication_notes(&self, at: &ferry_core::Position) -> Result<Vec<String>> {
-        Ok(crate::replication::slot_note(&self.url, at)
-            .await?
-            .into_iter()
-            .collect())
+        crate::replication::slot_notes(&self.url, at).await
     }
 
     async fn close(&self) -> Result<()> {

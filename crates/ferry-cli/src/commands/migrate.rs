@@ -238,8 +238,14 @@ pub async fn run_to(args: Args, summary: Channel) -> anyhow::Result<Exit> {
         return Ok(super::check::finish(&report, summary));
     }
     let progress = Progress::new();
-    let report = ferry_engine::migrate(&opts, &drivers, progress.handler()).await;
+    let stop = async { crate::signals::first().await.to_string() };
+    crate::signals::listen();
+    let report = ferry_engine::migrate_until(&opts, &drivers, progress.handler(), stop).await;
     progress.finish();
+    if let (Err(e), Some((_, exit))) = (&report, crate::signals::seen()) {
+        Channel::Stderr.line(&format!("ferry: {e}"));
+        return Ok(exit);
+    }
     let report = report?;
     output::print_summary(&report, summary);
     if let Some(path) = &args.json {

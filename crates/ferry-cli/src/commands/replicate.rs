@@ -2,6 +2,7 @@
 //! (drain, move sequences, verify every value, say whether it is safe to switch).
 
 use crate::output::{self, Channel, Progress};
+use crate::signals;
 use crate::Exit;
 use ferry_drivers::Drivers;
 use ferry_engine::replicate::{ApplyOptions, ApplyStats, ReplicateOptions};
@@ -184,7 +185,7 @@ pub async fn follow(
     json: &Option<PathBuf>,
 ) -> anyhow::Result<Exit> {
     let progress = Progress::new();
-    let run = until_signal(ferry_engine::replicate::replicate(
+    let run = signals::until_first(ferry_engine::replicate::replicate(
         opts,
         drivers,
         progress.handler(),
@@ -192,42 +193,19 @@ pub async fn follow(
     .await;
     progress.finish();
     match run {
-        Ended::Done(Ok(stats)) => {
+        signals::Ended::Done(Ok(stats)) => {
             stopped(&stats);
             write(json, &stats_json(&stats))?;
             Ok(Exit::Ok)
         }
-        Ended::Done(Err(e)) => {
+        signals::Ended::Done(Err(e)) => {
             left_behind(opts, drivers, None).await;
             Err(e.into())
         }
-        Ended::Signal(name, exit) => {
+        signals::Ended::Signal(name, exit) => {
             left_behind(opts, drivers, Some(name)).await;
             Ok(exit)
         }
-    }
-}
-
-/// How a run under [`until_signal`] ended.
-enum Ended<T> {
-    /// By itself.
-    Done(T),
-    /// By a signal (its name and the exit code it gives).
-    Signal(&'static str, Exit),
-}
-
-/// Run `work` until it ends or SIGINT/SIGTERM arrives. On a signal `work` is dropped: the
-/// target transaction it had open rolls back, so the recorded position stays at the last
-/// commit and `ferry replicate` resumes exactly there.
-async fn until_signal<T>(work: impl std::future::Future<Output = T>) -> Ended<T> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let Ok(mut term) = signal(SignalKind::terminate()) else {
-        return Ended::Done(work.await);
-    };
-    tokio::select! {
-        done = work => Ended::Done(done),
-        _ = tokio::signal::ctrl_c() => Ended::Signal("SIGINT", Exit::Interrupted),
-        _ = term.recv() => Ended::Signal("SIGTERM", Exit::Terminated),
     }
 }
 

@@ -362,34 +362,53 @@ pub async fn current_position(url: &ConnUrl) -> Result<Position> {
     .to_position())
 }
 
-/// One line about what the slot of `at` holds back on the source (retained WAL), or that
-/// it is gone.
-pub async fn slot_note(url: &ConnUrl, at: &Position) -> Result<Option<String>> {
+/// Lines about what the slot of `at` holds back on the source (retained WAL), or that it is
+/// gone; and about any other ferry slot of this database that nothing reads (one a killed
+/// copy made before anything recorded it), which keeps WAL until someone drops it.
+pub async fn slot_notes(url: &ConnUrl, at: &Position) -> Result<Vec<String>> {
     let p = PgPosition::parse(at)?;
     if p.slot.is_empty() {
-        return Ok(None);
+        return Ok(Vec::new());
     }
     let client = connect(url).await?;
-    let row = client
-        .query_opt(
-            "SELECT pg_size_pretty(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)), active \
-             FROM pg_replication_slots WHERE slot_name = $1",
+    let rows = client
+        .query(
+            "SELECT slot_name::text, \
+                    pg_size_pretty(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)), active \
+             FROM pg_replication_slots \
+             WHERE slot_name = $1 \
+                OR (slot_name LIKE 'ferry\\_%' AND database = current_database() AND NOT active) \
+             ORDER BY slot_name <> $1, slot_name",
             &[&p.slot],
         )
         .await
         .map_err(|e| map_error(e).context(format!("{url}: reading replication slot {}", p.slot)))?;
-    Ok(Some(match row {
-        Some(r) => format!(
-            "replication slot {} on the source retains {} of WAL ({}); it is dropped by `ferry cutover` or `ferry replicate --stop`",
-            p.slot,
-            r.get::<_, Option<String>>(0).unwrap_or_else(|| "an unknown amount".into()),
-            if r.get::<_, bool>(1) { "streaming" } else { "no reader connected" }
-        ),
-        None => format!(
+    let mut notes = Vec::new();
+    if !rows.iter().any(|r| r.get::<_, String>(0) == p.slot) {
+        notes.push(format!(
             "replication slot {} no longer exists on the source: replication cannot resume",
             p.slot
-        ),
-    }))
+        ));
+    }
+    for r in &rows {
+        let (name, size, active) = (
+            r.get::<_, String>(0),
+            r.get::<_, Option<String>>(1)
+                .unwrap_or_else(|| "an unknown amount".into()),
+            r.get::<_, bool>(2),
+        );
+        notes.push(if name == p.slot {
+            format!(
+                "replication slot {name} on the source retains {size} of WAL ({}); it is dropped by `ferry cutover` or `ferry replicate --stop`",
+                if active { "streaming" } else { "no reader connected" }
+            )
+        } else {
+            format!(
+                "replication slot {name} on the source is not this target's and nothing reads it; it retains {size} of WAL: unless another target records it (`ferry replicate --status` there), drop it with SELECT pg_drop_replication_slot('{name}')"
+            )
+        });
+    }
+    Ok(notes)
 }
 
 impl crate::PgSource {
