@@ -638,3 +638,63 @@ fn edge_values_postgres_to_postgres() {
 fn edge_values_postgres_to_mysql() {
     edge_path(Src::Postgres, Tgt::Mysql, &[2, 3, 4, 5], &[]);
 }
+
+/// The indexes only MySQL has (`places`: SPATIAL, FULLTEXT): copied with every value into
+/// both targets; between MySQL servers they are rebuilt as they were (no prefix on the
+/// spatial key, which MariaDB reports one for), into PostgreSQL they are left out with a
+/// warning that says what to build instead.
+fn mysql_only_indexes(tgt: Tgt, expected: &str, warned: &[&str]) {
+    let source = Source::load(Src::Mysql);
+    let target = Target::new(tgt);
+    let tmp = TempDir::new("fidelity_places");
+    let config = tmp.join("places.toml");
+    std::fs::write(&config, "[tables]\ninclude = [\"places\"]\n").expect("config");
+    let run = ferry(&[
+        "migrate",
+        "--from",
+        source.url(),
+        "--to",
+        target.url(),
+        "--config",
+        config.to_str().expect("utf8"),
+        "--verify",
+        "content",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let indexes = match &target {
+        Target::Mysql(db) => db.text(
+            "SELECT GROUP_CONCAT(CONCAT(INDEX_NAME, ':', INDEX_TYPE, ':', IFNULL(SUB_PART, '-')) \
+             ORDER BY INDEX_NAME, SEQ_IN_INDEX) FROM information_schema.STATISTICS \
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'places'",
+        ),
+        Target::Postgres(db) => db.text(
+            "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes \
+             WHERE tablename = 'places'",
+        ),
+    };
+    assert_eq!(indexes.as_deref(), Some(expected), "{}", run.all());
+    for w in warned {
+        assert!(run.all().contains(w), "`{w}` in {}", run.all());
+    }
+}
+
+#[test]
+fn mysql_only_indexes_between_mysql_servers() {
+    mysql_only_indexes(
+        Tgt::Mysql,
+        "places_location:SPATIAL:32,places_text:FULLTEXT:-,places_text:FULLTEXT:-,PRIMARY:BTREE:-",
+        &[],
+    );
+}
+
+#[test]
+fn mysql_only_indexes_into_postgres() {
+    mysql_only_indexes(
+        Tgt::Postgres,
+        "places_pkey",
+        &[
+            "index `places_location` not carried over: a SPATIAL index",
+            "index `places_text` not carried over: a FULLTEXT index",
+        ],
+    );
+}

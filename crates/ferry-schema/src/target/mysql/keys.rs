@@ -18,6 +18,12 @@ fn key_parts(
 ) -> Option<String> {
     let mut parts = Vec::new();
     let n_parts = idx.parts.len().max(1) as u32;
+    // A FULLTEXT or SPATIAL key covers whole columns: MySQL refuses a prefix on either (the
+    // server reports one for a spatial key, which must not travel).
+    let whole = same_dialect(ctx)
+        && idx.method.as_deref().is_some_and(|m| {
+            m.eq_ignore_ascii_case("FULLTEXT") || m.eq_ignore_ascii_case("SPATIAL")
+        });
     for part in &idx.parts {
         let Some(col) = &part.column else {
             ctx.warn(
@@ -51,6 +57,7 @@ fn key_parts(
                 .first()
                 .is_some_and(|n| n * UTF8MB4 > MAX_KEY_BYTES / n_parts);
         let prefix = match part.prefix {
+            _ if whole => None,
             Some(p) => Some(p),
             None if blob || long_varchar => {
                 let p = MAX_KEY_BYTES / UTF8MB4 / n_parts;
@@ -180,6 +187,17 @@ pub(super) fn index_clauses(
                 None,
                 format!(
                     "partial index `{}` not translated: MySQL has no partial indexes",
+                    sidx.name
+                ),
+            );
+            continue;
+        }
+        if let Some(m) = super::types::no_mysql_counterpart(tidx) {
+            ctx.warn(
+                src,
+                None,
+                format!(
+                    "index `{}` ({m}) not carried over: MySQL has no counterpart, and a btree on its columns would serve none of its queries",
                     sidx.name
                 ),
             );

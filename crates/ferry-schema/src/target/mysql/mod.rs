@@ -15,7 +15,7 @@ mod keys;
 mod tests;
 mod types;
 
-pub use types::{columns_needing_length, key_char_limit, type_name};
+pub use types::{columns_needing_length, key_char_limit, no_mysql_counterpart, type_name};
 
 use crate::target::Ctx;
 use crate::TableDdl;

@@ -289,3 +289,56 @@ fn literals_and_identifiers_quote() {
     assert_eq!(quote_ident("a`b"), "`a``b`");
     assert_eq!(quote_literal("it's \\ ok"), "'it''s \\\\ ok'");
 }
+
+#[test]
+fn postgres_gin_and_gist_indexes_are_left_out_and_size_no_column() {
+    let mut t = Table::new("docs");
+    t.columns
+        .push(Column::new("id", "integer", DataType::Int32));
+    t.columns
+        .push(Column::new("tsv", "tsvector", DataType::Text));
+    t.columns.push(Column::new("title", "text", DataType::Text));
+    t.primary_key = vec!["id".into()];
+    for (name, column, method) in [
+        ("docs_tsv", "tsv", "gin"),
+        ("docs_title_gist", "title", "gist"),
+        ("docs_title_sp", "title", "spgist"),
+        ("docs_title_hash", "title", "hash"),
+    ] {
+        t.indexes.push(ferry_core::Index {
+            name: name.into(),
+            parts: vec![ferry_core::IndexPart::column(column)],
+            unique: false,
+            predicate: None,
+            method: Some(method.into()),
+            include: Vec::new(),
+        });
+    }
+    // Only the hash index (which a btree serves) needs `title` sized; `tsv` none.
+    assert_eq!(columns_needing_length(&t), vec!["title"]);
+    assert_eq!(key_char_limit(&t, "tsv"), None);
+    let schema = ferry_core::Schema {
+        tables: vec![t],
+        ..Default::default()
+    };
+    let tr = crate::translate(
+        &schema,
+        Dialect::Postgres,
+        Dialect::Mysql,
+        &crate::Overrides::default(),
+    )
+    .expect("translates");
+    let post = tr.tables[0].ddl.post_load.join("\n");
+    assert!(post.contains("`docs_title_hash`"), "{post}");
+    for left_out in ["docs_tsv", "docs_title_gist", "docs_title_sp"] {
+        assert!(!post.contains(left_out), "{post}");
+        assert!(
+            tr.warnings
+                .iter()
+                .any(|w| w.message.contains(&format!("index `{left_out}` ("))
+                    && w.message.contains("not carried over")),
+            "{:?}",
+            tr.warnings
+        );
+    }
+}

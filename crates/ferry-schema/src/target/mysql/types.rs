@@ -136,6 +136,17 @@ pub(super) fn whole_key_columns(tgt: &Table) -> HashSet<String> {
     out
 }
 
+/// The method of an index MySQL has no counterpart for (PostgreSQL's GIN, GiST and SP-GiST,
+/// which serve arrays, JSON, full text, ranges and geometry): a btree on the same columns
+/// would answer none of its queries and would force text columns into short varchars, so
+/// such an index is left out, with a warning.
+pub fn no_mysql_counterpart(idx: &ferry_core::Index) -> Option<&'static str> {
+    let method = idx.method.as_deref()?;
+    ["GIN", "GIST", "SPGIST"]
+        .into_iter()
+        .find(|m| method.eq_ignore_ascii_case(m))
+}
+
 /// The columns of a schema that MySQL can only index with a length: text and blob columns
 /// used by a primary key, unique key or index. The engine measures the longest stored value
 /// of the text ones and passes `varchar(n)` through the `[columns]` overrides when it fits
@@ -143,7 +154,11 @@ pub(super) fn whole_key_columns(tgt: &Table) -> HashSet<String> {
 /// for keys), a blob key column `varbinary(255)`.
 pub fn columns_needing_length(table: &Table) -> Vec<String> {
     let mut used: Vec<String> = table.primary_key.clone();
-    for idx in &table.indexes {
+    for idx in table
+        .indexes
+        .iter()
+        .filter(|i| no_mysql_counterpart(i).is_none())
+    {
         used.extend(idx.parts.iter().filter_map(|p| p.column.clone()));
     }
     let mut out = Vec::new();
@@ -163,6 +178,9 @@ pub fn columns_needing_length(table: &Table) -> Vec<String> {
 pub fn key_char_limit(table: &Table, column: &str) -> Option<u32> {
     let pk = (!table.primary_key.is_empty()).then_some(table.primary_key.len());
     let parts = table.indexes.iter().filter_map(|i| {
+        if no_mysql_counterpart(i).is_some() {
+            return None;
+        }
         i.parts
             .iter()
             .any(|p| p.column.as_deref() == Some(column) && p.prefix.is_none())

@@ -14,6 +14,16 @@ pub(super) fn render_index(
     sidx: &ferry_core::Index,
     tidx: &ferry_core::Index,
 ) -> Option<String> {
+    if ctx.source != Dialect::Postgres {
+        if let Some(why) = tidx.method.as_deref().and_then(not_as_btree) {
+            ctx.warn(
+                src,
+                None,
+                format!("index `{}` not carried over: {why}", sidx.name),
+            );
+            return None;
+        }
+    }
     let parts = tidx
         .parts
         .iter()
@@ -59,6 +69,18 @@ pub(super) fn render_index(
         }
     }
     Some(sql)
+}
+
+/// Why a MySQL index of `method` has no PostgreSQL counterpart that ferry could build: as a
+/// btree it would find nothing its queries look for, and refuse values over ~2.7 kB.
+fn not_as_btree(method: &str) -> Option<&'static str> {
+    if method.eq_ignore_ascii_case("FULLTEXT") {
+        Some("a FULLTEXT index (PostgreSQL searches text with a GIN index on to_tsvector(...) of the columns; create one after the migration)")
+    } else if method.eq_ignore_ascii_case("SPATIAL") {
+        Some("a SPATIAL index on a column that arrives as WKB bytes (with PostGIS, convert it to geometry and add a GiST index)")
+    } else {
+        None
+    }
 }
 
 pub(super) fn render_foreign_key(
