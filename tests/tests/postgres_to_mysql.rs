@@ -335,3 +335,37 @@ fn index_details_mysql_cannot_keep_are_warnings() {
         Some("docs_score_nulls:score:1:A,docs_score_nulls:created:1:D,docs_slug_incl:slug:0:A")
     );
 }
+
+/// A partitioned table whose serial comes second in its primary key (Pagila's `payment`,
+/// keyed by date first): one plain MySQL table with every partition's rows, and the
+/// AUTO_INCREMENT column leading a key of its own, as InnoDB requires; new rows continue
+/// the sequence.
+#[test]
+fn a_partitioned_table_with_its_serial_second_in_the_key_loads_into_mysql() {
+    let src = PgDb::new("ferry_pgmy_part_src");
+    let dst = MyDb::new("ferry_pgmy_part_dst");
+    src.exec(
+        "CREATE TABLE payment (payment_id serial, amount numeric(5,2) NOT NULL,
+           payment_date timestamptz NOT NULL, PRIMARY KEY (payment_date, payment_id))
+           PARTITION BY RANGE (payment_date);
+         CREATE TABLE payment_p1 PARTITION OF payment FOR VALUES FROM ('2022-01-01') TO ('2022-02-01');
+         CREATE TABLE payment_p2 PARTITION OF payment FOR VALUES FROM ('2022-02-01') TO ('2022-03-01');
+         INSERT INTO payment (amount, payment_date) VALUES (2.99, '2022-01-15 10:00+00'),
+           (0.99, '2022-02-03 11:30+00'), (5.99, '2022-02-20 23:59:59.5+00');",
+    );
+    let report = migrate(&src.url, &dst.url);
+    assert_eq!(report["status"], "complete", "{report}");
+    assert_eq!(
+        dst.text(
+            "SELECT GROUP_CONCAT(CONCAT(INDEX_NAME, ':', COLUMN_NAME) ORDER BY INDEX_NAME, SEQ_IN_INDEX) \
+             FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'payment'"
+        )
+        .as_deref(),
+        Some("payment_payment_id_auto:payment_id,PRIMARY:payment_date,PRIMARY:payment_id")
+    );
+    dst.exec("INSERT INTO payment (amount, payment_date) VALUES (1.00, '2022-02-21')");
+    assert_eq!(
+        dst.text("SELECT MAX(payment_id) FROM payment").as_deref(),
+        Some("4")
+    );
+}

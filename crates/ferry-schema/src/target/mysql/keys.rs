@@ -216,6 +216,19 @@ pub(super) fn index_clauses(
             late.push(format!("ADD {clause}"));
         }
     }
+    // InnoDB refuses an AUTO_INCREMENT column that leads no key (a PostgreSQL serial second in
+    // its primary key, as in a table partitioned by date): give it one.
+    if let Some(col) = auto_col.filter(|c| tgt.primary_key.first() != Some(*c)) {
+        if early.is_empty() {
+            let name = index_names.name(&format!("{}_{col}_auto", tgt.name));
+            ctx.warn(
+                src,
+                Some(col),
+                format!("index `{name}` added: MySQL needs an AUTO_INCREMENT column to lead a key"),
+            );
+            early.push(format!("KEY {} ({})", quote_ident(&name), quote_ident(col)));
+        }
+    }
     (early, late)
 }
 

@@ -314,8 +314,8 @@ fn postgres_gin_and_gist_indexes_are_left_out_and_size_no_column() {
             include: Vec::new(),
         });
     }
-    // Only the hash index (which a btree serves) needs `title` sized; `tsv` none.
-    assert_eq!(columns_needing_length(&t), vec!["title"]);
+    // No key needs a column whole: the hash index (a btree serves it) covers a prefix.
+    assert!(columns_needing_length(&t).is_empty());
     assert_eq!(key_char_limit(&t, "tsv"), None);
     let schema = ferry_core::Schema {
         tables: vec![t],
@@ -329,7 +329,7 @@ fn postgres_gin_and_gist_indexes_are_left_out_and_size_no_column() {
     )
     .expect("translates");
     let post = tr.tables[0].ddl.post_load.join("\n");
-    assert!(post.contains("`docs_title_hash`"), "{post}");
+    assert!(post.contains("`docs_title_hash` (`title`(768))"), "{post}");
     for left_out in ["docs_tsv", "docs_title_gist", "docs_title_sp"] {
         assert!(!post.contains(left_out), "{post}");
         assert!(
@@ -341,4 +341,40 @@ fn postgres_gin_and_gist_indexes_are_left_out_and_size_no_column() {
             tr.warnings
         );
     }
+}
+
+#[test]
+fn an_auto_increment_column_second_in_the_primary_key_gets_a_key_of_its_own() {
+    // PostgreSQL's partitioned payment table: PRIMARY KEY (payment_date, payment_id serial).
+    let mut t = Table::new("payment");
+    let mut id = Column::new("payment_id", "integer", DataType::Int32);
+    id.auto_increment = true;
+    t.columns.push(id);
+    t.columns.push(Column::new(
+        "payment_date",
+        "timestamp",
+        DataType::Timestamp,
+    ));
+    t.primary_key = vec!["payment_date".into(), "payment_id".into()];
+    let schema = ferry_core::Schema {
+        tables: vec![t],
+        ..Default::default()
+    };
+    let tr = crate::translate(
+        &schema,
+        Dialect::Postgres,
+        Dialect::Mysql,
+        &crate::Overrides::default(),
+    )
+    .expect("translates");
+    let create = &tr.tables[0].ddl.create[0];
+    assert!(create.contains("AUTO_INCREMENT"), "{create}");
+    assert!(
+        create.contains("KEY `payment_payment_id_auto` (`payment_id`)"),
+        "InnoDB needs the AUTO_INCREMENT column to lead a key at creation: {create}"
+    );
+    assert!(tr
+        .warnings
+        .iter()
+        .any(|w| w.message.contains("`payment_payment_id_auto` added")));
 }

@@ -147,17 +147,19 @@ pub fn no_mysql_counterpart(idx: &ferry_core::Index) -> Option<&'static str> {
         .find(|m| method.eq_ignore_ascii_case(m))
 }
 
-/// The columns of a schema that MySQL can only index with a length: text and blob columns
-/// used by a primary key, unique key or index. The engine measures the longest stored value
-/// of the text ones and passes `varchar(n)` through the `[columns]` overrides when it fits
-/// [`key_char_limit`]; a text column left as text gets an index prefix (a warning says so
-/// for keys), a blob key column `varbinary(255)`.
+/// The columns of a schema that a MySQL key needs whole: text and blob columns of the
+/// primary key or a unique key. The engine measures the longest stored value of the text
+/// ones and passes `varchar(n)` through the `[columns]` overrides when it fits
+/// [`key_char_limit`]; a text column left as text gets an index prefix (a warning says so),
+/// a blob key column `varbinary(255)`. A plain index needs no whole value: its text and
+/// blob columns keep their type (no length that later, longer values would break) and the
+/// index covers a prefix of them.
 pub fn columns_needing_length(table: &Table) -> Vec<String> {
     let mut used: Vec<String> = table.primary_key.clone();
     for idx in table
         .indexes
         .iter()
-        .filter(|i| no_mysql_counterpart(i).is_none())
+        .filter(|i| i.unique && no_mysql_counterpart(i).is_none())
     {
         used.extend(idx.parts.iter().filter_map(|p| p.column.clone()));
     }
