@@ -265,6 +265,15 @@ fn copy_then_replicate(
     (child, rx)
 }
 
+/// `kill SIGNAL` (e.g. `-INT`) to `child`.
+fn send(child: &std::process::Child, signal: &str) {
+    let sent = std::process::Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill {signal}");
+}
+
 /// Send `signal` (e.g. `-INT`) to a running ferry; it must end within 30 s with `code`, and
 /// say where replication stopped and what the slot left on the source holds.
 fn signal_and_check(
@@ -273,11 +282,7 @@ fn signal_and_check(
     signal: &str,
     code: i32,
 ) {
-    let sent = std::process::Command::new("kill")
-        .args([signal, &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success(), "kill {signal}");
+    send(child, signal);
     let status = exit_within(child, Duration::from_secs(30), "ferry ignored the signal");
     assert_eq!(status.code(), Some(code), "exit code after {signal}");
     let said: Vec<String> = rx.iter().collect();
@@ -350,11 +355,7 @@ fn sigint_during_the_copy_drops_the_slot_it_made() {
         "--replicate",
     ]);
     wait_for(&rx, "phase: copy", Duration::from_secs(120));
-    let sent = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
+    send(&child, "-INT");
     let status = exit_within(&mut child, Duration::from_secs(30), "ferry ignored SIGINT");
     let said: Vec<String> = rx.iter().collect();
     assert_eq!(status.code(), Some(130), "{said:#?}");

@@ -109,17 +109,7 @@ fn text_left_in_a_key_stays_text_with_a_prefix() {
         method: None,
         include: Vec::new(),
     });
-    let schema = ferry_core::Schema {
-        tables: vec![t],
-        ..Default::default()
-    };
-    let tr = crate::translate(
-        &schema,
-        Dialect::Sqlite,
-        Dialect::Mysql,
-        &crate::Overrides::default(),
-    )
-    .expect("translates");
+    let tr = to_mysql(t, Dialect::Sqlite);
     let ddl = &tr.tables[0].ddl;
     let create = &ddl.create[0];
     assert!(create.contains("`a` longtext"), "{create}");
@@ -154,17 +144,7 @@ fn defaults_that_do_not_fit_are_dropped_and_today_translates() {
     let mut c = Column::new("perms", "set", DataType::Set(vec!["read".into()]));
     c.default = Some(DefaultValue::Text("write".into()));
     t.columns.push(c);
-    let schema = ferry_core::Schema {
-        tables: vec![t],
-        ..Default::default()
-    };
-    let tr = crate::translate(
-        &schema,
-        Dialect::Sqlite,
-        Dialect::Mysql,
-        &crate::Overrides::default(),
-    )
-    .expect("translates");
+    let tr = to_mysql(t, Dialect::Sqlite);
     let create = &tr.tables[0].ddl.create[0];
     assert!(create.contains("`created` datetime(6),"), "{create}");
     assert!(
@@ -261,17 +241,7 @@ fn enums_mysql_cannot_hold_become_varchar() {
         };
         t.columns.push(Column::new(name, "x", ty));
     }
-    let schema = ferry_core::Schema {
-        tables: vec![t],
-        ..Default::default()
-    };
-    let tr = crate::translate(
-        &schema,
-        Dialect::Postgres,
-        Dialect::Mysql,
-        &crate::Overrides::default(),
-    )
-    .expect("translates");
+    let tr = to_mysql(t, Dialect::Postgres);
     let create = &tr.tables[0].ddl.create[0];
     assert!(create.contains("`plain` enum('a','it''s')"), "{create}");
     for col in [
@@ -317,17 +287,7 @@ fn postgres_gin_and_gist_indexes_are_left_out_and_size_no_column() {
     // No key needs a column whole: the hash index (a btree serves it) covers a prefix.
     assert!(columns_needing_length(&t).is_empty());
     assert_eq!(key_char_limit(&t, "tsv"), None);
-    let schema = ferry_core::Schema {
-        tables: vec![t],
-        ..Default::default()
-    };
-    let tr = crate::translate(
-        &schema,
-        Dialect::Postgres,
-        Dialect::Mysql,
-        &crate::Overrides::default(),
-    )
-    .expect("translates");
+    let tr = to_mysql(t, Dialect::Postgres);
     let post = tr.tables[0].ddl.post_load.join("\n");
     assert!(post.contains("`docs_title_hash` (`title`(768))"), "{post}");
     for left_out in ["docs_tsv", "docs_title_gist", "docs_title_sp"] {
@@ -356,17 +316,7 @@ fn an_auto_increment_column_second_in_the_primary_key_gets_a_key_of_its_own() {
         DataType::Timestamp,
     ));
     t.primary_key = vec!["payment_date".into(), "payment_id".into()];
-    let schema = ferry_core::Schema {
-        tables: vec![t],
-        ..Default::default()
-    };
-    let tr = crate::translate(
-        &schema,
-        Dialect::Postgres,
-        Dialect::Mysql,
-        &crate::Overrides::default(),
-    )
-    .expect("translates");
+    let tr = to_mysql(t, Dialect::Postgres);
     let create = &tr.tables[0].ddl.create[0];
     assert!(create.contains("AUTO_INCREMENT"), "{create}");
     assert!(
@@ -377,4 +327,19 @@ fn an_auto_increment_column_second_in_the_primary_key_gets_a_key_of_its_own() {
         .warnings
         .iter()
         .any(|w| w.message.contains("`payment_payment_id_auto` added")));
+}
+
+/// `table` alone, translated from `source` to MySQL with no overrides.
+fn to_mysql(table: Table, source: Dialect) -> crate::Translation {
+    let schema = ferry_core::Schema {
+        tables: vec![table],
+        ..Default::default()
+    };
+    crate::translate(
+        &schema,
+        source,
+        Dialect::Mysql,
+        &crate::Overrides::default(),
+    )
+    .expect("translates")
 }
