@@ -597,8 +597,11 @@ fn an_unreachable_bastion_or_database_is_named() {
     );
 
     // The bastion answers, the database port behind it is closed.
-    let nowhere = dst.url.replacen(":55439/", &format!(":{closed}/"), 1);
-    assert_ne!(nowhere, dst.url, "the test PostgreSQL is on 55439");
+    let port = dst.conn_url().port.expect("the test PostgreSQL's port");
+    let nowhere = dst
+        .url
+        .replacen(&format!(":{port}/"), &format!(":{closed}/"), 1);
+    assert_ne!(nowhere, dst.url, "the test PostgreSQL is on {port}");
     let mut args = strings(&["migrate", "--from", &from, "--to", &nowhere]);
     args.extend(ssh_flags(&b, "--ssh"));
     let r = run(&args);
