@@ -338,6 +338,59 @@ fn times_of_every_precision_replicate_exactly() {
     );
 }
 
+/// MariaDB's system-versioned tables: a copy moves their current rows (the history stays, a
+/// warning says so), but their binlog rows mix history with current rows, so replicating one
+/// is refused before anything is copied, naming the table and what to do.
+#[test]
+fn a_system_versioned_table_copies_its_current_rows_and_is_refused_for_replication() {
+    let src = MyDb::on(&binlog_admin_url(), "repl_versioned_src");
+    src.exec(
+        "CREATE TABLE plain (id int PRIMARY KEY);
+         CREATE TABLE prices (id int PRIMARY KEY, price decimal(8,2)) WITH SYSTEM VERSIONING;
+         INSERT INTO prices VALUES (1, 9.99), (2, 5.00);
+         UPDATE prices SET price = 10.99 WHERE id = 1;
+         DELETE FROM prices WHERE id = 2;
+         INSERT INTO prices VALUES (3, 1.25);",
+    );
+    let dst = PgDb::new("repl_versioned");
+    let refused = block_on(async {
+        let mut opts = MigrateOptions::new(
+            ConnUrl::parse(&src.url).unwrap(),
+            ConnUrl::parse(&dst.url).unwrap(),
+        );
+        opts.replicate = true;
+        migrate(&opts, &Drivers::default(), ignore()).await
+    });
+    let err = refused.expect_err("replicating a system-versioned table is refused");
+    assert!(
+        err.to_string()
+            .contains("system-versioned table(s) `prices` cannot be replicated"),
+        "{err}"
+    );
+    assert_eq!(
+        dst.text("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+            .as_deref(),
+        Some("0"),
+        "refused before anything was made"
+    );
+
+    let copy = ferry_tests::ferry(&[
+        "migrate", "--from", &src.url, "--to", &dst.url, "--verify", "content",
+    ]);
+    assert_eq!(copy.code, 0, "{}", copy.all());
+    assert!(
+        copy.all()
+            .contains("history of system-versioned table `prices` is not copied"),
+        "{}",
+        copy.all()
+    );
+    assert_eq!(
+        dst.text("SELECT string_agg(id || '=' || price, ',' ORDER BY id) FROM prices")
+            .as_deref(),
+        Some("1=10.99,3=1.25")
+    );
+}
+
 #[test]
 fn replicate_checks_the_source_before_copying() {
     // The plain test MariaDB runs without a binlog: refused up front, nothing created.

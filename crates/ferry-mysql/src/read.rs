@@ -100,7 +100,7 @@ impl MySqlSource {
         let mut coordinator = self.target.connect().await?;
         let names: Vec<String> = coordinator
             .exec(
-                "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'",
+                "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED')",
                 (&self.target.database,),
             )
             .await
@@ -312,6 +312,31 @@ impl Source for MySqlSource {
         let checked = binlog::position::check_preconditions(&mut conn).await;
         drop(conn.disconnect().await);
         checked
+    }
+
+    async fn prepare_replication(&self, tables: &[Table], _set_identity: bool) -> Result<()> {
+        let mut conn = self.target.connect().await?;
+        let versioned: Result<Vec<String>> = conn
+            .exec(
+                "SELECT TABLE_NAME FROM information_schema.TABLES \
+                 WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'SYSTEM VERSIONED'",
+                (&self.target.database,),
+            )
+            .await
+            .map_err(|e| map_error(e, "listing system-versioned tables"));
+        drop(conn.disconnect().await);
+        let named: Vec<String> = versioned?
+            .into_iter()
+            .filter(|v| tables.iter().any(|t| &t.name == v))
+            .map(|v| quote(&v))
+            .collect();
+        if named.is_empty() {
+            return Ok(());
+        }
+        Err(Error::config(format!(
+            "system-versioned table(s) {} cannot be replicated: their binlog rows include the history rows every update and delete writes, which replication cannot tell from current ones. Exclude them ([tables] exclude in the config) or ALTER TABLE ... DROP SYSTEM VERSIONING on the source",
+            named.join(", ")
+        )))
     }
 
     async fn current_position(&self) -> Result<Position> {

@@ -1,9 +1,10 @@
 -- What ferry does not copy from one database (the same name bound four times), as
--- (kind, name, table) rows for the run's warnings: views, sequences and system-versioned
--- tables (MariaDB), triggers, stored procedures and functions, and events.
+-- (kind, name, table) rows for the run's warnings: views, sequences, the history of
+-- system-versioned tables (MariaDB; their current rows are copied), triggers, stored
+-- procedures and functions, and events.
 SELECT kind, name, tbl FROM (
     SELECT CASE TABLE_TYPE WHEN 'VIEW' THEN 'view' WHEN 'SEQUENCE' THEN 'sequence'
-                           ELSE 'system-versioned table' END AS kind,
+                           ELSE 'history of system-versioned table' END AS kind,
            TABLE_NAME AS name, '' AS tbl
     FROM information_schema.TABLES
     WHERE TABLE_SCHEMA = ? AND TABLE_TYPE IN ('VIEW', 'SEQUENCE', 'SYSTEM VERSIONED')
