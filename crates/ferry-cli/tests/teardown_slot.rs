@@ -102,7 +102,25 @@ fn teardown_from_the_source_drops_the_slot_and_publication_first() {
     );
     assert_eq!(src.held(), (1, 1));
 
-    let (code, out, err) = teardown(&name, &["--force", "--from", from, "--to", to]);
+    // The target through the bastion, as a private provisioned database is reached.
+    let b = ferry_test_support::ssh_bastion();
+    let bastion = b.target();
+    let (code, out, err) = teardown(
+        &name,
+        &[
+            "--force",
+            "--from",
+            from,
+            "--to",
+            to,
+            "--ssh",
+            &bastion,
+            "--ssh-key",
+            &b.key,
+            "--ssh-known-hosts",
+            &b.known_hosts,
+        ],
+    );
     assert_eq!(code, 0, "{err}");
     let ended = out.find("ended replication at ferry_").expect(&out);
     let deleted = out

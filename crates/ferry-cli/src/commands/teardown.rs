@@ -45,6 +45,14 @@ pub struct Args {
     /// `ferry/NAME` (e.g. a tunnelled address).
     #[arg(long, value_name = "TARGET_URL", requires = "from")]
     pub to: Option<String>,
+    /// With --from: `--ssh USER@HOST[:PORT]` and its companions, the target (private, as
+    /// `ferry provision` makes it) through a bastion.
+    #[command(flatten)]
+    pub ssh: crate::tunnel::SshArgs,
+    /// With --from: `--source-ssh USER@HOST[:PORT]` and its companions, the source through a
+    /// bastion.
+    #[command(flatten)]
+    pub source_ssh: crate::tunnel::SourceSshArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
 }
@@ -63,6 +71,7 @@ async fn end_replication(args: &Args, dry_run: bool) -> anyhow::Result<Option<St
         .unwrap_or_else(|| format!("secret://{}", ferry_aws::spec::secret_name(&args.name)));
     let from = super::resolve_url("--from", &Some(from.clone())).await?;
     let to = super::resolve_url("--to", &Some(to)).await?;
+    let (from, to) = super::tunnel_pair(from, to, &args.source_ssh, &args.ssh).await?;
     let drivers = ferry_drivers::Drivers::default();
     let context = || {
         format!(
