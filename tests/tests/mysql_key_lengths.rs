@@ -1,9 +1,9 @@
 //! Indexed text columns going to MySQL, through the `ferry` binary against the real
 //! MariaDB and PostgreSQL of scripts/servers.sh: a text column of a primary or unique key
-//! gets `varchar(n)` from the longest value the source stores (in characters, rounded up to
-//! a multiple of 16) when that fits InnoDB's 3,072-byte key (768 utf8mb4 characters, shared
-//! by the parts of a multi-column key); a longer one stays text with an index prefix and a
-//! warning naming table and column. A column only plain indexes use keeps its text type
+//! whose longest stored value (in characters) fits InnoDB's 3,072-byte key (768 utf8mb4
+//! characters, shared by the parts of a multi-column key) gets `varchar(n)` with `n` its
+//! whole share of the key, so later values up to that still fit; a longer one stays text with
+//! an index prefix and a warning naming table and column. A column only plain indexes use keeps its text type
 //! (no length for later values to break) and its indexes cover a prefix.
 
 use ferry_tests::{ferry, read_report, MyDb, PgDb, TempDir};
@@ -75,7 +75,7 @@ fn warnings_about(report: &serde_json::Value, table: &str, column: &str) -> Vec<
 }
 
 #[test]
-fn sqlite_text_keys_get_varchar_from_the_longest_value() {
+fn sqlite_text_keys_get_varchar_when_the_longest_value_fits() {
     let tmp = TempDir::new("keylen_sqlite");
     let path = tmp.join("src.sqlite");
     let conn = rusqlite::Connection::open(&path).expect("create");
@@ -131,12 +131,12 @@ fn sqlite_text_keys_get_varchar_from_the_longest_value() {
     let schema = ferry(&["schema", "--from", &from, "--to-dialect", "mysql"]);
     assert_eq!(schema.code, 0, "{}", schema.all());
     for want in [
-        "`code` varchar(16)",
+        "`code` varchar(768)",
         "`name` longtext",
-        "`note` varchar(304)",
+        "`note` varchar(768)",
         "`body` longtext",
         "`tag` longtext",
-        "`k` varchar(255)",
+        "`k` varchar(768)",
         "`name`(768)",
         "`body`(768)",
         "`tag`(384), `name`(384)",
@@ -146,20 +146,20 @@ fn sqlite_text_keys_get_varchar_from_the_longest_value() {
     assert!(
         schema
             .stderr
-            .contains("items.note: a MySQL key needs this text column whole: varchar(304)"),
+            .contains("items.note: a MySQL key needs this text column whole: varchar(768)"),
         "{}",
         schema.stderr
     );
 
     let dst = MyDb::new("ferry_keylen_sqlite");
     let report = migrate(&from, &dst.url, &tmp);
-    assert_eq!(column_type(&dst, "items", "code"), "varchar(16)");
+    assert_eq!(column_type(&dst, "items", "code"), "varchar(768)");
     assert_eq!(column_type(&dst, "items", "name"), "longtext");
-    assert_eq!(column_type(&dst, "items", "note"), "varchar(304)");
+    assert_eq!(column_type(&dst, "items", "note"), "varchar(768)");
     assert_eq!(column_type(&dst, "items", "body"), "longtext");
     assert_eq!(column_type(&dst, "items", "tag"), "longtext");
     assert_eq!(column_type(&dst, "items", "free"), "longtext");
-    assert_eq!(column_type(&dst, "empty", "k"), "varchar(255)");
+    assert_eq!(column_type(&dst, "empty", "k"), "varchar(768)");
     assert_eq!(sub_part(&dst, "items", "PRIMARY", "code"), None);
     assert_eq!(
         sub_part(&dst, "items", "items_name", "name").as_deref(),
@@ -191,11 +191,11 @@ fn sqlite_text_keys_get_varchar_from_the_longest_value() {
     for (column, needle) in [
         (
             "code",
-            "varchar(16) from its longest stored value (1 characters)",
+            "varchar(768), the most its key holds whole in utf8mb4 (its longest stored value has 1 characters)",
         ),
         (
             "note",
-            "varchar(304) from its longest stored value (300 characters)",
+            "varchar(768), the most its key holds whole in utf8mb4 (its longest stored value has 300 characters)",
         ),
     ] {
         let found = warnings_about(&report, "items", column);
@@ -221,7 +221,7 @@ fn sqlite_text_keys_get_varchar_from_the_longest_value() {
 }
 
 #[test]
-fn postgres_text_keys_get_varchar_from_the_longest_value() {
+fn postgres_text_keys_get_varchar_when_the_longest_value_fits() {
     let src = PgDb::new("ferry_keylen_pg_src");
     src.exec(
         "CREATE TABLE docs (slug text PRIMARY KEY, title text NOT NULL UNIQUE, body text, plain varchar(20));
@@ -245,8 +245,8 @@ fn postgres_text_keys_get_varchar_from_the_longest_value() {
     let tmp = TempDir::new("keylen_pg");
     let dst = MyDb::new("ferry_keylen_pg_dst");
     let report = migrate(&src.url, &dst.url, &tmp);
-    assert_eq!(column_type(&dst, "docs", "slug"), "varchar(48)");
-    assert_eq!(column_type(&dst, "docs", "title"), "varchar(304)");
+    assert_eq!(column_type(&dst, "docs", "slug"), "varchar(768)");
+    assert_eq!(column_type(&dst, "docs", "title"), "varchar(768)");
     assert_eq!(column_type(&dst, "docs", "body"), "longtext");
     assert_eq!(column_type(&dst, "docs", "plain"), "varchar(20)");
     assert_eq!(sub_part(&dst, "docs", "PRIMARY", "slug"), None);
@@ -264,5 +264,5 @@ fn postgres_text_keys_get_varchar_from_the_longest_value() {
         "a plain index narrows nothing: {report}"
     );
     let title = warnings_about(&report, "public.docs", "title");
-    assert!(title.iter().any(|w| w.contains("varchar(304)")), "{report}");
+    assert!(title.iter().any(|w| w.contains("varchar(768)")), "{report}");
 }

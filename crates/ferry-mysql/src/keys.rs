@@ -1,12 +1,15 @@
-//! Text key columns for a MySQL target, sized from the data ([`MySqlPlanner`]).
+//! Text key columns for a MySQL target, sized for the key ([`MySqlPlanner`]).
 //!
-//! MySQL cannot index a `text` column whole: a primary key, unique key or index on one needs
-//! either a `varchar(n)` column or an index prefix (which makes a unique key compare only the
-//! first characters). When the source declares plain text (SQLite `TEXT`, PostgreSQL
-//! `text`), the planner measures the longest value each such column stores and gives it
-//! `varchar(n)`, `n` rounded up to a multiple of 16, when that fits the longest key InnoDB
-//! allows (3,072 bytes: 768 utf8mb4 characters, shared by the parts of a multi-column key).
-//! A column whose values are longer stays text with a prefix, and a warning names it.
+//! MySQL cannot index a `text` column whole: a primary or unique key on one needs either a
+//! `varchar(n)` column or an index prefix (which makes a unique key compare only the first
+//! characters). When the source declares plain text (SQLite `TEXT`, PostgreSQL `text`,
+//! `citext`), the planner measures the longest value each such column stores. When it fits
+//! the longest key InnoDB allows (3,072 bytes: 768 utf8mb4 characters, shared by the parts
+//! of a multi-column key), the column becomes `varchar(n)` with `n` that whole share, not
+//! the longest value seen: a column sized from today's data (an `email` key from six test
+//! users becoming varchar(16)) would refuse the app's next, longer value, and nothing
+//! longer than the share could be keyed whole anyway. A column whose values are already
+//! longer stays text with a prefix, and a warning names it.
 
 use async_trait::async_trait;
 use ferry_core::{DataType, Dialect, Result, Schema, SizedColumn, Source, Table, TargetPlanner};
@@ -67,14 +70,13 @@ fn sized(longest: Option<u64>, limit: u32) -> (Option<String>, String) {
     match size(longest, limit) {
         Some(n) => (
             Some(format!("varchar({n})")),
-            match longest {
-                Some(l) => format!(
-                    "a MySQL key needs this text column whole: varchar({n}) from its longest stored value ({l} characters); longer values will be refused"
-                ),
-                None => format!(
-                    "a MySQL key needs this text column whole and it holds no value to measure: varchar({n}); longer values will be refused"
-                ),
-            },
+            format!(
+                "a MySQL key needs this text column whole: varchar({n}), the most its key holds whole in utf8mb4 ({}); longer values will be refused",
+                match longest {
+                    Some(l) => format!("its longest stored value has {l} characters"),
+                    None => "it holds no value yet".to_string(),
+                }
+            ),
         ),
         None => (
             None,
@@ -87,17 +89,13 @@ fn sized(longest: Option<u64>, limit: u32) -> (Option<String>, String) {
 }
 
 /// The `varchar` length for a key column whose longest value has `longest` characters, when
-/// a key of `limit` characters holds it whole: rounded up to a multiple of 16 (at most
-/// `limit`, at least 16); `DEFAULT_KEY_VARCHAR` (or `limit`) for a column with no value.
+/// a key of `limit` characters holds it whole: the whole `limit`, so that later values up to
+/// what the key can hold still fit.
 fn size(longest: Option<u64>, limit: u32) -> Option<u32> {
-    let Some(longest) = longest else {
-        return Some(DEFAULT_KEY_VARCHAR.min(limit));
-    };
-    if longest > u64::from(limit) {
-        return None;
+    match longest {
+        Some(l) if l > u64::from(limit) => None,
+        _ => Some(limit),
     }
-    let rounded = longest.max(1).div_ceil(16) * 16;
-    Some((rounded as u32).min(limit))
 }
 
 #[cfg(test)]
@@ -105,20 +103,16 @@ mod tests {
     use super::size;
 
     #[test]
-    fn sizes_round_up_to_sixteen_within_the_key_limit() {
-        assert_eq!(size(Some(0), 768), Some(16));
-        assert_eq!(size(Some(1), 768), Some(16));
-        assert_eq!(size(Some(16), 768), Some(16));
-        assert_eq!(size(Some(37), 768), Some(48));
-        assert_eq!(size(Some(300), 768), Some(304));
-        assert_eq!(size(Some(760), 768), Some(768));
+    fn a_key_column_gets_its_whole_share_of_the_key() {
+        assert_eq!(size(Some(0), 768), Some(768));
+        assert_eq!(size(Some(6), 768), Some(768));
         assert_eq!(size(Some(768), 768), Some(768));
         assert_eq!(size(Some(769), 768), None);
         // Two parts share the key: 384 characters each; five parts: 153.
         assert_eq!(size(Some(380), 384), Some(384));
         assert_eq!(size(Some(150), 153), Some(153));
         assert_eq!(size(Some(154), 153), None);
-        assert_eq!(size(None, 768), Some(255));
+        assert_eq!(size(None, 768), Some(768));
         assert_eq!(size(None, 153), Some(153));
     }
 }
