@@ -247,9 +247,150 @@ pub fn format_timestamp(micros: i64) -> String {
     format!("{} {}", format_date(days), format_time(rest))
 }
 
+/// Format an interval the way PostgreSQL prints it by default (IntervalStyle `postgres`):
+/// `1 year 2 mons 3 days 04:05:06.789`, `-1 days +02:00:00`, `00:00:00`. Months split into
+/// years and months, microseconds into hours (not days), as PostgreSQL does.
+pub fn format_interval(months: i32, days: i32, micros: i64) -> String {
+    let mut out = String::new();
+    // Whether anything was printed yet, and whether the last part printed was negative: a
+    // positive part after a negative one carries an explicit `+`.
+    let (mut empty, mut after_negative) = (true, false);
+    let mut part = |out: &mut String, n: i64, unit: &str| {
+        if n == 0 {
+            return;
+        }
+        let sep = if empty { "" } else { " " };
+        let plus = if after_negative && n > 0 { "+" } else { "" };
+        let plural = if n == 1 { "" } else { "s" };
+        out.push_str(&format!("{sep}{plus}{n} {unit}{plural}"));
+        after_negative = n < 0;
+        empty = false;
+    };
+    part(&mut out, i64::from(months / 12), "year");
+    part(&mut out, i64::from(months % 12), "mon");
+    part(&mut out, i64::from(days), "day");
+    if empty || micros != 0 {
+        let sign = if micros < 0 {
+            "-"
+        } else if after_negative {
+            "+"
+        } else {
+            ""
+        };
+        let abs = micros.unsigned_abs();
+        let per_second = MICROS_PER_SECOND.unsigned_abs();
+        let (secs, frac) = (abs / per_second, abs % per_second);
+        let (h, mi, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+        if !empty {
+            out.push(' ');
+        }
+        out.push_str(&format!("{sign}{h:02}:{mi:02}:{s:02}"));
+        if frac != 0 {
+            let digits = format!("{frac:06}");
+            out.push('.');
+            out.push_str(digits.trim_end_matches('0'));
+        }
+    }
+    out
+}
+
+/// Parse an interval as [`format_interval`] writes it (also PostgreSQL's plural and
+/// abbreviated units: `years`, `mon`, `months`, `days`, and ferry's older
+/// `N months N days N microseconds`) into (months, days, microseconds).
+pub fn parse_interval(text: &str) -> Option<(i32, i32, i64)> {
+    let (mut months, mut days, mut micros) = (0i64, 0i64, 0i64);
+    let mut words = text.split_whitespace().peekable();
+    words.peek()?;
+    while let Some(w) = words.next() {
+        if w.contains(':') {
+            micros = micros.checked_add(parse_clock(w)?)?;
+            continue;
+        }
+        let n: i64 = w.strip_prefix('+').unwrap_or(w).parse().ok()?;
+        match words.next()? {
+            "year" | "years" => months = months.checked_add(n.checked_mul(12)?)?,
+            "mon" | "mons" | "month" | "months" => months = months.checked_add(n)?,
+            "day" | "days" => days = days.checked_add(n)?,
+            "microsecond" | "microseconds" => micros = micros.checked_add(n)?,
+            _ => return None,
+        }
+    }
+    Some((
+        i32::try_from(months).ok()?,
+        i32::try_from(days).ok()?,
+        micros,
+    ))
+}
+
+/// `[+-]H+:MM:SS[.f+]` as signed microseconds.
+fn parse_clock(w: &str) -> Option<i64> {
+    let (negative, rest) = match w.as_bytes().first()? {
+        b'-' => (true, &w[1..]),
+        b'+' => (false, &w[1..]),
+        _ => (false, w),
+    };
+    let mut parts = rest.split(':');
+    let (h, m, s) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || m.len() != 2 || !h.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (secs, frac) = s.split_once('.').unwrap_or((s, ""));
+    if secs.len() != 2 || frac.len() > 6 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (h, m, secs): (i64, i64, i64) = (h.parse().ok()?, m.parse().ok()?, secs.parse().ok()?);
+    if m > 59 || secs > 59 {
+        return None;
+    }
+    let frac: i64 = format!("{frac:0<6}").parse().ok()?;
+    let total = h
+        .checked_mul(3600)?
+        .checked_add(m * 60 + secs)?
+        .checked_mul(MICROS_PER_SECOND)?
+        .checked_add(frac)?;
+    Some(if negative { -total } else { total })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn intervals_print_as_postgresql_does_and_parse_back() {
+        let cases: &[((i32, i32, i64), &str)] = &[
+            ((0, 0, 0), "00:00:00"),
+            ((14, 3, 14_706_789_000), "1 year 2 mons 3 days 04:05:06.789"),
+            ((1, 1, 0), "1 mon 1 day"),
+            ((24, 0, 0), "2 years"),
+            ((0, -1, 7_200_000_000), "-1 days +02:00:00"),
+            ((-14, 0, -1), "-1 years -2 mons -00:00:00.000001"),
+            ((0, 0, 90_000_000_000), "25:00:00"),
+            ((-1, 2, 0), "-1 mons +2 days"),
+        ];
+        for ((months, days, micros), text) in cases {
+            assert_eq!(format_interval(*months, *days, *micros), *text);
+            assert_eq!(
+                parse_interval(text),
+                Some((*months, *days, *micros)),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            parse_interval("14 months 3 days 14706700000 microseconds"),
+            Some((14, 3, 14_706_700_000))
+        );
+        for bad in [
+            "",
+            "1",
+            "1 fortnight",
+            "1:2:3",
+            "00:60:00",
+            "1 day extra",
+            "x days",
+        ] {
+            assert_eq!(parse_interval(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn civil_round_trips_across_eras() {

@@ -162,6 +162,11 @@ impl PgSource {
             if have.serves(&want) {
                 select.push(quote(&col.name));
                 wires.push(have);
+            } else if want == Wire::Time && row.get::<_, String>("wire_type") == "timetz" {
+                // A time with its offset becomes that time of day in UTC (a plain cast
+                // would drop the offset and keep the local time).
+                select.push(format!("({} AT TIME ZONE 'UTC')::time", quote(&col.name)));
+                wires.push(want);
             } else {
                 select.push(format!("{}::{cast}", quote(&col.name)));
                 wires.push(want);

@@ -29,12 +29,15 @@ pub fn canonical(v: &Value, t: &DataType, out: &mut Vec<u8>) {
         Value::Float(f) => float(*f, t, out),
         Value::Decimal(d) => decimal(d, t, out),
         // A MySQL target stores an interval as the text the copy writes for it
-        // (`N months N days N microseconds`): it meets the interval read from PostgreSQL.
+        // (PostgreSQL's own form, `1 year 2 mons 3 days 04:05:06`): it meets the interval
+        // read from PostgreSQL.
         // Text in any other form stays text, so it differs from every interval.
-        Value::Text(s) if matches!(t, DataType::Interval) => match interval_text(s) {
-            Some((months, days, micros)) => interval(months, days, micros, out),
-            None => text(s, t, out),
-        },
+        Value::Text(s) if matches!(t, DataType::Interval) => {
+            match ferry_core::time::parse_interval(s) {
+                Some((months, days, micros)) => interval(months, days, micros, out),
+                None => text(s, t, out),
+            }
+        }
         Value::Text(s) => text(s, t, out),
         Value::Json(s) => match serde_json::from_str::<serde_json::Value>(s) {
             // serde_json's map keeps keys sorted: jsonb's reordering compares equal.
@@ -84,20 +87,6 @@ fn interval(months: i32, days: i32, micros: i64, out: &mut Vec<u8>) {
     out.extend_from_slice(&months.to_le_bytes());
     out.extend_from_slice(&days.to_le_bytes());
     out.extend_from_slice(&micros.to_le_bytes());
-}
-
-/// The parts of an interval in the text form the MySQL writer stores
-/// (`ferry_mysql::types::render`): `<months> months <days> days <micros> microseconds`.
-fn interval_text(s: &str) -> Option<(i32, i32, i64)> {
-    let mut words = s.split(' ');
-    let mut part = |unit: &str| -> Option<i64> {
-        let n = words.next()?.parse::<i64>().ok()?;
-        (words.next()? == unit).then_some(n)
-    };
-    let months = i32::try_from(part("months")?).ok()?;
-    let days = i32::try_from(part("days")?).ok()?;
-    let micros = part("microseconds")?;
-    words.next().is_none().then_some((months, days, micros))
 }
 
 fn float(f: f64, t: &DataType, out: &mut Vec<u8>) {
@@ -331,18 +320,16 @@ mod tests {
         };
         let stored = |s: &str| bytes(&Value::Text(s.into()), &DataType::Interval);
         let pg = bytes(&iv(14, 3, 14_706_700_000), &DataType::Interval);
+        assert_eq!(pg, stored("1 year 2 mons 3 days 04:05:06.7"));
+        // The form ferry wrote before keeps comparing equal.
         assert_eq!(pg, stored("14 months 3 days 14706700000 microseconds"));
-        assert_eq!(
-            bytes(&iv(0, -1, 0), &DataType::Interval),
-            stored("0 months -1 days 0 microseconds")
-        );
+        assert_eq!(bytes(&iv(0, -1, 0), &DataType::Interval), stored("-1 days"));
         for other in [
-            "14 months 3 days 14706700001 microseconds",
-            "14 months 4 days 14706700000 microseconds",
-            "15 months 3 days 14706700000 microseconds",
-            "1 year 2 mons 3 days 04:05:06.7",
-            "14 months 3 days 14706700000 microseconds extra",
-            "14 months 3 days",
+            "1 year 2 mons 3 days 04:05:06.700001",
+            "1 year 2 mons 4 days 04:05:06.7",
+            "1 year 3 mons 3 days 04:05:06.7",
+            "1 year 2 mons 3 days 04:05:06.7 extra",
+            "1 year 2 mons 3 days",
             "",
         ] {
             assert_ne!(pg, stored(other), "{other}");

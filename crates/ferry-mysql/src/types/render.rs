@@ -454,10 +454,7 @@ fn text_of(v: &Value) -> Result<String, String> {
         Value::Bytes(b) => {
             String::from_utf8(b.clone()).map_err(|_| "bytes are not valid UTF-8 text")?
         }
-        Value::Interval(iv) => format!(
-            "{} months {} days {} microseconds",
-            iv.months, iv.days, iv.micros
-        ),
+        Value::Interval(iv) => ferry_core::time::format_interval(iv.months, iv.days, iv.micros),
         Value::Null => String::new(),
     })
 }
