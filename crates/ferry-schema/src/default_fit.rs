@@ -5,7 +5,7 @@
 //! (with a warning in the user's own SQL, [`shown`]) what would not load.
 
 use crate::expr::translate_expression;
-use crate::tokens::{render, tokenize, Token};
+use crate::tokens::{render, tokenize, tokenize_postgres, Token};
 use ferry_core::time::{format_date, format_time, format_timestamp, parse_time, parse_timestamp};
 use ferry_core::value::canonical_decimal;
 use ferry_core::{DataType, DefaultValue, Dialect, Table};
@@ -146,10 +146,11 @@ pub fn set_members<'a>(s: &'a str, labels: &[String]) -> Result<Vec<&'a str>, St
 /// `lower('ABC')`), and its result is of the column's kind (numbers for numeric columns,
 /// text for text columns). Division is left out: integers divide differently in MySQL.
 pub fn portable_expression(sql: &str, from: Dialect, to: Dialect, t: &DataType) -> Option<String> {
-    let mut tokens = tokenize(sql)?;
-    if from == Dialect::Postgres {
-        tokens = without_text_casts(tokens);
-    }
+    let tokens = if from == Dialect::Postgres {
+        crate::source::postgres::deparse::portable(tokenize_postgres(sql)?).ok()?
+    } else {
+        tokenize(sql)?
+    };
     let sql = render(&tokens, &|s| crate::quote::pg_ident(s));
     if tokens
         .iter()
@@ -168,40 +169,6 @@ pub fn portable_expression(sql: &str, from: Dialect, to: Dialect, t: &DataType) 
     }
     let none = Table::new("");
     translate_expression(&sql, from, to, &none, &none, &|s| s.to_string()).ok()
-}
-
-/// PostgreSQL prints literals with their casts (`lower('ABC'::text)`, `(1)::bigint`); casts
-/// to text and integer types change nothing another dialect needs, so they go.
-fn without_text_casts(tokens: Vec<Token>) -> Vec<Token> {
-    const CASTS: &[&str] = &[
-        "text",
-        "varchar",
-        "character",
-        "integer",
-        "bigint",
-        "smallint",
-        "numeric",
-    ];
-    let mut out = Vec::with_capacity(tokens.len());
-    let mut i = 0;
-    while i < tokens.len() {
-        if matches!(&tokens[i], Token::Op(o) if o == "::") {
-            if let Some(Token::Word(w)) = tokens.get(i + 1) {
-                if CASTS.iter().any(|c| c.eq_ignore_ascii_case(w)) {
-                    i += 2;
-                    // `character varying`
-                    if matches!(tokens.get(i), Some(Token::Word(v)) if v.eq_ignore_ascii_case("varying"))
-                    {
-                        i += 1;
-                    }
-                    continue;
-                }
-            }
-        }
-        out.push(tokens[i].clone());
-        i += 1;
-    }
-    out
 }
 
 #[cfg(test)]

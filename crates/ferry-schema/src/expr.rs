@@ -2,7 +2,7 @@
 //! dialect to another. Only a reviewed whitelist of tokens is rewritten; anything else makes
 //! the expression untranslatable, and the caller reports it instead of guessing.
 
-use crate::tokens::{render_for, tokenize, Token};
+use crate::tokens::{render_for, tokenize, tokenize_postgres, Token};
 use ferry_core::{DataType, Dialect, Table};
 
 /// Words that mean the same in SQLite, PostgreSQL and MySQL.
@@ -48,7 +48,12 @@ pub fn translate_expression(
     if from == to {
         return Ok(sql.to_string());
     }
-    let tokens = tokenize(sql).ok_or("unbalanced quotes")?;
+    let tokens = if from == Dialect::Postgres {
+        let tokens = tokenize_postgres(sql).ok_or("unbalanced quotes")?;
+        crate::source::postgres::deparse::portable(tokens)?
+    } else {
+        tokenize(sql).ok_or("unbalanced quotes")?
+    };
     let mut out = Vec::with_capacity(tokens.len());
     for (i, t) in tokens.iter().enumerate() {
         let next_is_paren = tokens.get(i + 1) == Some(&Token::LParen);

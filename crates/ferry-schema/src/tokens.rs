@@ -39,8 +39,19 @@ impl Token {
     }
 }
 
-/// Split SQL text into tokens; `None` when a quote is never closed.
+/// Split SQL text into tokens; `None` when a quote is never closed. `[x]` is a quoted
+/// identifier (SQLite's and SQL Server's style).
 pub fn tokenize(sql: &str) -> Option<Vec<Token>> {
+    tokenize_with(sql, true)
+}
+
+/// Split PostgreSQL's SQL into tokens: `[` and `]` are operators there (`ARRAY[1, 2]`,
+/// `text[]`), never quotes.
+pub fn tokenize_postgres(sql: &str) -> Option<Vec<Token>> {
+    tokenize_with(sql, false)
+}
+
+fn tokenize_with(sql: &str, brackets_quote: bool) -> Option<Vec<Token>> {
     let chars: Vec<char> = sql.chars().collect();
     let mut out = Vec::new();
     let mut i = 0;
@@ -79,7 +90,7 @@ pub fn tokenize(sql: &str) -> Option<Vec<Token>> {
             let (s, next) = quoted(&chars, i, c)?;
             out.push(Token::Quoted(s));
             i = next;
-        } else if c == '[' {
+        } else if c == '[' && brackets_quote {
             let end = chars[i..].iter().position(|&x| x == ']')? + i;
             out.push(Token::Quoted(chars[i + 1..end].iter().collect()));
             i = end + 1;

@@ -77,13 +77,19 @@ impl MyDb {
 
     /// Run SQL statements, several separated by `;` (usable in sync and async tests).
     pub fn exec(&self, sql: &str) {
+        self.try_exec(sql)
+            .unwrap_or_else(|e| panic!("{}: {e}", &sql[..sql.len().min(200)]));
+    }
+
+    /// Run SQL statements and return the server's error, for statements a test expects to
+    /// be refused.
+    pub fn try_exec(&self, sql: &str) -> Result<(), String> {
         block_on_thread(async {
             let mut c = self.conn().await;
-            c.query_drop(sql)
-                .await
-                .unwrap_or_else(|e| panic!("{}: {e}", &sql[..sql.len().min(200)]));
+            let out = c.query_drop(sql).await.map_err(|e| e.to_string());
             let _ = c.disconnect().await;
-        });
+            out
+        })
     }
 
     /// The single value of a one-row, one-column query, as text (`None` for NULL or no

@@ -6,6 +6,8 @@
 //! `timestamp(3) with time zone`, `integer[]`); [`pg_type_facts`] reduces such a name to a
 //! base name and its arguments before the rules run.
 
+pub mod deparse;
+
 use crate::quote::pg_name as quote_ident;
 use crate::rules::{map_type, ColumnFacts, DeclaredType, Guard, Mapped, Names, Target, TypeRule};
 use crate::tokens::{matching_paren, tokenize, Token};
