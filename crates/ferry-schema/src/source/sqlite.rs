@@ -91,8 +91,19 @@ pub static SQLITE_RULES: &[TypeRule] = &[
         }),
         warning: None,
     },
+    // SQL Server's money types, common in databases ported from it (Northwind): exact
+    // decimals, not floats.
     TypeRule {
-        names: Names::Exact(&["BLOB", "BINARY", "VARBINARY"]),
+        names: Names::Exact(&["MONEY", "SMALLMONEY", "CURRENCY"]),
+        guard: Guard::NoArgs,
+        target: Target::Type(DataType::Decimal {
+            precision: None,
+            scale: None,
+        }),
+        warning: None,
+    },
+    TypeRule {
+        names: Names::Exact(&["BLOB", "BINARY", "VARBINARY", "IMAGE"]),
         guard: Guard::Always,
         target: Target::Type(DataType::Bytes),
         warning: None,
@@ -104,7 +115,7 @@ pub static SQLITE_RULES: &[TypeRule] = &[
         warning: None,
     },
     TypeRule {
-        names: Names::Exact(&["DATETIME", "TIMESTAMP"]),
+        names: Names::Exact(&["DATETIME", "TIMESTAMP", "DATETIME2", "SMALLDATETIME"]),
         guard: Guard::Always,
         target: Target::Type(DataType::Timestamp),
         warning: None,
@@ -365,6 +376,16 @@ mod tests {
         assert_eq!(map("TIME"), DataType::Time);
         assert_eq!(map("UUID"), DataType::Uuid);
         assert_eq!(map("JSON"), DataType::Json);
+        // Types of databases ported from SQL Server.
+        let exact = DataType::Decimal {
+            precision: None,
+            scale: None,
+        };
+        assert_eq!(map("money"), exact);
+        assert_eq!(map("SMALLMONEY"), exact);
+        assert_eq!(map("image"), DataType::Bytes);
+        assert_eq!(map("DATETIME2"), DataType::Timestamp);
+        assert_eq!(map("smalldatetime"), DataType::Timestamp);
         // Affinity fallbacks.
         assert_eq!(map("BIGSERIALINT"), DataType::Int64);
         assert_eq!(map("LONGTEXT"), DataType::Text);
@@ -384,7 +405,7 @@ mod tests {
             map_type(SQLITE_RULES, &facts),
             Mapped::Type(DataType::Int64, None)
         );
-        let mut money = ColumnFacts::declared("MONEY");
+        let mut money = ColumnFacts::declared("WIDGET");
         money.stored = Some(StoredClasses {
             integer: 1,
             real: 2,
