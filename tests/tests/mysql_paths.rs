@@ -331,3 +331,47 @@ fn a_target_that_has_the_tables_is_refused_without_if_exists() {
         Some("8715")
     );
 }
+
+/// A zero date in a NOT NULL column with no zero-date default has no PostgreSQL value: the
+/// run stops naming table, column, key and the two ways on; the first of them, the column
+/// kept as text, then moves every value as written.
+#[test]
+fn a_zero_date_in_a_not_null_column_names_the_ways_on() {
+    let src = MyDb::new("ferry_zero_nn_src");
+    src.exec(
+        "SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION';
+         CREATE TABLE legacy (id int PRIMARY KEY, d datetime NOT NULL);
+         INSERT INTO legacy VALUES (1, '2024-01-01 00:00:00'), (2, '0000-00-00 00:00:00')",
+    );
+    let dst = PgDb::new("ferry_zero_nn_dst");
+    let stop = ferry(&["migrate", "--from", &src.url, "--to", &dst.url]);
+    assert_ne!(stop.code, 0, "{}", stop.all());
+    for needle in [
+        "table `legacy`, column `d`, id=2",
+        "[columns] \"legacy.d\" = \"text\"",
+        "--on-error reject",
+    ] {
+        assert!(stop.all().contains(needle), "`{needle}` in {}", stop.all());
+    }
+    let tmp = TempDir::new("zero_nn");
+    let config = tmp.join("ferry.toml");
+    std::fs::write(&config, "[columns]\n\"legacy.d\" = \"text\"\n").expect("config");
+    let dst = PgDb::new("ferry_zero_nn_dst2");
+    let run = ferry(&[
+        "migrate",
+        "--from",
+        &src.url,
+        "--to",
+        &dst.url,
+        "--config",
+        config.to_str().expect("utf8"),
+        "--verify",
+        "content",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        dst.text("SELECT string_agg(d, ',' ORDER BY id) FROM legacy")
+            .as_deref(),
+        Some("2024-01-01 00:00:00,0000-00-00 00:00:00")
+    );
+}

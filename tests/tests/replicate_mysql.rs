@@ -258,6 +258,59 @@ fn zero_dates_replicate_exactly_between_mysql_servers() {
     assert_equal(&src.url, &dst.url);
 }
 
+/// WordPress's shape into PostgreSQL: `bigint unsigned AUTO_INCREMENT` keys become bigint
+/// identities (and the foreign key pointing at one a bigint), NOT NULL datetimes with a
+/// zero-date default become nullable; zero dates then arrive as NULL, copied and
+/// replicated, and every value verifies.
+#[test]
+fn wordpress_shaped_tables_copy_and_replicate_into_postgres() {
+    let src = MyDb::on(&binlog_admin_url(), "repl_wp_src");
+    src.exec(
+        "SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION';
+         CREATE TABLE wp_posts (
+           ID bigint(20) unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY,
+           post_date datetime NOT NULL DEFAULT '0000-00-00 00:00:00',
+           post_title text NOT NULL);
+         CREATE TABLE wp_postmeta (
+           meta_id bigint(20) unsigned NOT NULL AUTO_INCREMENT PRIMARY KEY,
+           post_id bigint(20) unsigned NOT NULL,
+           meta_key varchar(255),
+           FOREIGN KEY (post_id) REFERENCES wp_posts (ID));
+         INSERT INTO wp_posts VALUES (1, '2024-01-01 10:00:00', 'Hello'), (2, '0000-00-00 00:00:00', 'draft');
+         INSERT INTO wp_postmeta (post_id, meta_key) VALUES (1, '_edit_lock'), (2, NULL)",
+    );
+    let dst = PgDb::new("repl_wp_dst");
+    migrate_with_position(&src.url, &dst.url);
+    let column = |table: &str, column: &str| {
+        dst.text(&format!(
+            "SELECT concat_ws('|', data_type, is_identity, is_nullable) FROM information_schema.columns \
+             WHERE table_name = '{table}' AND column_name = '{column}'"
+        ))
+    };
+    assert_eq!(column("wp_posts", "ID").as_deref(), Some("bigint|YES|NO"));
+    assert_eq!(
+        column("wp_postmeta", "post_id").as_deref(),
+        Some("bigint|NO|NO")
+    );
+    assert_eq!(
+        column("wp_posts", "post_date").as_deref(),
+        Some("timestamp without time zone|NO|YES")
+    );
+    src.exec(
+        "SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION';
+         INSERT INTO wp_posts (post_title) VALUES ('another draft');
+         INSERT INTO wp_postmeta (post_id, meta_key) VALUES (3, 'k');
+         UPDATE wp_posts SET post_date = '0000-00-00 00:00:00' WHERE ID = 1",
+    );
+    apply_until_now(&src.url, &dst.url);
+    assert_eq!(
+        dst.text("SELECT string_agg(\"ID\" || ':' || coalesce(post_date::text, '-'), ',' ORDER BY \"ID\") FROM wp_posts")
+            .as_deref(),
+        Some("1:-,2:-,3:-")
+    );
+    assert_equal(&src.url, &dst.url);
+}
+
 /// TIME with every number of fractional digits, negative values with a fraction among them
 /// (their binlog encoding borrows from the seconds), replicated into MariaDB and PostgreSQL:
 /// every value equals the source's, as a copy reads it.

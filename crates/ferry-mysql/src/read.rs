@@ -432,7 +432,8 @@ async fn read_rows(
         .await
         .map_err(|e| map_error(e, &format!("reading `{tname}`")))?
     {
-        out.row(|values| decode_row(row, &codecs, values)).await?;
+        out.row(|values| decode_row(row, &tname, &codecs, values))
+            .await?;
     }
     drop(result);
     out.finish().await
@@ -441,6 +442,7 @@ async fn read_rows(
 /// Decode one row's cells with the columns' codecs.
 fn decode_row(
     row: mysql_async::Row,
+    table: &str,
     codecs: &[(String, ReadCodec)],
     out: &mut RowOut<'_>,
 ) -> std::result::Result<(), BadRow> {
@@ -459,9 +461,7 @@ fn decode_row(
                 out.push(Value::Null);
                 continue;
             }
-            Err(Bad::ZeroDate) => {
-                format!("zero date in NOT NULL column `{name}` (add a cast rule to choose a value)")
-            }
+            Err(Bad::ZeroDate) => crate::types::zero_date_refusal(table, name),
             Err(Bad::Invalid(why)) => why,
         };
         // Cells before `i` were decoded, `i` was consumed, those after are raw.

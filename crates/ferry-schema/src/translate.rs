@@ -26,6 +26,16 @@ pub fn translate(
         // A PostgreSQL target keeps PostgreSQL defaults verbatim; others need their meaning.
         source::postgres::neutral_defaults(&mut schema);
     }
+    let mut mysql_changes = Vec::new();
+    if source == Dialect::Mysql && target != Dialect::Mysql {
+        for (table, column, message) in source::mysql::for_other_targets(&mut schema) {
+            mysql_changes.push(crate::Warning {
+                table: Some(table),
+                column: Some(column),
+                message,
+            });
+        }
+    }
     let mut ctx = Ctx {
         source,
         warnings: Vec::new(),
@@ -33,6 +43,7 @@ pub fn translate(
         sources: HashMap::new(),
         constraint_names: naming::naming(target).namer(false),
     };
+    ctx.warnings.extend(mysql_changes);
     let pairs = name_tables(&schema, source, target, &mut ctx);
     if source == Dialect::Mysql && target != Dialect::Mysql {
         for src in &schema.tables {

@@ -126,7 +126,7 @@ impl TableShape {
                         &out,
                         name,
                         at,
-                        "zero date in NOT NULL column (add a cast rule to choose a value)",
+                        &crate::types::zero_date_refusal(&self.name, name),
                     ))
                 }
                 Err(Bad::Invalid(why)) => return Err(self.bad(&out, name, at, &why)),

@@ -256,6 +256,14 @@ pub fn parse_time(raw: &[u8]) -> Option<i64> {
     Some(if neg { -total } else { total })
 }
 
+/// Why a zero date in NOT NULL column `column` of `table` cannot go to a target without
+/// zero dates, and the two ways on.
+pub fn zero_date_refusal(table: &str, column: &str) -> String {
+    format!(
+        "zero date in NOT NULL column `{column}`, which the target cannot store; keep such values as written with `[columns] \"{table}.{column}\" = \"text\"` in the config, or set their rows aside with --on-error reject"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

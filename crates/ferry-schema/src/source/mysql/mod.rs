@@ -3,7 +3,7 @@
 //! `information_schema.COLUMNS` reports them, and ENUM/SET label lists.
 
 use crate::rules::{map_type, ColumnFacts, Guard, Mapped, Names, Target, TypeRule};
-use ferry_core::{DataType, DefaultValue, Dialect, Table};
+use ferry_core::{Column, DataType, DefaultValue, Dialect, Schema, Table};
 
 const SPATIAL: &[&str] = &[
     "GEOMETRY",
@@ -481,6 +481,102 @@ pub fn lossy_columns(table: &Table) -> Vec<(String, String)> {
             out.push((
                 c.name.clone(),
                 "ZEROFILL display padding is not kept".to_string(),
+            ));
+        }
+    }
+    out
+}
+
+/// What changes in a MySQL schema bound for another database, as (table, column, warning):
+/// [`nullable_zero_date_columns`] and [`identity_from_unsigned_bigint`].
+pub fn for_other_targets(schema: &mut Schema) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    for table in &mut schema.tables {
+        let name = table.display_name();
+        for (column, message) in nullable_zero_date_columns(table) {
+            out.push((name.clone(), column, message));
+        }
+    }
+    out.extend(identity_from_unsigned_bigint(schema));
+    out
+}
+
+fn is_unsigned_bigint(c: &Column) -> bool {
+    let t = c.source_type.to_ascii_lowercase();
+    t.starts_with("bigint")
+        && t.contains("unsigned")
+        && matches!(c.data_type, DataType::Decimal { .. })
+}
+
+/// A `bigint unsigned AUTO_INCREMENT` column (every WordPress table's key) widens to
+/// `numeric(20,0)` by the type rules, which can be no identity: it becomes a signed
+/// `bigint`, so the target generates its keys, and so do the `bigint unsigned` columns of
+/// foreign keys that reference it (PostgreSQL joins no numeric key to a bigint one). A
+/// value above 9223372036854775807 is then refused by name, which no counter reaches in
+/// practice.
+pub fn identity_from_unsigned_bigint(schema: &mut Schema) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    let mut identities = Vec::new();
+    for table in &mut schema.tables {
+        let shown = table.display_name();
+        for c in &mut table.columns {
+            if c.auto_increment && is_unsigned_bigint(c) {
+                c.data_type = DataType::Int64;
+                identities.push((table.name.clone(), c.name.clone()));
+                out.push((
+                    shown.clone(),
+                    c.name.clone(),
+                    "bigint unsigned AUTO_INCREMENT becomes a bigint identity; a value above 9223372036854775807 would be refused".to_string(),
+                ));
+            }
+        }
+    }
+    for table in &mut schema.tables {
+        let mut follow = Vec::new();
+        for fk in &table.foreign_keys {
+            for (col, parent) in fk.columns.iter().zip(&fk.ref_columns) {
+                if identities.contains(&(fk.ref_table.clone(), parent.clone())) {
+                    follow.push((col.clone(), format!("{}.{parent}", fk.ref_table)));
+                }
+            }
+        }
+        for (col, parent) in follow {
+            if let Some(c) = table.columns.iter_mut().find(|c| c.name == col) {
+                if is_unsigned_bigint(c) {
+                    c.data_type = DataType::Int64;
+                    out.push((
+                        table.display_name(),
+                        col,
+                        format!("bigint unsigned becomes bigint, as the key it references ({parent}) does; a value above 9223372036854775807 would be refused"),
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// For a target other than MySQL, which has no zero dates: a NOT NULL date or datetime
+/// column whose default is a zero date (`post_date datetime NOT NULL DEFAULT '0000-00-00
+/// 00:00:00'`, WordPress and many older schemas) is where zero dates are stored on purpose.
+/// Such a column becomes nullable, so its zero dates arrive as NULL as they do in nullable
+/// columns, instead of stopping the run (pgloader's default cast does the same). A key
+/// column stays NOT NULL, and a zero date in it stays an error naming the row. Returns a
+/// warning per column changed.
+pub fn nullable_zero_date_columns(table: &mut Table) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let key = table.primary_key.clone();
+    for c in &mut table.columns {
+        let temporal = matches!(
+            c.data_type,
+            DataType::Date | DataType::Timestamp | DataType::TimestampTz
+        );
+        let zero_default = matches!(&c.default, Some(DefaultValue::Text(s)) if crate::default_fit::is_zero_date(s));
+        if temporal && zero_default && !c.nullable && !key.contains(&c.name) {
+            c.nullable = true;
+            out.push((
+                c.name.clone(),
+                "NOT NULL with a zero-date default: the column is nullable on the target and its zero dates arrive as NULL".to_string(),
             ));
         }
     }

@@ -1,6 +1,7 @@
 //! Unit tests of the MySQL source rules.
 
 use super::*;
+use ferry_core::ForeignKey;
 
 /// Labels as MariaDB prints them in COLUMN_TYPE (read from a real server): `\n`, `\r`
 /// and `\\` escaped, `'` doubled, tab, Ctrl-Z and other control characters raw.
@@ -168,4 +169,69 @@ fn defaults_from_both_servers() {
         Some(DefaultValue::Number("1".into()))
     );
     assert!(on_update_now("on update CURRENT_TIMESTAMP"));
+}
+
+/// WordPress's shape: a `bigint unsigned AUTO_INCREMENT` key, a foreign key to it, and
+/// NOT NULL datetimes defaulting to a zero date.
+fn wordpress() -> Schema {
+    let mut posts = Table::new("wp_posts");
+    let mut id = Column::new("ID", "bigint(20) unsigned", map("bigint(20) unsigned"));
+    id.auto_increment = true;
+    id.nullable = false;
+    let mut date = Column::new("post_date", "datetime", DataType::Timestamp);
+    date.nullable = false;
+    date.default = Some(DefaultValue::Text("0000-00-00 00:00:00".into()));
+    let mut keyed_date = date.clone();
+    keyed_date.name = "day".into();
+    let mut author = Column::new("post_author", "bigint(20) unsigned", map("bigint unsigned"));
+    author.nullable = false;
+    posts.columns = vec![id, date, keyed_date, author];
+    posts.primary_key = vec!["ID".into(), "day".into()];
+    let mut meta = Table::new("wp_postmeta");
+    meta.columns = vec![Column::new(
+        "post_id",
+        "bigint(20) unsigned",
+        map("bigint unsigned"),
+    )];
+    meta.foreign_keys.push(ForeignKey {
+        name: None,
+        columns: vec!["post_id".into()],
+        ref_table: "wp_posts".into(),
+        ref_columns: vec!["ID".into()],
+        on_delete: None,
+        on_update: None,
+        enforced: true,
+    });
+    Schema {
+        tables: vec![posts, meta],
+        ..Default::default()
+    }
+}
+
+#[test]
+fn wordpress_keys_become_identities_and_zero_date_columns_nullable() {
+    let mut schema = wordpress();
+    let changed: Vec<(String, String)> = for_other_targets(&mut schema)
+        .into_iter()
+        .map(|(t, c, _)| (t, c))
+        .collect();
+    let pair = |t: &str, c: &str| (t.to_string(), c.to_string());
+    assert_eq!(
+        changed,
+        vec![
+            pair("wp_posts", "post_date"),
+            pair("wp_posts", "ID"),
+            pair("wp_postmeta", "post_id"),
+        ]
+    );
+    let posts = &schema.tables[0];
+    assert_eq!(posts.columns[0].data_type, DataType::Int64);
+    assert!(posts.columns[1].nullable);
+    // A key column keeps NOT NULL; a plain unsigned bigint keeps its exact range.
+    assert!(!posts.columns[2].nullable);
+    assert!(matches!(
+        posts.columns[3].data_type,
+        DataType::Decimal { .. }
+    ));
+    assert_eq!(schema.tables[1].columns[0].data_type, DataType::Int64);
 }
