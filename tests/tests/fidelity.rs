@@ -644,11 +644,17 @@ fn edge_values_postgres_to_mysql() {
 /// spatial key, which MariaDB reports one for), into PostgreSQL they are left out with a
 /// warning that says what to build instead.
 fn mysql_only_indexes(tgt: Tgt, expected: &str, warned: &[&str]) {
+    mysql_indexes_of("places", tgt, expected, warned)
+}
+
+/// Copy the MySQL fixture's `table` alone to `tgt` with every value verified; its indexes
+/// on the target must be `expected`, and each of `warned` in the output.
+fn mysql_indexes_of(table: &str, tgt: Tgt, expected: &str, warned: &[&str]) {
     let source = Source::load(Src::Mysql);
     let target = Target::new(tgt);
-    let tmp = TempDir::new("fidelity_places");
-    let config = tmp.join("places.toml");
-    std::fs::write(&config, "[tables]\ninclude = [\"places\"]\n").expect("config");
+    let tmp = TempDir::new("fidelity_indexes");
+    let config = tmp.join("tables.toml");
+    std::fs::write(&config, format!("[tables]\ninclude = [\"{table}\"]\n")).expect("config");
     let run = ferry(&[
         "migrate",
         "--from",
@@ -662,15 +668,16 @@ fn mysql_only_indexes(tgt: Tgt, expected: &str, warned: &[&str]) {
     ]);
     assert_eq!(run.code, 0, "{}", run.all());
     let indexes = match &target {
-        Target::Mysql(db) => db.text(
+        Target::Mysql(db) => db.text(&format!(
             "SELECT GROUP_CONCAT(CONCAT(INDEX_NAME, ':', INDEX_TYPE, ':', IFNULL(SUB_PART, '-')) \
              ORDER BY INDEX_NAME, SEQ_IN_INDEX) FROM information_schema.STATISTICS \
-             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'places'",
-        ),
-        Target::Postgres(db) => db.text(
-            "SELECT string_agg(indexname, ',' ORDER BY indexname) FROM pg_indexes \
-             WHERE tablename = 'places'",
-        ),
+             WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '{table}'"
+        )),
+        // Each index's definition as PostgreSQL prints it, without the table's name.
+        Target::Postgres(db) => db.text(&format!(
+            "SELECT string_agg(regexp_replace(indexdef, ' ON \\S+', ''), ';' ORDER BY indexname) \
+             FROM pg_indexes WHERE tablename = '{table}'"
+        )),
     };
     assert_eq!(indexes.as_deref(), Some(expected), "{}", run.all());
     for w in warned {
@@ -691,7 +698,7 @@ fn mysql_only_indexes_between_mysql_servers() {
 fn mysql_only_indexes_into_postgres() {
     mysql_only_indexes(
         Tgt::Postgres,
-        "places_pkey",
+        "CREATE UNIQUE INDEX places_pkey USING btree (id)",
         &[
             "index `places_location` not carried over: a SPATIAL index",
             "index `places_text` not carried over: a FULLTEXT index",
@@ -747,4 +754,32 @@ fn postgres_checks_hold_in_mysql() {
         let err = insert(values).expect_err(values);
         assert!(err.contains(broken), "{values}: {err}");
     }
+}
+
+#[test]
+fn mysql_prefix_indexes_between_mysql_servers() {
+    mysql_indexes_of(
+        "prefixes",
+        Tgt::Mysql,
+        "prefixes_body:BTREE:100,prefixes_code_body:BTREE:-,prefixes_code_body:BTREE:20,prefixes_unique:BTREE:50,prefixes_unique:BTREE:8,PRIMARY:BTREE:-",
+        &[],
+    );
+}
+
+/// Prefix indexes on long columns into PostgreSQL: row 1's values are longer than a btree
+/// entry, so whole-column btrees would fail the run; the indexes are built, and warned of.
+#[test]
+fn mysql_prefix_indexes_into_postgres() {
+    mysql_indexes_of(
+        "prefixes",
+        Tgt::Postgres,
+        "CREATE INDEX prefixes_body USING hash (body);\
+         CREATE INDEX prefixes_code_body USING btree (code, \"left\"(body, 20) DESC);\
+         CREATE UNIQUE INDEX prefixes_pkey USING btree (id);\
+         CREATE UNIQUE INDEX prefixes_unique USING btree (\"left\"(body, 50), \"substring\"(bin, 1, 8))",
+        &[
+            "index `prefixes_body` on a prefix of a long column becomes a hash index",
+            "index `prefixes_unique` covers prefixes of long columns",
+        ],
+    );
 }

@@ -5,7 +5,7 @@ use crate::expr::translate_expression;
 use crate::ident::derived_name;
 use crate::target::{index_name, resolve_foreign_key, Ctx};
 use crate::ForeignKeyDdl;
-use ferry_core::{Dialect, Table};
+use ferry_core::{DataType, Dialect, Table};
 
 pub(super) fn render_index(
     ctx: &mut Ctx,
@@ -24,17 +24,70 @@ pub(super) fn render_index(
             return None;
         }
     }
-    let parts = tidx
+    let long_prefixes: Vec<usize> = tidx
+        .parts
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| {
+            p.prefix.is_some() && p.column.as_ref().is_some_and(|c| may_outgrow_btree(tgt, c))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let as_hash = !long_prefixes.is_empty() && !tidx.unique && tidx.parts.len() == 1;
+    let mut parts = tidx
         .parts
         .iter()
         .map(|part| index_part(ctx, src, sidx, part))
         .collect::<Option<Vec<String>>>()?;
+    if as_hash {
+        ctx.warn(
+            src,
+            None,
+            format!(
+                "index `{}` on a prefix of a long column becomes a hash index on the whole column (a PostgreSQL btree refuses values over 2,704 bytes): it serves equality, not ranges or LIKE",
+                sidx.name
+            ),
+        );
+        parts = vec![quote_ident(
+            tidx.parts[0].column.as_deref().unwrap_or_default(),
+        )];
+    } else if !long_prefixes.is_empty() {
+        for &i in &long_prefixes {
+            let part = &tidx.parts[i];
+            let (column, n) = (
+                part.column.as_deref().unwrap_or_default(),
+                part.prefix.unwrap_or(0),
+            );
+            let bytes = tgt
+                .columns
+                .iter()
+                .any(|c| c.name == column && c.data_type == DataType::Bytes);
+            let whole = quote_ident(column);
+            let cut = if bytes {
+                format!("(substring({whole}, 1, {n}))")
+            } else {
+                format!("(left({whole}, {n}))")
+            };
+            parts[i] = parts[i].replacen(&whole, &cut, 1);
+        }
+        ctx.warn(
+            src,
+            None,
+            format!(
+                "index `{}` covers prefixes of long columns, as on MySQL: it is built on left(column, n) (a PostgreSQL btree refuses whole values over 2,704 bytes), which queries reach through the same expression",
+                sidx.name
+            ),
+        );
+    }
     let mut sql = format!(
         "CREATE {}INDEX {} ON {}",
         if tidx.unique { "UNIQUE " } else { "" },
         quote_ident(&ctx.constraint_names.name(&index_name(tgt, tidx))),
         qualified(tgt)
     );
+    if as_hash {
+        sql.push_str(" USING hash");
+    }
     match tidx.method.as_deref() {
         Some(m) if ctx.source == Dialect::Postgres => {
             sql.push_str(&format!(" USING {}", quote_ident(m)));
@@ -69,6 +122,21 @@ pub(super) fn render_index(
         }
     }
     Some(sql)
+}
+
+/// Whether values of `column` can be longer than a PostgreSQL btree entry holds (2,704
+/// bytes): text and bytes without a bound, or a `varchar(n)` of over 650 characters of up
+/// to 4 bytes each.
+fn may_outgrow_btree(table: &Table, column: &str) -> bool {
+    table
+        .columns
+        .iter()
+        .find(|c| c.name == column)
+        .is_some_and(|c| match c.data_type {
+            DataType::Text | DataType::Bytes => true,
+            DataType::VarChar(n) | DataType::Char(n) => n > 650,
+            _ => false,
+        })
 }
 
 /// Why a MySQL index of `method` has no PostgreSQL counterpart that ferry could build: as a
