@@ -311,6 +311,49 @@ fn wordpress_shaped_tables_copy_and_replicate_into_postgres() {
     assert_equal(&src.url, &dst.url);
 }
 
+/// `ON UPDATE CURRENT_TIMESTAMP` into PostgreSQL: a trigger stands in for it, so the app's
+/// updates on the target still stamp the row; replicated changes keep the source's own
+/// stamps, even one the source left unchanged on purpose.
+#[test]
+fn on_update_current_timestamp_becomes_a_trigger_that_replication_leaves_alone() {
+    let src = MyDb::on(&binlog_admin_url(), "repl_onupd_src");
+    src.exec(
+        "CREATE TABLE items (
+           id int PRIMARY KEY,
+           qty int NOT NULL,
+           changed timestamp NOT NULL DEFAULT '2001-01-01 00:00:00' ON UPDATE current_timestamp(),
+           touched datetime(3) DEFAULT NULL ON UPDATE current_timestamp(3));
+         INSERT INTO items (id, qty) VALUES (1, 1), (2, 2)",
+    );
+    let dst = PgDb::new("repl_onupd_dst");
+    migrate_with_position(&src.url, &dst.url);
+    src.exec(
+        "UPDATE items SET qty = 10 WHERE id = 1;
+         UPDATE items SET qty = 20, changed = changed, touched = touched WHERE id = 2",
+    );
+    apply_until_now(&src.url, &dst.url);
+    // Row 2 kept its stamps on the source, and so on the target.
+    assert_eq!(
+        dst.text("SELECT concat_ws('|', qty, changed = '2001-01-01 00:00:00+00', touched IS NULL) FROM items WHERE id = 2")
+            .as_deref(),
+        Some("20|t|t")
+    );
+    assert_equal(&src.url, &dst.url);
+    // The app's own update on the target stamps the row, unless it sets the column itself.
+    dst.exec("UPDATE items SET qty = 21 WHERE id = 2");
+    assert_eq!(
+        dst.text("SELECT concat_ws('|', changed > now() - interval '1 minute', touched IS NOT NULL) FROM items WHERE id = 2")
+            .as_deref(),
+        Some("t|t")
+    );
+    dst.exec("UPDATE items SET qty = 22, changed = '2002-02-02 00:00:00+00' WHERE id = 2");
+    assert_eq!(
+        dst.text("SELECT changed = '2002-02-02 00:00:00+00' FROM items WHERE id = 2")
+            .as_deref(),
+        Some("true")
+    );
+}
+
 /// TIME with every number of fractional digits, negative values with a fraction among them
 /// (their binlog encoding borrows from the seconds), replicated into MariaDB and PostgreSQL:
 /// every value equals the source's, as a copy reads it.

@@ -155,6 +155,15 @@ impl PgChangeWriter {
             .batch_execute(STATE_TABLE)
             .await
             .map_err(|e| map_error(e).context("creating _ferry_replication"))?;
+        // The rows this session writes carry the source's own values: the triggers that
+        // stand in for MySQL's ON UPDATE CURRENT_TIMESTAMP leave them alone.
+        client
+            .batch_execute(&format!(
+                "SET {} = 'on'",
+                ferry_schema::target::postgres::APPLYING_SETTING
+            ))
+            .await
+            .map_err(map_error)?;
         let mut cast_lists = Vec::with_capacity(tables.len());
         for t in tables {
             cast_lists.push(casts(&client, &t.target).await?);

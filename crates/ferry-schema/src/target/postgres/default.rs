@@ -111,7 +111,7 @@ fn literal_default(default: &DefaultValue, t: &DataType) -> Result<String, Strin
 
 /// A default computed by the server (current time, a generated UUID, an expression) for a
 /// column of type `t`, or why it has no PostgreSQL equivalent.
-fn computed_default(
+pub(super) fn computed_default(
     source: Dialect,
     default: &DefaultValue,
     t: &DataType,

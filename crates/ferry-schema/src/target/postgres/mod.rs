@@ -2,6 +2,8 @@
 
 mod default;
 mod keys;
+mod on_update;
+pub use on_update::APPLYING_SETTING;
 mod user_types;
 
 use crate::expr::{is_boolean_domain_check, translate_expression};
@@ -112,7 +114,10 @@ pub(crate) fn render_table(ctx: &mut Ctx, src: &Table, tgt: &Table) -> TableDdl 
             quote_literal(comment)
         ));
     }
+    let (triggers, drop_functions) = on_update::statements(ctx, src, tgt);
+    ddl.create.extend(triggers);
     ddl.drop.push(format!("DROP TABLE IF EXISTS {name}"));
+    ddl.drop.extend(drop_functions);
     ddl.truncate.push(format!("TRUNCATE TABLE {name}"));
 
     if !tgt.primary_key.is_empty() {
