@@ -460,6 +460,49 @@ fn arrays_of_enums_and_domains_postgres_to_postgres() {
     assert!(bad.is_err(), "the domain's CHECK was not recreated");
 }
 
+/// Composite types, one holding an enum, a domain, an array and another composite, and a
+/// column that is an array of them: created on the target before the tables, every value
+/// copied, and content verification comparing them (their binary form names attribute type
+/// OIDs, which differ between the databases) and naming a changed one.
+#[test]
+fn composite_types_postgres_to_postgres() {
+    let src = PgDb::new("ferry_pgsrc_composite_src");
+    let dst = PgDb::new("ferry_pgsrc_composite_dst");
+    src.exec(
+        "CREATE SCHEMA geo;
+         CREATE TYPE mood AS ENUM ('sad', 'happy');
+         CREATE DOMAIN posint AS integer CHECK (VALUE > 0);
+         CREATE TYPE geo.address AS (street text, zip varchar(10));
+         CREATE TYPE \"Rich\" AS (m mood, tags text[], at geo.address, n posint);
+         CREATE TABLE people (id int PRIMARY KEY, home geo.address, r \"Rich\", history \"Rich\"[]);
+         INSERT INTO people VALUES
+           (1, ROW('Main St', '12345'), ROW('happy', '{a,\"b c\"}', ROW('x', NULL), 3),
+            ARRAY[ROW('sad', NULL, NULL, NULL)::\"Rich\", NULL]),
+           (2, NULL, NULL, NULL)",
+    );
+    let report = migrate(&src.url, &dst.url, &["--verify", "content"]);
+    assert_eq!(
+        table_report(&report, "public.people")["verification"]["content"],
+        "ok",
+        "{report}"
+    );
+    let q = "SELECT string_agg(p::text, '|' ORDER BY id) FROM people p";
+    assert_eq!(dst.text(q), src.text(q));
+    assert_eq!(
+        dst.text("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'people'::regclass AND attname = 'history'")
+            .as_deref(),
+        Some("\"Rich\"[]")
+    );
+    dst.exec("UPDATE people SET r = ROW('sad', '{a,\"b c\"}', ROW('x', NULL), 3) WHERE id = 1");
+    let verify = ferry(&["verify", "--content", "--from", &src.url, "--to", &dst.url]);
+    assert_eq!(verify.code, 1, "{}", verify.all());
+    assert!(
+        verify.all().contains("id=1: differs in r"),
+        "{}",
+        verify.all()
+    );
+}
+
 #[test]
 fn index_details_and_collations_are_kept_exactly() {
     let src = PgDb::new("ferry_pgsrc_idx_src");

@@ -471,6 +471,9 @@ pub enum UserTypeKind {
         /// The domain's CHECK constraints.
         checks: Vec<Check>,
     },
+    /// A composite type (`CREATE TYPE address AS (street text, zip text)`): its attributes'
+    /// names and types in order, the types in the source dialect's SQL.
+    Composite(Vec<(String, String)>),
 }
 
 impl Schema {

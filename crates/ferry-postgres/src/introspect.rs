@@ -28,7 +28,8 @@ const EXTENSION_USES_SQL: &str = include_str!("../sql/extension_uses.sql");
 /// A user type with its catalog oid, for finding the types tables use.
 struct CatalogType {
     oid: Oid,
-    base_oid: Oid,
+    /// The types this one is built on: a domain's base type, a composite's attribute types.
+    deps: Vec<Oid>,
     ty: UserType,
 }
 
@@ -138,7 +139,7 @@ impl Tables {
             .iter()
             .filter_map(|t| match &t.ty.kind {
                 UserTypeKind::Enum(labels) => Some((t.oid, (t.ty.name.clone(), labels.clone()))),
-                UserTypeKind::Domain { .. } => None,
+                UserTypeKind::Domain { .. } | UserTypeKind::Composite(_) => None,
             })
             .collect();
         let mut used_types: HashSet<Oid> = HashSet::new();
@@ -209,8 +210,10 @@ fn used_user_types(types: Vec<CatalogType>, used: &mut HashSet<Oid>) -> Vec<User
     let mut pending: Vec<Oid> = used.iter().copied().collect();
     while let Some(oid) = pending.pop() {
         if let Some(t) = by_type_oid.get(&oid) {
-            if t.base_oid != 0 && used.insert(t.base_oid) {
-                pending.push(t.base_oid);
+            for &dep in &t.deps {
+                if dep != 0 && used.insert(dep) {
+                    pending.push(dep);
+                }
             }
         }
     }
@@ -225,12 +228,18 @@ async fn load_types(client: &Client) -> Result<Vec<CatalogType>> {
     let rows = client
         .query(TYPES_SQL, &[])
         .await
-        .map_err(|e| map_error(e).context("reading enum types and domains"))?;
+        .map_err(|e| map_error(e).context("reading enum types, domains and composite types"))?;
     let mut out = Vec::with_capacity(rows.len());
     for row in &rows {
         let kind: String = row.get("kind");
+        let mut deps: Vec<Oid> = vec![row.get("base_oid")];
         let ty_kind = if kind == "e" {
             UserTypeKind::Enum(row.get("labels"))
+        } else if kind == "c" {
+            deps = row.get("attr_type_oids");
+            let names: Vec<String> = row.get("attr_names");
+            let types: Vec<String> = row.get("attr_types");
+            UserTypeKind::Composite(names.into_iter().zip(types).collect())
         } else {
             let names: Vec<String> = row.get("check_names");
             let exprs: Vec<String> = row.get("check_exprs");
@@ -253,7 +262,7 @@ async fn load_types(client: &Client) -> Result<Vec<CatalogType>> {
         };
         out.push(CatalogType {
             oid: row.get("oid"),
-            base_oid: row.get("base_oid"),
+            deps,
             ty: UserType {
                 schema: Some(row.get("schema_name")),
                 name: row.get("type_name"),

@@ -59,6 +59,11 @@ impl CopyRows {
     /// this reads (the caller then compares decoded values).
     pub fn new(table: &Table) -> Option<CopyRows> {
         let cols: Vec<&ferry_core::Column> = table.copied_columns().collect();
+        if cols.iter().any(|c| may_be_composite(c)) {
+            // A composite value's binary form names each attribute's type OID, which
+            // differs between databases for user types: compare decoded values instead.
+            return None;
+        }
         let key = table
             .row_key()
             .iter()
@@ -100,6 +105,66 @@ impl CopyRows {
         }
         &self.row_buf
     }
+}
+
+/// Whether `c` may hold composite values: it reads as text (no type rule maps a composite)
+/// and its type is none of PostgreSQL's own. Domains over text answer yes too, which only
+/// costs their tables the faster comparison.
+fn may_be_composite(c: &ferry_core::Column) -> bool {
+    const BUILTIN: &[&str] = &[
+        "text",
+        "character varying",
+        "varchar",
+        "character",
+        "char",
+        "bpchar",
+        "name",
+        "citext",
+        "inet",
+        "cidr",
+        "macaddr",
+        "macaddr8",
+        "xml",
+        "tsvector",
+        "tsquery",
+        "money",
+        "point",
+        "line",
+        "lseg",
+        "box",
+        "path",
+        "polygon",
+        "circle",
+        "time with time zone",
+        "pg_lsn",
+        "oid",
+        "int4range",
+        "int8range",
+        "numrange",
+        "tsrange",
+        "tstzrange",
+        "daterange",
+        "int4multirange",
+        "int8multirange",
+        "nummultirange",
+        "tsmultirange",
+        "tstzmultirange",
+        "datemultirange",
+        "bit varying",
+        "\"char\"",
+    ];
+    let text_like = match &c.data_type {
+        DataType::Text => true,
+        DataType::Array(inner) => **inner == DataType::Text,
+        _ => false,
+    };
+    if !text_like {
+        return false;
+    }
+    let t = c.source_type.to_ascii_lowercase();
+    let base = t.trim_end_matches("[]");
+    let base = base.split('(').next().unwrap_or(base).trim();
+    !BUILTIN.contains(&base)
 }
 
 impl RawRows for CopyRows {

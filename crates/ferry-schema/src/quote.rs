@@ -301,10 +301,20 @@ pub fn check_schema(schema: &Schema) -> Result<()> {
     }
     for ty in &schema.types {
         check_text(&ty.name, || format!("type `{}`", ty.name.escape_debug()))?;
-        if let ferry_core::UserTypeKind::Enum(labels) = &ty.kind {
-            for l in labels {
-                check_text(l, || format!("type `{}`: a label", ty.name.escape_debug()))?;
+        match &ty.kind {
+            ferry_core::UserTypeKind::Enum(labels) => {
+                for l in labels {
+                    check_text(l, || format!("type `{}`: a label", ty.name.escape_debug()))?;
+                }
             }
+            ferry_core::UserTypeKind::Composite(attributes) => {
+                for (a, _) in attributes {
+                    check_text(a, || {
+                        format!("type `{}`: an attribute", ty.name.escape_debug())
+                    })?;
+                }
+            }
+            ferry_core::UserTypeKind::Domain { .. } => {}
         }
     }
     Ok(())

@@ -125,6 +125,14 @@ pub fn render_pre(schema: &Schema) -> (Vec<String>, Vec<String>) {
                 create.push(sql);
                 drop.push(format!("DROP DOMAIN IF EXISTS {name}"));
             }
+            UserTypeKind::Composite(attributes) => {
+                let attributes: Vec<String> = attributes
+                    .iter()
+                    .map(|(a, ty)| format!("{} {ty}", quote_ident(a)))
+                    .collect();
+                create.push(format!("CREATE TYPE {name} AS ({})", attributes.join(", ")));
+                drop.push(format!("DROP TYPE IF EXISTS {name}"));
+            }
         }
     }
     // Types are dropped in reverse: a domain may be over an enum.
@@ -150,7 +158,7 @@ pub fn pre_objects(schema: &Schema) -> Vec<DbObject> {
         .collect();
     out.extend(schema.types.iter().map(|t| {
         let kind = match t.kind {
-            UserTypeKind::Enum(_) => ObjectKind::Type,
+            UserTypeKind::Enum(_) | UserTypeKind::Composite(_) => ObjectKind::Type,
             UserTypeKind::Domain { .. } => ObjectKind::Domain,
         };
         DbObject::new(kind, t.schema.as_deref(), &t.name)
@@ -189,13 +197,26 @@ mod tests {
                 }],
             },
         });
+        schema.types.push(UserType {
+            schema: Some("app".into()),
+            name: "Address".into(),
+            kind: UserTypeKind::Composite(vec![
+                ("street".into(), "text".into()),
+                ("Zip".into(), "app.\"Email\"".into()),
+            ]),
+        });
         let (create, drop) = render_pre(&schema);
         assert_eq!(
             pre_objects(&schema)
                 .iter()
                 .map(ToString::to_string)
                 .collect::<Vec<_>>(),
-            vec!["schema app", "type public.mood", "domain app.Email"]
+            vec![
+                "schema app",
+                "type public.mood",
+                "domain app.Email",
+                "type app.Address"
+            ]
         );
         assert_eq!(
             create,
@@ -205,11 +226,13 @@ mod tests {
                 "CREATE EXTENSION IF NOT EXISTS \"citext\"",
                 "CREATE TYPE public.mood AS ENUM ('sad', 'it''s ok')",
                 "CREATE DOMAIN app.\"Email\" AS citext NOT NULL CONSTRAINT email_at CHECK (VALUE ~~ '%@%'::citext)",
+                "CREATE TYPE app.\"Address\" AS (street text, \"Zip\" app.\"Email\")",
             ]
         );
         assert_eq!(
             drop,
             vec![
+                "DROP TYPE IF EXISTS app.\"Address\"",
                 "DROP DOMAIN IF EXISTS app.\"Email\"",
                 "DROP TYPE IF EXISTS public.mood",
             ]
