@@ -783,3 +783,56 @@ fn mysql_prefix_indexes_into_postgres() {
         ],
     );
 }
+
+/// A partitioned MySQL table (`parted`): between MySQL servers it arrives with the same
+/// partitions (rows in each as on the source); into PostgreSQL it is one plain table, named
+/// in a warning.
+#[test]
+fn mysql_partitions_between_mysql_servers_and_into_postgres() {
+    let partitions =
+        "SELECT GROUP_CONCAT(CONCAT(PARTITION_NAME, ':', PARTITION_METHOD, ':', TABLE_ROWS) \
+                      ORDER BY PARTITION_ORDINAL_POSITION) FROM information_schema.PARTITIONS \
+                      WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'parted'";
+    let source = Source::load(Src::Mysql);
+    let Source::Mysql(src) = &source else {
+        unreachable!()
+    };
+    src.exec("ANALYZE TABLE parted");
+    for tgt in [Tgt::Mysql, Tgt::Postgres] {
+        let target = Target::new(tgt);
+        let tmp = TempDir::new("fidelity_parted");
+        let config = tmp.join("tables.toml");
+        std::fs::write(&config, "[tables]\ninclude = [\"parted\"]\n").expect("config");
+        let run = ferry(&[
+            "migrate",
+            "--from",
+            source.url(),
+            "--to",
+            target.url(),
+            "--config",
+            config.to_str().expect("utf8"),
+            "--verify",
+            "content",
+        ]);
+        assert_eq!(run.code, 0, "{}", run.all());
+        match &target {
+            Target::Mysql(db) => {
+                db.exec("ANALYZE TABLE parted");
+                assert_eq!(
+                    db.text(partitions).as_deref(),
+                    Some("p2023:RANGE:1,p2024:RANGE:1,pmax:RANGE:1"),
+                    "{}",
+                    run.all()
+                );
+            }
+            Target::Postgres(db) => {
+                assert_eq!(db.text("SELECT count(*) FROM parted").as_deref(), Some("3"));
+                assert!(
+                    run.all().contains("parted: partitioning is not kept"),
+                    "{}",
+                    run.all()
+                );
+            }
+        }
+    }
+}

@@ -378,8 +378,9 @@ fn expected(cases: &[Case], mysql: bool, pg_source: bool) -> Vec<Expected> {
             } else {
                 names.constraints.name(&k.index)
             };
-            // A PostgreSQL CHECK (`= ANY (ARRAY[...])`) has no MySQL form: ferry warns.
-            let check = (!(mysql && pg_source)).then(|| names.constraints.name(&k.check));
+            // Every path keeps the CHECK: PostgreSQL prints it back as `= ANY (ARRAY[...])`
+            // with casts, which becomes `IN (...)` for MySQL.
+            let check = Some(names.constraints.name(&k.check));
             let fk_wanted = if pg_source {
                 k.fk.clone()
             } else {

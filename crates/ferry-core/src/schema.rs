@@ -321,6 +321,11 @@ pub struct Table {
     /// their shadow tables). A run refuses such a table unless the config excludes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unsupported: Option<Unsupported>,
+    /// How the source partitions the table, in its own SQL (MySQL's `PARTITION BY RANGE
+    /// (year(created)) (PARTITION p0 VALUES LESS THAN (2024), ...)`), for a same-dialect
+    /// target to partition it the same way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition_by: Option<String>,
 }
 
 /// A table the source lists but ferry cannot copy.
@@ -349,6 +354,7 @@ impl Table {
             collation: None,
             estimated_rows: None,
             unsupported: None,
+            partition_by: None,
         }
     }
 

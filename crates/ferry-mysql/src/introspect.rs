@@ -57,6 +57,7 @@ pub async fn introspect(conn: &mut Conn, db: &str, mariadb: bool) -> Result<Sche
 
 async fn read_tables(conn: &mut Conn, db: &str) -> Result<BTreeMap<String, Table>> {
     let mut tables: BTreeMap<String, Table> = BTreeMap::new();
+    let mut partitioned = Vec::new();
     for mut r in rows(conn, TABLES, db, "tables").await? {
         let name = text(&mut r, 0).unwrap_or_default();
         let mut t = Table::new(name.clone());
@@ -69,9 +70,34 @@ async fn read_tables(conn: &mut Conn, db: &str) -> Result<BTreeMap<String, Table
             let co = t.collation.as_deref()?;
             co.split_once('_').map(|(cs, _)| cs.to_string())
         });
+        if number(&mut r, 5) == Some(1) {
+            partitioned.push(name.clone());
+        }
         tables.insert(name, t);
     }
+    for name in partitioned {
+        let sql = format!("SHOW CREATE TABLE {}.{}", quote(db), quote(&name));
+        let row: Option<(String, String)> = conn
+            .query_first(sql)
+            .await
+            .map_err(|e| map_error(e, &format!("reading how `{name}` is partitioned")))?;
+        if let (Some((_, ddl)), Some(t)) = (row, tables.get_mut(&name)) {
+            t.partition_by = partition_clause(&ddl);
+        }
+    }
     Ok(tables)
+}
+
+/// The `PARTITION BY ...` clause at the end of a `SHOW CREATE TABLE`, without the version
+/// comment MySQL wraps it in (`/*!50100 PARTITION BY ... */`).
+fn partition_clause(ddl: &str) -> Option<String> {
+    // After the column list, whose `)` starts a line (strings inside it are escaped), so a
+    // comment that mentions partitions is never taken for the clause.
+    let options = ddl.find("\n)").unwrap_or(0);
+    let at = options + ddl[options..].find("PARTITION BY ")?;
+    let clause = ddl[at..].trim();
+    let clause = clause.strip_suffix("*/").unwrap_or(clause).trim_end();
+    Some(clause.to_string())
 }
 
 /// Add every table's columns; returns the `tinyint(1)` columns by table, which may be
@@ -330,5 +356,30 @@ async fn read_checks(
                 dialect: Dialect::Mysql,
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::partition_clause;
+
+    #[test]
+    fn partition_clauses_come_out_of_both_servers_show_create_table() {
+        // MariaDB 10.11, as its SHOW CREATE TABLE prints it.
+        let mariadb = "CREATE TABLE `p` (\n  `id` int(11) NOT NULL\n) ENGINE=InnoDB DEFAULT CHARSET=latin1\n PARTITION BY HASH (`id`)\nPARTITIONS 4";
+        assert_eq!(
+            partition_clause(mariadb).as_deref(),
+            Some("PARTITION BY HASH (`id`)\nPARTITIONS 4")
+        );
+        // MySQL 8 wraps it in a version comment.
+        let mysql = "CREATE TABLE `p` (\n  `id` int NOT NULL\n) ENGINE=InnoDB\n/*!50100 PARTITION BY RANGE (`id`)\n(PARTITION p0 VALUES LESS THAN (10) ENGINE = InnoDB) */";
+        assert_eq!(
+            partition_clause(mysql).as_deref(),
+            Some("PARTITION BY RANGE (`id`)\n(PARTITION p0 VALUES LESS THAN (10) ENGINE = InnoDB)")
+        );
+        assert_eq!(partition_clause("CREATE TABLE `t` (`id` int)"), None);
+        let commented =
+            "CREATE TABLE `t` (\n  `id` int COMMENT 'PARTITION BY nothing'\n) ENGINE=InnoDB";
+        assert_eq!(partition_clause(commented), None);
     }
 }

@@ -59,8 +59,12 @@ pub(crate) fn render_table(ctx: &mut Ctx, src: &Table, tgt: &Table) -> TableDdl 
         .map(|c| c.name.clone());
     let (early, mut late) = keys::index_clauses(ctx, src, tgt, &types, auto_col.as_ref());
     defs.extend(early.into_iter().map(|clause| format!("    {clause}")));
+    let partitions = match &src.partition_by {
+        Some(p) if same_dialect(ctx) => format!("\n{p}"),
+        _ => String::new(),
+    };
     ddl.create.push(format!(
-        "CREATE TABLE {name} (\n{}\n){}{}",
+        "CREATE TABLE {name} (\n{}\n){}{}{partitions}",
         defs.join(",\n"),
         table_options(ctx, src),
         table_comment(ctx, src, tgt)

@@ -114,6 +114,13 @@ pub(crate) fn render_table(ctx: &mut Ctx, src: &Table, tgt: &Table) -> TableDdl 
             quote_literal(comment)
         ));
     }
+    if src.partition_by.is_some() {
+        ctx.warn(
+            src,
+            None,
+            "partitioning is not kept: the table is copied as a plain table holding every partition's rows",
+        );
+    }
     let (triggers, drop_functions) = on_update::statements(ctx, src, tgt);
     ddl.create.extend(triggers);
     ddl.drop.push(format!("DROP TABLE IF EXISTS {name}"));
