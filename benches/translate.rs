@@ -51,6 +51,7 @@ fn schema(tables: usize) -> Schema {
                 on_delete: None,
                 on_update: None,
                 enforced: false,
+                deferrable: ferry_core::Deferrable::No,
             });
         }
         s.tables.push(table);

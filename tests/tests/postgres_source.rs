@@ -503,6 +503,40 @@ fn composite_types_postgres_to_postgres() {
     );
 }
 
+/// Deferrable foreign keys (every key Django makes on PostgreSQL) stay deferrable, each as
+/// the source declares it, so an app that inserts a child before its parent inside a
+/// transaction keeps working on the target.
+#[test]
+fn deferrable_foreign_keys_stay_deferrable() {
+    let src = PgDb::new("ferry_pgsrc_deferrable_src");
+    let dst = PgDb::new("ferry_pgsrc_deferrable_dst");
+    src.exec(
+        "CREATE TABLE parent (id int PRIMARY KEY);
+         CREATE TABLE child (id int PRIMARY KEY,
+           late int REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED,
+           maybe int REFERENCES parent (id) DEFERRABLE,
+           now int REFERENCES parent (id));
+         INSERT INTO parent VALUES (1);
+         INSERT INTO child VALUES (1, 1, 1, 1);",
+    );
+    let report = migrate(&src.url, &dst.url, &["--verify", "content"]);
+    assert!(
+        !report.to_string().contains("DEFERRABLE in the source"),
+        "{report}"
+    );
+    let q =
+        "SELECT string_agg(conname || ':' || condeferrable || condeferred, ',' ORDER BY conname) \
+             FROM pg_constraint WHERE contype = 'f'";
+    assert_eq!(
+        dst.text(q).as_deref(),
+        Some("child_late_fkey:truetrue,child_maybe_fkey:truefalse,child_now_fkey:falsefalse")
+    );
+    assert_eq!(dst.text(q), src.text(q));
+    dst.exec(
+        "BEGIN; INSERT INTO child (id, late) VALUES (2, 2); INSERT INTO parent VALUES (2); COMMIT",
+    );
+}
+
 #[test]
 fn index_details_and_collations_are_kept_exactly() {
     let src = PgDb::new("ferry_pgsrc_idx_src");

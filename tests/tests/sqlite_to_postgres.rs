@@ -574,3 +574,51 @@ fn config_overrides_types_and_selects_tables() {
         run.stderr
     );
 }
+
+/// A Django app's SQLite database: a JSONField (text with a JSON_VALID CHECK) becomes jsonb
+/// with no CHECK left over, and the foreign keys Django declares DEFERRABLE INITIALLY
+/// DEFERRED stay so, as Django's own PostgreSQL schema has them.
+#[test]
+fn a_django_database_keeps_json_fields_and_deferred_keys() {
+    let tmp = TempDir::new("django");
+    let path = tmp.join("db.sqlite3");
+    let c = Connection::open(&path).expect("open");
+    c.execute_batch(
+        r#"CREATE TABLE "auth_user" ("id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "username" varchar(150) NOT NULL UNIQUE);
+           CREATE TABLE "shop_item" ("id" integer NOT NULL PRIMARY KEY AUTOINCREMENT,
+             "data" text NOT NULL CHECK ((JSON_VALID("data") OR "data" IS NULL)),
+             "owner_id" integer NOT NULL REFERENCES "auth_user" ("id") DEFERRABLE INITIALLY DEFERRED);
+           INSERT INTO auth_user VALUES (1, 'admin');
+           INSERT INTO shop_item VALUES (1, '{"b": [1, 2], "a": null}', 1), (2, 'null', 1);"#,
+    )
+    .expect("django schema");
+    drop(c);
+    let dst = PgDb::new("ferry_sqlite_django");
+    let url = format!("sqlite://{}", path.display());
+    let run = ferry(&[
+        "migrate", "--from", &url, "--to", &dst.url, "--verify", "content",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(!run.all().contains("JSON_VALID"), "{}", run.all());
+    assert_eq!(
+        dst.text("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'shop_item'::regclass AND attname = 'data'")
+            .as_deref(),
+        Some("jsonb")
+    );
+    assert_eq!(
+        dst.text("SELECT data -> 'b' ->> 1 FROM shop_item WHERE id = 1")
+            .as_deref(),
+        Some("2")
+    );
+    assert_eq!(
+        dst.text("SELECT count(*) FROM pg_constraint WHERE conrelid = 'shop_item'::regclass AND contype = 'c'")
+            .as_deref(),
+        Some("0")
+    );
+    assert_eq!(
+        dst.text("SELECT condeferrable::text || condeferred::text FROM pg_constraint WHERE conrelid = 'shop_item'::regclass AND contype = 'f'")
+            .as_deref(),
+        Some("truetrue")
+    );
+    dst.exec("BEGIN; INSERT INTO shop_item (data, owner_id) VALUES ('{}', 2); INSERT INTO auth_user VALUES (2, 'late'); COMMIT");
+}

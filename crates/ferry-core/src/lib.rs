@@ -43,8 +43,8 @@ pub use progress::{
 pub use raw::RawRows;
 pub use read_loop::{BadRow, RowLoop, RowOut};
 pub use schema::{
-    Check, Column, DataType, DefaultValue, Dialect, ExtensionUse, ForeignKey, Index, IndexPart,
-    Schema, Table, Unsupported, UserType, UserTypeKind,
+    Check, Column, DataType, DefaultValue, Deferrable, Dialect, ExtensionUse, ForeignKey, Index,
+    IndexPart, Schema, Table, Unsupported, UserType, UserTypeKind,
 };
 pub use sink::{IfExists, Sink, TableWriter, TargetNeeds, WriteOutcome};
 pub use source::{BatchSender, ReadOptions, ReadStats, Source};

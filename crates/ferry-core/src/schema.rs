@@ -276,6 +276,22 @@ pub struct ForeignKey {
     /// unless a connection asks): rows read from one consistent snapshot then satisfy it.
     #[serde(default)]
     pub enforced: bool,
+    /// Whether the source checks the key at the end of each transaction rather than at
+    /// each statement (PostgreSQL and SQLite `DEFERRABLE`).
+    #[serde(default)]
+    pub deferrable: Deferrable,
+}
+
+/// When a foreign key is checked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Deferrable {
+    /// At each statement (`NOT DEFERRABLE`, and every MySQL key).
+    #[default]
+    No,
+    /// `DEFERRABLE INITIALLY IMMEDIATE`: at each statement unless a transaction defers it.
+    Immediate,
+    /// `DEFERRABLE INITIALLY DEFERRED`: at commit.
+    Deferred,
 }
 
 /// A CHECK constraint in its source dialect's SQL.

@@ -317,6 +317,7 @@ async fn read_foreign_keys(
                     on_update,
                     // Listed foreign keys are InnoDB's, which it checks on every write.
                     enforced: true,
+                    deferrable: ferry_core::Deferrable::No,
                 },
             )),
         }

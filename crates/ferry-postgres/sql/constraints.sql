@@ -16,7 +16,9 @@ SELECT con.conrelid AS table_oid,
        con.confdeltype::text AS on_delete,
        CASE WHEN con.contype = 'c' THEN pg_get_expr(con.conbin, con.conrelid) END AS check_expr,
        con.conindid AS index_oid,
-       con.convalidated AS validated
+       con.convalidated AS validated,
+       con.condeferrable AS deferrable,
+       con.condeferred AS deferred
 FROM pg_constraint con
 LEFT JOIN pg_class rc ON rc.oid = con.confrelid
 LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace

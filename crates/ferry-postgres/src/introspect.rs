@@ -375,6 +375,11 @@ fn add_constraint(table: &mut Table, row: &tokio_postgres::Row) {
                 on_update: fk_action(&row.get::<_, String>("on_update")),
                 // NOT VALID constraints may have rows that break them.
                 enforced: row.get("validated"),
+                deferrable: match (row.get("deferrable"), row.get("deferred")) {
+                    (false, _) => ferry_core::Deferrable::No,
+                    (true, false) => ferry_core::Deferrable::Immediate,
+                    (true, true) => ferry_core::Deferrable::Deferred,
+                },
             });
         }
         "c" => {

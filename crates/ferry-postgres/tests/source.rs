@@ -401,6 +401,8 @@ async fn every_type_translates_for_mysql_with_warnings_for_what_does_not_fit() {
         "`ts` datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)",
         "`sc` int DEFAULT 0",
         "`int_col` int DEFAULT 0",
+        // The email domain's CHECK, printed back as `(e ~~ '%@%'::citext)`.
+        "CHECK ((`e` LIKE '%@%'))",
     ] {
         assert!(
             script.contains(expected),
@@ -415,7 +417,6 @@ async fn every_type_translates_for_mysql_with_warnings_for_what_does_not_fit() {
         "n_free",
         "iv",
         "warehouse",
-        "(e ~~ ",
     ] {
         assert!(warned(needle), "no warning about {needle}: {warnings:#?}");
     }

@@ -127,6 +127,39 @@ pub fn is_boolean_domain_check(sql: &str, table: &Table) -> bool {
     }
 }
 
+/// The column a CHECK declares to hold JSON: `JSON_VALID(col)`, optionally `OR col IS
+/// NULL`, in any parentheses (Django's JSONField on SQLite, MariaDB's JSON alias). A column
+/// of the JSON type needs no such CHECK on any target.
+pub fn json_validity_column(sql: &str) -> Option<String> {
+    let tokens: Vec<Token> = tokenize(sql)?
+        .into_iter()
+        .filter(|t| !matches!(t, Token::LParen | Token::RParen))
+        .collect();
+    let column = match tokens.as_slice() {
+        [f, c] if f.is_word("JSON_VALID") => c.ident()?,
+        [f, c, or, c2, is, null]
+            if f.is_word("JSON_VALID")
+                && or.is_word("OR")
+                && is.is_word("IS")
+                && null.is_word("NULL")
+                && c.ident() == c2.ident() =>
+        {
+            c.ident()?
+        }
+        _ => return None,
+    };
+    Some(column.to_string())
+}
+
+/// Whether a CHECK only restates what a column's type already guarantees on every target:
+/// [`is_boolean_domain_check`], or [`json_validity_column`] on a JSON column.
+pub fn is_type_domain_check(sql: &str, table: &Table) -> bool {
+    is_boolean_domain_check(sql, table)
+        || json_validity_column(sql)
+            .and_then(|c| find_column(table, &c))
+            .is_some_and(|i| table.columns[i].data_type == DataType::Json)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +202,25 @@ mod tests {
             &q,
         );
         assert_eq!(my.as_deref(), Ok("CHAR_LENGTH(\"Kind\") > 0"));
+    }
+
+    #[test]
+    fn json_validity_checks_are_recognised() {
+        assert_eq!(
+            json_validity_column("(JSON_VALID(\"data\") OR \"data\" IS NULL)").as_deref(),
+            Some("data")
+        );
+        assert_eq!(
+            json_validity_column("json_valid(`doc`)").as_deref(),
+            Some("doc")
+        );
+        assert_eq!(json_validity_column("JSON_VALID(a) OR b IS NULL"), None);
+        assert_eq!(json_validity_column("JSON_VALID(a) AND a IS NULL"), None);
+        assert_eq!(json_validity_column("length(a) > 0"), None);
+        let mut t = table();
+        t.columns.push(Column::new("doc", "TEXT", DataType::Json));
+        assert!(is_type_domain_check("JSON_VALID(doc) OR doc IS NULL", &t));
+        assert!(!is_type_domain_check("JSON_VALID(Kind)", &t));
     }
 
     #[test]

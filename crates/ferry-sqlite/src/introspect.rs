@@ -208,7 +208,23 @@ fn table(conn: &Connection, name: &str, create_sql: &str, notes: &mut Vec<Note>)
     }
     t.indexes = indexes(conn, name)?;
     t.foreign_keys = foreign_keys(conn, name)?;
+    let deferrable = ferry_schema::source::sqlite::deferrable_references(create_sql);
+    if deferrable.len() == t.foreign_keys.len() {
+        for (fk, d) in t.foreign_keys.iter_mut().zip(deferrable) {
+            fk.deferrable = d;
+        }
+    }
     t.checks = extract_checks(create_sql);
+    // A text column whose CHECK says it holds JSON (Django's JSONField) is a JSON column.
+    for check in &t.checks {
+        let column = ferry_schema::expr::json_validity_column(&check.expression)
+            .and_then(|c| ferry_schema::expr::find_column(&t, &c));
+        if let Some(i) = column {
+            if t.columns[i].data_type.is_text_like() && t.columns[i].data_type != DataType::Json {
+                t.columns[i].data_type = DataType::Json;
+            }
+        }
+    }
     t.estimated_rows = estimate_rows(conn, name, without_rowid).ok();
     Ok(t)
 }
@@ -394,6 +410,8 @@ fn foreign_keys(conn: &Connection, table: &str) -> Result<Vec<ForeignKey>> {
                     on_update: action(on_update),
                     // SQLite checks foreign keys only on connections that ask for it.
                     enforced: false,
+                    // From the CREATE statement (the pragma does not say).
+                    deferrable: ferry_core::Deferrable::No,
                 },
             )),
         }

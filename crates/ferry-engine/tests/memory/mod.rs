@@ -155,6 +155,7 @@ fn table(name: &str, rows: i64, parent: Option<&str>) -> Table {
             on_delete: None,
             on_update: None,
             enforced: true,
+            deferrable: ferry_core::Deferrable::No,
         }];
     }
     t

@@ -258,6 +258,53 @@ pub fn has_autoincrement(create_sql: &str) -> bool {
     tokenize(create_sql).is_some_and(|t| t.iter().any(|t| t.is_word("AUTOINCREMENT")))
 }
 
+/// When each foreign key of a `CREATE TABLE` statement is checked, in declaration order
+/// (one entry per `REFERENCES` clause, column-level or table-level, which is the order of
+/// `PRAGMA foreign_key_list` reversed): `DEFERRABLE INITIALLY DEFERRED` (Django's keys),
+/// `DEFERRABLE [INITIALLY IMMEDIATE]`, or neither (also `NOT DEFERRABLE ...`).
+pub fn deferrable_references(create_sql: &str) -> Vec<ferry_core::Deferrable> {
+    use ferry_core::Deferrable;
+    let Some(tokens) = tokenize(create_sql) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (i, t) in tokens.iter().enumerate() {
+        if !t.is_word("REFERENCES") {
+            continue;
+        }
+        // The clause runs to the comma or `)` that ends its definition.
+        let mut depth = 0usize;
+        let mut end = tokens.len();
+        for (j, u) in tokens.iter().enumerate().skip(i + 1) {
+            match u {
+                Token::LParen => depth += 1,
+                Token::RParen if depth == 0 => {
+                    end = j;
+                    break;
+                }
+                Token::RParen => depth -= 1,
+                Token::Comma if depth == 0 => {
+                    end = j;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let clause = &tokens[i + 1..end];
+        let at = clause.iter().position(|u| u.is_word("DEFERRABLE"));
+        let negated = at.is_some_and(|k| k > 0 && clause[k - 1].is_word("NOT"));
+        let deferred = clause
+            .windows(2)
+            .any(|w| w[0].is_word("INITIALLY") && w[1].is_word("DEFERRED"));
+        out.push(match (at, negated, deferred) {
+            (Some(_), false, true) => Deferrable::Deferred,
+            (Some(_), false, false) => Deferrable::Immediate,
+            _ => Deferrable::No,
+        });
+    }
+    out
+}
+
 /// The CHECK constraints in a `CREATE TABLE` statement, column-level and table-level, as
 /// SQLite SQL text.
 pub fn extract_checks(create_sql: &str) -> Vec<Check> {
@@ -391,6 +438,26 @@ mod tests {
         assert_eq!(map("LONGTEXT"), DataType::Text);
         assert_eq!(map("MEDIUMBLOB"), DataType::Bytes);
         assert_eq!(map("FLOATY"), DataType::Float64);
+    }
+
+    #[test]
+    fn deferrable_references_in_declaration_order() {
+        use ferry_core::Deferrable;
+        let sql = "CREATE TABLE \"shop_item\" (\"id\" integer NOT NULL PRIMARY KEY, \
+                   \"owner_id\" integer NOT NULL REFERENCES \"auth_user\" (\"id\") DEFERRABLE INITIALLY DEFERRED, \
+                   \"kind_id\" integer REFERENCES kind(id) ON DELETE CASCADE, \
+                   a int, b int, \
+                   FOREIGN KEY (a, b) REFERENCES pair (x, y) DEFERRABLE, \
+                   FOREIGN KEY (b) REFERENCES other (z) NOT DEFERRABLE INITIALLY DEFERRED)";
+        assert_eq!(
+            deferrable_references(sql),
+            vec![
+                Deferrable::Deferred,
+                Deferrable::No,
+                Deferrable::Immediate,
+                Deferrable::No
+            ]
+        );
     }
 
     #[test]

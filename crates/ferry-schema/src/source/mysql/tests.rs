@@ -201,6 +201,7 @@ fn wordpress() -> Schema {
         on_delete: None,
         on_update: None,
         enforced: true,
+        deferrable: ferry_core::Deferrable::No,
     });
     Schema {
         tables: vec![posts, meta],

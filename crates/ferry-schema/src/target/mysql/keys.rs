@@ -1,7 +1,7 @@
 //! Keys, indexes, CHECKs and foreign keys on a MySQL target.
 
 use super::{quote_ident, same_dialect, MAX_KEY_BYTES, UTF8MB4, VALIDATE_FK_MARK};
-use crate::expr::{is_boolean_domain_check, translate_expression};
+use crate::expr::{is_type_domain_check, translate_expression};
 use crate::ident::{derived_name, Namer};
 use crate::rules::DeclaredType;
 use crate::target::{index_name, resolve_foreign_key, Ctx};
@@ -268,7 +268,7 @@ fn index_kind(
 pub(super) fn check_clauses(ctx: &mut Ctx, src: &Table, tgt: &Table) -> Vec<String> {
     let mut out = Vec::new();
     for check in &src.checks {
-        if is_boolean_domain_check(&check.expression, src) || is_column_check(ctx, src, check) {
+        if is_type_domain_check(&check.expression, src) || is_column_check(ctx, src, check) {
             continue;
         }
         match translate_expression(
@@ -340,6 +340,13 @@ pub(super) fn render_foreign_key(
         .clone()
         .unwrap_or_else(|| derived_name(&tgt.name, &tfk.columns, "fkey"));
     let cname = quote_ident(&ctx.constraint_names.name(&wanted));
+    if sfk.deferrable != ferry_core::Deferrable::No {
+        ctx.warn(
+            src,
+            None,
+            format!("foreign key {cname} is DEFERRABLE in the source; MySQL checks it at each statement"),
+        );
+    }
     let list = |cols: &[String]| {
         cols.iter()
             .map(|c| quote_ident(c))

@@ -191,6 +191,7 @@ fn check_literals_are_written_by_mysql_rules() {
         on_delete: None,
         on_update: None,
         enforced: false,
+        deferrable: ferry_core::Deferrable::No,
     });
     let schema = ferry_core::Schema {
         tables: vec![t],

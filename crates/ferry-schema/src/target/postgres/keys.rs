@@ -209,6 +209,11 @@ pub(super) fn render_foreign_key(
             add.push_str(&format!(" {kw} {}", a.to_ascii_uppercase()));
         }
     }
+    match sfk.deferrable {
+        ferry_core::Deferrable::No => {}
+        ferry_core::Deferrable::Immediate => add.push_str(" DEFERRABLE"),
+        ferry_core::Deferrable::Deferred => add.push_str(" DEFERRABLE INITIALLY DEFERRED"),
+    }
     add.push_str(" NOT VALID");
     Some(ForeignKeyDdl {
         name: cname.clone(),

@@ -6,7 +6,7 @@ mod on_update;
 pub use on_update::APPLYING_SETTING;
 mod user_types;
 
-use crate::expr::{is_boolean_domain_check, translate_expression};
+use crate::expr::{is_type_domain_check, translate_expression};
 use crate::quote::{
     pg_literal as quote_literal, pg_name as quote_ident, pg_qualified as qualified,
 };
@@ -157,7 +157,7 @@ pub(crate) fn render_table(ctx: &mut Ctx, src: &Table, tgt: &Table) -> TableDdl 
 /// `ADD CONSTRAINT ... CHECK` for the table's CHECKs that translate (after the load).
 fn render_checks(ctx: &mut Ctx, src: &Table, tgt: &Table, name: &str, ddl: &mut TableDdl) {
     for check in &src.checks {
-        if is_boolean_domain_check(&check.expression, src) {
+        if is_type_domain_check(&check.expression, src) {
             continue; // the boolean type already allows only true/false
         }
         match translate_expression(
