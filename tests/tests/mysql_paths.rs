@@ -375,3 +375,46 @@ fn a_zero_date_in_a_not_null_column_names_the_ways_on() {
         Some("2024-01-01 00:00:00,0000-00-00 00:00:00")
     );
 }
+
+/// MySQL's ENUM error value (`''`, stored for an invalid value outside strict mode) is no
+/// label of the PostgreSQL enum: the run names table, column and key and the ways on,
+/// instead of PostgreSQL refusing the whole COPY without naming a row; as text it arrives.
+#[test]
+fn an_enum_error_value_is_named_by_row() {
+    let src = MyDb::new("ferry_enum_err_src");
+    src.exec(
+        "SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION';
+         CREATE TABLE e (id int PRIMARY KEY, s enum('a', 'b') NOT NULL);
+         INSERT INTO e VALUES (1, 'a'), (2, 'not a label')",
+    );
+    let dst = PgDb::new("ferry_enum_err_dst");
+    let stop = ferry(&["migrate", "--from", &src.url, "--to", &dst.url]);
+    assert_ne!(stop.code, 0, "{}", stop.all());
+    assert!(
+        stop.all()
+            .contains("table `e`, column `s`, id=2: '' is not one of the enum's labels"),
+        "{}",
+        stop.all()
+    );
+    let tmp = TempDir::new("enum_err");
+    let config = tmp.join("ferry.toml");
+    std::fs::write(&config, "[columns]\n\"e.s\" = \"text\"\n").expect("config");
+    let dst = PgDb::new("ferry_enum_err_dst2");
+    let run = ferry(&[
+        "migrate",
+        "--from",
+        &src.url,
+        "--to",
+        &dst.url,
+        "--config",
+        config.to_str().expect("utf8"),
+        "--verify",
+        "content",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        dst.text("SELECT string_agg(id || ':' || s, ',' ORDER BY id) FROM e")
+            .as_deref(),
+        Some("1:a,2:")
+    );
+}

@@ -305,6 +305,16 @@ fn encode_text(
         _ => return Err(mismatch(t, value)),
     };
     check_text(codec, s)?;
+    if let DataType::Enum { labels, .. } = t {
+        // PostgreSQL would refuse the whole COPY without naming the row.
+        if !labels.is_empty() && !labels.iter().any(|l| l == s) {
+            return Err(if s.is_empty() {
+                "'' is not one of the enum's labels: it is MySQL's error value, stored for an invalid value outside strict mode; keep such values with `[columns] \"table.column\" = \"text\"`, or set the rows aside with --on-error reject".into()
+            } else {
+                "the value is not one of the enum's labels".into()
+            });
+        }
+    }
     put_len_prefixed(buf, s.as_bytes());
     Ok(())
 }
