@@ -84,6 +84,15 @@ fn without_casts(tokens: Vec<Token>) -> Result<Vec<Token>, String> {
         if !droppable {
             return Err(format!("the cast to {name} has no portable form"));
         }
+        // A number PostgreSQL printed as a string (`'-40'::integer`) is a number again.
+        if let Some(Token::Str(s)) = out.last() {
+            let numeric = s.trim().bytes().all(|b| b"0123456789+-.eE".contains(&b));
+            if NUMBER_TYPES.contains(&name.as_str()) && numeric && s.trim().parse::<f64>().is_ok() {
+                let n = s.trim().to_string();
+                out.pop();
+                out.push(Token::Number(n));
+            }
+        }
         i = end;
     }
     Ok(out)
@@ -229,6 +238,11 @@ mod tests {
         assert_eq!(
             rewrite("((code)::text ~~ 'A%'::text) AND ((name)::text !~~ '%x'::text)").as_deref(),
             Ok("((code) LIKE 'A%') AND ((name) NOT LIKE '%x')")
+        );
+        assert_eq!(
+            rewrite("((hours >= '-40'::integer) AND (code = '7'::text) AND (r <> 'NaN'::real))")
+                .as_deref(),
+            Ok("((hours >= -40) AND (code = '7') AND (r <> 'NaN'))")
         );
         assert_eq!(
             rewrite("(born > '1900-01-01'::date)").as_deref(),
