@@ -569,3 +569,43 @@ fn changes_to_a_partitioned_table_replicate_through_its_root() {
         Some("1:2022-02-15,3:2022-02-10")
     );
 }
+
+/// A source whose foreign key is DEFERRABLE INITIALLY DEFERRED commits a child before its
+/// parent in one transaction; replication applies the changes in source order, so the
+/// target's key must be deferred too, as the copy makes it: the cutover finds every value
+/// equal.
+#[test]
+fn a_child_written_before_its_parent_under_a_deferred_key_replicates() {
+    let src = Source::with(
+        "repl_pg_deferred_src",
+        "CREATE TABLE parent (id int PRIMARY KEY);
+         CREATE TABLE child (id int PRIMARY KEY,
+           parent_id int NOT NULL REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED);
+         INSERT INTO parent VALUES (1); INSERT INTO child VALUES (1, 1);",
+    );
+    let dst = PgDb::new("repl_pg_deferred");
+    let (mut child, rx) = copy_then_replicate(&src.db.url, &dst.url);
+    src.db
+        .exec("BEGIN; INSERT INTO child VALUES (2, 2); INSERT INTO parent VALUES (2); COMMIT;");
+    wait_for(&rx, "replication: at", Duration::from_secs(60));
+    let cut = ferry(&[
+        "cutover",
+        "--from",
+        &src.db.url,
+        "--to",
+        &dst.url,
+        "--timeout",
+        "60s",
+    ]);
+    assert_eq!(cut.code, 0, "{}", cut.all());
+    exit_within(
+        &mut child,
+        Duration::from_secs(30),
+        "the applier did not stop for the cutover",
+    );
+    assert_eq!(
+        dst.text("SELECT string_agg(id || ':' || parent_id, ',' ORDER BY id) FROM child")
+            .as_deref(),
+        Some("1:1,2:2")
+    );
+}
