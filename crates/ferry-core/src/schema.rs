@@ -342,6 +342,10 @@ pub struct Table {
     /// target to partition it the same way.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partition_by: Option<String>,
+    /// PostgreSQL exclusion constraints as (name, definition in PostgreSQL's SQL: `EXCLUDE
+    /// USING gist (room WITH =, during WITH &&)`), which only a PostgreSQL target can keep.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclusions: Vec<(String, String)>,
 }
 
 /// A table the source lists but ferry cannot copy.
@@ -371,6 +375,7 @@ impl Table {
             estimated_rows: None,
             unsupported: None,
             partition_by: None,
+            exclusions: Vec::new(),
         }
     }
 

@@ -1,4 +1,5 @@
--- Primary keys, unique constraints, foreign keys and CHECK constraints of the given tables.
+-- Primary keys, unique constraints, foreign keys, CHECK and exclusion constraints of the given
+-- tables.
 -- Key columns come as names in key order; a foreign key's referenced table comes with its
 -- schema.
 SELECT con.conrelid AS table_oid,
@@ -18,10 +19,11 @@ SELECT con.conrelid AS table_oid,
        con.conindid AS index_oid,
        con.convalidated AS validated,
        con.condeferrable AS deferrable,
-       con.condeferred AS deferred
+       con.condeferred AS deferred,
+       CASE WHEN con.contype = 'x' THEN pg_get_constraintdef(con.oid) END AS definition
 FROM pg_constraint con
 LEFT JOIN pg_class rc ON rc.oid = con.confrelid
 LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace
 WHERE con.conrelid = ANY ($1::oid[])
-  AND con.contype IN ('p', 'u', 'f', 'c')
+  AND con.contype IN ('p', 'u', 'f', 'c', 'x')
 ORDER BY con.conrelid, con.contype, con.conname

@@ -47,4 +47,6 @@ JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_am am ON am.oid = ic.relam
 WHERE i.indrelid = ANY ($1::oid[])
   AND NOT i.indisprimary
+  -- An exclusion constraint's index comes with the constraint (constraints.sql).
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint x WHERE x.conindid = i.indexrelid AND x.contype = 'x')
 ORDER BY i.indrelid, ic.relname

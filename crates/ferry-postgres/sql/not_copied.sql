@@ -1,7 +1,7 @@
 -- What ferry does not copy from the chosen schemas (NULL: every non-system schema), as
 -- (kind, name, what happens) rows for the run's warnings: views, materialized views, foreign
 -- tables, sequences no column owns, functions and procedures, triggers, rules, row-level
--- security and its policies, exclusion constraints, deferrable keys (deferrable foreign keys
+-- security and its policies, deferrable keys (deferrable foreign keys
 -- are copied), partitioned
 -- tables (copied as plain tables) and plain inheritance (each table copied on its own). Objects an extension owns come with the extension.
 WITH ns AS (
@@ -62,11 +62,6 @@ SELECT kind, name, note FROM (
     UNION ALL
     SELECT 'policy', quote_ident(pol.polname) || ' on ' || rel.name, 'is not copied'
     FROM pg_policy pol JOIN rel ON rel.oid = pol.polrelid
-    UNION ALL
-    SELECT 'exclusion constraint', quote_ident(con.conname) || ' on ' || rel.name,
-           'is not copied (its index is built as a plain index)'
-    FROM pg_constraint con JOIN rel ON rel.oid = con.conrelid
-    WHERE con.contype = 'x'
     UNION ALL
     SELECT 'constraint', quote_ident(con.conname) || ' on ' || rel.name,
            'is DEFERRABLE in the source; the copy checks it at once'

@@ -382,6 +382,11 @@ fn add_constraint(table: &mut Table, row: &tokio_postgres::Row) {
                 },
             });
         }
+        "x" => {
+            if let Some(definition) = row.get::<_, Option<String>>("definition") {
+                table.exclusions.push((name, definition));
+            }
+        }
         "c" => {
             if let Some(expression) = row.get::<_, Option<String>>("check_expr") {
                 table.checks.push(Check {

@@ -72,6 +72,13 @@ pub(crate) fn render_table(ctx: &mut Ctx, src: &Table, tgt: &Table) -> TableDdl 
     ddl.drop.push(format!("DROP TABLE IF EXISTS {name}"));
     ddl.truncate.push(format!("TRUNCATE TABLE {name}"));
     late.extend(keys::check_clauses(ctx, src, tgt));
+    for (constraint, definition) in &src.exclusions {
+        ctx.warn(
+            src,
+            None,
+            format!("exclusion constraint `{constraint}` ({definition}) not carried over: MySQL has no exclusion constraints"),
+        );
+    }
     if !late.is_empty() {
         ddl.post_load
             .push(format!("ALTER TABLE {name} {}", late.join(", ")));

@@ -145,6 +145,20 @@ pub(crate) fn render_table(ctx: &mut Ctx, src: &Table, tgt: &Table) -> TableDdl 
         }
     }
     render_checks(ctx, src, tgt, &name, &mut ddl);
+    for (constraint, definition) in &src.exclusions {
+        if ctx.source == Dialect::Postgres {
+            ddl.post_load.push(format!(
+                "ALTER TABLE {name} ADD CONSTRAINT {} {definition}",
+                quote_ident(&ctx.constraint_names.name(constraint))
+            ));
+        } else {
+            ctx.warn(
+                src,
+                None,
+                format!("exclusion constraint `{constraint}` not carried over"),
+            );
+        }
+    }
     for (sfk, tfk) in src.foreign_keys.iter().zip(&tgt.foreign_keys) {
         if let Some(fk) = render_foreign_key(ctx, src, tgt, sfk, tfk) {
             ddl.foreign_keys.push(fk);
