@@ -639,20 +639,10 @@ fn edge_values_postgres_to_mysql() {
     edge_path(Src::Postgres, Tgt::Mysql, &[2, 3, 4, 5], &[]);
 }
 
-/// The indexes only MySQL has (`places`: SPATIAL, FULLTEXT): copied with every value into
-/// both targets; between MySQL servers they are rebuilt as they were (no prefix on the
-/// spatial key, which MariaDB reports one for), into PostgreSQL they are left out with a
-/// warning that says what to build instead.
-fn mysql_only_indexes(tgt: Tgt, expected: &str, warned: &[&str]) {
-    mysql_indexes_of("places", tgt, expected, warned)
-}
-
-/// Copy the MySQL fixture's `table` alone to `tgt` with every value verified; its indexes
-/// on the target must be `expected`, and each of `warned` in the output.
-fn mysql_indexes_of(table: &str, tgt: Tgt, expected: &str, warned: &[&str]) {
-    let source = Source::load(Src::Mysql);
-    let target = Target::new(tgt);
-    let tmp = TempDir::new("fidelity_indexes");
+/// Copy the fixture's `table` alone from `source` to `target` with every value verified;
+/// the run must succeed.
+fn copy_one_table(source: &Source, target: &Target, table: &str) -> ferry_tests::Run {
+    let tmp = TempDir::new("fidelity_one");
     let config = tmp.join("tables.toml");
     std::fs::write(&config, format!("[tables]\ninclude = [\"{table}\"]\n")).expect("config");
     let run = ferry(&[
@@ -667,6 +657,23 @@ fn mysql_indexes_of(table: &str, tgt: Tgt, expected: &str, warned: &[&str]) {
         "content",
     ]);
     assert_eq!(run.code, 0, "{}", run.all());
+    run
+}
+
+/// The indexes only MySQL has (`places`: SPATIAL, FULLTEXT): copied with every value into
+/// both targets; between MySQL servers they are rebuilt as they were (no prefix on the
+/// spatial key, which MariaDB reports one for), into PostgreSQL they are left out with a
+/// warning that says what to build instead.
+fn mysql_only_indexes(tgt: Tgt, expected: &str, warned: &[&str]) {
+    mysql_indexes_of("places", tgt, expected, warned)
+}
+
+/// Copy the MySQL fixture's `table` alone to `tgt` with every value verified; its indexes
+/// on the target must be `expected`, and each of `warned` in the output.
+fn mysql_indexes_of(table: &str, tgt: Tgt, expected: &str, warned: &[&str]) {
+    let source = Source::load(Src::Mysql);
+    let target = Target::new(tgt);
+    let run = copy_one_table(&source, &target, table);
     let indexes = match &target {
         Target::Mysql(db) => db.text(&format!(
             "SELECT GROUP_CONCAT(CONCAT(INDEX_NAME, ':', INDEX_TYPE, ':', IFNULL(SUB_PART, '-')) \
@@ -713,21 +720,7 @@ fn mysql_only_indexes_into_postgres() {
 fn postgres_checks_hold_in_mysql() {
     let source = Source::load(Src::Postgres);
     let target = Target::new(Tgt::Mysql);
-    let tmp = TempDir::new("fidelity_checks");
-    let config = tmp.join("checks.toml");
-    std::fs::write(&config, "[tables]\ninclude = [\"checks\"]\n").expect("config");
-    let run = ferry(&[
-        "migrate",
-        "--from",
-        source.url(),
-        "--to",
-        target.url(),
-        "--config",
-        config.to_str().expect("utf8"),
-        "--verify",
-        "content",
-    ]);
-    assert_eq!(run.code, 0, "{}", run.all());
+    let run = copy_one_table(&source, &target, "checks");
     assert!(
         run.all()
             .contains("not translated: the cast to interval has no portable form"),
@@ -800,21 +793,7 @@ fn mysql_partitions_between_mysql_servers_and_into_postgres() {
     src.exec("ANALYZE TABLE parted");
     for tgt in [Tgt::Mysql, Tgt::Postgres] {
         let target = Target::new(tgt);
-        let tmp = TempDir::new("fidelity_parted");
-        let config = tmp.join("tables.toml");
-        std::fs::write(&config, "[tables]\ninclude = [\"parted\"]\n").expect("config");
-        let run = ferry(&[
-            "migrate",
-            "--from",
-            source.url(),
-            "--to",
-            target.url(),
-            "--config",
-            config.to_str().expect("utf8"),
-            "--verify",
-            "content",
-        ]);
-        assert_eq!(run.code, 0, "{}", run.all());
+        let run = copy_one_table(&source, &target, "parted");
         match &target {
             Target::Mysql(db) => {
                 db.exec("ANALYZE TABLE parted");

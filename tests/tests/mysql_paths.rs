@@ -332,31 +332,27 @@ fn a_target_that_has_the_tables_is_refused_without_if_exists() {
     );
 }
 
-/// A zero date in a NOT NULL column with no zero-date default has no PostgreSQL value: the
-/// run stops naming table, column, key and the two ways on; the first of them, the column
-/// kept as text, then moves every value as written.
-#[test]
-fn a_zero_date_in_a_not_null_column_names_the_ways_on() {
-    let src = MyDb::new("ferry_zero_nn_src");
-    src.exec(
-        "SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION';
-         CREATE TABLE legacy (id int PRIMARY KEY, d datetime NOT NULL);
-         INSERT INTO legacy VALUES (1, '2024-01-01 00:00:00'), (2, '0000-00-00 00:00:00')",
-    );
-    let dst = PgDb::new("ferry_zero_nn_dst");
+/// A value PostgreSQL cannot hold in its column's type: the run stops naming each of
+/// `named`; with the column mapped to text (`[columns] "<column>" = "text"`) every value
+/// moves, and `query` on the target gives `expected`.
+fn refused_then_kept_as_text(
+    src: &MyDb,
+    prefix: &str,
+    column: &str,
+    named: &[&str],
+    query: &str,
+    expected: &str,
+) {
+    let dst = PgDb::new(prefix);
     let stop = ferry(&["migrate", "--from", &src.url, "--to", &dst.url]);
     assert_ne!(stop.code, 0, "{}", stop.all());
-    for needle in [
-        "table `legacy`, column `d`, id=2",
-        "[columns] \"legacy.d\" = \"text\"",
-        "--on-error reject",
-    ] {
+    for needle in named {
         assert!(stop.all().contains(needle), "`{needle}` in {}", stop.all());
     }
-    let tmp = TempDir::new("zero_nn");
+    let tmp = TempDir::new(prefix);
     let config = tmp.join("ferry.toml");
-    std::fs::write(&config, "[columns]\n\"legacy.d\" = \"text\"\n").expect("config");
-    let dst = PgDb::new("ferry_zero_nn_dst2");
+    std::fs::write(&config, format!("[columns]\n\"{column}\" = \"text\"\n")).expect("config");
+    let dst = PgDb::new(prefix);
     let run = ferry(&[
         "migrate",
         "--from",
@@ -369,10 +365,31 @@ fn a_zero_date_in_a_not_null_column_names_the_ways_on() {
         "content",
     ]);
     assert_eq!(run.code, 0, "{}", run.all());
-    assert_eq!(
-        dst.text("SELECT string_agg(d, ',' ORDER BY id) FROM legacy")
-            .as_deref(),
-        Some("2024-01-01 00:00:00,0000-00-00 00:00:00")
+    assert_eq!(dst.text(query).as_deref(), Some(expected));
+}
+
+/// A zero date in a NOT NULL column with no zero-date default has no PostgreSQL value: the
+/// run stops naming table, column, key and the two ways on; the first of them, the column
+/// kept as text, then moves every value as written.
+#[test]
+fn a_zero_date_in_a_not_null_column_names_the_ways_on() {
+    let src = MyDb::new("ferry_zero_nn_src");
+    src.exec(
+        "SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION';
+         CREATE TABLE legacy (id int PRIMARY KEY, d datetime NOT NULL);
+         INSERT INTO legacy VALUES (1, '2024-01-01 00:00:00'), (2, '0000-00-00 00:00:00')",
+    );
+    refused_then_kept_as_text(
+        &src,
+        "ferry_zero_nn_dst",
+        "legacy.d",
+        &[
+            "table `legacy`, column `d`, id=2",
+            "[columns] \"legacy.d\" = \"text\"",
+            "--on-error reject",
+        ],
+        "SELECT string_agg(d, ',' ORDER BY id) FROM legacy",
+        "2024-01-01 00:00:00,0000-00-00 00:00:00",
     );
 }
 
@@ -387,34 +404,12 @@ fn an_enum_error_value_is_named_by_row() {
          CREATE TABLE e (id int PRIMARY KEY, s enum('a', 'b') NOT NULL);
          INSERT INTO e VALUES (1, 'a'), (2, 'not a label')",
     );
-    let dst = PgDb::new("ferry_enum_err_dst");
-    let stop = ferry(&["migrate", "--from", &src.url, "--to", &dst.url]);
-    assert_ne!(stop.code, 0, "{}", stop.all());
-    assert!(
-        stop.all()
-            .contains("table `e`, column `s`, id=2: '' is not one of the enum's labels"),
-        "{}",
-        stop.all()
-    );
-    let tmp = TempDir::new("enum_err");
-    let config = tmp.join("ferry.toml");
-    std::fs::write(&config, "[columns]\n\"e.s\" = \"text\"\n").expect("config");
-    let dst = PgDb::new("ferry_enum_err_dst2");
-    let run = ferry(&[
-        "migrate",
-        "--from",
-        &src.url,
-        "--to",
-        &dst.url,
-        "--config",
-        config.to_str().expect("utf8"),
-        "--verify",
-        "content",
-    ]);
-    assert_eq!(run.code, 0, "{}", run.all());
-    assert_eq!(
-        dst.text("SELECT string_agg(id || ':' || s, ',' ORDER BY id) FROM e")
-            .as_deref(),
-        Some("1:a,2:")
+    refused_then_kept_as_text(
+        &src,
+        "ferry_enum_err_dst",
+        "e.s",
+        &["table `e`, column `s`, id=2: '' is not one of the enum's labels"],
+        "SELECT string_agg(id || ':' || s, ',' ORDER BY id) FROM e",
+        "1:a,2:",
     );
 }

@@ -525,6 +525,25 @@ fn every_type_replicates_postgres_to_mysql() {
     assert!(verify.all().contains("iv"), "{}", verify.all());
 }
 
+/// Once the running `migrate --replicate` (`child`, its output on `rx`) applies changes,
+/// cut over from another process: it says "safe to switch", and the applier stops.
+fn cut_over_the_running_applier(
+    from: &str,
+    to: &str,
+    child: &mut std::process::Child,
+    rx: &std::sync::mpsc::Receiver<String>,
+) {
+    wait_for(rx, "replication: at", Duration::from_secs(60));
+    let cut = ferry(&["cutover", "--from", from, "--to", to, "--timeout", "60s"]);
+    assert_eq!(cut.code, 0, "{}", cut.all());
+    assert!(cut.stdout.contains("safe to switch"), "{}", cut.all());
+    exit_within(
+        child,
+        Duration::from_secs(30),
+        "the applier did not stop for the cutover",
+    );
+}
+
 /// A partitioned source table (rows in its partitions, the publication naming the root):
 /// inserts routed to a partition, an update that moves a row to another partition, and a
 /// delete all reach the plain target table; the cutover finds every value equal.
@@ -546,23 +565,7 @@ fn changes_to_a_partitioned_table_replicate_through_its_root() {
          UPDATE payment SET payment_date = '2022-02-15' WHERE payment_id = 1;
          DELETE FROM payment WHERE payment_id = 2",
     );
-    wait_for(&rx, "replication: at", Duration::from_secs(60));
-    let cut = ferry(&[
-        "cutover",
-        "--from",
-        &src.db.url,
-        "--to",
-        &dst.url,
-        "--timeout",
-        "60s",
-    ]);
-    assert_eq!(cut.code, 0, "{}", cut.all());
-    assert!(cut.stdout.contains("safe to switch"), "{}", cut.all());
-    exit_within(
-        &mut child,
-        Duration::from_secs(30),
-        "the applier did not stop for the cutover",
-    );
+    cut_over_the_running_applier(&src.db.url, &dst.url, &mut child, &rx);
     assert_eq!(
         dst.text("SELECT string_agg(payment_id || ':' || payment_date::date, ',' ORDER BY payment_id) FROM payment")
             .as_deref(),
@@ -587,22 +590,7 @@ fn a_child_written_before_its_parent_under_a_deferred_key_replicates() {
     let (mut child, rx) = copy_then_replicate(&src.db.url, &dst.url);
     src.db
         .exec("BEGIN; INSERT INTO child VALUES (2, 2); INSERT INTO parent VALUES (2); COMMIT;");
-    wait_for(&rx, "replication: at", Duration::from_secs(60));
-    let cut = ferry(&[
-        "cutover",
-        "--from",
-        &src.db.url,
-        "--to",
-        &dst.url,
-        "--timeout",
-        "60s",
-    ]);
-    assert_eq!(cut.code, 0, "{}", cut.all());
-    exit_within(
-        &mut child,
-        Duration::from_secs(30),
-        "the applier did not stop for the cutover",
-    );
+    cut_over_the_running_applier(&src.db.url, &dst.url, &mut child, &rx);
     assert_eq!(
         dst.text("SELECT string_agg(id || ':' || parent_id, ',' ORDER BY id) FROM child")
             .as_deref(),
