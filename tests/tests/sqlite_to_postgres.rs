@@ -586,10 +586,12 @@ fn a_django_database_keeps_json_fields_and_deferred_keys() {
     c.execute_batch(
         r#"CREATE TABLE "auth_user" ("id" integer NOT NULL PRIMARY KEY AUTOINCREMENT, "username" varchar(150) NOT NULL UNIQUE);
            CREATE TABLE "shop_item" ("id" integer NOT NULL PRIMARY KEY AUTOINCREMENT,
+             "uuid" char(32) NOT NULL UNIQUE,
              "data" text NOT NULL CHECK ((JSON_VALID("data") OR "data" IS NULL)),
              "owner_id" integer NOT NULL REFERENCES "auth_user" ("id") DEFERRABLE INITIALLY DEFERRED);
            INSERT INTO auth_user VALUES (1, 'admin');
-           INSERT INTO shop_item VALUES (1, '{"b": [1, 2], "a": null}', 1), (2, 'null', 1);"#,
+           INSERT INTO shop_item VALUES (1, '0b6a8f5e3c2d4e1f9a8b7c6d5e4f3a2b', '{"b": [1, 2], "a": null}', 1),
+                                        (2, '1b6a8f5e3c2d4e1f9a8b7c6d5e4f3a2b', 'null', 1);"#,
     )
     .expect("django schema");
     drop(c);
@@ -620,5 +622,33 @@ fn a_django_database_keeps_json_fields_and_deferred_keys() {
             .as_deref(),
         Some("truetrue")
     );
-    dst.exec("BEGIN; INSERT INTO shop_item (data, owner_id) VALUES ('{}', 2); INSERT INTO auth_user VALUES (2, 'late'); COMMIT");
+    dst.exec("BEGIN; INSERT INTO shop_item (uuid, data, owner_id) VALUES ('x', '{}', 2); INSERT INTO auth_user VALUES (2, 'late'); COMMIT");
+    // Django's UUIDField is 32 hex digits on SQLite: the run says how to make it a uuid,
+    // and with that override every value arrives as one.
+    assert!(
+        run.all()
+            .contains("map it with `[columns] \"shop_item.uuid\" = \"uuid\"`"),
+        "{}",
+        run.all()
+    );
+    let config = tmp.join("ferry.toml");
+    std::fs::write(&config, "[columns]\n\"shop_item.uuid\" = \"uuid\"\n").expect("config");
+    let dst = PgDb::new("ferry_sqlite_django_uuid");
+    let run = ferry(&[
+        "migrate",
+        "--from",
+        &url,
+        "--to",
+        &dst.url,
+        "--config",
+        config.to_str().expect("utf8"),
+        "--verify",
+        "content",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(
+        dst.text("SELECT pg_typeof(uuid)::text || ' ' || uuid FROM shop_item WHERE id = 1")
+            .as_deref(),
+        Some("uuid 0b6a8f5e-3c2d-4e1f-9a8b-7c6d5e4f3a2b")
+    );
 }

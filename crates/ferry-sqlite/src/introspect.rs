@@ -193,6 +193,15 @@ fn table(conn: &Connection, name: &str, create_sql: &str, notes: &mut Vec<Note>)
                 column: col_name.clone(),
                 message: format!("no declared type; chose {data_type:?} from the stored values"),
             });
+        } else if data_type == DataType::VarChar(32) && looks_like_uuid_name(&col_name) {
+            // Django keeps a UUIDField as 32 hex digits on SQLite and as uuid elsewhere.
+            notes.push(Note {
+                table: name.into(),
+                column: col_name.clone(),
+                message: format!(
+                    "declared `{declared}`: if it holds UUIDs as 32 hex digits (Django's UUIDField on SQLite), map it with `[columns] \"{name}.{col_name}\" = \"uuid\"`"
+                ),
+            });
         }
         let mut col = Column::new(col_name, declared, data_type);
         // A rowid alias is never NULL even when not declared NOT NULL. Other PRIMARY KEY
@@ -227,6 +236,12 @@ fn table(conn: &Connection, name: &str, create_sql: &str, notes: &mut Vec<Note>)
     }
     t.estimated_rows = estimate_rows(conn, name, without_rowid).ok();
     Ok(t)
+}
+
+/// Whether a column's name says it holds UUIDs (`uuid`, `external_guid`, `uuid_key`).
+fn looks_like_uuid_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.contains("uuid") || n.contains("guid")
 }
 
 fn type_label(declared: &str, t: &DataType) -> String {
