@@ -28,6 +28,7 @@ CREATE TABLE every_type (
   mood ENUM('happy','sad','it''s ok') DEFAULT 'happy', tags SET('a','b','c-d'),
   g GEOMETRY,
   doubled BIGINT AS (normal * 2) VIRTUAL,
+  tripled BIGINT AS (normal * 3) STORED,
   KEY vc_prefix (vc(10)), UNIQUE KEY small_big (small, big), KEY dt_desc (dt)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 INSERT INTO every_type (flag, tiny, tiny_u, small, small_u, medium, medium_u, normal, normal_u, big, big_u,

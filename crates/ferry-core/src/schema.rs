@@ -162,6 +162,10 @@ pub struct Column {
     /// A generated (computed) column's expression in the source dialect; such columns are
     /// not copied, the target computes them.
     pub generated: Option<String>,
+    /// Whether a generated column is stored (MySQL `STORED`, every PostgreSQL one) rather
+    /// than computed on read (MySQL `VIRTUAL`).
+    #[serde(default)]
+    pub generated_stored: bool,
     /// Character set (MySQL), kept for same-dialect copies.
     pub charset: Option<String>,
     /// Collation, kept for same-dialect copies.
@@ -189,6 +193,7 @@ impl Column {
             default: None,
             auto_increment: false,
             generated: None,
+            generated_stored: false,
             charset: None,
             collation: None,
             comment: None,

@@ -129,6 +129,7 @@ async fn read_columns(
         c.on_update_current_timestamp = on_update_now(&extra);
         if lower_extra.contains("generated") && !lower_extra.contains("default_generated") {
             c.generated = text(&mut r, 9).filter(|g| !g.is_empty());
+            c.generated_stored = lower_extra.contains("stored");
         }
         if c.generated.is_none() && !c.auto_increment {
             c.default = parse_default(default.as_deref(), mariadb, &extra, &c.data_type);

@@ -323,6 +323,7 @@ fn column_from_row(
         col.auto_increment = true;
     } else if generated == "s" {
         col.generated = default;
+        col.generated_stored = true;
     } else if let Some(d) = default {
         if is_serial_default(&d) {
             col.auto_increment = true;

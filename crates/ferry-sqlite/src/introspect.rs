@@ -212,6 +212,8 @@ fn table(conn: &Connection, name: &str, create_sql: &str, notes: &mut Vec<Note>)
         col.auto_increment = rowid_alias;
         if hidden == 2 || hidden == 3 {
             col.generated = Some(generated_expression(create_sql, &col.name).unwrap_or_default());
+            // table_xinfo: 2 is a VIRTUAL generated column, 3 a STORED one.
+            col.generated_stored = hidden == 3;
         }
         t.columns.push(col);
     }

@@ -21,6 +21,8 @@ pub(super) struct ColumnDef {
     /// `AS (expr)` of a generated column (MySQL to MySQL only); such a column has no
     /// NOT NULL, default or comment clauses.
     pub generated: Option<String>,
+    /// `STORED` rather than `VIRTUAL`.
+    pub stored: bool,
     pub not_null: bool,
     pub auto_increment: bool,
     /// The `DEFAULT` expression.
@@ -44,6 +46,9 @@ impl ColumnDef {
         }
         if let Some(expr) = &self.generated {
             def.push_str(&format!(" AS ({expr})"));
+            if self.stored {
+                def.push_str(" STORED");
+            }
         } else {
             self.push_attributes(&mut def);
         }
@@ -94,6 +99,7 @@ pub(super) fn column_def(
     character_set(ctx, src, scol, tcol, &mut def);
     if let Some(expr) = tcol.generated.as_ref().filter(|_| same_dialect(ctx)) {
         def.generated = Some(expr.clone());
+        def.stored = tcol.generated_stored;
         return def;
     }
     def.not_null = !tcol.nullable;
