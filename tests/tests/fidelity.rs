@@ -779,7 +779,7 @@ fn mysql_prefix_indexes_into_postgres() {
 
 /// A partitioned MySQL table (`parted`): between MySQL servers it arrives with the same
 /// partitions (rows in each as on the source); into PostgreSQL it is one plain table, named
-/// in a warning.
+/// in a warning. Its column comment (a quote and a backslash in it) arrives on both.
 #[test]
 fn mysql_partitions_between_mysql_servers_and_into_postgres() {
     let partitions =
@@ -803,9 +803,19 @@ fn mysql_partitions_between_mysql_servers_and_into_postgres() {
                     "{}",
                     run.all()
                 );
+                assert_eq!(
+                    db.text("SELECT COLUMN_COMMENT FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'parted' AND COLUMN_NAME = 'v'")
+                        .as_deref(),
+                    Some("the value; it's \\ kept")
+                );
             }
             Target::Postgres(db) => {
                 assert_eq!(db.text("SELECT count(*) FROM parted").as_deref(), Some("3"));
+                assert_eq!(
+                    db.text("SELECT col_description('parted'::regclass, 3)")
+                        .as_deref(),
+                    Some("the value; it's \\ kept")
+                );
                 assert!(
                     run.all().contains("parted: partitioning is not kept"),
                     "{}",

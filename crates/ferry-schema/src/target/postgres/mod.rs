@@ -114,6 +114,13 @@ pub(crate) fn render_table(ctx: &mut Ctx, src: &Table, tgt: &Table) -> TableDdl 
             quote_literal(comment)
         ));
     }
+    for col in tgt.columns.iter().filter(|c| c.comment.is_some()) {
+        ddl.create.push(format!(
+            "COMMENT ON COLUMN {name}.{} IS {}",
+            quote_ident(&col.name),
+            quote_literal(col.comment.as_deref().unwrap_or_default())
+        ));
+    }
     if src.partition_by.is_some() {
         ctx.warn(
             src,
