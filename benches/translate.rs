@@ -41,6 +41,7 @@ fn schema(tables: usize) -> Schema {
             predicate: None,
             method: None,
             include: Vec::new(),
+            constraint: None,
         });
         if t > 0 {
             table.foreign_keys.push(ForeignKey {

@@ -537,6 +537,33 @@ fn deferrable_foreign_keys_stay_deferrable() {
     );
 }
 
+/// A UNIQUE constraint stays a constraint (not only a unique index), so an app's `INSERT ...
+/// ON CONFLICT ON CONSTRAINT name` keeps working on the target; a bare unique index stays
+/// an index.
+#[test]
+fn unique_constraints_stay_constraints() {
+    let src = PgDb::new("ferry_pgsrc_unique_src");
+    let dst = PgDb::new("ferry_pgsrc_unique_dst");
+    src.exec(
+        "CREATE TABLE users (id int PRIMARY KEY, email text CONSTRAINT users_email_key UNIQUE, nick text);
+         CREATE UNIQUE INDEX users_nick_idx ON users (nick);
+         INSERT INTO users VALUES (1, 'a@x.io', 'a');",
+    );
+    migrate(&src.url, &dst.url, &["--verify", "content"]);
+    let q =
+        "SELECT string_agg(conname || ':' || contype::text, ',' ORDER BY conname) FROM pg_constraint \
+             WHERE conrelid = 'users'::regclass";
+    assert_eq!(
+        dst.text(q).as_deref(),
+        Some("users_email_key:u,users_pkey:p")
+    );
+    assert_eq!(dst.text(q), src.text(q));
+    dst.exec(
+        "INSERT INTO users VALUES (2, 'a@x.io', 'b') ON CONFLICT ON CONSTRAINT users_email_key DO NOTHING",
+    );
+    assert_eq!(dst.text("SELECT count(*) FROM users").as_deref(), Some("1"));
+}
+
 #[test]
 fn index_details_and_collations_are_kept_exactly() {
     let src = PgDb::new("ferry_pgsrc_idx_src");
@@ -622,7 +649,6 @@ fn objects_ferry_does_not_copy_are_named_in_warnings() {
         "policy positive on public.t is not copied",
         "row-level security on public.t is not enabled on the copy",
         "partitioned table public.m is copied as a plain table",
-        "constraint t_a_u on public.t is DEFERRABLE in the source",
         "public.t.p: type point: no type rule for this PostgreSQL type",
         "public.booking.during: type int4range: no type rule",
     ];
@@ -639,7 +665,15 @@ fn objects_ferry_does_not_copy_are_named_in_warnings() {
     for w in expected {
         assert!(schema.stderr.contains(w), "`{w}` not in: {}", schema.stderr);
     }
-    // MySQL has no exclusion constraints; a PostgreSQL target gets it (below).
+    // MySQL has no exclusion constraints or deferred unique checks; a PostgreSQL target
+    // gets both (below).
+    assert!(
+        schema.stderr.contains(
+            "unique constraint `t_a_u` is DEFERRABLE in the source; MySQL checks it at each row"
+        ),
+        "{}",
+        schema.stderr
+    );
     assert!(
         schema
             .stderr
@@ -671,6 +705,11 @@ fn objects_ferry_does_not_copy_are_named_in_warnings() {
         dst.text("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'x'")
             .as_deref(),
         Some("EXCLUDE USING gist (during WITH &&)")
+    );
+    assert_eq!(
+        dst.text("SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'u' AND conrelid = 't'::regclass")
+            .as_deref(),
+        Some("t_a_u UNIQUE (a) DEFERRABLE INITIALLY DEFERRED")
     );
 }
 

@@ -258,6 +258,11 @@ pub struct Index {
     /// Columns stored in the index but not part of its key (PostgreSQL `INCLUDE`).
     #[serde(default)]
     pub include: Vec<String>,
+    /// When the index backs a PostgreSQL UNIQUE constraint (not a bare unique index): how
+    /// that constraint is checked. A PostgreSQL target makes the constraint again, so `ON
+    /// CONFLICT ON CONSTRAINT` and deferred checks keep working.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constraint: Option<Deferrable>,
 }
 
 /// A foreign key.
@@ -535,6 +540,7 @@ mod tests {
             predicate: None,
             method: None,
             include: Vec::new(),
+            constraint: None,
         });
         assert!(t.row_key().is_empty(), "nullable unique column is no key");
         t.indexes.push(Index {
@@ -544,6 +550,7 @@ mod tests {
             predicate: None,
             method: None,
             include: Vec::new(),
+            constraint: None,
         });
         assert_eq!(t.row_key(), vec!["a".to_string()]);
         t.primary_key = vec!["b".into()];

@@ -357,6 +357,7 @@ impl TableSpec {
                 predicate: None,
                 method: None,
                 include: Vec::new(),
+                constraint: None,
             })
             .collect();
         t.estimated_rows = Some(rows);

@@ -259,6 +259,7 @@ async fn read_indexes(
                     predicate: None,
                     method,
                     include: Vec::new(),
+                    constraint: None,
                 },
             ));
         }

@@ -2,7 +2,8 @@
 -- or an expression (pg_get_indexdef of that part), its ordering (indoption bit 1 DESC, bit 2
 -- NULLS FIRST), its operator class when not the default one and its collation when not the
 -- column's (both as SQL, qualified outside pg_catalog, '' when there is nothing to say), the
--- INCLUDE columns, access method, and the partial index predicate.
+-- INCLUDE columns, access method, the partial index predicate, and the UNIQUE constraint it
+-- backs (with how that is checked).
 SELECT i.indrelid AS table_oid,
        ic.relname AS name,
        i.indisunique AS is_unique,
@@ -41,10 +42,16 @@ SELECT i.indrelid AS table_oid,
        array(SELECT a.attname FROM generate_series(i.indnkeyatts + 1, i.indnatts) k
              JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[k - 1]
              ORDER BY k) AS include,
-       pg_get_indexdef(i.indexrelid) AS definition
+       pg_get_indexdef(i.indexrelid) AS definition,
+       uc.contype::text AS constraint_kind,
+       coalesce(uc.condeferrable, false) AS deferrable,
+       coalesce(uc.condeferred, false) AS deferred
 FROM pg_index i
 JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_am am ON am.oid = ic.relam
+-- The UNIQUE constraint the index backs, if any.
+LEFT JOIN pg_constraint uc ON uc.conindid = i.indexrelid AND uc.contype = 'u'
+  AND uc.conrelid = i.indrelid
 WHERE i.indrelid = ANY ($1::oid[])
   AND NOT i.indisprimary
   -- An exclusion constraint's index comes with the constraint (constraints.sql).

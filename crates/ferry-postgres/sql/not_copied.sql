@@ -1,8 +1,8 @@
 -- What ferry does not copy from the chosen schemas (NULL: every non-system schema), as
 -- (kind, name, what happens) rows for the run's warnings: views, materialized views, foreign
 -- tables, sequences no column owns, functions and procedures, triggers, rules, row-level
--- security and its policies, deferrable keys (deferrable foreign keys
--- are copied), partitioned
+-- security and its policies, deferrable primary keys (deferrable foreign keys and unique
+-- constraints are copied), partitioned
 -- tables (copied as plain tables) and plain inheritance (each table copied on its own). Objects an extension owns come with the extension.
 WITH ns AS (
     SELECT oid, nspname FROM pg_namespace
@@ -66,6 +66,6 @@ SELECT kind, name, note FROM (
     SELECT 'constraint', quote_ident(con.conname) || ' on ' || rel.name,
            'is DEFERRABLE in the source; the copy checks it at once'
     FROM pg_constraint con JOIN rel ON rel.oid = con.conrelid
-    WHERE con.condeferrable AND con.contype IN ('p', 'u')
+    WHERE con.condeferrable AND con.contype = 'p'
 ) x
 ORDER BY kind, name

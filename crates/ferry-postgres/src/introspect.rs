@@ -436,5 +436,13 @@ fn index_from_row(row: &tokio_postgres::Row) -> Index {
         predicate: row.get("predicate"),
         method: (method != "btree").then_some(method),
         include: row.get("include"),
+        constraint: match row.get::<_, Option<String>>("constraint_kind").as_deref() {
+            Some("u") => Some(match (row.get("deferrable"), row.get("deferred")) {
+                (false, _) => ferry_core::Deferrable::No,
+                (true, false) => ferry_core::Deferrable::Immediate,
+                (true, true) => ferry_core::Deferrable::Deferred,
+            }),
+            _ => None,
+        },
     }
 }

@@ -331,6 +331,7 @@ fn indexes(conn: &Connection, table: &str) -> Result<Vec<Index>> {
             predicate,
             method: None,
             include: Vec::new(),
+            constraint: None,
         });
     }
     Ok(out)

@@ -161,6 +161,7 @@ pub(super) fn primary_key_parts(
         predicate: None,
         method: None,
         include: Vec::new(),
+        constraint: None,
     };
     key_parts(ctx, src, tgt, types, &pk)
 }

@@ -72,6 +72,21 @@ pub(crate) fn render_table(ctx: &mut Ctx, src: &Table, tgt: &Table) -> TableDdl 
     ddl.drop.push(format!("DROP TABLE IF EXISTS {name}"));
     ddl.truncate.push(format!("TRUNCATE TABLE {name}"));
     late.extend(keys::check_clauses(ctx, src, tgt));
+    for idx in &src.indexes {
+        if matches!(
+            idx.constraint,
+            Some(ferry_core::Deferrable::Immediate | ferry_core::Deferrable::Deferred)
+        ) {
+            ctx.warn(
+                src,
+                None,
+                format!(
+                    "unique constraint `{}` is DEFERRABLE in the source; MySQL checks it at each row",
+                    idx.name
+                ),
+            );
+        }
+    }
     for (constraint, definition) in &src.exclusions {
         ctx.warn(
             src,

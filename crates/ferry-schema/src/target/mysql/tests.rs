@@ -75,6 +75,7 @@ fn keyed_table() -> Table {
         predicate: None,
         method: None,
         include: Vec::new(),
+        constraint: None,
     });
     t.indexes.push(ferry_core::Index {
         name: "t_c".into(),
@@ -83,6 +84,7 @@ fn keyed_table() -> Table {
         predicate: None,
         method: None,
         include: Vec::new(),
+        constraint: None,
     });
     t
 }
@@ -108,6 +110,7 @@ fn text_left_in_a_key_stays_text_with_a_prefix() {
         predicate: None,
         method: None,
         include: Vec::new(),
+        constraint: None,
     });
     let tr = to_mysql(t, Dialect::Sqlite);
     let ddl = &tr.tables[0].ddl;
@@ -283,6 +286,7 @@ fn postgres_gin_and_gist_indexes_are_left_out_and_size_no_column() {
             predicate: None,
             method: Some(method.into()),
             include: Vec::new(),
+            constraint: None,
         });
     }
     // No key needs a column whole: the hash index (a btree serves it) covers a prefix.

@@ -7,12 +7,15 @@ use crate::target::{index_name, resolve_foreign_key, Ctx};
 use crate::ForeignKeyDdl;
 use ferry_core::{DataType, Dialect, Table};
 
+/// `CREATE INDEX` for one index; a UNIQUE constraint it backs goes into `constraint`, to
+/// run after the index is built.
 pub(super) fn render_index(
     ctx: &mut Ctx,
     src: &Table,
     tgt: &Table,
     sidx: &ferry_core::Index,
     tidx: &ferry_core::Index,
+    constraint: &mut Vec<String>,
 ) -> Option<String> {
     if ctx.source != Dialect::Postgres {
         if let Some(why) = tidx.method.as_deref().and_then(not_as_btree) {
@@ -79,10 +82,10 @@ pub(super) fn render_index(
             ),
         );
     }
+    let index = quote_ident(&ctx.constraint_names.name(&index_name(tgt, tidx)));
     let mut sql = format!(
-        "CREATE {}INDEX {} ON {}",
+        "CREATE {}INDEX {index} ON {}",
         if tidx.unique { "UNIQUE " } else { "" },
-        quote_ident(&ctx.constraint_names.name(&index_name(tgt, tidx))),
         qualified(tgt)
     );
     if as_hash {
@@ -105,6 +108,19 @@ pub(super) fn render_index(
     sql.push_str(&format!(" ({})", parts.join(", ")));
     if !tidx.include.is_empty() {
         sql.push_str(&format!(" INCLUDE ({})", column_list(&tidx.include)));
+    }
+    if let Some(deferrable) = sidx.constraint.filter(|_| ctx.source == Dialect::Postgres) {
+        // The source's UNIQUE constraint, made again on its index after the load.
+        let mut add = format!(
+            "ALTER TABLE {} ADD CONSTRAINT {index} UNIQUE USING INDEX {index}",
+            qualified(tgt)
+        );
+        match deferrable {
+            ferry_core::Deferrable::No => {}
+            ferry_core::Deferrable::Immediate => add.push_str(" DEFERRABLE"),
+            ferry_core::Deferrable::Deferred => add.push_str(" DEFERRABLE INITIALLY DEFERRED"),
+        }
+        constraint.push(add);
     }
     if let Some(pred) = &sidx.predicate {
         match translate_expression(pred, ctx.source, Dialect::Postgres, src, tgt, &|s| {

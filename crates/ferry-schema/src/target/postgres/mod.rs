@@ -147,7 +147,7 @@ pub(crate) fn render_table(ctx: &mut Ctx, src: &Table, tgt: &Table) -> TableDdl 
         ));
     }
     for (sidx, tidx) in src.indexes.iter().zip(&tgt.indexes) {
-        if let Some(sql) = render_index(ctx, src, tgt, sidx, tidx) {
+        if let Some(sql) = render_index(ctx, src, tgt, sidx, tidx, &mut ddl.post_load) {
             ddl.indexes.push(sql);
         }
     }
