@@ -304,6 +304,27 @@ pub enum Deferrable {
     Deferred,
 }
 
+impl Deferrable {
+    /// From PostgreSQL's `condeferrable` and `condeferred`.
+    pub fn from_flags(deferrable: bool, deferred: bool) -> Self {
+        match (deferrable, deferred) {
+            (false, _) => Deferrable::No,
+            (true, false) => Deferrable::Immediate,
+            (true, true) => Deferrable::Deferred,
+        }
+    }
+
+    /// The clause a constraint declaration ends with (with its leading space; empty for
+    /// [`Deferrable::No`]), in the SQL PostgreSQL and SQLite share.
+    pub fn clause(self) -> &'static str {
+        match self {
+            Deferrable::No => "",
+            Deferrable::Immediate => " DEFERRABLE",
+            Deferrable::Deferred => " DEFERRABLE INITIALLY DEFERRED",
+        }
+    }
+}
+
 /// A CHECK constraint in its source dialect's SQL.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Check {

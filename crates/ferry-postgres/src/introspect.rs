@@ -376,11 +376,10 @@ fn add_constraint(table: &mut Table, row: &tokio_postgres::Row) {
                 on_update: fk_action(&row.get::<_, String>("on_update")),
                 // NOT VALID constraints may have rows that break them.
                 enforced: row.get("validated"),
-                deferrable: match (row.get("deferrable"), row.get("deferred")) {
-                    (false, _) => ferry_core::Deferrable::No,
-                    (true, false) => ferry_core::Deferrable::Immediate,
-                    (true, true) => ferry_core::Deferrable::Deferred,
-                },
+                deferrable: ferry_core::Deferrable::from_flags(
+                    row.get("deferrable"),
+                    row.get("deferred"),
+                ),
             });
         }
         "x" => {
@@ -437,11 +436,10 @@ fn index_from_row(row: &tokio_postgres::Row) -> Index {
         method: (method != "btree").then_some(method),
         include: row.get("include"),
         constraint: match row.get::<_, Option<String>>("constraint_kind").as_deref() {
-            Some("u") => Some(match (row.get("deferrable"), row.get("deferred")) {
-                (false, _) => ferry_core::Deferrable::No,
-                (true, false) => ferry_core::Deferrable::Immediate,
-                (true, true) => ferry_core::Deferrable::Deferred,
-            }),
+            Some("u") => Some(ferry_core::Deferrable::from_flags(
+                row.get("deferrable"),
+                row.get("deferred"),
+            )),
             _ => None,
         },
     }

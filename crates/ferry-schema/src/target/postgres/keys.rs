@@ -27,22 +27,11 @@ pub(super) fn render_index(
             return None;
         }
     }
-    let long_prefixes: Vec<usize> = tidx
-        .parts
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| {
-            p.prefix.is_some() && p.column.as_ref().is_some_and(|c| may_outgrow_btree(tgt, c))
-        })
-        .map(|(i, _)| i)
-        .collect();
-    let as_hash = !long_prefixes.is_empty() && !tidx.unique && tidx.parts.len() == 1;
-    let mut parts = tidx
-        .parts
-        .iter()
-        .map(|part| index_part(ctx, src, sidx, part))
-        .collect::<Option<Vec<String>>>()?;
-    if as_hash {
+    // MySQL prefix parts on columns whose whole values a btree may refuse.
+    let cuts: Vec<Option<String>> = tidx.parts.iter().map(|p| long_prefix(tgt, p)).collect();
+    let any_cut = cuts.iter().any(Option::is_some);
+    let as_hash = any_cut && !tidx.unique && tidx.parts.len() == 1;
+    let parts = if as_hash {
         ctx.warn(
             src,
             None,
@@ -51,37 +40,26 @@ pub(super) fn render_index(
                 sidx.name
             ),
         );
-        parts = vec![quote_ident(
+        vec![quote_ident(
             tidx.parts[0].column.as_deref().unwrap_or_default(),
-        )];
-    } else if !long_prefixes.is_empty() {
-        for &i in &long_prefixes {
-            let part = &tidx.parts[i];
-            let (column, n) = (
-                part.column.as_deref().unwrap_or_default(),
-                part.prefix.unwrap_or(0),
+        )]
+    } else {
+        if any_cut {
+            ctx.warn(
+                src,
+                None,
+                format!(
+                    "index `{}` covers prefixes of long columns, as on MySQL: it is built on left(column, n) (a PostgreSQL btree refuses whole values over 2,704 bytes), which queries reach through the same expression",
+                    sidx.name
+                ),
             );
-            let bytes = tgt
-                .columns
-                .iter()
-                .any(|c| c.name == column && c.data_type == DataType::Bytes);
-            let whole = quote_ident(column);
-            let cut = if bytes {
-                format!("(substring({whole}, 1, {n}))")
-            } else {
-                format!("(left({whole}, {n}))")
-            };
-            parts[i] = parts[i].replacen(&whole, &cut, 1);
         }
-        ctx.warn(
-            src,
-            None,
-            format!(
-                "index `{}` covers prefixes of long columns, as on MySQL: it is built on left(column, n) (a PostgreSQL btree refuses whole values over 2,704 bytes), which queries reach through the same expression",
-                sidx.name
-            ),
-        );
-    }
+        tidx.parts
+            .iter()
+            .zip(&cuts)
+            .map(|(part, cut)| index_part(ctx, src, sidx, part, cut.as_deref()))
+            .collect::<Option<Vec<String>>>()?
+    };
     let index = quote_ident(&ctx.constraint_names.name(&index_name(tgt, tidx)));
     let mut sql = format!(
         "CREATE {}INDEX {index} ON {}",
@@ -111,16 +89,11 @@ pub(super) fn render_index(
     }
     if let Some(deferrable) = sidx.constraint.filter(|_| ctx.source == Dialect::Postgres) {
         // The source's UNIQUE constraint, made again on its index after the load.
-        let mut add = format!(
-            "ALTER TABLE {} ADD CONSTRAINT {index} UNIQUE USING INDEX {index}",
-            qualified(tgt)
-        );
-        match deferrable {
-            ferry_core::Deferrable::No => {}
-            ferry_core::Deferrable::Immediate => add.push_str(" DEFERRABLE"),
-            ferry_core::Deferrable::Deferred => add.push_str(" DEFERRABLE INITIALLY DEFERRED"),
-        }
-        constraint.push(add);
+        constraint.push(format!(
+            "ALTER TABLE {} ADD CONSTRAINT {index} UNIQUE USING INDEX {index}{}",
+            qualified(tgt),
+            deferrable.clause()
+        ));
     }
     if let Some(pred) = &sidx.predicate {
         match translate_expression(pred, ctx.source, Dialect::Postgres, src, tgt, &|s| {
@@ -140,19 +113,23 @@ pub(super) fn render_index(
     Some(sql)
 }
 
-/// Whether values of `column` can be longer than a PostgreSQL btree entry holds (2,704
-/// bytes): text and bytes without a bound, or a `varchar(n)` of over 650 characters of up
-/// to 4 bytes each.
-fn may_outgrow_btree(table: &Table, column: &str) -> bool {
-    table
-        .columns
-        .iter()
-        .find(|c| c.name == column)
-        .is_some_and(|c| match c.data_type {
-            DataType::Text | DataType::Bytes => true,
-            DataType::VarChar(n) | DataType::Char(n) => n > 650,
-            _ => false,
-        })
+/// For a MySQL prefix part (`body(100)`) on a column whose values can be longer than a
+/// PostgreSQL btree entry holds (2,704 bytes: text and bytes without a bound, or a
+/// `varchar(n)` of over 650 characters of up to 4 bytes each), the expression that indexes
+/// the same prefix: `(left("body", 100))`, or `(substring(...))` for bytes.
+fn long_prefix(table: &Table, part: &ferry_core::IndexPart) -> Option<String> {
+    let n = part.prefix?;
+    let name = part.column.as_deref()?;
+    let column = table.columns.iter().find(|c| c.name == name)?;
+    let whole = quote_ident(name);
+    match column.data_type {
+        DataType::Bytes => Some(format!("(substring({whole}, 1, {n}))")),
+        DataType::Text => Some(format!("(left({whole}, {n}))")),
+        DataType::VarChar(len) | DataType::Char(len) if len > 650 => {
+            Some(format!("(left({whole}, {n}))"))
+        }
+        _ => None,
+    }
 }
 
 /// Why a MySQL index of `method` has no PostgreSQL counterpart that ferry could build: as a
@@ -225,11 +202,7 @@ pub(super) fn render_foreign_key(
             add.push_str(&format!(" {kw} {}", a.to_ascii_uppercase()));
         }
     }
-    match sfk.deferrable {
-        ferry_core::Deferrable::No => {}
-        ferry_core::Deferrable::Immediate => add.push_str(" DEFERRABLE"),
-        ferry_core::Deferrable::Deferred => add.push_str(" DEFERRABLE INITIALLY DEFERRED"),
-    }
+    add.push_str(sfk.deferrable.clause());
     add.push_str(" NOT VALID");
     Some(ForeignKeyDdl {
         name: cname.clone(),
@@ -243,18 +216,21 @@ pub(super) fn render_foreign_key(
     })
 }
 
-/// One part of an index as PostgreSQL SQL; `None` (with a warning for an expression from
-/// another dialect) when it cannot be translated.
+/// One part of an index as PostgreSQL SQL (a column part as `prefix` when given, see
+/// [`long_prefix`]); `None` (with a warning for an expression from another dialect) when it
+/// cannot be translated.
 fn index_part(
     ctx: &mut Ctx,
     src: &Table,
     sidx: &ferry_core::Index,
     part: &ferry_core::IndexPart,
+    prefix: Option<&str>,
 ) -> Option<String> {
-    let mut text = match (&part.column, &part.expression) {
-        (Some(c), _) => quote_ident(c),
-        (None, Some(e)) if ctx.source == Dialect::Postgres => format!("({e})"),
-        (None, Some(e)) => {
+    let mut text = match (prefix, &part.column, &part.expression) {
+        (Some(cut), Some(_), _) => cut.to_string(),
+        (None, Some(c), _) => quote_ident(c),
+        (_, None, Some(e)) if ctx.source == Dialect::Postgres => format!("({e})"),
+        (_, None, Some(e)) => {
             ctx.warn(
                 src,
                 None,
@@ -262,7 +238,7 @@ fn index_part(
             );
             return None;
         }
-        (None, None) => return None,
+        (_, None, None) => return None,
     };
     if ctx.source == Dialect::Postgres {
         // Collation and operator class are PostgreSQL SQL, kept verbatim.
